@@ -1,0 +1,32 @@
+"""pyclad: automatic differentiation of C++ by source transformation, from Python."""
+
+from .api import Derivative, Function, Module, cppdef, differentiate, load
+from .backends import runtime_include as get_include
+from .errors import (
+    ArgumentError,
+    CompileError,
+    FunctionNotFoundError,
+    NoDerivativeError,
+    PycladError,
+    UnsupportedError,
+    WrtError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError",
+    "CompileError",
+    "Derivative",
+    "Function",
+    "FunctionNotFoundError",
+    "Module",
+    "NoDerivativeError",
+    "PycladError",
+    "UnsupportedError",
+    "WrtError",
+    "cppdef",
+    "differentiate",
+    "get_include",
+    "load",
+]

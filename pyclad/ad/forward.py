@@ -1,0 +1,589 @@
+"""Forward mode: each active variable ``x`` is paired with a tangent ``_d_x``.
+
+Every statement is preceded by its tangent statement, so ``x = x * y`` reads
+the old ``x``.  An expression is transformed into a (value, tangent) pair; a
+value that is needed twice (by the primal and by a tangent) is first bound to a
+``_tN`` temporary together with its tangent ``_d_tN``, which keeps derivative
+code linear in the size of the input (no expression swell).
+
+Calls to user functions become calls to generated ``NAME_pushforward``
+functions that return the value and write the tangent of the result through a
+trailing reference parameter ``_d_return``; the same transform generates them,
+so nested calls and recursion need nothing else, and higher orders apply the
+transform again to its own output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ir
+from ..errors import NoDerivativeError, UnsupportedError
+from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
+from .activity import active_variables, writable
+from .names import Namer, specialised
+from .program import Program
+from .rules import Custom, Partials
+
+RETURN = "_d_return"
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A tangent array parameter the caller supplies: shaped like param ``like``,
+    zero except a 1 at ``seed`` (when given)."""
+
+    name: str
+    like: str
+    seed: int | None
+
+
+def derivative(
+    program: Program, fn: ir.Function, wrt: str, element: int | None, name: str
+) -> tuple[ir.Function, list[Extra]]:
+    """d fn / d wrt (or d fn / d wrt[element]) as a new function ``name``."""
+    seeds = {wrt}
+    t = ForwardTransform(program, fn, seeds)
+    pre: list[ir.Stmt] = []
+    params = list(fn.params)
+    extras: list[Extra] = []
+    for p in fn.params:
+        if p.name not in t.active:
+            continue
+        d = t.names.derivative(p.name)
+        if p.type.ptr:
+            params.append(ir.Param(d, p.type.value()))
+            extras.append(Extra(d, p.name, element if p.name == wrt else None))
+        else:
+            seed = 1 if p.name == wrt else 0
+            pre.append(ir.Decl(d, _plain(p.type), lit(seed)))
+    body = t.block_stmts(fn.body.stmts)
+    what = f"{wrt}[{element}]" if element is not None else wrt
+    comment = f"d {fn.name} / d {what}, forward mode."
+    if extras:
+        comment += "\n" + "\n".join(
+            f"{e.name}: tangent of {e.like}; "
+            + (f"all zeros but {e.name}[{e.seed}] = 1." if e.seed is not None else "all zeros.")
+            for e in extras
+        )
+    out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
+    return out, extras
+
+
+def pushforward(program: Program, fn: ir.Function, active_params: list[bool]) -> str:
+    """The name of fn's pushforward for this activity pattern; generated on first use."""
+    name = specialised(f"{fn.name}_pushforward", fn, active_params)
+    if program.has(name):
+        return name
+    program.reserve(name)
+    seeds = {p.name for p, a in zip(fn.params, active_params) if a}
+    t = ForwardTransform(program, fn, seeds, returns_pair=True)
+    params = list(fn.params)
+    for p, a in zip(fn.params, active_params):
+        if a:
+            params.append(ir.Param(t.names.derivative(p.name), p.type))
+    if fn.ret.is_float:
+        params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
+    body = t.block_stmts(fn.body.stmts)
+    out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
+    program.add(out)
+    return name
+
+
+def _plain(t: ir.Type) -> ir.Type:
+    return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+
+
+class ForwardTransform:
+    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False):
+        self.program = program
+        self.fn = fn
+        self.names = Namer.for_function(fn)
+        self.active = active_variables(fn, seeds, self._callee_params)
+        self.returns_pair = returns_pair
+        self.ret_name = self.names.claim(RETURN) if returns_pair else ""
+        self.pending: list[ir.Stmt] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _callee_params(self, c: ir.Call):
+        if self.program.registry.lookup(c.callee) is not None and isinstance(
+            self.program.registry.lookup(c.callee), Partials
+        ):
+            return None
+        f = self.program.function(c.callee)
+        return f.params if f is not None else None
+
+    def tangent_var(self, v: Var) -> ir.Expr | None:
+        if v.name in self.active and not v.is_global:
+            return Var(self.names.derivative(v.name), v.type)
+        return lit(0) if v.type.is_float else None
+
+    def hoist(self, value: ir.Expr, tangent: ir.Expr | None = None) -> tuple[ir.Expr, ir.Expr | None]:
+        """Bind a value (and its tangent) to ``_tN`` / ``_d_tN`` unless it is atomic."""
+        if ir.is_atomic(value):
+            return value, tangent
+        name = self.names.temp()
+        ty = _plain(value.type.value())
+        self.pending.append(ir.Decl(name, ty, value))
+        v = Var(name, ty)
+        if tangent is not None and not is_zero(tangent) and not ir.is_atomic(tangent):
+            dname = self.names.derivative(name)
+            self.pending.append(ir.Decl(dname, ty, tangent))
+            tangent = Var(dname, ty)
+        return v, tangent
+
+    def pure(self, e: ir.Expr) -> ir.Expr:
+        """A primal-only expression that is about to be used twice: hoisted if it has effects."""
+        if ir.has_side_effects(e):
+            name = self.names.temp()
+            ty = _plain(e.type.value())
+            self.pending.append(ir.Decl(name, ty, e))
+            return Var(name, ty)
+        return e
+
+    def sub_pending(self, fn, *args):
+        saved, self.pending = self.pending, []
+        try:
+            result = fn(*args)
+            return result, self.pending
+        finally:
+            self.pending = saved
+
+    def unsupported(self, what: str, node) -> UnsupportedError:
+        return UnsupportedError(f"{what} is not supported in forward mode", getattr(node, "loc", None) or self.fn.loc)
+
+    # ------------------------------------------------------------------ statements
+    def block_stmts(self, stmts, in_switch: bool = False) -> list[ir.Stmt]:
+        out: list[ir.Stmt] = []
+        for s in stmts:
+            new = self.stmt(s)
+            if in_switch and not isinstance(s, ir.Decl) and any(isinstance(x, ir.Decl) for x in new):
+                new = [ir.Block(tuple(new), s.loc)]
+            out.extend(new)
+        return out
+
+    def body(self, s: ir.Stmt) -> ir.Stmt:
+        new = self.stmt(s)
+        if len(new) == 1 and isinstance(new[0], ir.Block):
+            return new[0]
+        return ir.Block(tuple(new), s.loc)
+
+    def stmt(self, s: ir.Stmt) -> list[ir.Stmt]:
+        assert not self.pending
+        if isinstance(s, ir.Decl):
+            return self.decl(s)
+        if isinstance(s, ir.ExprStmt):
+            return self.expr_stmt(s)
+        if isinstance(s, ir.Block):
+            return [ir.Block(tuple(self.block_stmts(s.stmts)), s.loc)]
+        if isinstance(s, ir.If):
+            self.check_cond(s.cond)
+            other = self.body(s.other) if s.other is not None else None
+            if isinstance(s.other, ir.If) and len(other.stmts) == 1:
+                other = other.stmts[0]
+            return [ir.If(s.cond, self.body(s.then), other, s.loc)]
+        if isinstance(s, ir.For):
+            return self.for_stmt(s)
+        if isinstance(s, ir.While):
+            self.check_cond(s.cond)
+            return [ir.While(s.cond, self.body(s.body), s.loc)]
+        if isinstance(s, ir.DoWhile):
+            self.check_cond(s.cond)
+            return [ir.DoWhile(self.body(s.body), s.cond, s.loc)]
+        if isinstance(s, ir.Switch):
+            self.check_cond(s.cond)
+            return [ir.Switch(s.cond, ir.Block(tuple(self.block_stmts(s.body.stmts, True))), s.loc)]
+        if isinstance(s, ir.Return):
+            return self.return_stmt(s)
+        if isinstance(s, (ir.Break, ir.Continue, ir.Case, ir.Default)):
+            return [s]
+        raise self.unsupported(type(s).__name__, s)
+
+    def flush(self, *stmts: ir.Stmt) -> list[ir.Stmt]:
+        out = self.pending + list(stmts)
+        self.pending = []
+        return out
+
+    def decl(self, s: ir.Decl) -> list[ir.Stmt]:
+        if s.name not in self.active or not s.type.holds_float:
+            return [s]
+        d = self.names.derivative(s.name)
+        if s.type.dims:
+            if isinstance(s.init, ir.InitList):
+                pairs = [self.expr(x) for x in s.init.items]
+                vals = ir.InitList(tuple(v for v, _ in pairs), s.init.type)
+                tans = ir.InitList(tuple(t if t is not None else lit(0) for _, t in pairs), s.init.type)
+                return self.flush(ir.Decl(d, _plain(s.type), tans, s.loc), ir.Decl(s.name, s.type, vals, s.loc))
+            if s.init is not None:
+                raise self.unsupported("this array initialiser", s)
+            return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
+        if s.init is None:
+            return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
+        if s.type.ref:
+            v, t = self.lvalue(s.init)
+        else:
+            v, t = self.expr(s.init)
+        if t is None or (is_zero(t) and not s.type.is_float):
+            if s.type.ptr or s.type.ref:
+                raise self.unsupported("binding an active pointer or reference to inactive storage", s)
+            t = lit(0)
+        return self.flush(ir.Decl(d, _plain(s.type) if not s.type.ref else s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
+
+    def expr_stmt(self, s: ir.ExprStmt) -> list[ir.Stmt]:
+        e = s.expr
+        if isinstance(e, ir.Assign):
+            return self.assign(e, s.loc)
+        if isinstance(e, ir.Binary) and e.op == ",":
+            return self.stmt(ir.ExprStmt(e.lhs, s.loc)) + self.stmt(ir.ExprStmt(e.rhs, s.loc))
+        if isinstance(e, ir.Step):
+            return [s]  # the tangent of x++ is the tangent of x
+        if isinstance(e, ir.Call):
+            v, _ = self.expr(e)
+            if isinstance(v, ir.Call):
+                return self.flush(ir.ExprStmt(v, s.loc))
+            return self.flush()
+        self.check_cond(e)
+        return [s]
+
+    def assign(self, e: ir.Assign, loc) -> list[ir.Stmt]:
+        root = ir.root_var(e.target)
+        if root is None:
+            raise self.unsupported("this assignment target", e)
+        if root.is_global and any(
+            isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)
+        ):
+            raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
+        if root.name not in self.active or not e.target.type.holds_float:
+            self.check_cond(e.value)
+            return [ir.ExprStmt(e, loc)]
+        if not e.target.type.is_float:  # pointer re-seated: p = q (+ k)
+            tv, tt = self.expr(e.target)
+            v, t = self.expr(e.value)
+            if tt is None or t is None:
+                raise self.unsupported("re-seating an active pointer to inactive storage", e)
+            return self.flush(
+                ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc), ir.ExprStmt(ir.Assign("=", tv, v, tv.type), loc)
+            )
+        tv, tt = self.lvalue(e.target)
+        v, t = self.expr(e.value)
+        t = t if t is not None else lit(0)
+        op = e.op
+        ty = e.target.type.value()
+        if op in ("=", "+=", "-="):
+            if is_zero(t) and op != "=":
+                tangent = None
+            else:
+                tangent = ir.Assign(op, tt, t, ty)
+        elif op == "*=":
+            if is_zero(t):
+                tangent = ir.Assign("*=", tt, v, ty) if ir.is_atomic(v) else None
+                if tangent is None:
+                    v, _ = self.hoist(v)
+                    tangent = ir.Assign("*=", tt, v, ty)
+            else:
+                v, t = self.hoist(v, t)
+                tangent = ir.Assign("=", tt, add(mul(tt, v), mul(tv, t)), ty)
+        elif op == "/=":
+            v, t = self.hoist(v, t)
+            if is_zero(t):
+                tangent = ir.Assign("/=", tt, v, ty)
+            else:
+                tangent = ir.Assign("=", tt, div(sub(mul(tt, v), mul(tv, t)), mul(v, v)), ty)
+        else:
+            raise self.unsupported(f"operator '{op}' on a floating value", e)
+        primal = ir.ExprStmt(ir.Assign(op, tv, v, e.type), loc)
+        if tangent is None:
+            return self.flush(primal)
+        return self.flush(ir.ExprStmt(tangent, loc), primal)
+
+    def for_stmt(self, s: ir.For) -> list[ir.Stmt]:
+        init: list[ir.Stmt] = []
+        for x in s.init:
+            init.extend(self.stmt(x))
+        if s.cond is not None:
+            self.check_cond(s.cond)
+        step = s.step
+        if step is not None:
+            stmts = self.stmt(ir.ExprStmt(step, s.loc))
+            if any(not isinstance(x, ir.ExprStmt) for x in stmts):
+                raise self.unsupported("a loop increment that needs temporaries", s)
+            step = stmts[0].expr
+            for x in stmts[1:]:
+                step = ir.Binary(",", step, x.expr, x.expr.type)
+        loop = ir.For(tuple(init[-1:]), s.cond, step, self.body(s.body), s.loc)
+        if len(init) > 1:
+            return [ir.Block(tuple(init[:-1]) + (loop,), s.loc)]
+        return [loop]
+
+    def return_stmt(self, s: ir.Return) -> list[ir.Stmt]:
+        if s.value is None:
+            return [s]
+        if not s.value.type.is_float:
+            self.check_cond(s.value)
+            return [s]
+        v, t = self.expr(s.value)
+        t = t if t is not None else lit(0)
+        if self.returns_pair:
+            ret = Var(self.ret_name, self.fn.ret)
+            return self.flush(ir.ExprStmt(ir.Assign("=", ret, t, self.fn.ret), s.loc), ir.Return(v, s.loc))
+        return self.flush(ir.Return(t, s.loc))
+
+    def check_cond(self, e: ir.Expr) -> None:
+        """A primal-only expression must not change active values behind the transform's back."""
+        for n in ir.walk(e):
+            if isinstance(n, (ir.Assign, ir.Step)):
+                root = ir.root_var(n.target)
+                if root is not None and root.name in self.active and n.target.type.is_float:
+                    raise self.unsupported("changing a differentiated variable inside a condition", n)
+            if isinstance(n, ir.Call):
+                params = self._callee_params(n)
+                if params and any(
+                    writable(p.type) and (r := ir.root_var(a)) is not None and r.name in self.active
+                    for p, a in zip(params, n.args)
+                ):
+                    raise self.unsupported("a call that writes differentiated values inside a condition", n)
+
+    # ------------------------------------------------------------------ expressions
+    def lvalue(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
+        """An assignable expression and its tangent (same shape, ``_d_`` root)."""
+        if isinstance(e, Var):
+            t = self.tangent_var(e)
+            if t is None or is_zero(t):
+                raise self.unsupported(f"'{e.name}' as an active lvalue", e)
+            return e, t
+        if isinstance(e, ir.Index):
+            bv, bt = self.lvalue(e.base) if not e.base.type.ptr else self.expr(e.base)
+            if bt is None:
+                raise self.unsupported("writing through an inactive pointer", e)
+            idx = self.pure(e.index)
+            return ir.Index(bv, idx, e.type), ir.Index(bt, idx, e.type)
+        if isinstance(e, ir.Unary) and e.op == "*":
+            pv, pt = self.expr(e.operand)
+            if pt is None:
+                raise self.unsupported("writing through an inactive pointer", e)
+            return ir.Unary("*", pv, e.type), ir.Unary("*", pt, e.type)
+        if isinstance(e, ir.Cast) and e.implicit:
+            return self.lvalue(e.operand)
+        raise self.unsupported("this kind of assignment target", e)
+
+    def expr(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr | None]:
+        """(value, tangent) of e; tangent None for values that carry no derivative."""
+        if isinstance(e, ir.Lit):
+            return e, (lit(0) if e.type.is_float else None)
+        if isinstance(e, Var):
+            return e, self.tangent_var(e)
+        if isinstance(e, ir.Index):
+            bv, bt = self.expr(e.base)
+            if bt is None or is_zero(bt):
+                return ir.Index(bv, e.index, e.type), (lit(0) if e.type.is_float else None)
+            idx = self.pure(e.index)
+            return ir.Index(bv, idx, e.type), ir.Index(bt, idx, e.type)
+        if isinstance(e, ir.Unary):
+            return self.unary(e)
+        if isinstance(e, ir.Binary):
+            return self.binary(e)
+        if isinstance(e, ir.Cast):
+            v, t = self.expr(e.operand)
+            out = ir.Cast(v, e.type, e.loc, e.implicit)
+            if e.type.is_float:
+                if t is None or is_zero(t) or not e.operand.type.is_float:
+                    return out, lit(0)
+                return out, ir.Cast(t, e.type, e.loc, e.implicit)
+            if e.type.ptr and t is not None and not is_zero(t):
+                return out, ir.Cast(t, e.type, e.loc, e.implicit)
+            return out, None
+        if isinstance(e, ir.Cond):
+            return self.conditional(e)
+        if isinstance(e, ir.Call):
+            return self.call(e)
+        if isinstance(e, ir.Step):
+            root = ir.root_var(e.target)
+            if e.target.type.is_float and root is not None and root.name in self.active:
+                raise self.unsupported("increment of a differentiated variable inside an expression", e)
+            return e, None
+        if isinstance(e, ir.Assign):
+            root = ir.root_var(e.target)
+            if root is not None and root.name in self.active:
+                raise self.unsupported("assignment to a differentiated variable inside an expression", e)
+            return e, (lit(0) if e.type.is_float else None)
+        if isinstance(e, ir.InitList):
+            raise self.unsupported("an initialiser list in an expression", e)
+        raise self.unsupported(type(e).__name__, e)
+
+    def unary(self, e: ir.Unary):
+        v, t = self.expr(e.operand)
+        if e.op == "-":
+            return ir.Unary("-", v, e.type), (neg(t) if t is not None else None)
+        if e.op == "+":
+            return ir.Unary("+", v, e.type), t
+        if e.op == "*":
+            if t is None or is_zero(t):
+                return ir.Unary("*", v, e.type), (lit(0) if e.type.is_float else None)
+            return ir.Unary("*", v, e.type), ir.Unary("*", t, e.type)
+        if e.op == "&":
+            if e.operand.type.holds_float and t is not None and not is_zero(t):
+                lv, lt = self.lvalue(e.operand)
+                return ir.Unary("&", lv, e.type), ir.Unary("&", lt, e.type)
+            return ir.Unary("&", v, e.type), None
+        return ir.Unary(e.op, v, e.type), None  # ! and ~: no derivative
+
+    def binary(self, e: ir.Binary):
+        op = e.op
+        if e.type.ptr and op in "+-":  # pointer arithmetic
+            pv, pt = self.expr(e.lhs)
+            off = e.rhs
+            if pt is None or is_zero(pt):
+                return ir.Binary(op, pv, off, e.type), None
+            off = self.pure(off)
+            return ir.Binary(op, pv, off, e.type), ir.Binary(op, pt, off, e.type)
+        if not e.type.is_float or op not in ("+", "-", "*", "/"):
+            if op == ",":
+                raise self.unsupported("the comma operator inside an expression", e)
+            self.check_cond(e)
+            return e, (lit(0) if e.type.is_float else None)
+        a, ta = self.expr(e.lhs)
+        b, tb = self.expr(e.rhs)
+        ta = ta if ta is not None else lit(0)
+        tb = tb if tb is not None else lit(0)
+        if op in "+-":
+            return ir.Binary(op, a, b, e.type), (add(ta, tb) if op == "+" else sub(ta, tb))
+        if op == "*":
+            if not is_zero(tb):
+                a, ta = self.hoist(a, ta)
+            if not is_zero(ta):
+                b, tb = self.hoist(b, tb)
+            return ir.Binary("*", a, b, e.type), add(mul(ta, b), mul(a, tb))
+        # division
+        if is_zero(ta) and is_zero(tb):
+            return ir.Binary("/", a, b, e.type), lit(0)
+        b, tb = self.hoist(b, tb)
+        if is_zero(tb):
+            return ir.Binary("/", a, b, e.type), div(ta, b)
+        a, ta = self.hoist(a, ta)
+        return ir.Binary("/", a, b, e.type), div(sub(mul(ta, b), mul(a, tb)), mul(b, b))
+
+    def conditional(self, e: ir.Cond):
+        (pa, sa) = self.sub_pending(self.expr, e.then)
+        (pb, sb) = self.sub_pending(self.expr, e.other)
+        va, ta = pa
+        vb, tb = pb
+        if not e.type.is_float:
+            if sa or sb:
+                raise self.unsupported("a pointer-valued conditional with calls", e)
+            if ta is None or tb is None or is_zero(ta) or is_zero(tb):
+                if (ta is not None and not is_zero(ta)) or (tb is not None and not is_zero(tb)):
+                    raise self.unsupported("a conditional choosing between active and inactive pointers", e)
+                return ir.Cond(e.cond, va, vb, e.type), None
+            c = self.pure(e.cond)
+            return ir.Cond(c, va, vb, e.type), ir.Cond(c, ta, tb, e.type)
+        ta = ta if ta is not None else lit(0)
+        tb = tb if tb is not None else lit(0)
+        if not sa and not sb:
+            if is_zero(ta) and is_zero(tb):
+                return ir.Cond(e.cond, va, vb, e.type), lit(0)
+            c = e.cond
+            if not ir.is_atomic(c):
+                name = self.names.temp()
+                self.pending.append(ir.Decl(name, ir.BOOL, c))
+                c = Var(name, ir.BOOL)
+            return ir.Cond(c, va, vb, e.type), ir.Cond(c, ta, tb, e.type)
+        # Branches with statements of their own: evaluate only the branch taken.
+        ty = _plain(e.type.value())
+        name = self.names.temp()
+        dname = self.names.derivative(name)
+        v, dv = Var(name, ty), Var(dname, ty)
+
+        def branch(stmts, val, tan):
+            return ir.Block(
+                tuple(stmts)
+                + (ir.ExprStmt(ir.Assign("=", dv, tan, ty)), ir.ExprStmt(ir.Assign("=", v, val, ty)))
+            )
+
+        self.pending += [
+            ir.Decl(dname, ty, lit(0)),
+            ir.Decl(name, ty, lit(0)),
+            ir.If(e.cond, branch(sa, va, ta), branch(sb, vb, tb)),
+        ]
+        return v, dv
+
+    def call(self, e: ir.Call):
+        rule = self.program.registry.lookup(e.callee)
+        fn = None
+        if not isinstance(rule, Custom):
+            fn = self.program.function(e.callee) if "::std::" not in e.text else None
+        if fn is not None:
+            return self.user_call(e, fn)
+        pairs = [self.expr(a) for a in e.args]
+        if all(t is None or is_zero(t) for _, t in pairs):
+            return ir.Call(e.callee, tuple(v for v, _ in pairs), e.type, e.loc, e.spelling), (
+                lit(0) if e.type.is_float else None
+            )
+        if isinstance(rule, Custom):
+            return self.custom_call(e, rule, pairs)
+        if isinstance(rule, Partials):
+            vals = []
+            for (v, t), a in zip(pairs, e.args):
+                if a.type.is_float and not ir.is_atomic(v):
+                    v, t = self.hoist(v, t)
+                vals.append((v, t))
+            value: ir.Expr = ir.Call(e.callee, tuple(v for v, _ in vals), e.type, e.loc, e.spelling)
+            if rule.uses_result:
+                value, _ = self.hoist(value)
+            partials = rule.fn([v for v, _ in vals], value)
+            tangent = ir.total(
+                [mul(p, t) for p, (_, t) in zip(partials, vals) if t is not None and not is_zero(t)]
+            )
+            return value, tangent
+        raise NoDerivativeError(
+            f"no derivative known for '{e.text.lstrip(':')}': define its body in the source, or "
+            f"pyclad::custom_derivatives::{e.callee.split('::')[-1]}_pushforward",
+            e.loc,
+        )
+
+    def custom_call(self, e: ir.Call, rule: Custom, pairs):
+        if rule.pushforward is None:
+            raise NoDerivativeError(
+                f"'{e.callee}' has a custom pullback but no {e.callee.split('::')[-1]}_pushforward", e.loc
+            )
+        for a, (_, t) in zip(e.args, pairs):
+            if t is not None and not a.type.is_float and not is_zero(t):
+                raise self.unsupported("a custom derivative of a function with pointer arguments", e)
+        args = [v for v, _ in pairs] + [t if t is not None else lit(0) for (_, t), a in zip(pairs, e.args) if a.type.holds_float]
+        name = self.names.temp()
+        self.pending.append(ir.Decl(name, ir.AUTO, ir.Call(rule.pushforward, tuple(args), ir.AUTO, e.loc)))
+        ty = e.type.value()
+        return ir.Member(Var(name, ir.AUTO), "value", ty), ir.Member(Var(name, ir.AUTO), "pushforward", ty)
+
+    def user_call(self, e: ir.Call, fn: ir.Function):
+        if len(fn.params) != len(e.args):
+            raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
+        vals, tans, active = [], [], []
+        for p, a in zip(fn.params, e.args):
+            if p.type.ref and not p.type.const:
+                v, t = self.lvalue(a) if self._is_active_lvalue(a) else (self.expr(a)[0], None)
+            else:
+                v, t = self.expr(a)
+            is_active = p.type.holds_float and t is not None and not is_zero(t)
+            vals.append(v)
+            tans.append(t)
+            active.append(is_active)
+        if not any(active):
+            return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (lit(0) if e.type.is_float else None)
+        name = pushforward(self.program, fn, active)
+        args = vals + [t for t, a in zip(tans, active) if a]
+        if not fn.ret.is_float:
+            c = ir.Call(name, tuple(args), fn.ret, e.loc)
+            if fn.ret.is_void:
+                self.pending.append(ir.ExprStmt(c, e.loc))
+                return lit(0), None
+            return c, None
+        ty = _plain(fn.ret.value())
+        tmp = self.names.temp()
+        dtmp = self.names.derivative(tmp)
+        self.pending.append(ir.Decl(dtmp, ty, lit(0)))
+        self.pending.append(ir.Decl(tmp, ty, ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)))
+        return Var(tmp, ty), Var(dtmp, ty)
+
+    def _is_active_lvalue(self, a: ir.Expr) -> bool:
+        r = ir.root_var(a)
+        return r is not None and r.name in self.active and not r.is_global

@@ -1,0 +1,79 @@
+"""In-process compilation through cppyy.
+
+Each loaded source lives in a namespace of its own (``__pyclad_mN``), so two
+sources that both define ``f``, or one file loaded again after an edit, do not
+clash in cppyy's single interpreter.  ``#include`` lines are hoisted out of the
+namespace; ``#line`` keeps compiler messages pointing into the user's file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+
+from ..errors import CompileError
+from . import runtime_include
+
+_counter = itertools.count(1)
+_INCLUDE = re.compile(r"^\s*#\s*include\b.*$")
+_cppyy = None
+
+
+def cppyy():
+    global _cppyy
+    if _cppyy is None:
+        import cppyy as c
+
+        c.add_include_path(runtime_include())
+        c.include("pyclad/runtime.hpp")
+        _cppyy = c
+    return _cppyy
+
+
+def split_includes(text: str) -> tuple[list[str], str]:
+    """The ``#include`` lines of a source, and the source with them blanked (line count kept)."""
+    includes, body = [], []
+    for line in text.splitlines():
+        if _INCLUDE.match(line):
+            includes.append(line.strip())
+            body.append("")
+        else:
+            body.append(line)
+    return includes, "\n".join(body)
+
+
+class JitModule:
+    def __init__(self, text: str, filename: str, include_dirs=(), defines=None):
+        c = cppyy()
+        for d in include_dirs:
+            c.add_include_path(os.path.abspath(d))
+        base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else None
+        if base:
+            c.add_include_path(base)
+        self.namespace = f"__pyclad_m{next(_counter)}"
+        macros = "".join(
+            f"#define {k}\n" if v is None else f"#define {k} {v}\n" for k, v in (defines or {}).items()
+        )
+        includes, body = split_includes(text)
+        code = (
+            macros
+            + "\n".join(includes)
+            + f"\nnamespace {self.namespace} {{\n#line 1 \"{filename}\"\n{body}\n}}\n"
+        )
+        self._define(code, filename)
+
+    def _define(self, code: str, what: str) -> None:
+        c = cppyy()
+        try:
+            ok = c.cppdef(code)
+        except SyntaxError as exc:  # cppyy reports compiler errors this way
+            raise CompileError(f"the C++ compiler rejected {what}", None, [str(exc)]) from None
+        if ok is False:
+            raise CompileError(f"the C++ compiler rejected {what}")
+
+    def define(self, code: str, what: str = "generated derivative code") -> None:
+        self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)
+
+    def get(self, name: str):
+        return getattr(getattr(cppyy().gbl, self.namespace), name)

@@ -1,0 +1,177 @@
+"""IR -> C++ text: four-space indentation, braces on every body, minimal parentheses.
+
+The same IR always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from . import ir
+
+_BINARY_PREC = {
+    ",": 1, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9,
+    "<": 10, ">": 10, "<=": 10, ">=": 10, "<<": 11, ">>": 11,
+    "+": 12, "-": 12, "*": 13, "/": 13, "%": 13,
+}
+_ASSIGN, _COND, _UNARY, _POSTFIX, _PRIMARY = 2, 3, 15, 16, 100
+
+
+def prec(e: ir.Expr) -> int:
+    if isinstance(e, ir.Binary):
+        return _BINARY_PREC[e.op]
+    if isinstance(e, ir.Assign):
+        return _ASSIGN
+    if isinstance(e, ir.Cond):
+        return _COND
+    if isinstance(e, ir.Unary):
+        return _UNARY
+    if isinstance(e, ir.Step):
+        return _UNARY if e.prefix else _POSTFIX
+    if isinstance(e, ir.Lit) and e.text.startswith("-"):
+        return _UNARY
+    if isinstance(e, (ir.Call, ir.Index, ir.Member)) or (isinstance(e, ir.Cast) and not e.implicit):
+        return _POSTFIX
+    if isinstance(e, ir.Cast):
+        return prec(e.operand)
+    return _PRIMARY
+
+
+def expr(e: ir.Expr, need: int = 0) -> str:
+    s = _expr(e)
+    return f"({s})" if prec(e) < need else s
+
+
+def _expr(e: ir.Expr) -> str:
+    if isinstance(e, ir.Lit):
+        return e.text
+    if isinstance(e, ir.Var):
+        return e.name
+    if isinstance(e, ir.Binary):
+        p = _BINARY_PREC[e.op]
+        sep = ", " if e.op == "," else f" {e.op} "
+        return expr(e.lhs, p) + sep + expr(e.rhs, p + 1)
+    if isinstance(e, ir.Assign):
+        return f"{expr(e.target, _UNARY)} {e.op} {expr(e.value, _ASSIGN)}"
+    if isinstance(e, ir.Unary):
+        inner = expr(e.operand, _UNARY)
+        space = " " if inner.startswith(e.op[-1]) and e.op in "+-&" else ""
+        return f"{e.op}{space}{inner}"
+    if isinstance(e, ir.Step):
+        inner = expr(e.target, _POSTFIX)
+        return f"{e.op}{inner}" if e.prefix else f"{inner}{e.op}"
+    if isinstance(e, ir.Cond):
+        return f"{expr(e.cond, _COND + 1)} ? {expr(e.then, _ASSIGN)} : {expr(e.other, _COND)}"
+    if isinstance(e, ir.Call):
+        return f"{e.text}({', '.join(expr(a, _ASSIGN) for a in e.args)})"
+    if isinstance(e, ir.Index):
+        return f"{expr(e.base, _POSTFIX)}[{expr(e.index)}]"
+    if isinstance(e, ir.Member):
+        return f"{expr(e.operand, _POSTFIX)}.{e.name}"
+    if isinstance(e, ir.Cast):
+        if e.implicit:
+            return _expr(e.operand)
+        return f"static_cast<{e.type.value().spell()}>({expr(e.operand)})"
+    if isinstance(e, ir.InitList):
+        return "{" + ", ".join(expr(x, _ASSIGN) for x in e.items) + "}"
+    raise TypeError(f"cannot emit {type(e).__name__}")
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text if text else "")
+
+    def body(self, s: ir.Stmt) -> None:
+        """The statements of a braced body (the braces are written by the caller)."""
+        self.depth += 1
+        for x in s.stmts if isinstance(s, ir.Block) else (s,):
+            self.stmt(x)
+        self.depth -= 1
+
+    def stmt(self, s: ir.Stmt) -> None:
+        if isinstance(s, ir.Decl):
+            init = f" = {expr(s.init, _ASSIGN)}" if s.init is not None else ""
+            self.line(f"{s.type.spell(s.name)}{init};")
+        elif isinstance(s, ir.ExprStmt):
+            self.line(f"{expr(s.expr)};")
+        elif isinstance(s, ir.Block):
+            self.line("{")
+            self.body(s)
+            self.line("}")
+        elif isinstance(s, ir.If):
+            self.line(f"if ({expr(s.cond)}) {{")
+            self.body(s.then)
+            other = s.other
+            while isinstance(other, ir.If):
+                self.line(f"}} else if ({expr(other.cond)}) {{")
+                self.body(other.then)
+                other = other.other
+            if other is not None:
+                self.line("} else {")
+                self.body(other)
+            self.line("}")
+        elif isinstance(s, ir.For):
+            init = " ".join(self._inline(x) for x in s.init) if s.init else ";"
+            cond = expr(s.cond) if s.cond is not None else ""
+            step = expr(s.step) if s.step is not None else ""
+            self.line(f"for ({init} {cond}; {step}) {{".replace("( ", "(").replace("; )", ";)"))
+            self.body(s.body)
+            self.line("}")
+        elif isinstance(s, ir.While):
+            self.line(f"while ({expr(s.cond)}) {{")
+            self.body(s.body)
+            self.line("}")
+        elif isinstance(s, ir.DoWhile):
+            self.line("do {")
+            self.body(s.body)
+            self.line(f"}} while ({expr(s.cond)});")
+        elif isinstance(s, ir.Break):
+            self.line("break;")
+        elif isinstance(s, ir.Continue):
+            self.line("continue;")
+        elif isinstance(s, ir.Return):
+            self.line("return;" if s.value is None else f"return {expr(s.value)};")
+        elif isinstance(s, ir.Switch):
+            self.line(f"switch ({expr(s.cond)}) {{")
+            self.depth += 1
+            for x in s.body.stmts:
+                if isinstance(x, (ir.Case, ir.Default)):
+                    self.depth -= 1
+                    self.stmt(x)
+                    self.depth += 1
+                else:
+                    self.stmt(x)
+            self.depth -= 1
+            self.line("}")
+        elif isinstance(s, ir.Case):
+            self.line(f"case {expr(s.value)}:")
+        elif isinstance(s, ir.Default):
+            self.line("default:")
+        else:
+            raise TypeError(f"cannot emit {type(s).__name__}")
+
+    def _inline(self, s: ir.Stmt) -> str:
+        w = _Writer()
+        w.stmt(s)
+        return " ".join(x.strip() for x in w.lines)
+
+
+def signature(fn: ir.Function) -> str:
+    params = ", ".join(p.type.spell(p.name) for p in fn.params)
+    return f"{fn.ret.spell()} {fn.name}({params})"
+
+
+def function(fn: ir.Function) -> str:
+    w = _Writer()
+    for c in fn.comment.splitlines():
+        w.line(f"// {c}" if c else "//")
+    w.line(signature(fn) + " {")
+    w.body(fn.body)
+    w.line("}")
+    return "\n".join(w.lines) + "\n"
+
+
+def declaration(fn: ir.Function) -> str:
+    return signature(fn) + ";\n"

@@ -1,0 +1,368 @@
+"""Lowering libclang cursors to the IR.
+
+Everything libclang-specific stops here.  A cursor kind this module does not
+know is an UnsupportedError naming the kind and its location: skipping a
+statement silently would give a wrong derivative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import clang.cindex as ci
+
+from .. import ir
+from ..errors import Loc, UnsupportedError
+from .parse import binary_op, loc_of, unary_op
+
+K = ci.CursorKind
+T = ci.TypeKind
+
+_SCALARS = {
+    T.DOUBLE: "double", T.FLOAT: "float", T.LONGDOUBLE: "long double", T.INT: "int",
+    T.UINT: "unsigned int", T.LONG: "long", T.ULONG: "unsigned long", T.LONGLONG: "long long",
+    T.ULONGLONG: "unsigned long long", T.SHORT: "short", T.USHORT: "unsigned short",
+    T.CHAR_S: "char", T.SCHAR: "signed char", T.UCHAR: "unsigned char", T.BOOL: "bool",
+    T.VOID: "void",
+}
+
+CUSTOM_NAMESPACES = (("pyclad", "custom_derivatives"), ("clad", "custom_derivatives"))
+
+
+def loc(cursor: ci.Cursor) -> Loc:
+    return loc_of(cursor.location)
+
+
+def unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:
+    return UnsupportedError(f"{what} is not supported", loc(cursor))
+
+
+def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
+    t = t.get_canonical()
+    if t.kind in _SCALARS:
+        return ir.Type(_SCALARS[t.kind], const=t.is_const_qualified())
+    if t.kind == T.POINTER:
+        inner = lower_type(t.get_pointee(), cursor)
+        if inner.ref or inner.dims:
+            raise unsupported(f"type '{t.spelling}'", cursor)
+        return ir.Type(inner.base, inner.ptr + 1, (), inner.const)
+    if t.kind in (T.LVALUEREFERENCE, T.RVALUEREFERENCE):
+        inner = lower_type(t.get_pointee(), cursor)
+        return ir.Type(inner.base, inner.ptr, inner.dims, inner.const, ref=True)
+    if t.kind == T.CONSTANTARRAY:
+        inner = lower_type(t.element_type, cursor)
+        return ir.Type(inner.base, inner.ptr, (t.element_count, *inner.dims), inner.const)
+    if t.kind == T.INCOMPLETEARRAY:
+        inner = lower_type(t.element_type, cursor)
+        return ir.Type(inner.base, inner.ptr + 1, (), inner.const)
+    if t.kind == T.ENUM:
+        return ir.Type("int")
+    raise unsupported(f"type '{t.spelling}'", cursor)
+
+
+def qualified_name(cursor: ci.Cursor) -> tuple[str, ...]:
+    parts = []
+    c = cursor.semantic_parent
+    while c is not None and c.kind != K.TRANSLATION_UNIT:
+        if c.kind == K.NAMESPACE:
+            parts.append(c.spelling)
+        elif c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
+            parts.append(c.spelling)
+        c = c.semantic_parent
+    return tuple(reversed(parts))
+
+
+@dataclass
+class SourceIndex:
+    """The functions a translation unit defines in the user's file, by name."""
+
+    tu: ci.TranslationUnit
+    main_file: str
+    definitions: dict[str, ci.Cursor] = field(default_factory=dict)
+    declarations: dict[str, ci.Cursor] = field(default_factory=dict)
+    custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
+    lowered: dict[str, ir.Function] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
+        idx = cls(tu, main_file)
+        idx._scan(tu.cursor, ())
+        return idx
+
+    def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
+        for c in cursor.get_children():
+            if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
+                self._scan(c, ns + ((c.spelling,) if c.kind == K.NAMESPACE else ()))
+                continue
+            if c.kind != K.FUNCTION_DECL:
+                continue
+            in_main = c.location.file is not None and c.location.file.name == self.main_file
+            if ns[-2:] in CUSTOM_NAMESPACES:
+                self.custom[c.spelling] = c
+                continue
+            if not in_main:
+                continue
+            key = "::".join(ns + (c.spelling,))
+            if c.is_definition():
+                if key in self.definitions:
+                    raise UnsupportedError(
+                        f"overloaded function '{key}' (first defined at "
+                        f"{loc(self.definitions[key])}) is not supported",
+                        loc(c),
+                    )
+                self.definitions[key] = c
+            else:
+                self.declarations.setdefault(key, c)
+
+    def function(self, key: str) -> ir.Function | None:
+        """The lowered IR of a function defined in the user's file, or None."""
+        if key in self.lowered:
+            return self.lowered[key]
+        cursor = self.definitions.get(key)
+        if cursor is None:
+            return None
+        fn = Lowerer(self).function(cursor, key)
+        self.lowered[key] = fn
+        return fn
+
+    def custom_signature(self, name: str) -> ci.Cursor | None:
+        return self.custom.get(name)
+
+
+class Lowerer:
+    def __init__(self, index: SourceIndex):
+        self.index = index
+
+    # ------------------------------------------------------------------ declarations
+    def function(self, cursor: ci.Cursor, key: str) -> ir.Function:
+        params = []
+        body = None
+        for c in cursor.get_children():
+            if c.kind == K.PARM_DECL:
+                params.append(ir.Param(c.spelling, self.param_type(c), loc(c)))
+            elif c.kind == K.COMPOUND_STMT:
+                body = self.block(c)
+        if cursor.type.is_function_variadic():
+            raise unsupported("a variadic function", cursor)
+        ret = lower_type(cursor.result_type, cursor)
+        return ir.Function(key.split("::")[-1], ret, tuple(params), body or ir.Block(()), loc(cursor))
+
+    def param_type(self, c: ci.Cursor) -> ir.Type:
+        if not c.spelling:
+            raise unsupported("an unnamed parameter", c)
+        t = lower_type(c.type, c)
+        return t.decay() if t.dims else t
+
+    # ------------------------------------------------------------------ statements
+    def block(self, cursor: ci.Cursor) -> ir.Block:
+        out: list[ir.Stmt] = []
+        for c in cursor.get_children():
+            out.extend(self.stmt(c))
+        return ir.Block(tuple(out), loc(cursor))
+
+    def one(self, cursor: ci.Cursor) -> ir.Stmt:
+        stmts = self.stmt(cursor)
+        if len(stmts) == 1:
+            return stmts[0]
+        return ir.Block(tuple(stmts), loc(cursor))
+
+    def stmt(self, c: ci.Cursor) -> list[ir.Stmt]:
+        k = c.kind
+        L = loc(c)
+        kids = list(c.get_children())
+        if k == K.COMPOUND_STMT:
+            return [self.block(c)]
+        if k == K.DECL_STMT:
+            return [self.decl(v) for v in kids]
+        if k == K.NULL_STMT:
+            return []
+        if k == K.RETURN_STMT:
+            return [ir.Return(self.expr(kids[0]) if kids else None, L)]
+        if k == K.IF_STMT:
+            if kids and not kids[0].kind.is_expression():
+                raise unsupported("an if statement with an init-statement or condition variable", c)
+            cond = self.expr(kids[0])
+            other = self.one(kids[2]) if len(kids) > 2 else None
+            return [ir.If(cond, self.one(kids[1]), other, L)]
+        if k == K.WHILE_STMT:
+            if not kids[0].kind.is_expression():
+                raise unsupported("a while loop with a condition variable", c)
+            return [ir.While(self.expr(kids[0]), self.one(kids[1]), L)]
+        if k == K.DO_STMT:
+            return [ir.DoWhile(self.one(kids[0]), self.expr(kids[1]), L)]
+        if k == K.FOR_STMT:
+            return [self.for_stmt(c, kids)]
+        if k == K.BREAK_STMT:
+            return [ir.Break(L)]
+        if k == K.CONTINUE_STMT:
+            return [ir.Continue(L)]
+        if k == K.SWITCH_STMT:
+            if len(kids) != 2 or not kids[0].kind.is_expression():
+                raise unsupported("a switch with an init-statement", c)
+            body = kids[1]
+            stmts = self.stmt(body) if body.kind != K.COMPOUND_STMT else list(self.block(body).stmts)
+            return [ir.Switch(self.expr(kids[0]), ir.Block(tuple(stmts), loc(body)), L)]
+        if k == K.CASE_STMT:
+            if len(kids) != 2:
+                raise unsupported("a case range", c)
+            return [ir.Case(self.expr(kids[0]), L), *self.stmt(kids[1])]
+        if k == K.DEFAULT_STMT:
+            return [ir.Default(L), *self.stmt(kids[0])]
+        if k == K.GOTO_STMT or k == K.INDIRECT_GOTO_STMT:
+            raise unsupported("goto", c)
+        if k == K.LABEL_STMT:
+            raise unsupported("a label (goto target)", c)
+        if k in (K.ASM_STMT, K.MS_ASM_STMT):
+            raise unsupported("inline assembly", c)
+        if k.is_expression():
+            return [ir.ExprStmt(self.expr(c), L)]
+        raise unsupported(f"statement kind {k.name}", c)
+
+    def decl(self, v: ci.Cursor) -> ir.Stmt:
+        if v.kind != K.VAR_DECL:
+            raise unsupported(f"declaration kind {v.kind.name}", v)
+        if v.storage_class == ci.StorageClass.STATIC:
+            raise unsupported("a static local variable", v)
+        t = lower_type(v.type, v)
+        exprs = [c for c in v.get_children() if c.kind.is_expression()]
+        init = None
+        if t.dims:
+            if exprs and exprs[-1].kind in (K.INIT_LIST_EXPR,):
+                init = self.expr(exprs[-1])
+        elif exprs:
+            init = self.expr(exprs[-1])
+        return ir.Decl(v.spelling, t, init, loc(v))
+
+    def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
+        # libclang omits absent parts; sort the children by where they sit
+        # relative to the two semicolons of the for header.
+        toks = list(c.get_tokens())
+        depth, semis, close = 0, [], None
+        for t in toks[1:]:
+            if t.spelling in "([{":
+                depth += 1
+            elif t.spelling in ")]}":
+                depth -= 1
+                if depth == 0:
+                    close = t.extent.start.offset
+                    break
+            elif t.spelling == ";" and depth == 1:
+                semis.append(t.extent.start.offset)
+        if len(semis) != 2 or close is None:
+            raise unsupported("a range-based for loop", c)
+        init, cond, step, body = [], None, None, None
+        for kid in kids:
+            off = kid.extent.start.offset
+            if off < semis[0]:
+                init = self.stmt(kid)
+            elif off < semis[1]:
+                if not kid.kind.is_expression():
+                    raise unsupported("a for loop with a condition variable", kid)
+                cond = self.expr(kid)
+            elif off < close:
+                step = self.expr(kid)
+            else:
+                body = self.one(kid)
+        return ir.For(tuple(init), cond, step, body or ir.Block(()), loc(c))
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, c: ci.Cursor) -> ir.Expr:
+        k = c.kind
+        L = loc(c)
+        kids = list(c.get_children())
+        if k == K.PAREN_EXPR:
+            return self.expr(kids[0])
+        if k == K.UNEXPOSED_EXPR:
+            if len(kids) != 1:
+                raise unsupported("this expression (a default argument or an implicit construct)", c)
+            inner = self.expr(kids[0])
+            if c.type.kind in (T.FUNCTIONPROTO, T.POINTER) and kids[0].type.kind == T.FUNCTIONPROTO:
+                return inner
+            t = self.type_of(c)
+            if _convertible(inner.type, t):
+                return ir.Cast(inner, t, L, implicit=True)
+            return inner
+        if k == K.INTEGER_LITERAL or k == K.FLOATING_LITERAL:
+            text = "".join(t.spelling for t in c.get_tokens())
+            if not text:
+                raise unsupported("a literal without source text", c)
+            return ir.Lit(text, self.type_of(c), L)
+        if k == K.CXX_BOOL_LITERAL_EXPR:
+            return ir.Lit(next(c.get_tokens()).spelling, ir.BOOL, L)
+        if k == K.CXX_NULL_PTR_LITERAL_EXPR:
+            return ir.Lit("nullptr", ir.Type("void", 1), L)
+        if k == K.CXX_UNARY_EXPR:  # sizeof / alignof: an integer constant
+            return ir.Lit(" ".join(t.spelling for t in c.get_tokens()), ir.Type("unsigned long"), L)
+        if k == K.DECL_REF_EXPR:
+            ref = c.referenced
+            if ref is not None and ref.kind == K.ENUM_CONSTANT_DECL:
+                return ir.Lit(ref.spelling, ir.INT, L)
+            if ref is not None and ref.kind == K.VAR_DECL:
+                is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
+                return ir.Var(c.spelling, self.type_of(c), L, is_global=is_global)
+            if ref is not None and ref.kind == K.PARM_DECL:
+                return ir.Var(c.spelling, self.type_of(c), L)
+            raise unsupported(f"a reference to '{c.spelling}' ({ref.kind.name if ref else '?'})", c)
+        if k == K.UNARY_OPERATOR:
+            op = unary_op(c)
+            if op is None:
+                raise unsupported("this unary operator", c)
+            sym, prefix = op
+            operand = self.expr(kids[0])
+            if sym in ("++", "--"):
+                return ir.Step(sym, prefix, operand, self.type_of(c), L)
+            return ir.Unary(sym, operand, self.type_of(c), L)
+        if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
+            op = binary_op(c)
+            if op is None:
+                raise unsupported("this binary operator", c)
+            lhs, rhs = self.expr(kids[0]), self.expr(kids[1])
+            if op.endswith("=") and op not in ("==", "!=", "<=", ">="):
+                return ir.Assign(op, lhs, rhs, self.type_of(c), L)
+            return ir.Binary(op, lhs, rhs, self.type_of(c), L)
+        if k == K.CONDITIONAL_OPERATOR:
+            a, b, d = (self.expr(x) for x in kids)
+            return ir.Cond(a, b, d, self.type_of(c), L)
+        if k == K.ARRAY_SUBSCRIPT_EXPR:
+            return ir.Index(self.expr(kids[0]), self.expr(kids[1]), self.type_of(c), L)
+        if k in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR):
+            operand = [x for x in kids if x.kind.is_expression()][-1]
+            return ir.Cast(self.expr(operand), self.type_of(c), L)
+        if k == K.INIT_LIST_EXPR:
+            return ir.InitList(tuple(self.expr(x) for x in kids), self.type_of(c), L)
+        if k == K.CALL_EXPR:
+            return self.call(c, kids)
+        if k == K.MEMBER_REF_EXPR:
+            raise unsupported("member access (classes)", c)
+        if k == K.LAMBDA_EXPR:
+            raise unsupported("a lambda", c)
+        raise unsupported(f"expression kind {k.name}", c)
+
+    def type_of(self, c: ci.Cursor) -> ir.Type:
+        return lower_type(c.type, c)
+
+    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+        ref = c.referenced
+        if ref is None or ref.kind != K.FUNCTION_DECL:
+            raise unsupported("a call that is not to a plain function", c)
+        args = tuple(self.expr(a) for a in kids[1:])
+        nparams = len(list(ref.get_arguments()))
+        if len(args) != nparams:
+            raise unsupported(f"a call to '{ref.spelling}' relying on default arguments", c)
+        ns = qualified_name(ref)
+        in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
+        if in_main and ns[-2:] not in CUSTOM_NAMESPACES:
+            key = "::".join(ns + (ref.spelling,))
+            spelling = key
+        else:
+            # A library function (std::sin, ::sin, ...): looked up by its plain name.
+            key = ref.spelling
+            spelling = "::".join(ns + (ref.spelling,)) if ns else "::" + ref.spelling
+        return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
+
+
+def _convertible(src: ir.Type, dst: ir.Type) -> bool:
+    """An implicit conversion worth keeping in the IR (between arithmetic types)."""
+    if src.ptr or dst.ptr or src.dims or dst.dims:
+        return False
+    return src.base != dst.base and dst.base != "void"

@@ -1,0 +1,106 @@
+"""libclang set-up: parsing with the right flags, builtin headers, diagnostics as errors."""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import glob
+import importlib.util
+import os
+import subprocess
+
+import clang.cindex as ci
+
+from ..errors import CompileError, Loc
+
+# CXBinaryOperatorKind and CXUnaryOperatorKind from clang-c/Index.h (clang >= 17).
+BINARY_OPS = {
+    3: "*", 4: "/", 5: "%", 6: "+", 7: "-", 8: "<<", 9: ">>", 11: "<", 12: ">", 13: "<=",
+    14: ">=", 15: "==", 16: "!=", 17: "&", 18: "^", 19: "|", 20: "&&", 21: "||", 22: "=",
+    23: "*=", 24: "/=", 25: "%=", 26: "+=", 27: "-=", 28: "<<=", 29: ">>=", 30: "&=",
+    31: "^=", 32: "|=", 33: ",",
+}
+UNARY_OPS = {
+    1: ("++", False), 2: ("--", False), 3: ("++", True), 4: ("--", True), 5: ("&", True),
+    6: ("*", True), 7: ("+", True), 8: ("-", True), 9: ("~", True), 10: ("!", True),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _lib():
+    lib = ci.conf.lib
+    for name in ("clang_getCursorBinaryOperatorKind", "clang_getCursorUnaryOperatorKind"):
+        fn = getattr(lib, name)
+        fn.argtypes = [ci.Cursor]
+        fn.restype = ctypes.c_int
+    return lib
+
+
+def binary_op(cursor: ci.Cursor) -> str | None:
+    return BINARY_OPS.get(_lib().clang_getCursorBinaryOperatorKind(cursor))
+
+
+def unary_op(cursor: ci.Cursor) -> tuple[str, bool] | None:
+    return UNARY_OPS.get(_lib().clang_getCursorUnaryOperatorKind(cursor))
+
+
+@functools.lru_cache(maxsize=None)
+def builtin_header_args() -> tuple[str, ...]:
+    """Flags that let libclang find stddef.h and friends on a machine without clang.
+
+    The PyPI libclang ships no resource headers; cppyy's bundled clang has them.
+    Failing that, the system gcc's private include directory serves.
+    """
+    spec = importlib.util.find_spec("cppyy_backend")
+    if spec and spec.origin:
+        base = os.path.dirname(spec.origin)
+        for d in sorted(glob.glob(os.path.join(base, "etc", "cling", "lib", "clang", "*"))):
+            if os.path.exists(os.path.join(d, "include", "stddef.h")):
+                return ("-resource-dir", d)
+    try:
+        gcc_dir = subprocess.run(
+            ["gcc", "-print-file-name=include"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if os.path.exists(os.path.join(gcc_dir, "stddef.h")):
+            return ("-isystem", gcc_dir)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return ()
+
+
+def compile_args(std: str, include_dirs, defines) -> list[str]:
+    args = ["-x", "c++", f"-std={std}", *builtin_header_args()]
+    args += [f"-I{d}" for d in include_dirs]
+    for k, v in (defines or {}).items():
+        args.append(f"-D{k}" if v is None else f"-D{k}={v}")
+    from ..backends import runtime_include
+
+    args.append(f"-I{runtime_include()}")
+    return args
+
+
+_index = None
+
+
+def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
+    """Parse ``text`` (named ``filename``); raise CompileError listing every error."""
+    global _index
+    if _index is None:
+        _index = ci.Index.create()
+    tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
+    errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
+    if errors:
+        first = errors[0]
+        lines = [format_diagnostic(d) for d in errors]
+        raise CompileError(first.spelling, loc_of(first.location), lines)
+    return tu
+
+
+def loc_of(location: ci.SourceLocation) -> Loc:
+    name = location.file.name if location.file else "<unknown>"
+    return Loc(name, location.line, location.column)
+
+
+def format_diagnostic(d: ci.Diagnostic) -> str:
+    sev = {ci.Diagnostic.Fatal: "fatal error", ci.Diagnostic.Error: "error"}.get(d.severity, "warning")
+    return f"{loc_of(d.location)}: {sev}: {d.spelling}"

@@ -1,0 +1,473 @@
+"""The intermediate representation the transforms work on.
+
+Typed expressions and statements, nothing else: no libclang objects, no C++
+text.  Nodes are immutable dataclasses; transforms build new trees.  The small
+builder functions at the end fold the constants 0 and 1 so that derivative
+code carries no dead arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .errors import Loc
+
+FLOAT_BASES = ("float", "double", "long double")
+
+
+@dataclass(frozen=True)
+class Type:
+    """A C++ type: a base spelling plus pointer levels, array dims, const and reference."""
+
+    base: str
+    ptr: int = 0
+    dims: tuple[int, ...] = ()
+    const: bool = False  # const of the innermost value (``const double*``, ``const double&``)
+    ref: bool = False
+
+    @property
+    def is_float(self) -> bool:
+        """A floating scalar (possibly a reference to one): the values that carry derivatives."""
+        return self.base in FLOAT_BASES and self.ptr == 0 and not self.dims
+
+    @property
+    def holds_float(self) -> bool:
+        """Floating scalar, or pointer/array/reference to floating storage."""
+        return self.base in FLOAT_BASES
+
+    @property
+    def is_pointer(self) -> bool:
+        return self.ptr > 0 and not self.dims
+
+    @property
+    def is_array(self) -> bool:
+        return bool(self.dims)
+
+    @property
+    def is_void(self) -> bool:
+        return self.base == "void" and self.ptr == 0
+
+    @property
+    def is_integral(self) -> bool:
+        return not self.holds_float and self.ptr == 0 and not self.dims and self.base != "void"
+
+    def value(self) -> Type:
+        """The type without reference."""
+        return replace(self, ref=False)
+
+    def element(self) -> Type:
+        """The type of ``p[i]`` for a pointer or array ``p``."""
+        if self.dims:
+            return replace(self, dims=self.dims[1:], ref=False)
+        return replace(self, ptr=self.ptr - 1, ref=False)
+
+    def pointer_to(self) -> Type:
+        return replace(self, ptr=self.ptr + 1, ref=False)
+
+    def decay(self) -> Type:
+        if self.dims:
+            return Type(self.base, self.ptr + 1, self.dims[1:], self.const)
+        return self.value()
+
+    def spell(self, name: str = "") -> str:
+        """C++ declaration of ``name`` with this type."""
+        base = ("const " if self.const else "") + self.base
+        stars = "*" * self.ptr
+        amp = "&" if self.ref else ""
+        dims = "".join(f"[{d}]" for d in self.dims)
+        decl = f"{base}{' ' if stars or amp or name else ''}{stars}{amp}{name}{dims}"
+        return decl.rstrip()
+
+
+DOUBLE = Type("double")
+INT = Type("int")
+BOOL = Type("bool")
+VOID = Type("void")
+AUTO = Type("auto")
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Expr:
+    pass
+
+
+@dataclass(frozen=True)
+class Lit(Expr):
+    text: str
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Var(Expr):
+    name: str
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+    is_global: bool = False
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: str  # - + ! ~ * (deref) & (address-of)
+    operand: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: str  # + - * / % < > <= >= == != && || & | ^ << >> ,
+    lhs: Expr
+    rhs: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Assign(Expr):
+    op: str  # = += -= *= /= %= ...
+    target: Expr
+    value: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Step(Expr):
+    """``++x``, ``x++``, ``--x``, ``x--``."""
+
+    op: str  # ++ or --
+    prefix: bool
+    target: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Cond(Expr):
+    cond: Expr
+    then: Expr
+    other: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A call.  ``callee`` is the key used to look the function up (``sin``, ``g``,
+    ``ns::g``); ``spelling`` is what the emitter writes."""
+
+    callee: str
+    args: tuple[Expr, ...]
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+    spelling: str = ""
+
+    @property
+    def text(self) -> str:
+        return self.spelling or self.callee
+
+
+@dataclass(frozen=True)
+class Index(Expr):
+    base: Expr
+    index: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    """A conversion; ``implicit`` ones are not written out."""
+
+    operand: Expr
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+    implicit: bool = False
+
+
+@dataclass(frozen=True)
+class Member(Expr):
+    operand: Expr
+    name: str
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class InitList(Expr):
+    items: tuple[Expr, ...]
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+# ----------------------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class Stmt:
+    pass
+
+
+@dataclass(frozen=True)
+class Decl(Stmt):
+    name: str
+    type: Type
+    init: Expr | None = None
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprStmt(Stmt):
+    expr: Expr
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Block(Stmt):
+    stmts: tuple[Stmt, ...]
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: Stmt
+    other: Stmt | None = None
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class For(Stmt):
+    init: tuple[Stmt, ...]
+    cond: Expr | None
+    step: Expr | None
+    body: Stmt
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class While(Stmt):
+    cond: Expr
+    body: Stmt
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class DoWhile(Stmt):
+    body: Stmt
+    cond: Expr
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Break(Stmt):
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Continue(Stmt):
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Return(Stmt):
+    value: Expr | None = None
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Switch(Stmt):
+    """``switch (cond) body``; ``body`` is a Block holding Case / Default labels among its statements."""
+
+    cond: Expr
+    body: Block
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Case(Stmt):
+    value: Expr
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Default(Stmt):
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    loc: Loc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    ret: Type
+    params: tuple[Param, ...]
+    body: Block
+    loc: Loc | None = field(default=None, compare=False)
+    comment: str = ""
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+# ----------------------------------------------------------------------------- traversal
+
+
+def children(node: Expr | Stmt) -> list:
+    """Direct sub-expressions and sub-statements, in evaluation/source order."""
+    out = []
+    for f in node.__dataclass_fields__:
+        if f in ("type", "loc"):
+            continue
+        v = getattr(node, f)
+        if isinstance(v, (Expr, Stmt)):
+            out.append(v)
+        elif isinstance(v, tuple):
+            out.extend(x for x in v if isinstance(x, (Expr, Stmt)))
+    return out
+
+
+def walk(node):
+    """Pre-order iteration over a node and everything below it."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
+def root_var(e: Expr) -> Var | None:
+    """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``)."""
+    while True:
+        if isinstance(e, Var):
+            return e
+        if isinstance(e, Index):
+            e = e.base
+        elif isinstance(e, Unary) and e.op == "*":
+            e = e.operand
+        elif isinstance(e, Cast):
+            e = e.operand
+        elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
+            e = e.lhs
+        else:
+            return None
+
+
+def has_side_effects(e: Expr) -> bool:
+    return any(isinstance(n, (Assign, Step, Call)) for n in walk(e))
+
+
+def is_atomic(e: Expr) -> bool:
+    """Cheap to repeat: a literal, a variable, or a constant index into a variable."""
+    if isinstance(e, (Lit, Var)):
+        return True
+    if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Lit):
+        return True
+    return isinstance(e, Member) and isinstance(e.operand, Var)
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def lit(value: float | int | str, type: Type = DOUBLE) -> Lit:
+    return Lit(str(value), type)
+
+
+def is_zero(e: Expr | None) -> bool:
+    return e is None or (isinstance(e, Lit) and _num(e.text) == 0)
+
+
+def is_one(e: Expr) -> bool:
+    return isinstance(e, Lit) and _num(e.text) == 1
+
+
+def _num(text: str) -> float | None:
+    t = text.rstrip("fFlLuU")
+    try:
+        return float(int(t, 0)) if t.isdigit() or t.startswith("0x") else float(t)
+    except ValueError:
+        return None
+
+
+def _ftype(*es: Expr) -> Type:
+    for e in es:
+        if e.type.is_float:
+            return e.type.value()
+    return DOUBLE
+
+
+def neg(a: Expr) -> Expr:
+    if is_zero(a):
+        return lit(0)
+    if isinstance(a, Unary) and a.op == "-":
+        return a.operand
+    return Unary("-", a, a.type.value())
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
+    if isinstance(b, Unary) and b.op == "-":
+        return Binary("-", a, b.operand, _ftype(a, b))
+    return Binary("+", a, b, _ftype(a, b))
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    if is_zero(b):
+        return a
+    if is_zero(a):
+        return neg(b)
+    if isinstance(b, Unary) and b.op == "-":
+        return Binary("+", a, b.operand, _ftype(a, b))
+    return Binary("-", a, b, _ftype(a, b))
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    if is_zero(a) or is_zero(b):
+        return lit(0)
+    if is_one(a):
+        return b
+    if is_one(b):
+        return a
+    if isinstance(a, Unary) and a.op == "-":
+        return neg(mul(a.operand, b))
+    if isinstance(b, Unary) and b.op == "-":
+        return neg(mul(a, b.operand))
+    return Binary("*", a, b, _ftype(a, b))
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    if is_zero(a):
+        return lit(0)
+    if is_one(b):
+        return a
+    if isinstance(a, Unary) and a.op == "-":
+        return neg(div(a.operand, b))
+    return Binary("/", a, b, _ftype(a, b))
+
+
+def call(name: str, *args: Expr, type: Type | None = None) -> Call:
+    return Call(name, tuple(args), type or _ftype(*args), spelling=f"::std::{name}")
+
+
+def total(terms: list[Expr]) -> Expr:
+    out: Expr = lit(0)
+    for t in terms:
+        out = add(out, t)
+    return out
+
+
+def block(*stmts: Stmt) -> Block:
+    """A block with nested plain blocks of generated code flattened where that is safe."""
+    return Block(tuple(stmts))

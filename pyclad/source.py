@@ -1,0 +1,208 @@
+"""A parsed C++ source and the derivatives requested of it.
+
+Independent of how the result is compiled: the Python API (JIT) and the
+command line (headers) both ask a Source for derivative IR and C++ text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import emit, ir
+from .ad import forward
+from .ad.names import forward_name
+from .ad.program import Program
+from .ad.rules import Registry
+from .errors import FunctionNotFoundError, PycladError, WrtError
+from .frontend.lower import SourceIndex, qualified_name
+from .frontend.parse import compile_args, parse
+
+
+@dataclass(frozen=True)
+class Wrt:
+    """One independent variable: a scalar param, or an element range of an array param."""
+
+    param: str
+    index: int
+    start: int | None = None  # element (or first element of a range)
+    stop: int | None = None  # last element, inclusive (ranges only)
+
+
+@dataclass
+class Result:
+    """A generated derivative: its function, the generated helpers it needs, and how to call it."""
+
+    function: ir.Function
+    helpers: list[ir.Function]
+    extras: list[forward.Extra] = field(default_factory=list)
+    kind: str = "forward"
+    wrt: list[Wrt] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return render(self.helpers + [self.function])
+
+
+def render(functions: list[ir.Function], inline: bool = False) -> str:
+    """C++ text of functions (callees first); declarations up front when they recurse."""
+    prefix = "inline " if inline else ""
+    names = {f.name for f in functions}
+    decls = ""
+    if _recursive(functions, names):
+        decls = "".join(prefix + emit.declaration(f) for f in functions) + "\n"
+    return decls + "\n".join(prefix + emit.function(f) for f in functions)
+
+
+def _calls(fn: ir.Function) -> list[str]:
+    out = []
+    for n in ir.walk(fn.body):
+        if isinstance(n, ir.Call) and n.callee not in out:
+            out.append(n.callee)
+    return out
+
+
+def _recursive(functions: list[ir.Function], names: set[str]) -> bool:
+    seen: set[str] = set()
+    for f in functions:  # callees come first: a call to a later function is a cycle
+        seen.add(f.name)
+        if any(c in names and c not in seen for c in _calls(f)) or f.name in _calls(f):
+            return True
+    return False
+
+
+class Source:
+    def __init__(self, text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None):
+        self.text = text
+        self.filename = filename
+        self.args = compile_args(std, include_dirs, defines)
+        self.tu = parse(text, filename, self.args)
+        self.index = SourceIndex.build(self.tu, filename)
+        custom = {
+            name: "::".join(qualified_name(c) + (name,)) for name, c in self.index.custom.items()
+        }
+        self.program = Program(self.index.function, Registry.from_functions(custom))
+        self._cache: dict[tuple, Result] = {}
+
+    # ------------------------------------------------------------------ lookup
+    def function(self, name: str) -> ir.Function:
+        if name not in self.index.definitions:
+            if name in self.index.declarations:
+                c = self.index.declarations[name]
+                raise FunctionNotFoundError(
+                    f"'{name}' is declared but not defined in {self.filename}",
+                    _loc(c),
+                )
+            known = ", ".join(sorted(self.index.definitions)) or "none"
+            raise FunctionNotFoundError(
+                f"no function '{name}' defined in {self.filename} (functions: {known})"
+            )
+        return self.index.function(name)
+
+    def helpers_of(self, fn: ir.Function) -> list[ir.Function]:
+        """Generated functions ``fn`` calls, transitively, callees first."""
+        order: list[ir.Function] = []
+        seen: set[str] = {fn.name}
+
+        def visit(f: ir.Function) -> None:
+            for c in _calls(f):
+                if c in self.program.generated and c not in seen:
+                    seen.add(c)
+                    g = self.program.generated[c]
+                    visit(g)
+                    order.append(g)
+
+        visit(fn)
+        return order
+
+    # ------------------------------------------------------------------ requests
+    def _run(self, key: tuple, make) -> Result:
+        if key in self._cache:
+            return self._cache[key]
+        try:
+            result = make()
+        except PycladError:
+            self.program.discard_new()
+            raise
+        self._cache[key] = result
+        return result
+
+    def forward(self, name: str, wrt: str | None, order: int = 1) -> Result:
+        fn = self.function(name)
+        if not isinstance(order, int) or order < 1:
+            raise WrtError(f"order must be a positive integer, got {order!r}", fn.loc)
+        specs = parse_wrt(fn, wrt)
+        if len(specs) != 1 or (specs[0].stop is not None and specs[0].stop != specs[0].start):
+            raise WrtError(
+                f"forward mode differentiates w.r.t. one scalar or one array element; got {wrt!r}",
+                fn.loc,
+            )
+        w = specs[0]
+        if not fn.ret.is_float:
+            raise PycladError(
+                f"'{name}' returns {fn.ret.spell()}: forward mode needs a floating return value",
+                fn.loc,
+            )
+
+        def make() -> Result:
+            current, extras = fn, []
+            for k in range(1, order + 1):
+                dname = forward_name(fn.name, w.index, k, w.start)
+                current, more = forward.derivative(self.program, current, w.param, w.start, dname)
+                extras += more
+                self.program.add(current)
+            self.program.take_new()
+            return Result(current, self.helpers_of(current), extras, "forward", [w])
+
+        return self._run(("forward", name, w, order), make)
+
+
+_WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")
+
+
+def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
+    """``"x"``, ``"x, y"``, ``["x", "arr[1]"]``, ``"arr[0:2]"`` (inclusive) -> Wrt list.
+    ``None`` means every differentiable parameter."""
+    if spec is None:
+        out = [
+            Wrt(p.name, i)
+            for i, p in enumerate(fn.params)
+            if p.type.holds_float and not (p.type.ptr and p.type.const is False and False)
+        ]
+        if not out:
+            raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
+        return out
+    items = [s for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        if not isinstance(item, str):
+            raise WrtError(f"wrt entries must be strings, got {item!r}", fn.loc)
+        m = _WRT.match(item)
+        if not m:
+            raise WrtError(f"cannot read wrt entry {item!r} (expected 'x', 'arr[1]' or 'arr[0:2]')", fn.loc)
+        name, a, b = m.group(1), m.group(2), m.group(3)
+        idx = next((i for i, p in enumerate(fn.params) if p.name == name), None)
+        if idx is None:
+            params = ", ".join(p.name for p in fn.params)
+            raise WrtError(f"'{name}' is not a parameter of '{fn.name}' (parameters: {params})", fn.loc)
+        p = fn.params[idx]
+        if not p.type.holds_float:
+            raise WrtError(
+                f"parameter '{name}' of '{fn.name}' has type {p.type.spell()}; only floating-point "
+                f"parameters are differentiated",
+                p.loc or fn.loc,
+            )
+        if a is not None and not p.type.ptr:
+            raise WrtError(f"'{name}' is a scalar; it takes no index", p.loc or fn.loc)
+        start = int(a) if a is not None else None
+        stop = int(b) if b is not None else (start if start is not None else None)
+        if start is not None and stop < start:
+            raise WrtError(f"empty index range in {item!r}", p.loc or fn.loc)
+        out.append(Wrt(name, idx, start, stop))
+    return out
+
+
+def _loc(cursor):
+    from .frontend.lower import loc
+
+    return loc(cursor)
