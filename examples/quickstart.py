@@ -1,0 +1,49 @@
+"""pyclad in one page: load C++, differentiate it, check the derivative.
+
+Run: python examples/quickstart.py
+"""
+
+from pathlib import Path
+
+import pyclad
+
+HERE = Path(__file__).resolve().parent
+PARAMS = ["t", "k", "m", "c"]  # energy(t, k, m, c), in examples/model.cpp
+
+
+def central_difference(f, args, i, h=1e-6):
+    """d f / d args[i] by a central finite difference: the independent check."""
+    up, down = list(args), list(args)
+    up[i] += h
+    down[i] -= h
+    return (f(*up) - f(*down)) / (2 * h)
+
+
+def main():
+    model = pyclad.load(HERE / "model.cpp")
+    args = (1.5, 4.0, 1.0, 0.3)  # t, k, m, c
+    print(f"energy{args} = {model.energy(*args):.12g}\n")
+
+    # Forward mode: one derivative per parameter.
+    print(f"{'d energy / d':>14} {'pyclad':>20} {'finite difference':>20} {'rel. diff':>10}")
+    for i, name in enumerate(PARAMS):
+        d = pyclad.differentiate(model.energy, name)
+        exact = d(*args)
+        approx = central_difference(model.energy, args, i)
+        print(f"{name:>14} {exact:20.12g} {approx:20.12g} {abs(exact - approx) / abs(exact):10.1e}")
+
+    # Physics check: damping dissipates power c * v^2, so dE/dt = -c v^2.
+    c = args[PARAMS.index("c")]
+    de_dt = pyclad.differentiate(model.energy, "t")(*args)
+    print(f"\ndE/dt = {de_dt:.12g}, -c v^2 = {-c * model.velocity(*args) ** 2:.12g}")
+
+    # Second order: the rate at which the dissipated power changes.
+    d2 = pyclad.differentiate(model.energy, "t", order=2)
+    print(f"d2E/dt2 = {d2(*args):.12g}")
+
+    print("\nThe generated C++ for dE/dt:\n")
+    print(pyclad.differentiate(model.energy, "t").code)
+
+
+if __name__ == "__main__":
+    main()
