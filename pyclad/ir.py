@@ -372,6 +372,10 @@ def is_atomic(e: Expr) -> bool:
         return True
     if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Lit):
         return True
+    if isinstance(e, Cast) and e.implicit:
+        return is_atomic(e.operand)
+    if isinstance(e, Index):
+        return isinstance(e.index, Lit) and is_atomic(e.base)
     return isinstance(e, Member) and isinstance(e.operand, Var)
 
 
@@ -471,3 +475,38 @@ def total(terms: list[Expr]) -> Expr:
 def block(*stmts: Stmt) -> Block:
     """A block with nested plain blocks of generated code flattened where that is safe."""
     return Block(tuple(stmts))
+
+
+def rebuild(node, fn):
+    """Bottom-up rewrite: ``fn`` sees each node after its children were rebuilt."""
+    changes = {}
+    for f in node.__dataclass_fields__:
+        if f in ("type", "loc"):
+            continue
+        v = getattr(node, f)
+        if isinstance(v, (Expr, Stmt)):
+            nv = rebuild(v, fn)
+            if nv is not v:
+                changes[f] = nv
+        elif isinstance(v, tuple) and any(isinstance(x, (Expr, Stmt)) for x in v):
+            nt = tuple(rebuild(x, fn) if isinstance(x, (Expr, Stmt)) else x for x in v)
+            if any(a is not b for a, b in zip(nt, v)):
+                changes[f] = nt
+    if changes:
+        node = replace(node, **changes)
+    return fn(node)
+
+
+def rename(node, mapping: dict[str, str]):
+    """``node`` with variables renamed (declarations included)."""
+    if not mapping:
+        return node
+
+    def f(n):
+        if isinstance(n, Var) and n.name in mapping:
+            return replace(n, name=mapping[n.name])
+        if isinstance(n, Decl) and n.name in mapping:
+            return replace(n, name=mapping[n.name])
+        return n
+
+    return rebuild(node, f)

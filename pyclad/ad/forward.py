@@ -210,9 +210,7 @@ class ForwardTransform:
         d = self.names.derivative(s.name)
         if s.type.dims:
             if isinstance(s.init, ir.InitList):
-                pairs = [self.expr(x) for x in s.init.items]
-                vals = ir.InitList(tuple(v for v, _ in pairs), s.init.type)
-                tans = ir.InitList(tuple(t if t is not None else lit(0) for _, t in pairs), s.init.type)
+                vals, tans = self.init_list(s.init)
                 return self.flush(ir.Decl(d, _plain(s.type), tans, s.loc), ir.Decl(s.name, s.type, vals, s.loc))
             if s.init is not None:
                 raise self.unsupported("this array initialiser", s)
@@ -228,6 +226,15 @@ class ForwardTransform:
                 raise self.unsupported("binding an active pointer or reference to inactive storage", s)
             t = lit(0)
         return self.flush(ir.Decl(d, _plain(s.type) if not s.type.ref else s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
+
+    def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
+        """Values and tangents of a (possibly nested) array initialiser."""
+        vals, tans = [], []
+        for x in e.items:
+            v, t = self.init_list(x) if isinstance(x, ir.InitList) else self.expr(x)
+            vals.append(v)
+            tans.append(t if t is not None else lit(0))
+        return ir.InitList(tuple(vals), e.type), ir.InitList(tuple(tans), e.type)
 
     def expr_stmt(self, s: ir.ExprStmt) -> list[ir.Stmt]:
         e = s.expr

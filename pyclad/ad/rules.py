@@ -130,6 +130,8 @@ class Registry:
             return self.custom[name]
         if "::" in callee and not callee.startswith("std::"):
             return None
+        if name not in BUILTINS and name[-1:] in ("f", "l") and name[:-1] in BUILTINS:
+            name = name[:-1]  # the C library's float and long double variants: sinf, expl, ...
         return BUILTINS.get(name)
 
     @classmethod

@@ -43,6 +43,17 @@ def split_includes(text: str) -> tuple[list[str], str]:
     return includes, "\n".join(body)
 
 
+# The user's code is compiled inside the module namespace, so the user's own
+# ``namespace pyclad { namespace custom_derivatives { ... } }`` opens
+# ``__pyclad_mN::pyclad``, which hides the global ``pyclad`` (and likewise
+# ``clad``): ``pyclad::ValueAndPushforward`` would not be found.  Nested namespaces
+# of the same names that pull in the global ones keep such spellings working.
+_RUNTIME_ALIASES = (
+    "namespace pyclad {} namespace clad {}",
+    "namespace pyclad { using namespace ::pyclad; } namespace clad { using namespace ::clad; }",
+)
+
+
 class JitModule:
     def __init__(self, text: str, filename: str, include_dirs=(), defines=None):
         c = cppyy()
@@ -59,7 +70,8 @@ class JitModule:
         code = (
             macros
             + "\n".join(includes)
-            + f"\nnamespace {self.namespace} {{\n#line 1 \"{filename}\"\n{body}\n}}\n"
+            + f"\n{_RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{_RUNTIME_ALIASES[1]}\n"
+            + f"#line 1 \"{filename}\"\n{body}\n}}\n"
         )
         self._define(code, filename)
 

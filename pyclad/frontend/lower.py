@@ -278,6 +278,8 @@ class Lowerer:
             inner = self.expr(kids[0])
             if c.type.kind in (T.FUNCTIONPROTO, T.POINTER) and kids[0].type.kind == T.FUNCTIONPROTO:
                 return inner
+            if inner.type.dims and c.type.get_canonical().kind == T.POINTER:
+                return inner  # array-to-pointer decay: indexing works on the array itself
             t = self.type_of(c)
             if _convertible(inner.type, t):
                 return ir.Cast(inner, t, L, implicit=True)
