@@ -1,6 +1,17 @@
 """pyclad: automatic differentiation of C++ by source transformation, from Python."""
 
-from .api import Derivative, Function, Module, cppdef, differentiate, load
+from .api import (
+    Derivative,
+    Function,
+    Gradient,
+    Module,
+    ValueAndGrad,
+    cppdef,
+    differentiate,
+    gradient,
+    load,
+    value_and_grad,
+)
 from .backends import runtime_include as get_include
 from .errors import (
     ArgumentError,
@@ -27,6 +38,10 @@ __all__ = [
     "WrtError",
     "cppdef",
     "differentiate",
+    "gradient",
+    "Gradient",
+    "value_and_grad",
+    "ValueAndGrad",
     "get_include",
     "load",
 ]

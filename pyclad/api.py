@@ -172,6 +172,40 @@ class Derivative:
         return float(_invoke(self._fn(), conv, self.name))
 
 
+class Gradient(Derivative):
+    """A compiled gradient: returns a tuple with one entry per wrt parameter
+    (a float for a scalar, a numpy array for an array)."""
+
+    def __call__(self, *args):
+        fn = self.primal.ir
+        conv, _ = convert_args(fn, args, [])
+        arrays = {p.name: a for p, a in zip(fn.params, conv) if isinstance(a, np.ndarray)}
+        outs = []
+        for o in self.result.extras:
+            p = fn.param(o.param)
+            if p.type.ptr:
+                outs.append(np.zeros(arrays[o.param].shape[0], dtype=arrays[o.param].dtype))
+            else:
+                outs.append(np.zeros(1, dtype=_DTYPES.get(p.type.base, np.float64)))
+        _invoke(self._fn(), conv + outs, self.name)
+        result = []
+        for o, buf in zip(self.result.extras, outs):
+            if o.wrt:
+                result.append(buf if fn.param(o.param).type.ptr else float(buf[0]))
+        return tuple(result)
+
+
+class ValueAndGrad:
+    """Calls the primal and the gradient: ``(value, gradient tuple)``."""
+
+    def __init__(self, grad: Gradient):
+        self.grad = grad
+        self.code = grad.code
+
+    def __call__(self, *args):
+        return self.grad.primal(*args), self.grad(*args)
+
+
 def _handle(fn) -> Function:
     if isinstance(fn, Function):
         return fn
@@ -220,4 +254,20 @@ def differentiate(fn, wrt: str | None = None, order: int = 1) -> Derivative:
     return Derivative(fn, result)
 
 
-__all__ = ["Module", "Function", "Derivative", "load", "cppdef", "differentiate", "FunctionNotFoundError"]
+def gradient(fn, wrt=None) -> Gradient:
+    """Reverse-mode gradient of ``fn`` w.r.t. ``wrt`` (names, ``"x, y"`` or a list;
+    None for every floating-point parameter)."""
+    fn = _handle(fn)
+    result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt))
+    return Gradient(fn, result)
+
+
+def value_and_grad(fn, wrt=None) -> ValueAndGrad:
+    """Like gradient, but the call returns ``(value, gradient tuple)``."""
+    return ValueAndGrad(gradient(fn, wrt))
+
+
+__all__ = [
+    "Module", "Function", "Derivative", "Gradient", "ValueAndGrad",
+    "load", "cppdef", "differentiate", "gradient", "value_and_grad",
+]

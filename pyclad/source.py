@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import emit, ir
-from .ad import forward
+from .ad import forward, reverse
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
@@ -35,7 +35,7 @@ class Result:
 
     function: ir.Function
     helpers: list[ir.Function]
-    extras: list[forward.Extra] = field(default_factory=list)
+    extras: list = field(default_factory=list)  # forward.Extra (forward) or reverse.Output (reverse)
     kind: str = "forward"
     wrt: list[Wrt] = field(default_factory=list)
 
@@ -155,6 +155,33 @@ class Source:
             return Result(current, self.helpers_of(current), extras, "forward", [w])
 
         return self._run(("forward", name, w, order), make)
+
+
+    def gradient(self, name: str, wrt=None) -> Result:
+        """Reverse mode: ``NAME_grad(params..., _d_<wrt>...)``."""
+        fn = self.function(name)
+        specs = parse_wrt(fn, wrt)
+        if any(w.start is not None for w in specs):
+            raise WrtError("reverse mode takes whole parameters (e.g. 'x, arr'), not elements", fn.loc)
+        if not fn.ret.is_float:
+            raise PycladError(
+                f"'{name}' returns {fn.ret.spell()}: a gradient needs a floating return value", fn.loc
+            )
+        names = [w.param for w in specs]
+        if len(set(names)) != len(names):
+            raise WrtError(f"a parameter is named twice in wrt {wrt!r}", fn.loc)
+        names = [p.name for p in fn.params if p.name in names]  # parameter order
+
+        def make() -> Result:
+            gname = f"{fn.name}_grad" if wrt is None or len(names) == len(parse_wrt(fn, None)) else (
+                f"{fn.name}_grad_" + "_".join(str(w.index) for w in sorted(specs, key=lambda w: w.index))
+            )
+            g, outputs = reverse.gradient(self.program, fn, names, gname)
+            self.program.add(g)
+            self.program.take_new()
+            return Result(g, self.helpers_of(g), outputs, "reverse", specs)
+
+        return self._run(("reverse", name, tuple(names)), make)
 
 
 _WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")

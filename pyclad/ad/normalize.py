@@ -1,0 +1,239 @@
+"""Control-flow normalisation for reverse mode.
+
+Reverse mode replays a function's control flow backwards, so it wants a
+function in a shape where that is easy:
+
+- every local has a name of its own (declarations can then move to the top
+  of the generated function, where the reverse sweep sees them);
+- ``for`` loops become ``while`` loops whose body ends with the increment;
+- ``switch`` becomes an if/else chain;
+- ``return``, ``break`` and ``continue`` stand only at the end of a path: the
+  statements that follow a branch that may exit move into the branches that
+  fall through.  ``continue`` then does nothing and is dropped; a ``return``
+  inside a loop sets ``_returned`` and breaks, and the code after the loop
+  runs only when ``_returned`` is false.
+
+After this, what ran in one execution of a block is fully described by the
+branch taken at each ``if`` and the trip count of each loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .. import ir
+from ..errors import UnsupportedError
+from .names import Namer
+
+RETURNED = "_returned"
+
+
+@dataclass(frozen=True)
+class Leave(ir.Stmt):
+    """``break`` out of a switch: ends the path, emits nothing."""
+
+    loc: object = None
+
+
+class _Renamer:
+    def __init__(self, fn: ir.Function, namer: Namer):
+        self.namer = namer
+        self.declared = {p.name for p in fn.params}
+        self.scopes: list[dict[str, str]] = [{}]
+
+    def mapping(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for s in self.scopes:
+            out.update(s)
+        return {k: v for k, v in out.items() if k != v}
+
+    def expr(self, e):
+        return ir.rename(e, self.mapping()) if e is not None else None
+
+    def scoped(self, fn, *args):
+        self.scopes.append({})
+        try:
+            return fn(*args)
+        finally:
+            self.scopes.pop()
+
+    def stmts(self, stmts) -> tuple:
+        return tuple(self.stmt(s) for s in stmts)
+
+    def stmt(self, s: ir.Stmt) -> ir.Stmt:
+        if isinstance(s, ir.Decl):
+            init = self.expr(s.init)
+            name = s.name
+            if name in self.declared:
+                name = self.namer.claim(s.name)
+            self.declared.add(name)
+            self.scopes[-1][s.name] = name
+            return replace(s, name=name, init=init)
+        if isinstance(s, ir.Block):
+            return replace(s, stmts=self.scoped(self.stmts, s.stmts))
+        if isinstance(s, ir.If):
+            return replace(
+                s,
+                cond=self.expr(s.cond),
+                then=self.scoped(self.stmt, s.then),
+                other=self.scoped(self.stmt, s.other) if s.other is not None else None,
+            )
+        if isinstance(s, ir.For):
+
+            def inner():
+                init = self.stmts(s.init)
+                return replace(
+                    s, init=init, cond=self.expr(s.cond), step=self.expr(s.step), body=self.scoped(self.stmt, s.body)
+                )
+
+            return self.scoped(inner)
+        if isinstance(s, ir.While):
+            return replace(s, cond=self.expr(s.cond), body=self.scoped(self.stmt, s.body))
+        if isinstance(s, ir.DoWhile):
+            return replace(s, cond=self.expr(s.cond), body=self.scoped(self.stmt, s.body))
+        if isinstance(s, ir.Switch):
+            return replace(s, cond=self.expr(s.cond), body=self.scoped(self.stmt, s.body))
+        return ir.rename(s, self.mapping())
+
+
+def _stmts(s: ir.Stmt | None) -> list[ir.Stmt]:
+    if s is None:
+        return []
+    return list(s.stmts) if isinstance(s, ir.Block) else [s]
+
+
+def _contains(s, kinds, into_loops: bool) -> bool:
+    if isinstance(s, kinds):
+        return True
+    if not into_loops and isinstance(s, (ir.While, ir.DoWhile, ir.For)):
+        return False
+    return any(_contains(c, kinds, into_loops) for c in ir.children(s) if isinstance(c, ir.Stmt))
+
+
+def _may_exit(s: ir.Stmt) -> bool:
+    return _contains(s, (ir.Return,), True) or _contains(s, (ir.Break, ir.Continue, Leave), False)
+
+
+class Normalizer:
+    def __init__(self, fn: ir.Function, namer: Namer):
+        self.fn = fn
+        self.namer = namer
+        self.uses_returned = False
+        self.extra_decls: list[ir.Decl] = []
+
+    def run(self) -> tuple[ir.Block, list[ir.Decl]]:
+        body = _Renamer(self.fn, self.namer).stmt(self.fn.body)
+        out = self.seq(_stmts(body), loop_depth=0)
+        return ir.Block(tuple(out)), self.extra_decls
+
+    def seq(self, stmts: list[ir.Stmt], loop_depth: int) -> list[ir.Stmt]:
+        out: list[ir.Stmt] = []
+        for k, s in enumerate(stmts):
+            if isinstance(s, ir.Block):  # names are unique: blocks can be flattened
+                return out + self.seq(list(s.stmts) + stmts[k + 1 :], loop_depth)
+            rest = stmts[k + 1 :]
+            if isinstance(s, ir.Continue):
+                return out  # the rest of this path is dead; the loop body simply ends
+            if isinstance(s, Leave):
+                return out
+            if isinstance(s, ir.Break):
+                return out + [s]
+            if isinstance(s, ir.Return):
+                if loop_depth:
+                    self.uses_returned = True
+                    flag = ir.Var(RETURNED, ir.BOOL)
+                    return out + [s, ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL)), ir.Break()]
+                return out + [s]
+            if isinstance(s, ir.If):
+                if _may_exit(s):
+                    then = self.seq(_stmts(s.then) + rest, loop_depth)
+                    other = self.seq(_stmts(s.other) + rest, loop_depth)
+                    return out + [ir.If(s.cond, ir.Block(tuple(then)), ir.Block(tuple(other)), s.loc)]
+                out.append(
+                    ir.If(
+                        s.cond,
+                        ir.Block(tuple(self.seq(_stmts(s.then), loop_depth))),
+                        ir.Block(tuple(self.seq(_stmts(s.other), loop_depth))) if s.other is not None else None,
+                        s.loc,
+                    )
+                )
+                continue
+            if isinstance(s, ir.Switch):
+                return out + self.seq([self.switch(s, loop_depth)] + rest, loop_depth)
+            if isinstance(s, (ir.For, ir.While, ir.DoWhile)):
+                loop, pre = self.loop(s, loop_depth)
+                out += pre + [loop]
+                if _contains(loop, (ir.Return,), True):
+                    flag = ir.Var(RETURNED, ir.BOOL)
+                    return self._after_loop(out, flag, rest, loop_depth, in_loop=bool(loop_depth))
+                continue
+            out.append(s)
+        return out
+
+    def _after_loop(self, out, flag, rest, loop_depth, in_loop: bool):
+        then = ir.Block((ir.Break(),)) if in_loop else ir.Block(())
+        other = ir.Block(tuple(self.seq(rest, loop_depth)))
+        return out + [ir.If(flag, then, other)]
+
+    def loop(self, s, loop_depth: int) -> tuple[ir.Stmt, list[ir.Stmt]]:
+        if isinstance(s, ir.For):
+            pre = self.seq(list(s.init), loop_depth)
+            body = _stmts(s.body) + ([ir.ExprStmt(s.step, s.loc)] if s.step is not None else [])
+            cond = s.cond if s.cond is not None else ir.Lit("true", ir.BOOL)
+            return ir.While(cond, ir.Block(tuple(self.seq(body, loop_depth + 1))), s.loc), pre
+        body = ir.Block(tuple(self.seq(_stmts(s.body), loop_depth + 1)))
+        if isinstance(s, ir.While):
+            return ir.While(s.cond, body, s.loc), []
+        if _contains(s.body, (ir.Continue,), False):
+            raise UnsupportedError("'continue' in a do-while loop is not supported in reverse mode", s.loc)
+        return ir.DoWhile(body, s.cond, s.loc), []
+
+    def switch(self, s: ir.Switch, loop_depth: int) -> ir.Stmt:
+        """An if/else chain: each entry point runs the statements from its label on."""
+        name = self.namer.temp("_sw")
+        ty = ir.Type("long")
+        self.extra_decls.append(ir.Decl(name, ty, ir.Lit("0", ty)))
+        sw = ir.Var(name, ty)
+        stmts = [self._leave(x) for x in s.body.stmts]
+        entries: list[tuple[list[ir.Expr] | None, list[ir.Stmt]]] = []
+        labels: list[ir.Expr] = []
+        default_at = None
+        for k, x in enumerate(stmts):
+            if isinstance(x, ir.Case):
+                labels.append(x.value)
+            elif isinstance(x, ir.Default):
+                default_at = k
+            if isinstance(x, (ir.Case, ir.Default)):
+                nxt = stmts[k + 1] if k + 1 < len(stmts) else None
+                if not isinstance(nxt, (ir.Case, ir.Default)) and labels:
+                    body = [y for y in stmts[k + 1 :] if not isinstance(y, (ir.Case, ir.Default))]
+                    entries.append((labels, self.seq(body, loop_depth)))
+                    labels = []
+        default_body = (
+            self.seq([y for y in stmts[default_at + 1 :] if not isinstance(y, (ir.Case, ir.Default))], loop_depth)
+            if default_at is not None
+            else []
+        )
+        chain: ir.Stmt | None = ir.Block(tuple(default_body)) if default_body else None
+        for vals, body in reversed(entries):
+            cond: ir.Expr | None = None
+            for v in vals:
+                test = ir.Binary("==", sw, v, ir.BOOL)
+                cond = test if cond is None else ir.Binary("||", cond, test, ir.BOOL)
+            chain = ir.If(cond, ir.Block(tuple(body)), chain)
+        assign = ir.ExprStmt(ir.Assign("=", sw, s.cond, ty), s.loc)
+        return ir.Block((assign,) + ((chain,) if chain is not None else ()))
+
+    def _leave(self, s: ir.Stmt) -> ir.Stmt:
+        """Breaks that leave the switch (not those of loops inside it) become Leave."""
+        if isinstance(s, ir.Break):
+            return Leave(s.loc)
+        if isinstance(s, (ir.For, ir.While, ir.DoWhile, ir.Switch)):
+            return s
+        if isinstance(s, ir.Block):
+            return replace(s, stmts=tuple(self._leave(x) for x in s.stmts))
+        if isinstance(s, ir.If):
+            return replace(
+                s, then=self._leave(s.then), other=self._leave(s.other) if s.other is not None else None
+            )
+        return s

@@ -1,0 +1,640 @@
+"""Reverse mode: a forward sweep that runs the primal and saves what it overwrites,
+then a reverse sweep that walks the statements backwards, restoring saved values
+and pushing each adjoint to the operands (``_d_u += du/dv * _d_v``).
+
+The function is first normalised (``normalize.py``) so that what ran is
+described by branch outcomes and loop trip counts alone.  Outside loops those
+are kept in locals; inside loops on ``pyclad::tape``s.
+
+Values are restored rather than stored for later use: before the reverse
+statement of ``v = e`` runs, ``v`` gets back the value it had before the
+assignment.  So every partial derivative can be recomputed from the program's
+own variables, and only variables the reverse sweep actually reads are saved
+(to-be-recorded analysis).  A loop whose iterations overwrite nothing the
+reverse sweep reads needs no tape at all: integer counters ``i++`` are undone by
+``i--``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .. import ir
+from ..errors import NoDerivativeError, UnsupportedError
+from ..ir import Var, add, div, is_zero, lit, mul, neg
+from .activity import active_variables, writable
+from .names import Namer, specialised
+from .normalize import RETURNED, Normalizer
+from .program import Program
+from .rules import Custom, Partials
+
+ULONG = ir.Type("unsigned long")
+
+
+@dataclass(frozen=True)
+class Output:
+    """An adjoint array/scalar parameter of a gradient: ``name`` is the adjoint of ``param``."""
+
+    name: str
+    param: str
+    wrt: bool
+
+
+def gradient(program: Program, fn: ir.Function, wrt: list[str], name: str) -> tuple[ir.Function, list[Output]]:
+    t = _build(program, fn, set(wrt), mode="grad")
+    outs: list[Output] = []
+    params = list(fn.params)
+    for p in fn.params:
+        if p.name in wrt or (p.type.ptr and p.name in t.active):
+            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
+    what = ", ".join(wrt)
+    comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
+    extra = [o for o in outs if not o.wrt]
+    if extra:
+        comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
+    return out, outs
+
+
+def pullback(program: Program, fn: ir.Function, active_params: list[bool]) -> str:
+    name = specialised(f"{fn.name}_pullback", fn, active_params)
+    if program.has(name):
+        return name
+    program.reserve(name)
+    seeds = {p.name for p, a in zip(fn.params, active_params) if a}
+    t = _build(program, fn, seeds, mode="pullback")
+    params = list(fn.params)
+    if fn.ret.is_float:
+        params.append(ir.Param(t.seed_name, fn.ret.value()))
+    for p, a in zip(fn.params, active_params):
+        if a:
+            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+    program.add(ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc))
+    return name
+
+
+def _build(program, fn, seeds, mode):
+    """Run the transform twice: first to learn what the reverse sweep reads, then for real."""
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None)
+    probe.run()
+    t = ReverseTransform(program, fn, seeds, mode, needed=probe.reads)
+    t.run()
+    return t
+
+
+class ReverseTransform:
+    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed):
+        self.program = program
+        self.fn = fn
+        self.mode = mode
+        self.names = Namer.for_function(fn)
+        self.body, extra = Normalizer(fn, self.names).run()
+        work = replace(fn, body=self.body)
+        self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
+        self.needed = needed  # None on the probing run: save nothing, record reads
+        self.reads: set[str] = set()
+        self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
+        self.tail: list[ir.Stmt] = []
+        self.adj_param: dict[str, str] = {}
+        self.adj_local: dict[str, str] = {}
+        self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
+        self.memo: dict[int, ir.Expr] = {}
+        self._declare_locals(extra)
+
+    # ------------------------------------------------------------------ set-up
+    def _callee_params(self, c: ir.Call):
+        rule = self.program.registry.lookup(c.callee)
+        if isinstance(rule, Partials):
+            return None
+        f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
+        return f.params if f is not None else None
+
+    def _declare_locals(self, extra) -> None:
+        assigned_params = {
+            r.name
+            for n in ir.walk(self.body)
+            if isinstance(n, (ir.Assign, ir.Step)) and (r := ir.root_var(n.target)) is not None
+        }
+        for p in self.fn.params:
+            if p.type.holds_float and (p.name in self.active):
+                if p.type.ptr:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                elif p.type.ref and not p.type.const:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                else:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                    if p.name in assigned_params:
+                        local = self.names.claim(f"_d_{p.name}")
+                        self.adj_local[p.name] = local
+                        self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
+                        ptr = Var(self.adj_param[p.name], ir.Type(p.type.base, 1))
+                        self.tail.append(
+                            ir.ExprStmt(ir.Assign("+=", ir.Unary("*", ptr, p.type.value()), Var(local, p.type.value()), p.type.value()))
+                        )
+        for d in extra:
+            self.top.append(d)
+        for n in ir.walk(self.body):
+            if isinstance(n, ir.Decl):
+                t = n.type
+                if t.ref:
+                    raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
+                plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+                init = ir.InitList((), plain) if t.dims else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+                self.top.append(ir.Decl(n.name, plain, init))
+                if n.name in self.active and t.holds_float:
+                    d = self.names.derivative(n.name)
+                    self.adj_local[n.name] = d
+                    dinit = ir.InitList((), plain) if t.dims else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+                    self.top.append(ir.Decl(d, plain, dinit))
+        if any(isinstance(n, ir.Var) and n.name == RETURNED for n in ir.walk(self.body)):
+            self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
+
+    def unsupported(self, what: str, node) -> UnsupportedError:
+        return UnsupportedError(f"{what} is not supported in reverse mode", getattr(node, "loc", None) or self.fn.loc)
+
+    def run(self) -> None:
+        self.fwd, self.rev = self.stmts(self.body.stmts, 0)
+
+    def assemble(self) -> ir.Block:
+        return ir.Block(tuple(self.top + self.fwd + self.rev + self.tail))
+
+    # ------------------------------------------------------------------ adjoints
+    def is_active(self, e: ir.Expr) -> bool:
+        return any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e))
+
+    def adj_var(self, v: Var) -> ir.Expr:
+        """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
+        if v.name in self.adj_local:
+            return Var(self.adj_local[v.name], ir.Type(v.type.base, v.type.ptr, v.type.dims))
+        if v.name in self.adj_param:
+            ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
+            if v.type.ptr:
+                return ptr
+            return ir.Unary("*", ptr, ir.Type(v.type.base))
+        raise self.unsupported(f"'{v.name}' without an adjoint", v)
+
+    def adj_of(self, e: ir.Expr) -> ir.Expr | None:
+        """Adjoint lvalue of an lvalue / adjoint pointer of a pointer expression; None if inactive."""
+        if isinstance(e, Var):
+            if e.name not in self.active or e.is_global:
+                return None
+            return self.adj_var(e)
+        if isinstance(e, ir.Index):
+            base = self.adj_of(e.base)
+            return None if base is None else ir.Index(base, e.index, e.type.value())
+        if isinstance(e, ir.Unary) and e.op == "*":
+            p = self.adj_of(e.operand)
+            return None if p is None else ir.Unary("*", p, e.type.value())
+        if isinstance(e, ir.Unary) and e.op == "&":
+            inner = self.adj_of(e.operand)
+            if inner is None:
+                return None
+            if isinstance(inner, ir.Unary) and inner.op == "*":
+                return inner.operand
+            return ir.Unary("&", inner, e.type)
+        if isinstance(e, ir.Binary) and e.type.ptr and e.op in "+-":
+            p = self.adj_of(e.lhs)
+            return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
+        if isinstance(e, ir.Cast):
+            return self.adj_of(e.operand)
+        return None
+
+    def note_reads(self, stmts) -> None:
+        for s in stmts:
+            for n in ir.walk(s):
+                if isinstance(n, Var):
+                    self.reads.add(n.name)
+
+    # ------------------------------------------------------------------ storage
+    def slot(self, ty: ir.Type, depth: int, prefix: str = "_t") -> str:
+        name = self.names.temp(prefix)
+        if depth:
+            self.top.append(ir.Decl(name, ir.Type(f"::pyclad::tape<{ty.spell()}>"), None))
+        else:
+            self.top.append(ir.Decl(name, ty, ir.Lit("false", ty) if ty.base == "bool" else lit(0, ty)))
+        return name
+
+    def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        ty = ir.Type(target.type.base, target.type.ptr)
+        name = self.slot(ty, depth)
+        tv = Var(name, ty)
+        if depth:
+            push = ir.ExprStmt(ir.Call("::pyclad::push", (tv, target), ir.VOID))
+            pop = ir.ExprStmt(ir.Assign("=", target, ir.Call("::pyclad::pop", (tv,), ty), ty))
+            return [push], [pop]
+        return [ir.ExprStmt(ir.Assign("=", tv, target, ty))], [ir.ExprStmt(ir.Assign("=", target, tv, ty))]
+
+    def must_save(self, target: ir.Expr) -> bool:
+        root = ir.root_var(target)
+        return self.needed is not None and root is not None and root.name in self.needed
+
+    # ------------------------------------------------------------------ statements
+    def stmts(self, stmts, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        fwd: list[ir.Stmt] = []
+        rev: list[ir.Stmt] = []
+        for s in stmts:
+            f, r = self.stmt(s, depth)
+            fwd += f
+            rev = r + rev
+        return fwd, rev
+
+    def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        if isinstance(s, ir.Decl):
+            return self.decl(s, depth)
+        if isinstance(s, ir.ExprStmt):
+            return self.expr_stmt(s, depth)
+        if isinstance(s, ir.Block):
+            return self.stmts(s.stmts, depth)
+        if isinstance(s, ir.If):
+            return self.if_stmt(s, depth)
+        if isinstance(s, (ir.While, ir.DoWhile)):
+            return self.loop(s, depth)
+        if isinstance(s, ir.Break):
+            return [s], []
+        if isinstance(s, ir.Return):
+            if s.value is None or not s.value.type.is_float:
+                return [], []
+            seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
+            rev: list[ir.Stmt] = []
+            self.memo = {}
+            self.acc(s.value, seed, rev)
+            self.note_reads(rev)
+            return [], rev
+        raise self.unsupported(type(s).__name__, s)
+
+    def decl(self, s: ir.Decl, depth: int):
+        if s.init is None:
+            return [], []
+        target = Var(s.name, s.type.value())
+        if isinstance(s.init, ir.InitList):
+            if len(s.type.dims) != 1:
+                raise self.unsupported("a multi-dimensional local array", s)
+            fwd, rev = [], []
+            items = list(s.init.items) + [lit(0)] * (s.type.dims[0] - len(s.init.items))
+            for k, item in enumerate(items):
+                el = ir.Index(target, lit(k, ir.INT), s.type.element())
+                f, r = self.assign(ir.Assign("=", el, item, el.type), depth, first=depth == 0, loc=s.loc)
+                fwd += f
+                rev = r + rev
+            return fwd, rev
+        return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+
+    def expr_stmt(self, s: ir.ExprStmt, depth: int):
+        e = s.expr
+        if isinstance(e, ir.Assign):
+            return self.assign(e, depth, first=False, loc=s.loc)
+        if isinstance(e, ir.Step):
+            root = ir.root_var(e.target)
+            if e.target.type.is_integral:
+                inverse = ir.Step("--" if e.op == "++" else "++", e.prefix, e.target, e.type)
+                if self.must_save(e.target):
+                    return [s], [ir.ExprStmt(inverse, s.loc)]
+                return [s], []
+            if root is not None and root.name in self.active or self.must_save(e.target):
+                f, r = self.save(e.target, depth) if self.must_save(e.target) else ([], [])
+                return f + [s], r
+            return [s], []
+        if isinstance(e, ir.Call):
+            return self.call_stmt(e, depth, s)
+        if isinstance(e, ir.Binary) and e.op == ",":
+            return self.stmts([ir.ExprStmt(e.lhs, s.loc), ir.ExprStmt(e.rhs, s.loc)], depth)
+        if ir.has_side_effects(e):
+            raise self.unsupported("an expression statement with side effects", s)
+        return [s], []
+
+    def assign(self, e: ir.Assign, depth: int, first: bool, loc):
+        target, value, op = e.target, e.value, e.op
+        root = ir.root_var(target)
+        if root is None:
+            raise self.unsupported("this assignment target", e)
+        self._check_pure(value)
+        if op not in ("=", "+=", "-=") and target.type.is_float:
+            value = ir.Binary(op[:-1], target, value, target.type.value())
+            op = "="
+        save_f, save_r = ([], [])
+        if not first and self.must_save(target):
+            save_f, save_r = self.save(target, depth)
+        primal = ir.ExprStmt(ir.Assign(op, target, value, e.type), loc)
+        if target.type.ptr:  # an active pointer re-seated: its adjoint pointer follows
+            adj = self.adj_of(target)
+            if adj is None:
+                return save_f + [primal], save_r
+            if depth:
+                raise self.unsupported("re-seating a pointer inside a loop", e)
+            adj_value = self.adj_of(value)
+            if adj_value is None:
+                raise self.unsupported("pointing an active pointer at inactive storage", e)
+            return [ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc), primal], []
+        if root.is_global and self.is_active(value):
+            raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
+        adj = self.adj_of(target) if target.type.is_float else None
+        if adj is None:
+            self._check_calls_inactive(value)
+            return save_f + [primal], save_r
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        if not ir.is_atomic(adj) and not _simple_lvalue(adj):
+            raise self.unsupported("this assignment target", e)
+        if op == "=":
+            if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
+                r = self.names.temp("_r_d")
+                rv = Var(r, target.type.value())
+                rev.append(ir.Decl(r, target.type.value(), adj))
+                rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                self.acc(value, rv, rev)
+            else:
+                self.acc(value, adj, rev)
+                rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+        elif op == "+=":
+            self.acc(value, adj, rev)
+        else:
+            self.acc(value, neg(adj), rev)
+        self.note_reads([x for x in rev])
+        if ir.is_atomic(target) is False:
+            self.note_reads([ir.ExprStmt(target.index)] if isinstance(target, ir.Index) else [])
+        return save_f + [primal], save_r + rev
+
+    def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
+        fn, rule = self._target(e)
+        outs = []
+        params = fn.params if fn is not None else ()
+        for p, a in zip(params, e.args):
+            if writable(p.type):
+                root = ir.root_var(a if not (isinstance(a, ir.Unary) and a.op == "&") else a.operand)
+                if root is not None and self.needed is not None and root.name in self.needed:
+                    if p.type.ptr:
+                        raise self.unsupported("a call that overwrites an array the reverse sweep reads", e)
+                    outs.append(a)
+        fwd: list[ir.Stmt] = []
+        restore: list[ir.Stmt] = []
+        for a in outs:
+            f, r = self.save(a, depth)
+            fwd += f
+            restore = r + restore
+        fwd.append(s)
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        if e.type.is_float:
+            self.acc(e, lit(0), rev, discard=True)
+        else:
+            self.acc_call(e, lit(0), rev)
+        self.note_reads(rev)
+        return fwd, restore + rev
+
+    def if_stmt(self, s: ir.If, depth: int):
+        self._check_pure(s.cond)
+        ft, rt = self.stmts(_body(s.then), depth)
+        fo, ro = self.stmts(_body(s.other), depth)
+        if not rt and not ro:
+            return [ir.If(s.cond, _block(ft), _block(fo) if s.other is not None else None, s.loc)], []
+        flag = self.names.temp("_cond")
+        self.top.append(ir.Decl(flag, ir.BOOL, ir.Lit("false", ir.BOOL)))
+        fv = Var(flag, ir.BOOL)
+        fwd: list[ir.Stmt] = [ir.ExprStmt(ir.Assign("=", fv, s.cond, ir.BOOL), s.loc)]
+        test: ir.Expr = fv
+        if depth:
+            tape = self.slot(ir.BOOL, depth)
+            fwd.append(ir.ExprStmt(ir.Call("::pyclad::push", (Var(tape, ir.BOOL), fv), ir.VOID)))
+            test = ir.Call("::pyclad::pop", (Var(tape, ir.BOOL),), ir.BOOL)
+        fwd.append(ir.If(fv, _block(ft), _block(fo) if fo else None, s.loc))
+        return fwd, [ir.If(test, _block(rt), _block(ro) if ro else None)]
+
+    def loop(self, s, depth: int):
+        self._check_pure(s.cond)
+        fb, rb = self.stmts(_body(s.body), depth + 1)
+        if not rb:
+            body = _block(fb)
+            return [ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc)], []
+        count = self.names.temp("_count")
+        self.top.append(ir.Decl(count, ULONG, lit(0, ULONG)))
+        cv = Var(count, ULONG)
+        body = _block([ir.ExprStmt(ir.Step("++", False, cv, ULONG))] + fb)
+        fwd: list[ir.Stmt] = [ir.ExprStmt(ir.Assign("=", cv, lit(0, ULONG), ULONG))]
+        fwd.append(ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc))
+        rev: list[ir.Stmt] = []
+        if depth:
+            tape = self.slot(ULONG, depth)
+            fwd.append(ir.ExprStmt(ir.Call("::pyclad::push", (Var(tape, ULONG), cv), ir.VOID)))
+            rev.append(ir.ExprStmt(ir.Assign("=", cv, ir.Call("::pyclad::pop", (Var(tape, ULONG),), ULONG), ULONG)))
+        rev.append(ir.For((), cv, ir.Step("--", False, cv, ULONG), _block(rb)))
+        return fwd, rev
+
+    def _check_pure(self, e: ir.Expr) -> None:
+        for n in ir.walk(e):
+            if isinstance(n, (ir.Assign, ir.Step)):
+                raise self.unsupported("an assignment or increment inside an expression", n)
+
+    def _check_calls_inactive(self, e: ir.Expr) -> None:
+        pass
+
+    # ------------------------------------------------------------------ expressions
+    def value(self, e: ir.Expr, out: list[ir.Stmt]) -> ir.Expr:
+        """e's value, bound to a reverse-sweep temporary unless cheap to repeat."""
+        if ir.is_atomic(e) or not e.type.is_float or _simple_lvalue(e):
+            return e
+        key = id(e)
+        if key in self.memo:
+            return self.memo[key]
+        if isinstance(e, ir.Binary):
+            v = ir.Binary(e.op, self.value(e.lhs, out), self.value(e.rhs, out), e.type)
+        elif isinstance(e, ir.Unary):
+            v = ir.Unary(e.op, self.value(e.operand, out), e.type)
+        elif isinstance(e, ir.Cast):
+            v = ir.Cast(self.value(e.operand, out), e.type, e.loc, e.implicit)
+        elif isinstance(e, ir.Call):
+            v = ir.Call(e.callee, tuple(self.value(a, out) for a in e.args), e.type, e.loc, e.spelling)
+        else:
+            return e
+        name = self.names.temp()
+        ty = ir.Type(e.type.base)
+        out.append(ir.Decl(name, ty, v))
+        self.memo[key] = Var(name, ty)
+        return self.memo[key]
+
+    def bind(self, adj: ir.Expr, out: list[ir.Stmt]) -> ir.Expr:
+        if ir.is_atomic(adj) or _simple_lvalue(adj):
+            return adj
+        name = self.names.temp("_r")
+        ty = ir.Type(adj.type.base if adj.type.is_float else "double")
+        out.append(ir.Decl(name, ty, adj))
+        return Var(name, ty)
+
+    def acc(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool = False) -> None:
+        """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
+        if not discard and (is_zero(adj) or not self.is_active(e)) and not _has_user_call(e, self):
+            return
+        if isinstance(e, (Var, ir.Index)) or (isinstance(e, ir.Unary) and e.op == "*"):
+            a = self.adj_of(e)
+            if a is not None and e.type.is_float and not is_zero(adj):
+                out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+            return
+        if isinstance(e, ir.Lit):
+            return
+        if isinstance(e, ir.Cast):
+            if e.type.is_float and e.operand.type.is_float:
+                self.acc(e.operand, adj, out, discard)
+            return
+        if isinstance(e, ir.Unary):
+            if e.op == "-":
+                self.acc(e.operand, neg(adj), out, discard)
+            elif e.op == "+":
+                self.acc(e.operand, adj, out, discard)
+            return
+        if isinstance(e, ir.Binary):
+            if not e.type.is_float:
+                return
+            a_act, b_act = self.is_active(e.lhs) or _has_user_call(e.lhs, self), self.is_active(e.rhs) or _has_user_call(e.rhs, self)
+            if a_act and b_act:
+                adj = self.bind(adj, out)
+            if e.op in "+-":
+                self.acc(e.lhs, adj, out)
+                self.acc(e.rhs, adj if e.op == "+" else neg(adj), out)
+            elif e.op == "*":
+                if a_act:
+                    self.acc(e.lhs, mul(adj, self.value(e.rhs, out)), out)
+                if b_act:
+                    self.acc(e.rhs, mul(self.value(e.lhs, out), adj), out)
+            elif e.op == "/":
+                b = self.value(e.rhs, out)
+                if a_act:
+                    self.acc(e.lhs, div(adj, b), out)
+                if b_act:
+                    q = self.value(e, out)
+                    self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
+            return
+        if isinstance(e, ir.Cond):
+            then: list[ir.Stmt] = []
+            other: list[ir.Stmt] = []
+            saved = dict(self.memo)
+            self.acc(e.then, adj, then)
+            self.memo = dict(saved)
+            self.acc(e.other, adj, other)
+            self.memo = saved
+            if then or other:
+                out.append(ir.If(e.cond, _block(then), _block(other) if other else None))
+            return
+        if isinstance(e, ir.Call):
+            self.acc_call(e, adj, out)
+            return
+        raise self.unsupported(type(e).__name__, e)
+
+    def _target(self, e: ir.Call):
+        rule = self.program.registry.lookup(e.callee)
+        fn = None
+        if not isinstance(rule, Custom) and "::std::" not in e.text:
+            fn = self.program.function(e.callee)
+        return fn, rule
+
+    def acc_call(self, e: ir.Call, adj: ir.Expr, out: list[ir.Stmt]) -> None:
+        fn, rule = self._target(e)
+        if fn is not None:
+            return self.user_pullback(e, fn, adj, out)
+        if not any(self.is_active(a) for a in e.args):
+            return
+        if isinstance(rule, Partials):
+            act = [self.is_active(a) for a in e.args]
+            if sum(act) > 1:
+                adj = self.bind(adj, out)
+            vals = [self.value(a, out) if a.type.is_float else a for a in e.args]
+            result = ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling)
+            if rule.uses_result:
+                result = self.value(e, out)
+            partials = rule.fn(vals, result)
+            for a, p, is_act in zip(e.args, partials, act):
+                if is_act:
+                    self.acc(a, mul(p, adj), out)
+            return
+        if isinstance(rule, Custom):
+            if rule.pullback is None:
+                raise NoDerivativeError(
+                    f"'{e.callee}' has a custom pushforward but no {e.callee.split('::')[-1]}_pullback", e.loc
+                )
+            return self.emit_pullback(rule.pullback, e, [a.type.holds_float for a in e.args], adj, out, True)
+        raise NoDerivativeError(
+            f"no derivative known for '{e.text.lstrip(':')}': define its body in the source, or "
+            f"pyclad::custom_derivatives::{e.callee.split('::')[-1]}_pullback",
+            e.loc,
+        )
+
+    def user_pullback(self, e: ir.Call, fn: ir.Function, adj: ir.Expr, out: list[ir.Stmt]) -> None:
+        if len(fn.params) != len(e.args):
+            raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
+        mask = []
+        for p, a in zip(fn.params, e.args):
+            if not p.type.holds_float:
+                mask.append(False)
+            elif p.type.ptr or (p.type.ref and not p.type.const):
+                mask.append(self.adj_of(a) is not None)
+            else:
+                mask.append(self.is_active(a))
+        if not any(mask):
+            return
+        name = pullback(self.program, fn, mask)
+        self.emit_pullback(name, e, mask, adj if fn.ret.is_float else None, out, False, fn)
+
+    def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
+        args = [self.value(a, out) if a.type.is_float else a for a in e.args]
+        tail: list[ir.Expr] = []
+        after: list[tuple[ir.Expr, Var]] = []
+        params = fn.params if fn is not None else [None] * len(e.args)
+        for a, m, p in zip(e.args, mask, params):
+            if not m:
+                if custom and a.type.holds_float:
+                    tail.append(ir.Lit("nullptr", ir.Type(a.type.base, 1)))
+                continue
+            by_ref = p is not None and (p.type.ptr or (p.type.ref and not p.type.const))
+            if by_ref or (p is None and a.type.ptr):
+                ad = self.adj_of(a)
+                if p is not None and p.type.ref:
+                    ad = _address(ad)
+                tail.append(ad)
+            else:
+                r = self.names.temp("_r")
+                ty = ir.Type(a.type.base)
+                out.append(ir.Decl(r, ty, lit(0)))
+                tail.append(ir.Unary("&", Var(r, ty), ir.Type(a.type.base, 1)))
+                after.append((a, Var(r, ty)))
+        seed = [adj] if adj is not None else []
+        out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
+        for a, r in after:
+            self.acc(a, r, out)
+
+
+def _address(e: ir.Expr) -> ir.Expr:
+    if isinstance(e, ir.Unary) and e.op == "*":
+        return e.operand
+    return ir.Unary("&", e, ir.Type(e.type.base, 1))
+
+
+def _simple_lvalue(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Index):
+        return _simple_lvalue(e.base) and (ir.is_atomic(e.index) or _simple_index(e.index))
+    if isinstance(e, ir.Unary) and e.op == "*":
+        return isinstance(e.operand, Var)
+    return isinstance(e, Var)
+
+
+def _simple_index(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Binary) and e.op in "+-*" and ir.is_atomic(e.lhs) and ir.is_atomic(e.rhs)
+
+
+def _has_user_call(e: ir.Expr, t: ReverseTransform) -> bool:
+    for n in ir.walk(e):
+        if isinstance(n, ir.Call):
+            fn, rule = t._target(n)
+            if fn is not None and fn.ret.is_void is False and any(
+                writable(p.type) for p in fn.params
+            ):
+                return True
+    return False
+
+
+def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
+    if s is None:
+        return []
+    return list(s.stmts) if isinstance(s, ir.Block) else [s]
+
+
+def _block(stmts) -> ir.Block:
+    return ir.Block(tuple(stmts))
