@@ -157,7 +157,10 @@ class ReverseTransform:
         self.fwd, self.rev = self.stmts(self.body.stmts, 0)
 
     def assemble(self) -> ir.Block:
-        return ir.Block(tuple(self.top + self.fwd + self.rev + self.tail))
+        locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
+        locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
+        fwd = prune_forward(self.fwd, self.rev + self.tail, locals_)
+        return ir.Block(tuple(self.top + fwd + self.rev + self.tail))
 
     # ------------------------------------------------------------------ adjoints
     def is_active(self, e: ir.Expr) -> bool:
@@ -345,7 +348,8 @@ class ReverseTransform:
                 self.acc(value, rv, rev)
             else:
                 self.acc(value, adj, rev)
-                rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                if not (first and depth == 0):
+                    rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
         elif op == "+=":
             self.acc(value, adj, rev)
         else:
@@ -599,6 +603,80 @@ class ReverseTransform:
         out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
         for a, r in after:
             self.acc(a, r, out)
+
+
+def prune_forward(fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str]) -> list[ir.Stmt]:
+    """Drop forward-sweep updates of local scalars that nothing reads any more.
+
+    A gradient does not return the primal value, so an accumulator such as the
+    ``s += ...`` of a sum is dead once the reverse sweep has what it needs."""
+
+    def candidate(s: ir.Stmt) -> str | None:
+        if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)):
+            t = s.expr.target
+            if isinstance(t, Var) and t.name in locals_ and not t.type.ptr and not t.type.dims:
+                value = s.expr.value if isinstance(s.expr, ir.Assign) else None
+                if value is None or _pure_calls(value):
+                    return t.name
+        return None
+
+    def reads(stmts, out: set[str]) -> None:
+        for s in stmts:
+            if candidate(s) is not None:
+                if isinstance(s.expr, ir.Assign):
+                    for n in ir.walk(s.expr.value):
+                        if isinstance(n, Var):
+                            out.add(n.name)
+                continue
+            if isinstance(s, ir.Block):
+                reads(s.stmts, out)
+                continue
+            if isinstance(s, (ir.If, ir.While, ir.DoWhile, ir.For)):
+                for c in ir.children(s):
+                    if isinstance(c, ir.Expr):
+                        out.update(n.name for n in ir.walk(c) if isinstance(n, Var))
+                    else:
+                        reads([c], out)
+                if isinstance(s, ir.For):
+                    reads(list(s.init), out)
+                continue
+            out.update(n.name for n in ir.walk(s) if isinstance(n, Var))
+
+    def drop(stmts, live: set[str]) -> list[ir.Stmt]:
+        out = []
+        for s in stmts:
+            name = candidate(s)
+            if name is not None and name not in live:
+                continue
+            if isinstance(s, ir.Block):
+                s = ir.Block(tuple(drop(s.stmts, live)), s.loc)
+            elif isinstance(s, ir.If):
+                s = replace(s, then=ir.Block(tuple(drop(_body(s.then), live))),
+                            other=ir.Block(tuple(drop(_body(s.other), live))) if s.other is not None else None)
+            elif isinstance(s, (ir.While, ir.DoWhile)):
+                s = replace(s, body=ir.Block(tuple(drop(_body(s.body), live))))
+            out.append(s)
+        return out
+
+    while True:
+        live: set[str] = set()
+        reads(rest, live)
+        reads(fwd, live)
+        new = drop(fwd, live)
+        if new == fwd:
+            return fwd
+        fwd = new
+
+
+def _pure_calls(e: ir.Expr) -> bool:
+    """Only calls to library math functions: no effect on program state."""
+    from .rules import BUILTINS
+
+    return all(
+        not isinstance(n, (ir.Assign, ir.Step))
+        and (not isinstance(n, ir.Call) or (n.callee in BUILTINS and n.text.startswith("::")))
+        for n in ir.walk(e)
+    )
 
 
 def _address(e: ir.Expr) -> ir.Expr:
