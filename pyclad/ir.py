@@ -370,7 +370,7 @@ def is_atomic(e: Expr) -> bool:
     """Cheap to repeat: a literal, a variable, or a constant index into a variable."""
     if isinstance(e, (Lit, Var)):
         return True
-    if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, Lit):
+    if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, (Lit, Var)):
         return True
     if isinstance(e, Cast) and e.implicit:
         return is_atomic(e.operand)
@@ -409,6 +409,20 @@ def _ftype(*es: Expr) -> Type:
     return DOUBLE
 
 
+def _fold(op: str, a: Expr, b: Expr) -> Lit | None:
+    """``a op b`` of two plain numeric literals (no suffix), as one literal."""
+    if not (isinstance(a, Lit) and isinstance(b, Lit)):
+        return None
+    x, y = _num(a.text), _num(b.text)
+    if x is None or y is None or a.text[-1:].isalpha() or b.text[-1:].isalpha():
+        return None
+    if a.text.isdigit() and b.text.isdigit():
+        v = int(a.text) + int(b.text) if op == "+" else int(a.text) - int(b.text)
+        return Lit(str(v), a.type) if v >= 0 else None
+    v = x + y if op == "+" else x - y
+    return Lit(repr(v), _ftype(a, b)) if v >= 0 and "e" not in repr(v) else None
+
+
 def neg(a: Expr) -> Expr:
     if is_zero(a):
         return lit(0)
@@ -422,6 +436,8 @@ def add(a: Expr, b: Expr) -> Expr:
         return b
     if is_zero(b):
         return a
+    if (c := _fold("+", a, b)) is not None:
+        return c
     if isinstance(b, Unary) and b.op == "-":
         return Binary("-", a, b.operand, _ftype(a, b))
     return Binary("+", a, b, _ftype(a, b))
@@ -432,6 +448,8 @@ def sub(a: Expr, b: Expr) -> Expr:
         return a
     if is_zero(a):
         return neg(b)
+    if (c := _fold("-", a, b)) is not None:
+        return c
     if isinstance(b, Unary) and b.op == "-":
         return Binary("+", a, b.operand, _ftype(a, b))
     return Binary("-", a, b, _ftype(a, b))

@@ -150,7 +150,9 @@ class Source:
                 dname = forward_name(fn.name, w.index, k, w.start)
                 current, more = forward.derivative(self.program, current, w.param, w.start, dname)
                 extras += more
-                self.program.add(current)
+            # Only the requested order is compiled; registering the lower orders too would
+            # make a later request for them look already compiled when it is not.
+            self.program.add(current)
             self.program.take_new()
             return Result(current, self.helpers_of(current), extras, "forward", [w])
 

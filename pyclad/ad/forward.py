@@ -24,6 +24,7 @@ from .activity import active_variables, writable
 from .names import Namer, specialised
 from .program import Program
 from .rules import Custom, Partials
+from .simplify import remove_dead_locals
 
 RETURN = "_d_return"
 
@@ -67,7 +68,7 @@ def derivative(
             for e in extras
         )
     out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
-    return out, extras
+    return remove_dead_locals(out, t.is_pure_call), extras
 
 
 def pushforward(program: Program, fn: ir.Function, active_params: list[bool]) -> str:
@@ -86,7 +87,7 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool]) ->
         params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
     body = t.block_stmts(fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
-    program.add(out)
+    program.add(remove_dead_locals(out, t.is_pure_call))
     return name
 
 
@@ -112,6 +113,12 @@ class ForwardTransform:
             return None
         f = self.program.function(c.callee)
         return f.params if f is not None else None
+
+    def is_pure_call(self, c: ir.Call) -> bool:
+        """A call to a math builtin: no effects, so an unused result can go."""
+        return isinstance(self.program.registry.lookup(c.callee), Partials) and (
+            "::std::" in c.text or self.program.function(c.callee) is None
+        )
 
     def tangent_var(self, v: Var) -> ir.Expr | None:
         if v.name in self.active and not v.is_global:
@@ -574,7 +581,9 @@ class ForwardTransform:
             vals.append(v)
             tans.append(t)
             active.append(is_active)
-        if not any(active):
+        writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
+        if not any(active) or (not fn.ret.is_float and not writes):
+            # Nothing to differentiate: the result is not floating and no active argument can change.
             return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (lit(0) if e.type.is_float else None)
         name = pushforward(self.program, fn, active)
         args = vals + [t for t, a in zip(tans, active) if a]

@@ -103,6 +103,9 @@ BUILTINS: dict[str, Rule] = {
     "abs": Partials(lambda a, r: [_ge0(a[0])]),
     "fmin": Partials(lambda a, r: list(_sel(ir.Binary("<=", a[0], a[1], ir.BOOL)))),
     "fmax": Partials(lambda a, r: list(_sel(ir.Binary(">=", a[0], a[1], ir.BOOL)))),
+    # std::max(a, b) is (a < b) ? b : a, std::min(a, b) is (b < a) ? b : a: ties pick a.
+    "max": Partials(lambda a, r: list(_sel(ir.Binary(">=", a[0], a[1], ir.BOOL)))),
+    "min": Partials(lambda a, r: list(_sel(ir.Binary("<=", a[0], a[1], ir.BOOL)))),
     "fmod": Partials(lambda a, r: [lit(1), neg(call("trunc", div(a[0], a[1])))]),
     "erf": Partials(
         lambda a, r: [mul(_c(2 / math.sqrt(math.pi)), call("exp", neg(mul(a[0], a[0]))))]
