@@ -14,7 +14,7 @@ from .ad import forward, reverse
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
-from .errors import FunctionNotFoundError, PycladError, WrtError
+from .errors import FunctionNotFoundError, Loc, PycladError, WrtError
 from .frontend.lower import SourceIndex, qualified_name
 from .frontend.parse import compile_args, parse
 
@@ -95,7 +95,8 @@ class Source:
                 )
             known = ", ".join(sorted(self.index.definitions)) or "none"
             raise FunctionNotFoundError(
-                f"no function '{name}' defined in {self.filename} (functions: {known})"
+                f"no function '{name}' defined in {self.filename} (functions: {known})",
+                Loc(self.filename, 1, 1),
             )
         return self.index.function(name)
 

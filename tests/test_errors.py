@@ -1,0 +1,249 @@
+"""Errors: each is a PycladError subclass that names file:line:col in the user's code,
+and the process carries on differentiating correctly afterwards."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+import pyclad
+
+SOURCE = """#include <cmath>
+double f(double x, int n) { return x * n; }
+double with_goto(double x) {
+    if (x > 0) goto end;
+    x = x * 2;
+end:
+    return x;
+}
+double with_asm(double x) {
+    asm("nop");
+    return x;
+}
+double ext(double x);
+double uses_ext(double x) { return std::sin(x) + ext(x) * 2; }
+double calls_uses_ext(double x) { return uses_ext(x * x); }
+double chained(double x) {
+    double r = 0, s = 0;
+    r = s = x;
+    return r;
+}
+double G;
+double stores_global(double x) {
+    G = x * x;
+    return x;
+}
+double callee_with_goto(double v) {
+    goto out;
+out:
+    return v;
+}
+double calls_goto(double x) { return callee_with_goto(x) * x; }
+double sq(double v) { return v * v; }
+double fine(double x) { return sq(std::exp(x)); }
+double arr_sum(const double* a, int n) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) s += a[i] * a[i];
+    return s;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def m():
+    return pyclad.cppdef(SOURCE)
+
+
+def line_of(text: str, source: str = SOURCE) -> int:
+    """1-based line of the first line of ``source`` containing ``text``."""
+    return next(i for i, ln in enumerate(source.splitlines(), 1) if text in ln)
+
+
+def assert_located(err: Exception, line: int, file: str = "<string>"):
+    assert isinstance(err, pyclad.PycladError)
+    assert re.search(rf"{re.escape(file)}:{line}:\d+", str(err)), str(err)
+
+
+def still_works(m):
+    """The same process, after an error: another derivative is generated and correct."""
+    d = pyclad.differentiate(m.fine, "x")
+    x = 0.3
+    assert_close(d(x), 2 * math.exp(2 * x))
+
+
+def test_syntax_error_reports_the_line_in_the_string(m):
+    with pytest.raises(pyclad.CompileError) as info:
+        pyclad.cppdef("#include <cmath>\ndouble f(double x) {\n    return x * ;\n}\n")
+    assert_located(info.value, 3)
+    assert "expected expression" in str(info.value)
+    still_works(m)
+
+
+def test_syntax_error_in_a_file_reports_its_path(tmp_path, m):
+    path = tmp_path / "broken.cpp"
+    path.write_text("double f(double x) {\n\n    return x +* 2\n}\n")
+    with pytest.raises(pyclad.CompileError) as info:
+        pyclad.load(path)
+    assert_located(info.value, 3, str(path))
+    still_works(m)
+
+
+def test_missing_file_is_a_pyclad_error(tmp_path, m):
+    with pytest.raises(pyclad.PycladError):
+        pyclad.load(tmp_path / "does_not_exist.cpp")
+    still_works(m)
+
+
+def test_unknown_function_name(m):
+    with pytest.raises(pyclad.FunctionNotFoundError) as info:
+        m.nosuch
+    assert isinstance(info.value, AttributeError)
+    assert "nosuch" in str(info.value)
+    assert_located(info.value, 1)
+    assert not hasattr(m, "nosuch")
+    still_works(m)
+
+
+def test_declared_but_undefined_function(m):
+    with pytest.raises(pyclad.FunctionNotFoundError) as info:
+        m.ext
+    assert_located(info.value, line_of("double ext(double x);"))
+    still_works(m)
+
+
+def test_unknown_wrt_name(m):
+    with pytest.raises(pyclad.WrtError) as info:
+        pyclad.differentiate(m.f, "z")
+    assert isinstance(info.value, ValueError)
+    assert "'z'" in str(info.value)
+    assert_located(info.value, line_of("double f(double x, int n)"))
+    still_works(m)
+
+
+def test_wrt_an_int_param(m):
+    with pytest.raises(pyclad.WrtError) as info:
+        pyclad.differentiate(m.f, "n")
+    assert "int" in str(info.value)
+    assert_located(info.value, line_of("double f(double x, int n)"))
+    still_works(m)
+
+
+@pytest.mark.parametrize("wrt", ["x[0]", "a[", "", "x, x"])
+def test_malformed_wrt(m, wrt):
+    with pytest.raises(pyclad.WrtError) as info:
+        pyclad.differentiate(m.f, wrt)
+    assert_located(info.value, line_of("double f(double x, int n)"))
+    still_works(m)
+
+
+def test_order_must_be_positive(m):
+    with pytest.raises(pyclad.WrtError):
+        pyclad.differentiate(m.f, "x", order=0)
+    still_works(m)
+
+
+def test_goto_is_unsupported(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.with_goto, "x")
+    assert "goto" in str(info.value)
+    assert_located(info.value, line_of("goto end;"))
+    still_works(m)
+
+
+def test_inline_asm_is_unsupported(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.with_asm, "x")
+    assert "assembly" in str(info.value)
+    assert_located(info.value, line_of('asm("nop");'))
+    still_works(m)
+
+
+def test_unsupported_construct_in_a_callee_points_into_the_callee(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.calls_goto, "x")
+    assert_located(info.value, line_of("goto out;"))
+    still_works(m)
+
+
+def test_call_to_a_function_without_body_or_custom_derivative(m):
+    with pytest.raises(pyclad.NoDerivativeError) as info:
+        pyclad.differentiate(m.uses_ext, "x")
+    assert "ext" in str(info.value) and "custom_derivatives" in str(info.value)
+    assert_located(info.value, line_of("ext(x) * 2"))
+    still_works(m)
+
+
+def test_failed_callee_leaves_nothing_half_generated(m):
+    for _ in range(2):  # the second request must fail the same way, not find a stale pushforward
+        with pytest.raises(pyclad.NoDerivativeError) as info:
+            pyclad.differentiate(m.calls_uses_ext, "x")
+        assert_located(info.value, line_of("ext(x) * 2"))
+    still_works(m)
+
+
+def test_assignment_chain_to_an_active_variable_is_unsupported(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.chained, "x")
+    assert_located(info.value, line_of("r = s = x;"))
+    still_works(m)
+
+
+def test_storing_a_derivative_carrying_value_in_a_global_is_unsupported(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.stores_global, "x")
+    assert "G" in str(info.value)
+    assert_located(info.value, line_of("G = x * x;"))
+    still_works(m)
+
+
+def test_wrong_argument_count(m):
+    d = pyclad.differentiate(m.f, "x")
+    for call in (lambda: d(1.0), lambda: d(1.0, 2, 3), lambda: m.f(1.0)):
+        with pytest.raises(pyclad.ArgumentError) as info:
+            call()
+        assert isinstance(info.value, TypeError)
+        assert "2 arguments" in str(info.value)
+        assert_located(info.value, line_of("double f(double x, int n)"))
+    assert_close(d(2.0, 3), 3.0)
+    still_works(m)
+
+
+@pytest.mark.parametrize(
+    "args", [("a", 2), (1.0, 2.5), (None, 2), (1.0, "3"), ([1.0], 2)], ids=["str", "float-int", "none", "str-int", "list"]
+)
+def test_wrong_argument_types(m, args):
+    d = pyclad.differentiate(m.f, "x")
+    with pytest.raises(pyclad.ArgumentError) as info:
+        d(*args)
+    assert isinstance(info.value, TypeError)
+    assert_located(info.value, line_of("double f(double x, int n)"))
+    still_works(m)
+
+
+@pytest.mark.parametrize(
+    "a", [1.0, np.array([]), np.array(["a", "b"]), None], ids=["scalar", "empty", "strings", "none"]
+)
+def test_bad_array_arguments(m, a):
+    d = pyclad.differentiate(m.arr_sum, "a[0]")
+    with pytest.raises(pyclad.ArgumentError) as info:
+        d(a, 1)
+    assert_located(info.value, line_of("double arr_sum("))
+    assert_close(d(np.array([0.5, 2.0]), 2), 1.0)
+
+
+def test_array_element_beyond_the_array(m):
+    d = pyclad.differentiate(m.arr_sum, "a[5]")
+    with pytest.raises(pyclad.ArgumentError) as info:
+        d(np.array([0.5, 2.0]), 2)
+    assert "out of range" in str(info.value)
+    assert_located(info.value, line_of("double arr_sum("))
+    still_works(m)
+
+
+def test_differentiate_needs_a_module_function():
+    with pytest.raises(pyclad.ArgumentError):
+        pyclad.differentiate(math.sin, "x")
