@@ -111,6 +111,7 @@ class ReverseTransform:
         return f.params if f is not None else None
 
     def _declare_locals(self, extra) -> None:
+        has_loop = any(isinstance(n, (ir.While, ir.DoWhile)) for n in ir.walk(self.body))
         assigned_params = {
             r.name
             for n in ir.walk(self.body)
@@ -124,7 +125,9 @@ class ReverseTransform:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 else:
                     self.adj_param[p.name] = self.names.derivative(p.name)
-                    if p.name in assigned_params:
+                    # A local accumulator when the parameter is reassigned (the caller's
+                    # value must only be added to) or updated in a loop (keeps it in a register).
+                    if p.name in assigned_params or has_loop:
                         local = self.names.claim(f"_d_{p.name}")
                         self.adj_local[p.name] = local
                         self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
