@@ -9,6 +9,7 @@ from .api import (
     cppdef,
     differentiate,
     gradient,
+    jacobian,
     load,
     value_and_grad,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "cppdef",
     "differentiate",
     "gradient",
+    "jacobian",
     "Gradient",
     "value_and_grad",
     "ValueAndGrad",

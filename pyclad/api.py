@@ -9,7 +9,7 @@ import numpy as np
 
 from . import ir
 from .backends.jit import JitModule
-from .errors import ArgumentError, FunctionNotFoundError, PycladError
+from .errors import ArgumentError, FunctionNotFoundError, PycladError, WrtError
 from .source import Result, Source
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
@@ -206,6 +206,24 @@ class ValueAndGrad:
         return self.grad.primal(*args), self.grad(*args)
 
 
+class Jacobian(Derivative):
+    """A compiled Jacobian: returns a 2-D array, rows = output elements,
+    columns = inputs in parameter order (arrays expanded)."""
+
+    def __call__(self, *args):
+        fn = self.primal.ir
+        layout = self.result.extras[0]
+        conv, _ = convert_args(fn, args, [])
+        by_name = dict(zip((p.name for p in fn.params), conv))
+        sizes = [by_name[a].shape[0] for a in layout.sizes]
+        size_of = dict(zip(layout.sizes, sizes))
+        rows = sum(size_of[o] for o in layout.outputs)
+        cols = sum(size_of.get(i, 1) for i in layout.inputs)
+        jac = np.zeros((rows, cols))
+        _invoke(self._fn(), conv + [jac] + sizes, self.name)
+        return jac
+
+
 def _handle(fn) -> Function:
     if isinstance(fn, Function):
         return fn
@@ -267,7 +285,20 @@ def value_and_grad(fn, wrt=None) -> ValueAndGrad:
     return ValueAndGrad(gradient(fn, wrt))
 
 
+def jacobian(fn, wrt=None, mode: str = "auto") -> Jacobian:
+    """Jacobian of a function that writes an output array (``void h(const double* x, double* out)``,
+    or scalars followed by an output array): rows = outputs, columns = inputs in parameter
+    order.  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
+    or "auto"."""
+    fn = _handle(fn)
+    if mode not in ("auto", "forward", "reverse"):
+        raise WrtError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}", fn.ir.loc)
+    m = "reverse" if mode == "auto" else mode
+    result = _derive(fn, lambda: fn.module.source.jacobian(fn.name, wrt, m))
+    return Jacobian(fn, result)
+
+
 __all__ = [
     "Module", "Function", "Derivative", "Gradient", "ValueAndGrad",
-    "load", "cppdef", "differentiate", "gradient", "value_and_grad",
+    "Jacobian", "load", "cppdef", "differentiate", "gradient", "value_and_grad", "jacobian",
 ]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import emit, ir
-from .ad import forward, reverse
+from .ad import compose, forward, reverse
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
@@ -185,6 +185,40 @@ class Source:
             return Result(g, self.helpers_of(g), outputs, "reverse", specs)
 
         return self._run(("reverse", name, tuple(names)), make)
+
+
+    def jacobian(self, name: str, wrt=None, mode: str = "reverse") -> Result:
+        """Jacobian of a function that writes output array params."""
+        fn = self.function(name)
+        names = None if wrt is None else [w.param for w in parse_wrt(fn, wrt)]
+        layout = compose.split_params(fn, names)
+        if not layout.outputs:
+            raise PycladError(
+                f"'{name}' writes no output array: a Jacobian needs a function like "
+                f"void {name}(const double* x, double* out); use gradient for a scalar function",
+                fn.loc,
+            )
+        if names is not None:
+            bad = [n for n in names if n in layout.outputs]
+            if bad:
+                raise WrtError(f"'{bad[0]}' is an output of '{name}', not an input", fn.loc)
+            if any(w.start is not None for w in parse_wrt(fn, wrt)):
+                raise WrtError("a Jacobian takes whole parameters, not index ranges", fn.loc)
+        if not layout.inputs:
+            raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
+        if mode != "reverse":
+            raise WrtError(f"unknown Jacobian mode {mode!r}", fn.loc)
+
+        def make() -> Result:
+            suffix = "" if names is None else "_" + "_".join(
+                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
+            )
+            j = compose.jacobian_reverse(self.program, fn, layout, f"{fn.name}_jac{suffix}")
+            self.program.add(j)
+            self.program.take_new()
+            return Result(j, self.helpers_of(j), [layout], "jacobian")
+
+        return self._run(("jacobian", name, None if names is None else tuple(names), mode), make)
 
 
 _WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")

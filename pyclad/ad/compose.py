@@ -1,0 +1,126 @@
+"""Jacobians and Hessians, composed from the forward and reverse transforms.
+
+- Reverse Jacobian: one pullback call per output element, seeded with e_j,
+  writes row j (a generated C++ driver loops over the rows).
+- Forward Jacobian: vector forward mode over all inputs at once; the tangent
+  of the output array *is* the Jacobian.
+- Hessian: vector forward mode over the gradient (forward over reverse); the
+  tangent of the gradient's adjoint outputs *is* the Hessian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ir
+from ..ir import Var, lit
+from . import reverse
+from .program import Program
+
+SIZE = ir.Type("std::size_t")
+DPTR = ir.Type("double", 1)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a function's params map onto Jacobian rows (outputs) and columns (inputs)."""
+
+    inputs: tuple[str, ...]  # scalar or array params, in param order
+    outputs: tuple[str, ...]  # output array params, in param order
+    sizes: tuple[str, ...]  # array params whose length the driver takes (``_n_<name>``)
+
+
+def split_params(fn: ir.Function, wrt: list[str] | None) -> Layout:
+    """Outputs are non-const floating pointer params the function writes; inputs are the
+    other floating params (or ``wrt``)."""
+    written = {
+        r.name
+        for n in ir.walk(fn.body)
+        if isinstance(n, (ir.Assign, ir.Step)) and (r := ir.root_var(n.target)) is not None
+    }
+    outputs = tuple(
+        p.name for p in fn.params if p.type.ptr == 1 and p.type.holds_float and not p.type.const and p.name in written
+    )
+    inputs = tuple(
+        p.name
+        for p in fn.params
+        if p.type.holds_float and p.name not in outputs and (wrt is None or p.name in wrt)
+    )
+    arrays = tuple(p.name for p in fn.params if p.type.ptr and p.type.holds_float and (p.name in inputs or p.name in outputs))
+    return Layout(inputs, outputs, arrays)
+
+
+def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: str) -> ir.Function:
+    """``NAME(params..., double* _jac, std::size_t _n_<array>...)``: rows of _jac are
+    outputs, columns inputs; each row is one pullback call."""
+    mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
+    pb = reverse.pullback(program, fn, mask)
+    n = {a: Var(f"_n_{a}", SIZE) for a in layout.sizes}
+    jac = Var("_jac", DPTR)
+    cols: ir.Expr = lit(0, SIZE)
+    offsets: dict[str, ir.Expr] = {}
+    for p in layout.inputs:
+        offsets[p] = cols
+        cols = _sum(cols, n[p] if p in n else lit(1, SIZE))
+    body: list[ir.Stmt] = [ir.Decl("_cols", SIZE, cols)]
+    ncols = Var("_cols", SIZE)
+    seeds = {o: Var(f"_seed_{o}", ir.Type("::std::vector<double>")) for o in layout.outputs}
+    for o in layout.outputs:
+        body.append(ir.Decl(seeds[o].name, seeds[o].type, ir.Call("::std::vector<double>", (n[o],), seeds[o].type)))
+    row_start: ir.Expr = lit(0, SIZE)
+    j = Var("_j", SIZE)
+    for o in layout.outputs:
+        row = Var("_row", DPTR)
+        args: list[ir.Expr] = [Var(p.name, p.type) for p in fn.params]
+        for p, m in zip(fn.params, mask):
+            if not m:
+                continue
+            if p.name in layout.outputs:
+                args.append(ir.Call(f"{seeds[p.name].name}.data", (), DPTR))
+            else:
+                args.append(_sum(row, offsets[p.name]) if not _is_zero(offsets[p.name]) else row)
+        seed_j = ir.Index(seeds[o], j, ir.DOUBLE)
+        loop_body = [
+            ir.Decl("_row", DPTR, ir.Binary("+", jac, ir.Binary("*", _sum(row_start, j), ncols, SIZE), DPTR)),
+            ir.ExprStmt(ir.Assign("=", seed_j, lit(1), ir.DOUBLE)),
+            ir.ExprStmt(ir.Call(pb, tuple(args), ir.VOID)),
+        ]
+        for o2 in layout.outputs:  # the pullback consumes its seeds; start each row clean
+            loop_body.append(
+                ir.ExprStmt(
+                    ir.Call(
+                        "::std::fill",
+                        (ir.Call(f"{seeds[o2].name}.begin", (), DPTR), ir.Call(f"{seeds[o2].name}.end", (), DPTR), lit(0)),
+                        ir.VOID,
+                    )
+                )
+            )
+        body.append(
+            ir.For(
+                (ir.Decl("_j", SIZE, lit(0, SIZE)),),
+                ir.Binary("<", j, n[o], ir.BOOL),
+                ir.Step("++", True, j, SIZE),
+                ir.Block(tuple(loop_body)),
+            )
+        )
+        row_start = _sum(row_start, n[o])
+    params = list(fn.params) + [ir.Param("_jac", DPTR)] + [ir.Param(v.name, SIZE) for v in n.values()]
+    rows = ", ".join(f"{o}[0:_n_{o}]" for o in layout.outputs)
+    colnames = ", ".join(f"{i}[0:_n_{i}]" if i in n else i for i in layout.inputs)
+    comment = (
+        f"Jacobian of {fn.name}, reverse mode (one pullback per row).\n"
+        f"_jac: row-major, rows = {rows}, columns = {colnames}; overwritten row by row."
+    )
+    return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), fn.loc, comment)
+
+
+def _is_zero(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Lit) and e.text == "0"
+
+
+def _sum(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    if _is_zero(a):
+        return b
+    if _is_zero(b):
+        return a
+    return ir.Binary("+", a, b, SIZE)
