@@ -24,6 +24,15 @@ MODES = ("forward", "reverse", "jacobian", "hessian")
 _METHODS = {"reverse": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
 
 
+# Headers the generated code may need beyond <cmath>, found by what it names.
+_HEADERS = [
+    ("<algorithm>", re.compile(r"\bstd::(fill|max|min|copy)\b")),
+    ("<cstddef>", re.compile(r"\bstd::size_t\b")),
+    ("<vector>", re.compile(r"\bstd::vector\b")),
+    ("<pyclad/runtime.hpp>", re.compile(r"\bpyclad::")),  # needs -I $(pyclad --include-dir)
+]
+
+
 class UsageError(Exception):
     """A well-formed command line asking for something pyclad cannot do (exit status 2)."""
 
@@ -170,8 +179,7 @@ def _header(code: str, args: argparse.Namespace, argv: list[str]) -> str:
         "",
         "#include <cmath>",
     ]
-    if "pyclad::" in code:  # runtime types (custom-derivative results); needs -I $(pyclad --include-dir)
-        lines.append("#include <pyclad/runtime.hpp>")
+    lines += [f"#include {h}" for h, uses in _HEADERS if uses.search(code)]
     ns = _common_namespace(args.functions)
     body = code.rstrip("\n")
     if ns:  # derivatives live beside their primals, so unqualified names in their bodies resolve
