@@ -163,11 +163,12 @@ def signature(fn: ir.Function) -> str:
     return f"{fn.ret.spell()} {fn.name}({params})"
 
 
-def function(fn: ir.Function) -> str:
+def function(fn: ir.Function, prefix: str = "") -> str:
+    """A function definition; ``prefix`` (e.g. "inline ") goes before the signature."""
     w = _Writer()
     for c in fn.comment.splitlines():
         w.line(f"// {c}" if c else "//")
-    w.line(signature(fn) + " {")
+    w.line(prefix + signature(fn) + " {")
     w.body(fn.body)
     w.line("}")
     return "\n".join(w.lines) + "\n"

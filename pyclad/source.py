@@ -51,7 +51,7 @@ def render(functions: list[ir.Function], inline: bool = False) -> str:
     decls = ""
     if _recursive(functions, names):
         decls = "".join(prefix + emit.declaration(f) for f in functions) + "\n"
-    return decls + "\n".join(prefix + emit.function(f) for f in functions)
+    return decls + "\n".join(emit.function(f, prefix) for f in functions)
 
 
 def _calls(fn: ir.Function) -> list[str]:

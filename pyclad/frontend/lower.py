@@ -285,7 +285,7 @@ class Lowerer:
                 return ir.Cast(inner, t, L, implicit=True)
             return inner
         if k == K.INTEGER_LITERAL or k == K.FLOATING_LITERAL:
-            text = "".join(t.spelling for t in c.get_tokens())
+            text = "".join(t.spelling for t in c.get_tokens()) or evaluate_literal(c)
             if not text:
                 raise unsupported("a literal without source text", c)
             return ir.Lit(text, self.type_of(c), L)
@@ -361,6 +361,26 @@ class Lowerer:
             key = ref.spelling
             spelling = "::".join(ns + (ref.spelling,)) if ns else "::" + ref.spelling
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
+
+
+def evaluate_literal(c: ci.Cursor) -> str:
+    """The value of a literal that has no tokens of its own (it comes from a macro
+    defined on the command line), as C++ text; "" if libclang cannot evaluate it."""
+    from .parse import _lib
+
+    lib = _lib()
+    ev = lib.clang_Cursor_Evaluate(c)
+    if not ev:
+        return ""
+    try:
+        kind = lib.clang_EvalResult_getKind(ev)
+        if kind == 1:  # CXEval_Int
+            return str(lib.clang_EvalResult_getAsLongLong(ev))
+        if kind == 2:  # CXEval_Float
+            return repr(lib.clang_EvalResult_getAsDouble(ev))
+        return ""
+    finally:
+        lib.clang_EvalResult_dispose(ev)
 
 
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
