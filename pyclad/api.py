@@ -10,7 +10,7 @@ import numpy as np
 from . import ir
 from .backends.jit import JitModule
 from .errors import ArgumentError, FunctionNotFoundError, PycladError, WrtError
-from .source import Result, Source
+from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
 
@@ -203,12 +203,21 @@ class ValueAndGrad:
         self.code = grad.code
 
     def __call__(self, *args):
-        return self.grad.primal(*args), self.grad(*args)
+        # The gradient is taken at the arguments as given: it runs on copies of the arrays,
+        # since the primal (run on the caller's own arrays) may write into them.
+        at = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        grad = self.grad(*at)
+        return self.grad.primal(*args), grad
 
 
 class Jacobian(Derivative):
     """A compiled Jacobian: returns a 2-D array, rows = output elements,
     columns = inputs in parameter order (arrays expanded)."""
+
+    def __init__(self, primal: Function, result: Result, mode: str):
+        super().__init__(primal, result)
+        self.mode = mode
+        self.last_mode = None
 
     def __call__(self, *args):
         fn = self.primal.ir
@@ -219,9 +228,143 @@ class Jacobian(Derivative):
         size_of = dict(zip(layout.sizes, sizes))
         rows = sum(size_of[o] for o in layout.outputs)
         cols = sum(size_of.get(i, 1) for i in layout.inputs)
-        jac = np.zeros((rows, cols))
-        _invoke(self._fn(), conv + [jac] + sizes, self.name)
-        return jac
+        mode = self.mode if self.mode != "auto" else ("forward" if cols <= rows else "reverse")
+        self.last_mode = mode
+        if mode == "reverse":
+            jac = np.zeros((rows, cols))
+            _invoke(self._fn(), conv + [jac] + sizes, self.name)
+            return jac
+        specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
+        src = self.primal.module.source
+        vres = _derive(self.primal, lambda: src.vector(fn.name, specs, "jac_fwd"))
+        tangents = _call_vector(self.primal.module, vres, fn, conv)
+        return np.vstack([tangents[o] for o in layout.outputs])
+
+
+def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
+    """Call a vector-mode kernel; returns {param: its tangent rows (rows x N)}, plus
+    "_d_result" for the return value."""
+    buffers, dirs, n = result.extras
+    by_name = dict(zip((p.name for p in fn.params), conv))
+    bufs = []
+    out = {}
+    for b in buffers:
+        arr = by_name[b.param]
+        buf = np.zeros((arr.shape[0], n))
+        d = b.direction
+        if d is not None:
+            if d.stop >= arr.shape[0]:
+                raise ArgumentError(
+                    f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
+                    f"(length {arr.shape[0]})",
+                    fn.loc,
+                )
+            for k in range(d.start, d.stop + 1):
+                buf[k, d.offset + k - d.start] = 1.0
+        bufs.append(buf)
+        out[b.param] = buf
+    extra = []
+    if result.function.params[-1].name.startswith("_d_result"):
+        res = np.zeros(n)
+        extra.append(res)
+        out["_d_result"] = res
+    native = module._jit.get(result.function.name)
+    _invoke(native, conv + bufs + extra, result.function.name)
+    return out
+
+
+class VectorDerivative:
+    """Vector forward mode: one call gives the derivative w.r.t. every input in ``wrt``
+    (a float per scalar, a numpy array per array), in one pass over the function."""
+
+    def __init__(self, primal: Function, specs):
+        self.primal = primal
+        self.specs = specs
+        self.code = ""
+        self.last = None
+
+    def __call__(self, *args):
+        fn = self.primal.ir
+        conv, _ = convert_args(fn, args, [])
+        by_name = dict(zip((p.name for p in fn.params), conv))
+        concrete = []
+        for w in self.specs:
+            if fn.params[w.index].type.ptr:
+                length = by_name[w.param].shape[0]
+                start = 0 if w.start is None else w.start
+                stop = length - 1 if w.start is None else w.stop
+                if stop >= length:
+                    raise ArgumentError(
+                        f"index range {w.param}[{start}:{stop}] is outside the array passed (length {length})",
+                        fn.loc,
+                    )
+                concrete.append((w.param, start, stop))
+            else:
+                concrete.append((w.param, None, None))
+        src = self.primal.module.source
+        res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
+        self.code = res.code
+        tangents = _call_vector(self.primal.module, res, fn, conv)
+        values = tangents["_d_result"]
+        out, k = [], 0
+        for p, a, b in concrete:
+            if a is None:
+                out.append(float(values[k]))
+                k += 1
+            else:
+                out.append(values[k : k + b - a + 1].copy())
+                k += b - a + 1
+        return tuple(out)
+
+
+class Hessian:
+    """Forward over reverse: returns the symmetric matrix of second derivatives over the
+    scalar inputs in ``wrt`` (array params expand to their elements or index range)."""
+
+    def __init__(self, primal: Function, specs):
+        self.primal = primal
+        self.specs = specs
+        self.code = ""
+
+    def __call__(self, *args):
+        fn = self.primal.ir
+        conv, _ = convert_args(fn, args, [])
+        by_name = dict(zip((p.name for p in fn.params), conv))
+        concrete = []
+        for w in self.specs:
+            if fn.params[w.index].type.ptr:
+                length = by_name[w.param].shape[0]
+                start, stop = (0, length - 1) if w.start is None else (w.start, w.stop)
+                if stop >= length:
+                    raise ArgumentError(
+                        f"index range {w.param}[{start}:{stop}] is outside the array passed (length {length})",
+                        fn.loc,
+                    )
+                concrete.append((w.param, start, stop))
+            else:
+                concrete.append((w.param, None, None))
+        src = self.primal.module.source
+        holder = {}
+
+        def make():
+            g, h = src.hessian(fn.name, concrete)
+            holder["grad"] = g
+            return h
+
+        kernel = _derive(self.primal, make)
+        grad = holder["grad"]
+        self.code = kernel.code
+        gconv = list(conv)
+        for o in grad.extras:  # the gradient's adjoint outputs, zeroed
+            p = fn.param(o.param)
+            gconv.append(np.zeros(by_name[o.param].shape[0] if p.type.ptr else 1))
+        tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
+        adjoint_of = {o.param: o.name for o in grad.extras}
+        rows = []
+        for p, a, b in concrete:
+            t = tangents[adjoint_of[p]]
+            rows.append(t[a : b + 1] if a is not None else t[:1])
+        return np.vstack(rows)
 
 
 def _handle(fn) -> Function:
@@ -264,12 +407,33 @@ def _module(text, filename, std, include_dirs, defines) -> Module:
     return Module(source, jit)
 
 
-def differentiate(fn, wrt: str | None = None, order: int = 1) -> Derivative:
+def differentiate(fn, wrt=None, order: int = 1):
     """Forward-mode derivative of ``fn`` with respect to one scalar parameter or one array
-    element (``"arr[1]"``); ``order`` > 1 differentiates again."""
+    element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
+    (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
+    all the derivatives in one pass, returned as a tuple."""
     fn = _handle(fn)
-    result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
-    return Derivative(fn, result)
+    specs = parse_wrt(fn.ir, wrt)
+    single = len(specs) == 1 and (
+        (not fn.ir.params[specs[0].index].type.ptr) or (specs[0].start is not None and specs[0].start == specs[0].stop)
+    )
+    if single or order != 1:
+        result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
+        return Derivative(fn, result)
+    if not fn.ir.ret.is_float:
+        raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc)
+    return VectorDerivative(fn, specs)
+
+
+def hessian(fn, wrt=None) -> Hessian:
+    """Hessian by forward over reverse.  ``wrt``: scalar names and array index ranges
+    (``"x[0:2]"``, inclusive as in clad); None for every floating-point input."""
+    fn = _handle(fn)
+    if not fn.ir.ret.is_float:
+        raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc)
+    specs = parse_wrt(fn.ir, wrt)
+    fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
+    return Hessian(fn, specs)
 
 
 def gradient(fn, wrt=None) -> Gradient:
@@ -293,12 +457,12 @@ def jacobian(fn, wrt=None, mode: str = "auto") -> Jacobian:
     fn = _handle(fn)
     if mode not in ("auto", "forward", "reverse"):
         raise WrtError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}", fn.ir.loc)
-    m = "reverse" if mode == "auto" else mode
-    result = _derive(fn, lambda: fn.module.source.jacobian(fn.name, wrt, m))
-    return Jacobian(fn, result)
+    result = _derive(fn, lambda: fn.module.source.jacobian(fn.name, wrt, "reverse"))
+    return Jacobian(fn, result, mode)
 
 
 __all__ = [
     "Module", "Function", "Derivative", "Gradient", "ValueAndGrad",
-    "Jacobian", "load", "cppdef", "differentiate", "gradient", "value_and_grad", "jacobian",
+    "Jacobian", "Hessian", "VectorDerivative",
+    "load", "cppdef", "differentiate", "gradient", "value_and_grad", "jacobian", "hessian",
 ]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import emit, ir
-from .ad import compose, forward, reverse
+from .ad import compose, forward, reverse, vector
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
@@ -221,6 +221,44 @@ class Source:
         return self._run(("jacobian", name, None if names is None else tuple(names), mode), make)
 
 
+    # ------------------------------------------------------------------ vector mode
+    def vector(self, name: str, specs: list[tuple[str, int | None, int | None]], what: str = "dvec") -> Result:
+        """Vector forward mode along every direction of ``specs`` ((param, start, stop), concrete
+        ranges): ``NAME_dvec...(params..., [_d_result,] tangent buffers...)``."""
+        fn = self.function(name)
+        return self._vector(fn, specs, f"{fn.name}_{what}", ("vector", name, tuple(specs), what))
+
+    def _vector(self, fn: ir.Function, specs, base: str, key) -> Result:
+        def make() -> Result:
+            dirs = vector.directions_for(fn, specs)
+            index = {p.name: i for i, p in enumerate(fn.params)}
+            suffix = "_".join(
+                str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs
+            )
+            what = ", ".join(p if a is None else f"{p}[{a}:{b}]" for p, a, b in specs)
+            comment = (
+                f"Derivatives of {fn.name} along {sum(d.size for d in dirs)} directions ({what}), "
+                "vector forward mode.\nTangent buffers: rows x directions, row-major."
+            )
+            out, buffers, n = vector.vector_derivative(self.program, fn, dirs, f"{base}_{suffix}", comment)
+            self.program.add(out)
+            self.program.take_new()
+            return Result(out, self.helpers_of(out), [buffers, dirs, n], "vector")
+
+        return self._run(key, make)
+
+    def hessian(self, name: str, specs: list[tuple[str, int | None, int | None]]) -> tuple[Result, Result]:
+        """Forward over reverse: vector forward mode over ``NAME_grad``.  Returns the
+        gradient's result and the Hessian kernel's."""
+        fn = self.function(name)
+        params = []
+        for p, _, _ in specs:
+            if p not in params:
+                params.append(p)
+        grad = self.gradient(name, params)
+        return grad, self._vector(grad.function, specs, f"{fn.name}_hessian", ("hessian", name, tuple(specs)))
+
+
 _WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")
 
 
@@ -262,6 +300,8 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         stop = int(b) if b is not None else (start if start is not None else None)
         if start is not None and stop < start:
             raise WrtError(f"empty index range in {item!r}", p.loc or fn.loc)
+        if any(w.param == name for w in out):
+            raise WrtError(f"'{name}' is named twice in wrt {spec!r}", p.loc or fn.loc)
         out.append(Wrt(name, idx, start, stop))
     return out
 

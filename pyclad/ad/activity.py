@@ -39,6 +39,10 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
                     vroot = ir.root_var(_strip_address(n.value))
                     if vroot is not None:
                         aliases.append((root.name, vroot.name))
+        elif isinstance(n, ir.Call) and n.callee == "::pyclad::push":  # a gradient's tape
+            root = ir.root_var(n.args[0])
+            if root is not None:
+                effects.append((root.name, n.args[1]))
         elif isinstance(n, ir.Call):
             params = callee_params(n)
             if params:

@@ -21,12 +21,46 @@ from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
 from .activity import active_variables, writable
+from .activity import depends as depends_on
 from .names import Namer, specialised
 from .program import Program
 from .rules import Custom, Partials
 from .simplify import remove_dead_locals
 
 RETURN = "_d_return"
+PUSH, POP = "::pyclad::push", "::pyclad::pop"
+
+
+def is_tape(t: ir.Type) -> bool:
+    return t.base.startswith("::pyclad::tape<")
+
+
+def vec_type(t: ir.Type, n: int) -> ir.Type:
+    """The vector-mode tangent type of a value of type t."""
+    if is_tape(t):
+        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
+
+
+def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
+    """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
+    statements then carry n directional derivatives at once."""
+
+    def retype(node):
+        if isinstance(node, ir.Decl) and node.name in tangents:
+            return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
+        if isinstance(node, Var) and node.name in tangents:
+            return Var(node.name, vec_type(node.type, n), node.loc)
+        if isinstance(node, ir.Cast) and not node.implicit and any(
+            isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand)
+        ):
+            return node.operand  # a cast between floating types: the tangent vector is unchanged
+        return node
+
+    params = tuple(
+        ir.Param(p.name, vec_type(p.type, n), p.loc) if p.name in tangents else p for p in fn.params
+    )
+    return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
 
 
 @dataclass(frozen=True)
@@ -71,14 +105,15 @@ def derivative(
     return remove_dead_locals(out, t.is_pure_call), extras
 
 
-def pushforward(program: Program, fn: ir.Function, active_params: list[bool]) -> str:
-    """The name of fn's pushforward for this activity pattern; generated on first use."""
-    name = specialised(f"{fn.name}_pushforward", fn, active_params)
+def pushforward(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
+    """The name of fn's pushforward for this activity pattern; generated on first use.
+    ``vector`` > 0: tangents are ``pyclad::vec<vector>`` (vector forward mode)."""
+    name = specialised(f"{fn.name}_pushforward", fn, active_params) + (f"_vec{vector}" if vector else "")
     if program.has(name):
         return name
     program.reserve(name)
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
-    t = ForwardTransform(program, fn, seeds, returns_pair=True)
+    t = ForwardTransform(program, fn, seeds, returns_pair=True, vector=vector)
     params = list(fn.params)
     for p, a in zip(fn.params, active_params):
         if a:
@@ -87,6 +122,8 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool]) ->
         params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
     body = t.block_stmts(fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
+    if vector:
+        out = vectorize(out, t.tangent_names(), vector)
     program.add(remove_dead_locals(out, t.is_pure_call))
     return name
 
@@ -96,8 +133,9 @@ def _plain(t: ir.Type) -> ir.Type:
 
 
 class ForwardTransform:
-    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False):
+    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False, vector: int = 0):
         self.program = program
+        self.vector = vector
         self.fn = fn
         self.names = Namer.for_function(fn)
         self.active = active_variables(fn, seeds, self._callee_params)
@@ -119,6 +157,10 @@ class ForwardTransform:
         return isinstance(self.program.registry.lookup(c.callee), Partials) and (
             "::std::" in c.text or self.program.function(c.callee) is None
         )
+
+    def tangent_names(self) -> set[str]:
+        """Every name this transform gave to a tangent."""
+        return set(self.names._derivative.values()) | ({self.ret_name} if self.ret_name else set())
 
     def tangent_var(self, v: Var) -> ir.Expr | None:
         if v.name in self.active and not v.is_global:
@@ -212,6 +254,16 @@ class ForwardTransform:
         return out
 
     def decl(self, s: ir.Decl) -> list[ir.Stmt]:
+        if s.type == ir.AUTO and isinstance(s.init, ir.Call) and "custom_derivatives::" in s.init.callee:
+            if any(depends_on(a, self.active) for a in s.init.args):
+                # A custom NAME_pushforward in code being differentiated again (order > 1).
+                raise NoDerivativeError(
+                    f"the custom derivative '{s.init.callee}' cannot be differentiated again: "
+                    "higher orders through a custom derivative are not supported",
+                    s.init.loc or s.loc,
+                )
+        if is_tape(s.type) and s.name in self.active:  # a gradient's tape: its tangent is a tape too
+            return [ir.Decl(self.names.derivative(s.name), s.type, None, s.loc), s]
         if s.name not in self.active or not s.type.holds_float:
             return [s]
         d = self.names.derivative(s.name)
@@ -250,7 +302,9 @@ class ForwardTransform:
         if isinstance(e, ir.Binary) and e.op == ",":
             return self.stmt(ir.ExprStmt(e.lhs, s.loc)) + self.stmt(ir.ExprStmt(e.rhs, s.loc))
         if isinstance(e, ir.Step):
-            return [s]  # the tangent of x++ is the tangent of x
+            tstep = self.pointer_step(e)
+            # The tangent of x++ is the tangent of x; an active pointer moves with its tangent.
+            return [s] if tstep is None else [ir.ExprStmt(tstep, s.loc), s]
         if isinstance(e, ir.Call):
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
@@ -270,6 +324,13 @@ class ForwardTransform:
         if root.name not in self.active or not e.target.type.holds_float:
             self.check_cond(e.value)
             return [ir.ExprStmt(e, loc)]
+        if not e.target.type.is_float and e.op in ("+=", "-="):  # pointer moved: p += k
+            tv, tt = self.lvalue(e.target)
+            off = self.pure(e.value)
+            return self.flush(
+                ir.ExprStmt(ir.Assign(e.op, tt, off, tt.type), loc),
+                ir.ExprStmt(ir.Assign(e.op, tv, off, tv.type), loc),
+            )
         if not e.target.type.is_float:  # pointer re-seated: p = q (+ k)
             tv, tt = self.expr(e.target)
             v, t = self.expr(e.value)
@@ -317,16 +378,24 @@ class ForwardTransform:
         if s.cond is not None:
             self.check_cond(s.cond)
         step = s.step
+        temps: list[ir.Stmt] = []  # temporaries of the increment, declared before the loop
         if step is not None:
-            stmts = self.stmt(ir.ExprStmt(step, s.loc))
-            if any(not isinstance(x, ir.ExprStmt) for x in stmts):
-                raise self.unsupported("a loop increment that needs temporaries", s)
-            step = stmts[0].expr
-            for x in stmts[1:]:
-                step = ir.Binary(",", step, x.expr, x.expr.type)
+            exprs = []
+            for x in self.stmt(ir.ExprStmt(step, s.loc)):
+                if isinstance(x, ir.Decl) and x.init is not None and x.type != ir.AUTO and not x.type.dims:
+                    temps.append(ir.Decl(x.name, x.type, None, x.loc))
+                    exprs.append(ir.Assign("=", Var(x.name, x.type), x.init, x.type))
+                elif isinstance(x, ir.ExprStmt):
+                    exprs.append(x.expr)
+                else:
+                    raise self.unsupported("a loop increment with a conditional that has calls", s)
+            step = exprs[0]
+            for x in exprs[1:]:
+                step = ir.Binary(",", step, x, x.type)
         loop = ir.For(tuple(init[-1:]), s.cond, step, self.body(s.body), s.loc)
-        if len(init) > 1:
-            return [ir.Block(tuple(init[:-1]) + (loop,), s.loc)]
+        outside = temps + init[:-1]
+        if outside:
+            return [ir.Block(tuple(outside) + (loop,), s.loc)]
         return [loop]
 
     def return_stmt(self, s: ir.Return) -> list[ir.Stmt]:
@@ -342,12 +411,21 @@ class ForwardTransform:
             return self.flush(ir.ExprStmt(ir.Assign("=", ret, t, self.fn.ret), s.loc), ir.Return(v, s.loc))
         return self.flush(ir.Return(t, s.loc))
 
+    def pointer_step(self, e: ir.Step) -> ir.Step | None:
+        """``++_d_p`` for ``++p`` when ``p`` is an active pointer (else None)."""
+        t = e.target.type
+        root = ir.root_var(e.target)
+        if t.is_float or not t.holds_float or root is None or root.name not in self.active:
+            return None
+        _, tt = self.lvalue(e.target)
+        return ir.Step(e.op, e.prefix, tt, tt.type, e.loc)
+
     def check_cond(self, e: ir.Expr) -> None:
         """A primal-only expression must not change active values behind the transform's back."""
         for n in ir.walk(e):
             if isinstance(n, (ir.Assign, ir.Step)):
                 root = ir.root_var(n.target)
-                if root is not None and root.name in self.active and n.target.type.is_float:
+                if root is not None and root.name in self.active and n.target.type.holds_float:
                     raise self.unsupported("changing a differentiated variable inside a condition", n)
             if isinstance(n, ir.Call):
                 params = self._callee_params(n)
@@ -414,7 +492,22 @@ class ForwardTransform:
             root = ir.root_var(e.target)
             if e.target.type.is_float and root is not None and root.name in self.active:
                 raise self.unsupported("increment of a differentiated variable inside an expression", e)
-            return e, None
+            tstep = self.pointer_step(e)
+            if tstep is None:
+                return e, None
+            # An active pointer stepped inside an expression (*p++): step it and its tangent
+            # once, before the statement, and read the pointer value the expression means.
+            tv, tt = self.lvalue(e.target)
+            if e.prefix:
+                self.pending += [ir.ExprStmt(tstep, e.loc), ir.ExprStmt(e, e.loc)]
+                return tv, tt
+            ty = _plain(e.target.type.value())
+            name = self.names.temp()
+            dname = self.names.derivative(name)
+            self.pending += [
+                ir.Decl(dname, ty, tt), ir.Decl(name, ty, tv), ir.ExprStmt(tstep, e.loc), ir.ExprStmt(e, e.loc)
+            ]
+            return Var(name, ty), Var(dname, ty)
         if isinstance(e, ir.Assign):
             root = ir.root_var(e.target)
             if root is not None and root.name in self.active:
@@ -521,6 +614,8 @@ class ForwardTransform:
         return v, dv
 
     def call(self, e: ir.Call):
+        if e.callee in (PUSH, POP):
+            return self.tape_call(e)
         rule = self.program.registry.lookup(e.callee)
         fn = None
         if not isinstance(rule, Custom):
@@ -554,7 +649,21 @@ class ForwardTransform:
             e.loc,
         )
 
+    def tape_call(self, e: ir.Call):
+        """``push(t, v)`` / ``pop(t)`` of a gradient's tape: the tangent tape moves in step."""
+        tape = e.args[0]
+        active = isinstance(tape, Var) and tape.name in self.active
+        dtape = Var(self.names.derivative(tape.name), tape.type) if active else None
+        if e.callee == POP:
+            return e, (ir.Call(POP, (dtape,), e.type, e.loc) if active else (lit(0) if e.type.is_float else None))
+        v, t = self.expr(e.args[1])
+        if active:
+            self.pending.append(ir.ExprStmt(ir.Call(PUSH, (dtape, t if t is not None else lit(0)), ir.VOID, e.loc)))
+        return ir.Call(PUSH, (tape, v), ir.VOID, e.loc), None
+
     def custom_call(self, e: ir.Call, rule: Custom, pairs):
+        if self.vector:
+            raise self.unsupported("a custom derivative in vector mode (Jacobian, Hessian)", e)
         if rule.pushforward is None:
             raise NoDerivativeError(
                 f"'{e.callee}' has a custom pullback but no {e.callee.split('::')[-1]}_pushforward", e.loc
@@ -585,7 +694,7 @@ class ForwardTransform:
         if not any(active) or (not fn.ret.is_float and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
             return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (lit(0) if e.type.is_float else None)
-        name = pushforward(self.program, fn, active)
+        name = pushforward(self.program, fn, active, self.vector)
         args = vals + [t for t, a in zip(tans, active) if a]
         if not fn.ret.is_float:
             c = ir.Call(name, tuple(args), fn.ret, e.loc)

@@ -1,0 +1,99 @@
+"""Vector forward mode: the forward transform with ``pyclad::vec<N>`` tangents.
+
+One pass over the function gives the derivatives along N directions at once:
+every scalar input and every element of an array input in the requested
+ranges is one direction (clad's vector mode).  Array tangents live in
+caller-supplied row-major buffers of ``rows x N`` doubles, which is also how
+Jacobians (the tangent of an output array) and Hessians (the tangent of a
+gradient's adjoint outputs) come out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ir
+from ..ir import Var, lit
+from .forward import ForwardTransform, vectorize
+from .program import Program
+
+DPTR = ir.Type("double", 1)
+
+
+@dataclass(frozen=True)
+class Direction:
+    """Inputs ``param[start..stop]`` (inclusive; both None for a scalar) are
+    directions ``offset``, ``offset + 1``, ..."""
+
+    param: str
+    start: int | None
+    stop: int | None
+    offset: int
+
+    @property
+    def size(self) -> int:
+        return 1 if self.start is None else self.stop - self.start + 1
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A ``rows x N`` tangent buffer parameter ``name`` of the tangent of ``param``
+    (rows = the length of array ``param``); seeded when ``param`` is a direction."""
+
+    name: str
+    param: str
+    direction: Direction | None
+
+
+def directions_for(fn: ir.Function, specs) -> list[Direction]:
+    """Directions from ``[(param, start, stop), ...]`` in the order given."""
+    out, offset = [], 0
+    for param, start, stop in specs:
+        d = Direction(param, start, stop, offset)
+        out.append(d)
+        offset += d.size
+    return out
+
+
+def vector_derivative(
+    program: Program, fn: ir.Function, directions: list[Direction], name: str, comment: str = ""
+) -> tuple[ir.Function, list[Buffer], int]:
+    """``void name(params..., [double* _d_result,] double* <buffers>...)``."""
+    n = sum(d.size for d in directions)
+    by_param = {d.param: d for d in directions}
+    t = ForwardTransform(program, fn, set(by_param), vector=n)
+    pre: list[ir.Stmt] = []
+    params = list(fn.params)
+    buffers: list[Buffer] = []
+    for p in fn.params:
+        if p.name not in t.active:
+            continue
+        d = t.names.derivative(p.name)
+        direction = by_param.get(p.name)
+        if p.type.ptr:
+            raw = t.names.claim(f"{d}_buf")
+            params.append(ir.Param(raw, DPTR))
+            view = ir.Call(f"::pyclad::as_vec<{n}>", (Var(raw, DPTR),), p.type.value())
+            pre.append(ir.Decl(d, ir.Type(p.type.base, 1), view))
+            buffers.append(Buffer(raw, p.name, direction))
+        else:
+            seed: ir.Expr = lit(0)
+            if direction is not None:
+                seed = ir.Call(f"::pyclad::vec<{n}>::unit", (lit(direction.offset, ir.INT),), ir.DOUBLE)
+            pre.append(ir.Decl(d, ir.Type(p.type.base), seed))
+    body = t.block_stmts(fn.body.stmts)
+    result = None
+    if fn.ret.is_float:
+        result = t.names.claim("_d_result")
+        params.append(ir.Param(result, DPTR))
+
+    def store(node):
+        if isinstance(node, ir.Return) and node.value is not None and result is not None:
+            save = ir.Call("::pyclad::store", (node.value, Var(result, DPTR)), ir.VOID)
+            return ir.Block((ir.ExprStmt(save), ir.Return(None)))
+        return node
+
+    out = ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
+    out = vectorize(out, t.tangent_names(), n)
+    out = ir.Function(out.name, out.ret, out.params, ir.rebuild(out.body, store), out.loc, out.comment)
+    return out, buffers, n
