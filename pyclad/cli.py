@@ -21,7 +21,7 @@ from .source import Result, Source, render
 
 MODES = ("forward", "reverse", "jacobian", "hessian")
 # mode -> the Source method that serves it; a mode whose method is missing is not supported yet.
-_METHODS = {"reverse": "gradient", "jacobian": "jacobian", "hessian": "hessian"}
+_METHODS = {"reverse": "gradient", "jacobian": "jacobian", "hessian": "hessian_function"}
 
 
 # Headers the generated code may need beyond <cmath>, found by what it names.

@@ -256,7 +256,36 @@ class Source:
             if p not in params:
                 params.append(p)
         grad = self.gradient(name, params)
-        return grad, self._vector(grad.function, specs, f"{fn.name}_hessian", ("hessian", name, tuple(specs)))
+        return grad, self._vector(grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs)))
+
+
+    def hessian_function(self, name: str, wrt=None) -> Result:
+        """A self-contained ``NAME_hessian(params..., _hessian, _n_<array>...)`` (for headers):
+        array params need explicit index ranges, as in clad."""
+        fn = self.function(name)
+        if not fn.ret.is_float:
+            raise PycladError(f"'{name}' returns {fn.ret.spell()}: a Hessian needs a floating return value", fn.loc)
+        specs = []
+        for w in parse_wrt(fn, wrt):
+            p = fn.params[w.index]
+            if p.type.ptr and w.start is None:
+                raise WrtError(
+                    f"give an index range for array parameter '{w.param}' (e.g. '{w.param}[0:2]') "
+                    "for a generated Hessian",
+                    p.loc or fn.loc,
+                )
+            specs.append((w.param, w.start, w.stop))
+        grad, kernel = self.hessian(name, specs)
+
+        def make() -> Result:
+            buffers, dirs, n = kernel.extras
+            dname = f"{fn.name}_hessian" + ("" if wrt is None else kernel.function.name[len(grad.function.name) + 5 :])
+            h = compose.hessian_driver(fn, kernel.function, grad.extras, buffers, dirs, n, dname)
+            self.program.add(h)
+            self.program.take_new()
+            return Result(h, self.helpers_of(h), [n], "hessian")
+
+        return self._run(("hessian_function", name, tuple(specs)), make)
 
 
 _WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")

@@ -124,3 +124,78 @@ def _sum(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     if _is_zero(b):
         return a
     return ir.Binary("+", a, b, SIZE)
+
+
+def hessian_driver(primal: ir.Function, kernel: ir.Function, outputs, buffers, dirs, n: int, name: str) -> ir.Function:
+    """``NAME(params..., double* _hessian, std::size_t _n_<array>...)`` around the
+    forward-over-reverse kernel: allocates and seeds the tangent buffers, calls the
+    kernel once, and copies the rows of the gradient's tangents into ``_hessian``."""
+    vec = ir.Type("::std::vector<double>")
+    arrays = [p.name for p in primal.params if p.type.ptr and p.type.holds_float]
+    used = {b.param for b in buffers} | {o.param for o in outputs}
+    sizes = {a: Var(f"_n_{a}", SIZE) for a in arrays if a in used or any(d.param == a for d in dirs)}
+    body: list[ir.Stmt] = []
+    adj_of = {o.name: o.param for o in outputs}
+    out_args: list[ir.Expr] = []
+    for o in outputs:
+        p = primal.param(o.param)
+        if p.type.ptr:
+            body.append(ir.Decl(o.name, vec, ir.Call("::std::vector<double>", (sizes[o.param],), vec)))
+            out_args.append(ir.Call(f"{o.name}.data", (), DPTR))
+        else:
+            body.append(ir.Decl(o.name, ir.DOUBLE, lit(0)))
+            out_args.append(ir.Unary("&", Var(o.name, ir.DOUBLE), DPTR))
+    buf_args: list[ir.Expr] = []
+    copies: list[ir.Stmt] = []
+    nn = lit(n, SIZE)
+    hess = Var("_hessian", DPTR)
+    for b in buffers:
+        primal_param = adj_of.get(b.param, b.param)
+        rows = sizes[primal_param] if primal.param(primal_param).type.ptr else lit(1, SIZE)
+        bv = Var(b.name, vec)
+        body.append(ir.Decl(b.name, vec, ir.Call("::std::vector<double>", (_mul(rows, nn),), vec)))
+        buf_args.append(ir.Call(f"{b.name}.data", (), DPTR))
+        d = b.direction
+        if d is not None:  # seed: row start+k gets a 1 in column offset+k
+            k = Var("_k", SIZE)
+            idx = _sum(_mul(_sum(lit(d.start, SIZE), k), nn), _sum(lit(d.offset, SIZE), k))
+            body.append(
+                ir.For(
+                    (ir.Decl("_k", SIZE, lit(0, SIZE)),),
+                    ir.Binary("<", k, lit(d.size, SIZE), ir.BOOL),
+                    ir.Step("++", True, k, SIZE),
+                    ir.Block((ir.ExprStmt(ir.Assign("=", ir.Index(bv, idx, ir.DOUBLE), lit(1), ir.DOUBLE)),)),
+                )
+            )
+        if b.param in adj_of:  # tangent of the gradient w.r.t. a direction param: Hessian rows
+            dd = next((x for x in dirs if x.param == adj_of[b.param]), None)
+            if dd is not None:
+                first = lit(dd.start or 0, SIZE)
+                begin: ir.Expr = ir.Call(f"{b.name}.begin", (), DPTR)
+                if dd.start:
+                    begin = ir.Binary("+", begin, _mul(first, nn), DPTR)
+                end = ir.Binary("+", ir.Call(f"{b.name}.begin", (), DPTR), _mul(_sum(first, lit(dd.size, SIZE)), nn), DPTR)
+                dest = ir.Binary("+", hess, _mul(lit(dd.offset, SIZE), nn), DPTR) if dd.offset else hess
+                copies.append(ir.ExprStmt(ir.Call("::std::copy", (begin, end, dest), ir.VOID)))
+    args = [Var(p.name, p.type) for p in primal.params] + out_args
+    args += buf_args
+    body.append(ir.ExprStmt(ir.Call(kernel.name, tuple(args), ir.VOID)))
+    body += copies
+    params = list(primal.params) + [ir.Param("_hessian", DPTR)] + [ir.Param(v.name, SIZE) for v in sizes.values()]
+    what = ", ".join(d.param if d.start is None else f"{d.param}[{d.start}:{d.stop}]" for d in dirs)
+    comment = (
+        f"Hessian of {primal.name} w.r.t. {what} (forward over reverse).\n"
+        f"_hessian: {n} x {n}, row-major."
+        + ("".join(f"\n_n_{a}: length of {a}." for a in sizes))
+    )
+    return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), primal.loc, comment)
+
+
+def _mul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
+    if _is_zero(a) or _is_zero(b):
+        return lit(0, SIZE)
+    if isinstance(a, ir.Lit) and a.text == "1":
+        return b
+    if isinstance(b, ir.Lit) and b.text == "1":
+        return a
+    return ir.Binary("*", a, b, SIZE)
