@@ -70,8 +70,15 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
         sig = ", ".join(p.type.spell(p.name) for p in fn.params)
         raise ArgumentError(f"{fn.name}({sig}) takes {len(fn.params)} arguments, got {len(args)}", fn.loc)
     out, arrays = [], {}
-    for p, a in zip(fn.params, args):
-        out.append(_convert(fn, p, a, arrays))
+    for p, kind, a in zip(fn.params, _plan(fn), args):
+        # Fast paths for the common cases; everything else (and every error) in _convert.
+        if kind == "f" and type(a) is float:
+            out.append(a)
+        elif kind == "a" and type(a) is np.ndarray and a.dtype == np.float64 and a.ndim == 1 and a.size and a.flags.c_contiguous:
+            arrays[p.name] = a
+            out.append(a)
+        else:
+            out.append(_convert(fn, p, a, arrays))
     made = []
     for e in extras:
         like = arrays[e.like]
@@ -85,6 +92,24 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
         out.append(buf)
         made.append(buf)
     return out, made
+
+
+_plans: dict[int, tuple[ir.Function, tuple[str, ...]]] = {}
+
+
+def _plan(fn: ir.Function) -> tuple[str, ...]:
+    """Per parameter: "f" a double scalar, "a" a double array, "-" anything else."""
+    hit = _plans.get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    kinds = tuple(
+        "a" if p.type.ptr == 1 and p.type.base == "double"
+        else "f" if p.type.is_float and p.type.base == "double" and not (p.type.ref and not p.type.const)
+        else "-"
+        for p in fn.params
+    )
+    _plans[id(fn)] = (fn, kinds)
+    return kinds
 
 
 def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict):
