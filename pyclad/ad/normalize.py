@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .. import ir
-from ..errors import UnsupportedError
 from .names import Namer
 
 RETURNED = "_returned"
@@ -126,16 +125,21 @@ class Normalizer:
         out = self.seq(_stmts(body), loop_depth=0)
         return ir.Block(tuple(out)), self.extra_decls
 
-    def seq(self, stmts: list[ir.Stmt], loop_depth: int) -> list[ir.Stmt]:
+    def seq(self, stmts: list[ir.Stmt], loop_depth: int, cont: tuple = (), leave=None) -> list[ir.Stmt]:
+        """``stmts`` with every exit at the end of its path.  ``cont`` is what a ``continue``
+        runs before the next iteration (a for loop's increment); ``leave`` is ``(statements
+        after the enclosing switch, the leave of the region they are in)``: where the
+        switch's ``break`` and its last case go on."""
         out: list[ir.Stmt] = []
         for k, s in enumerate(stmts):
             if isinstance(s, ir.Block):  # names are unique: blocks can be flattened
-                return out + self.seq(list(s.stmts) + stmts[k + 1 :], loop_depth)
+                return out + self.seq(list(s.stmts) + stmts[k + 1 :], loop_depth, cont, leave)
             rest = stmts[k + 1 :]
             if isinstance(s, ir.Continue):
-                return out  # the rest of this path is dead; the loop body simply ends
+                return out + list(cont)  # the rest of this iteration is skipped, not the increment
             if isinstance(s, Leave):
-                return out
+                after, outer = leave if leave is not None else ((), None)
+                return out + self.seq(list(after), loop_depth, cont, outer)
             if isinstance(s, ir.Break):
                 return out + [s]
             if isinstance(s, ir.Return):
@@ -146,55 +150,61 @@ class Normalizer:
                 return out + [s]
             if isinstance(s, ir.If):
                 if _may_exit(s):
-                    then = self.seq(_stmts(s.then) + rest, loop_depth)
-                    other = self.seq(_stmts(s.other) + rest, loop_depth)
+                    then = self.seq(_stmts(s.then) + rest, loop_depth, cont, leave)
+                    other = self.seq(_stmts(s.other) + rest, loop_depth, cont, leave)
                     return out + [ir.If(s.cond, ir.Block(tuple(then)), ir.Block(tuple(other)), s.loc)]
                 out.append(
                     ir.If(
                         s.cond,
-                        ir.Block(tuple(self.seq(_stmts(s.then), loop_depth))),
-                        ir.Block(tuple(self.seq(_stmts(s.other), loop_depth))) if s.other is not None else None,
+                        ir.Block(tuple(self.seq(_stmts(s.then), loop_depth, cont, leave))),
+                        ir.Block(tuple(self.seq(_stmts(s.other), loop_depth, cont, leave)))
+                        if s.other is not None
+                        else None,
                         s.loc,
                     )
                 )
                 continue
             if isinstance(s, ir.Switch):
-                return out + self.seq([self.switch(s, loop_depth)] + rest, loop_depth)
+                return out + self.switch(s, loop_depth, rest, cont, leave)
             if isinstance(s, (ir.For, ir.While, ir.DoWhile)):
                 loop, pre = self.loop(s, loop_depth)
                 out += pre + [loop]
                 if _contains(loop, (ir.Return,), True):
                     flag = ir.Var(RETURNED, ir.BOOL)
-                    return self._after_loop(out, flag, rest, loop_depth, in_loop=bool(loop_depth))
+                    return self._after_loop(out, flag, rest, loop_depth, bool(loop_depth), cont, leave)
                 continue
             out.append(s)
         return out
 
-    def _after_loop(self, out, flag, rest, loop_depth, in_loop: bool):
+    def _after_loop(self, out, flag, rest, loop_depth, in_loop: bool, cont, leave):
         then = ir.Block((ir.Break(),)) if in_loop else ir.Block(())
-        other = ir.Block(tuple(self.seq(rest, loop_depth)))
+        other = ir.Block(tuple(self.seq(rest, loop_depth, cont, leave)))
         return out + [ir.If(flag, then, other)]
 
     def loop(self, s, loop_depth: int) -> tuple[ir.Stmt, list[ir.Stmt]]:
         if isinstance(s, ir.For):
             pre = self.seq(list(s.init), loop_depth)
-            body = _stmts(s.body) + ([ir.ExprStmt(s.step, s.loc)] if s.step is not None else [])
+            step = (ir.ExprStmt(s.step, s.loc),) if s.step is not None else ()
+            body = _stmts(s.body) + list(step)
             cond = s.cond if s.cond is not None else ir.Lit("true", ir.BOOL)
-            return ir.While(cond, ir.Block(tuple(self.seq(body, loop_depth + 1))), s.loc), pre
+            return ir.While(cond, ir.Block(tuple(self.seq(body, loop_depth + 1, step))), s.loc), pre
+        # while and do-while: 'continue' goes straight to the condition
         body = ir.Block(tuple(self.seq(_stmts(s.body), loop_depth + 1)))
         if isinstance(s, ir.While):
             return ir.While(s.cond, body, s.loc), []
-        if _contains(s.body, (ir.Continue,), False):
-            raise UnsupportedError("'continue' in a do-while loop is not supported in reverse mode", s.loc)
         return ir.DoWhile(body, s.cond, s.loc), []
 
-    def switch(self, s: ir.Switch, loop_depth: int) -> ir.Stmt:
-        """An if/else chain: each entry point runs the statements from its label on."""
+    def switch(self, s: ir.Switch, loop_depth: int, rest, cont, leave) -> list[ir.Stmt]:
+        """An if/else chain: each entry point runs the statements from its label on, then
+        (at a ``break`` or the end of the switch) ``rest``, the statements after the switch.
+        ``rest`` goes into each entry, not after the chain: an entry may also end in
+        ``continue`` or ``return``, which must not run it."""
         name = self.namer.temp("_sw")
         ty = ir.Type("long")
         self.extra_decls.append(ir.Decl(name, ty, ir.Lit("0", ty)))
         sw = ir.Var(name, ty)
-        stmts = [self._leave(x) for x in s.body.stmts]
+        stmts = [self._leave(x) for x in s.body.stmts] + [Leave(s.loc)]
+        after = (tuple(rest), leave)
         entries: list[tuple[list[ir.Expr] | None, list[ir.Stmt]]] = []
         labels: list[ir.Expr] = []
         default_at = None
@@ -207,12 +217,17 @@ class Normalizer:
                 nxt = stmts[k + 1] if k + 1 < len(stmts) else None
                 if not isinstance(nxt, (ir.Case, ir.Default)) and labels:
                     body = [y for y in stmts[k + 1 :] if not isinstance(y, (ir.Case, ir.Default))]
-                    entries.append((labels, self.seq(body, loop_depth)))
+                    entries.append((labels, self.seq(body, loop_depth, cont, after)))
                     labels = []
         default_body = (
-            self.seq([y for y in stmts[default_at + 1 :] if not isinstance(y, (ir.Case, ir.Default))], loop_depth)
+            self.seq(
+                [y for y in stmts[default_at + 1 :] if not isinstance(y, (ir.Case, ir.Default))],
+                loop_depth,
+                cont,
+                after,
+            )
             if default_at is not None
-            else []
+            else self.seq(list(rest), loop_depth, cont, leave)
         )
         chain: ir.Stmt | None = ir.Block(tuple(default_body)) if default_body else None
         for vals, body in reversed(entries):
@@ -222,7 +237,7 @@ class Normalizer:
                 cond = test if cond is None else ir.Binary("||", cond, test, ir.BOOL)
             chain = ir.If(cond, ir.Block(tuple(body)), chain)
         assign = ir.ExprStmt(ir.Assign("=", sw, s.cond, ty), s.loc)
-        return ir.Block((assign,) + ((chain,) if chain is not None else ()))
+        return [assign] + ([chain] if chain is not None else [])
 
     def _leave(self, s: ir.Stmt) -> ir.Stmt:
         """Breaks that leave the switch (not those of loops inside it) become Leave."""

@@ -75,12 +75,23 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool]) -> st
 
 
 def _build(program, fn, seeds, mode):
-    """Run the transform twice: first to learn what the reverse sweep reads, then for real."""
+    """Run the transform twice: first to learn what the reverse sweep reads, then for real.
+    Saving a value can make the reverse sweep read more (the index of a restored element,
+    the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
     probe = ReverseTransform(program, fn, seeds, mode, needed=None)
     probe.run()
-    t = ReverseTransform(program, fn, seeds, mode, needed=probe.reads)
-    t.run()
-    return t
+    needed = set(probe.reads)
+    if mode == "pullback":
+        # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
+        # sweep must leave what it overwrote through pointer and reference parameters as it
+        # found it, for the caller's reverse sweep that goes on reading it.
+        needed |= {p.name for p in fn.params if writable(p.type)}
+    while True:
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed)
+        t.run()
+        if t.reads <= needed:
+            return t
+        needed |= t.reads
 
 
 class ReverseTransform:
@@ -137,8 +148,11 @@ class ReverseTransform:
                         )
         for d in extra:
             self.top.append(d)
+        declared: set[str] = set()
         for n in ir.walk(self.body):
-            if isinstance(n, ir.Decl):
+            # normalisation may copy the statements after a branch into both arms: one declaration
+            if isinstance(n, ir.Decl) and n.name not in declared:
+                declared.add(n.name)
                 t = n.type
                 if t.ref:
                     raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
@@ -148,8 +162,9 @@ class ReverseTransform:
                 if n.name in self.active and t.holds_float:
                     d = self.names.derivative(n.name)
                     self.adj_local[n.name] = d
-                    dinit = ir.InitList((), plain) if t.dims else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
-                    self.top.append(ir.Decl(d, plain, dinit))
+                    dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                    dinit = ir.InitList((), dplain) if t.dims else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
+                    self.top.append(ir.Decl(d, dplain, dinit))
         if any(isinstance(n, ir.Var) and n.name == RETURNED for n in ir.walk(self.body)):
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
 
@@ -222,7 +237,10 @@ class ReverseTransform:
         return name
 
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        ty = ir.Type(target.type.base, target.type.ptr)
+        if target.type.dims:
+            return self.save_array(target, depth)
+        ty = ir.Type(target.type.base, target.type.ptr, const=target.type.const and target.type.ptr > 0)
+        self._note_indices(target)
         name = self.slot(ty, depth)
         tv = Var(name, ty)
         if depth:
@@ -230,6 +248,41 @@ class ReverseTransform:
             pop = ir.ExprStmt(ir.Assign("=", target, ir.Call("::pyclad::pop", (tv,), ty), ty))
             return [push], [pop]
         return [ir.ExprStmt(ir.Assign("=", tv, target, ty))], [ir.ExprStmt(ir.Assign("=", target, tv, ty))]
+
+    def save_array(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """A whole 1-D array of known length (a local array a callee overwrites), element by element."""
+        if len(target.type.dims) != 1 or not isinstance(target, Var):
+            raise self.unsupported("saving a multi-dimensional array", target)
+        n = target.type.dims[0]
+        ety = ir.Type(target.type.base)
+        k = Var(self.names.temp("_k"), ir.INT)
+
+        def each(body: ir.Expr, backwards: bool = False) -> ir.Stmt:
+            if backwards:
+                init = ir.Decl(k.name, ir.INT, lit(n - 1, ir.INT))
+                cond, step = ir.Binary(">=", k, lit(0, ir.INT), ir.BOOL), ir.Step("--", False, k, ir.INT)
+            else:
+                init = ir.Decl(k.name, ir.INT, lit(0, ir.INT))
+                cond, step = ir.Binary("<", k, lit(n, ir.INT), ir.BOOL), ir.Step("++", False, k, ir.INT)
+            return ir.For((init,), cond, step, _block([ir.ExprStmt(body)]))
+
+        item = ir.Index(target, k, ety)
+        if depth:
+            tv = Var(self.slot(ety, depth), ety)
+            push = each(ir.Call("::pyclad::push", (tv, item), ir.VOID))
+            pop = each(ir.Assign("=", item, ir.Call("::pyclad::pop", (tv,), ety), ety), backwards=True)
+            return [push], [pop]
+        aty = ir.Type(target.type.base, dims=(n,))
+        name = self.names.temp()
+        self.top.append(ir.Decl(name, aty, ir.InitList((), aty)))
+        copy = ir.Index(Var(name, aty), k, ety)
+        return [each(ir.Assign("=", copy, item, ety))], [each(ir.Assign("=", item, copy, ety))]
+
+    def _note_indices(self, target: ir.Expr) -> None:
+        """The reverse sweep names ``target`` again: its index variables must be restored too."""
+        while isinstance(target, ir.Index):
+            self.note_reads([ir.ExprStmt(target.index)])
+            target = target.base
 
     def must_save(self, target: ir.Expr) -> bool:
         root = ir.root_var(target)
@@ -292,10 +345,20 @@ class ReverseTransform:
             return self.assign(e, depth, first=False, loc=s.loc)
         if isinstance(e, ir.Step):
             root = ir.root_var(e.target)
-            if e.target.type.is_integral:
-                inverse = ir.Step("--" if e.op == "++" else "++", e.prefix, e.target, e.type)
+            if e.target.type.is_integral or e.target.type.ptr:  # undone by the inverse step
+                inverse = ir.ExprStmt(ir.Step("--" if e.op == "++" else "++", e.prefix, e.target, e.type), s.loc)
+                adj = self.adj_of(e.target) if e.target.type.ptr else None
+                if adj is not None:  # an active pointer moves: so does its adjoint pointer
+                    if not _repeatable_lvalue(adj):
+                        raise self.unsupported("this increment", e)
+                    self._note_indices(e.target)
+                    step = ir.Step(e.op, e.prefix, adj, adj.type)
+                    back = ir.Step("--" if e.op == "++" else "++", e.prefix, adj, adj.type)
+                    self.note_reads([inverse])
+                    return [s, ir.ExprStmt(step, s.loc)], [ir.ExprStmt(back, s.loc), inverse]
                 if self.must_save(e.target):
-                    return [s], [ir.ExprStmt(inverse, s.loc)]
+                    self._note_indices(e.target)
+                    return [s], [inverse]
                 return [s], []
             if root is not None and root.name in self.active or self.must_save(e.target):
                 f, r = self.save(e.target, depth) if self.must_save(e.target) else ([], [])
@@ -326,21 +389,30 @@ class ReverseTransform:
             adj = self.adj_of(target)
             if adj is None:
                 return save_f + [primal], save_r
-            if depth:
-                raise self.unsupported("re-seating a pointer inside a loop", e)
+            if not _repeatable_lvalue(adj):
+                raise self.unsupported("this assignment target", e)
+            if op in ("+=", "-="):  # pointer arithmetic, undone by the inverse
+                inv = "-=" if op == "+=" else "+="
+                moves = [ir.ExprStmt(ir.Assign(op, adj, value, adj.type), loc)]
+                back = [ir.ExprStmt(ir.Assign(inv, adj, value, adj.type), loc)]
+                back.append(ir.ExprStmt(ir.Assign(inv, target, value, e.type), loc))
+                self.note_reads(back)
+                return [primal] + moves, back
             adj_value = self.adj_of(value)
             if adj_value is None:
                 raise self.unsupported("pointing an active pointer at inactive storage", e)
-            return [ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc), primal], []
+            # the reverse sweep before this point sees the old pointer and its old adjoint pointer
+            adj_f, adj_r = ([], []) if first else self.save(adj, depth)
+            return save_f + adj_f + [ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc), primal], adj_r + save_r
         if root.is_global and self.is_active(value):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
         adj = self.adj_of(target) if target.type.is_float else None
-        if adj is None:
-            self._check_calls_inactive(value)
-            return save_f + [primal], save_r
+        call_f, call_r = self.call_outputs(value, depth)
+        if adj is None:  # no derivative flows through the value; calls in it may still write some
+            return save_f + call_f + [primal], save_r + call_r + self.discard_calls(value)
         rev: list[ir.Stmt] = []
         self.memo = {}
-        if not ir.is_atomic(adj) and not _simple_lvalue(adj):
+        if not _repeatable_lvalue(adj):
             raise self.unsupported("this assignment target", e)
         if op == "=":
             if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
@@ -360,25 +432,67 @@ class ReverseTransform:
         self.note_reads([x for x in rev])
         if ir.is_atomic(target) is False:
             self.note_reads([ir.ExprStmt(target.index)] if isinstance(target, ir.Index) else [])
-        return save_f + [primal], save_r + rev
+        return save_f + call_f + [primal], save_r + call_r + rev
 
-    def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
-        fn, rule = self._target(e)
-        outs = []
-        params = fn.params if fn is not None else ()
-        for p, a in zip(params, e.args):
-            if writable(p.type):
-                root = ir.root_var(a if not (isinstance(a, ir.Unary) and a.op == "&") else a.operand)
-                if root is not None and self.needed is not None and root.name in self.needed:
-                    if p.type.ptr:
-                        raise self.unsupported("a call that overwrites an array the reverse sweep reads", e)
-                    outs.append(a)
+    def call_outputs(self, e: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """Saves of what the user calls in ``e`` overwrite through pointer and reference
+        parameters, where the reverse sweep reads it: a pullback re-runs its callee, so it
+        must start from the values the call started from."""
+        outs: list[ir.Expr] = []
+        for c in ir.walk(e):
+            if not isinstance(c, ir.Call):
+                continue
+            fn, _ = self._target(c)
+            for p, a in zip(fn.params if fn is not None else (), c.args):
+                if not writable(p.type):
+                    continue
+                lvalue = a.operand if isinstance(a, ir.Unary) and a.op == "&" else a
+                root = ir.root_var(lvalue)
+                if root is None or self.needed is None or root.name not in self.needed:
+                    continue
+                if p.type.ptr and root.type.dims:
+                    lvalue = root  # a local array: its length is known, save all of it
+                elif p.type.ptr and (root.type.ptr or lvalue is a):
+                    raise self.unsupported(
+                        f"a call that overwrites an array the reverse sweep reads ('{root.name}', "
+                        "whose length is not known here)",
+                        c,
+                    )
+                if lvalue not in outs:
+                    outs.append(lvalue)
         fwd: list[ir.Stmt] = []
         restore: list[ir.Stmt] = []
         for a in outs:
             f, r = self.save(a, depth)
             fwd += f
             restore = r + restore
+        return fwd, restore
+
+    def discard_calls(self, e: ir.Expr) -> list[ir.Stmt]:
+        """Pullbacks of the user calls in ``e``, an expression whose value carries no
+        derivative, for what they write through pointer and reference parameters."""
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        for c in ir.walk(e):
+            if isinstance(c, ir.Call):
+                fn, _ = self._target(c)
+                if fn is not None and any(writable(p.type) for p in fn.params):
+                    self.acc_call(c, lit(0), rev)
+        self.note_reads(rev)
+        return rev
+
+    def _check_cond(self, e: ir.Expr) -> None:
+        self._check_pure(e)
+        for c in ir.walk(e):
+            if isinstance(c, ir.Call):
+                fn, _ = self._target(c)
+                if fn is not None and any(
+                    writable(p.type) and self.adj_of(a) is not None for p, a in zip(fn.params, c.args)
+                ):
+                    raise self.unsupported("a call that writes a differentiated variable inside a condition", c)
+
+    def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
+        fwd, restore = self.call_outputs(e, depth)
         fwd.append(s)
         rev: list[ir.Stmt] = []
         self.memo = {}
@@ -390,7 +504,7 @@ class ReverseTransform:
         return fwd, restore + rev
 
     def if_stmt(self, s: ir.If, depth: int):
-        self._check_pure(s.cond)
+        self._check_cond(s.cond)
         ft, rt = self.stmts(_body(s.then), depth)
         fo, ro = self.stmts(_body(s.other), depth)
         if not rt and not ro:
@@ -408,7 +522,7 @@ class ReverseTransform:
         return fwd, [ir.If(test, _block(rt), _block(ro) if ro else None)]
 
     def loop(self, s, depth: int):
-        self._check_pure(s.cond)
+        self._check_cond(s.cond)
         fb, rb = self.stmts(_body(s.body), depth + 1)
         if not rb:
             body = _block(fb)
@@ -431,9 +545,6 @@ class ReverseTransform:
         for n in ir.walk(e):
             if isinstance(n, (ir.Assign, ir.Step)):
                 raise self.unsupported("an assignment or increment inside an expression", n)
-
-    def _check_calls_inactive(self, e: ir.Expr) -> None:
-        pass
 
     # ------------------------------------------------------------------ expressions
     def value(self, e: ir.Expr, out: list[ir.Stmt]) -> ir.Expr:
@@ -691,6 +802,16 @@ def _address(e: ir.Expr) -> ir.Expr:
 def _simple_lvalue(e: ir.Expr) -> bool:
     if isinstance(e, ir.Index):
         return _simple_lvalue(e.base) and (ir.is_atomic(e.index) or _simple_index(e.index))
+    if isinstance(e, ir.Unary) and e.op == "*":
+        return isinstance(e.operand, Var)
+    return isinstance(e, Var)
+
+
+def _repeatable_lvalue(e: ir.Expr) -> bool:
+    """An lvalue the reverse sweep can name again: its indices have no side effects (their
+    variables are restored to the forward sweep's values, see ``note_reads``)."""
+    if isinstance(e, ir.Index):
+        return _repeatable_lvalue(e.base) and not ir.has_side_effects(e.index)
     if isinstance(e, ir.Unary) and e.op == "*":
         return isinstance(e.operand, Var)
     return isinstance(e, Var)
