@@ -9,7 +9,7 @@ import numpy as np
 
 from . import ir
 from .backends.jit import JitModule
-from .errors import ArgumentError, FunctionNotFoundError, PycladError, WrtError
+from .errors import ArgumentError, FunctionNotFoundError, NoDerivativeError, PycladError, UnsupportedError, WrtError
 from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
@@ -235,35 +235,83 @@ class ValueAndGrad:
         return self.grad.primal(*args), grad
 
 
-class Jacobian(Derivative):
-    """A compiled Jacobian: returns a 2-D array, rows = output elements,
-    columns = inputs in parameter order (arrays expanded)."""
+class Jacobian:
+    """A Jacobian: calling it returns a 2-D array, rows = output elements, columns =
+    inputs in parameter order (arrays expanded).  Each mode's C++ is generated and
+    compiled on the first call that needs it, so a function that only one mode can
+    differentiate still has a Jacobian in that mode."""
 
-    def __init__(self, primal: Function, result: Result, mode: str):
-        super().__init__(primal, result)
+    def __init__(self, primal: Function, layout, wrt, mode: str):
+        self.primal = primal
+        self.layout = layout
+        self.wrt = wrt
         self.mode = mode
+        self.name = f"{primal.name}_jac"
         self.last_mode = None
+        self._reverse: Result | None = None
+        self._native = None
+        self._last: Result | None = None
+        self._cannot: set[str] = set()  # modes "auto" found unable to differentiate this function
+
+    def __repr__(self) -> str:
+        return f"<pyclad jacobian of {self.primal.name} ({self.mode})>"
+
+    @property
+    def result(self) -> Result:
+        """The reverse-mode driver (generated now if not yet)."""
+        if self._reverse is None:
+            src = self.primal.module.source
+            self._reverse = _derive(self.primal, lambda: src.jacobian(self.primal.name, self.wrt, "reverse"))
+        return self._reverse
+
+    @property
+    def code(self) -> str:
+        """The C++ of the kernel the last call ran; before any call, the reverse-mode driver
+        (mode "reverse" or "auto") or "" (mode "forward": its kernel depends on the lengths)."""
+        if self._last is not None:
+            return self._last.code
+        return self.result.code if self.mode != "forward" else ""
 
     def __call__(self, *args):
         fn = self.primal.ir
-        layout = self.result.extras[0]
+        layout = self.layout
         conv, _ = convert_args(fn, args, [])
         by_name = dict(zip((p.name for p in fn.params), conv))
         sizes = [by_name[a].shape[0] for a in layout.sizes]
         size_of = dict(zip(layout.sizes, sizes))
         rows = sum(size_of[o] for o in layout.outputs)
         cols = sum(size_of.get(i, 1) for i in layout.inputs)
-        mode = self.mode if self.mode != "auto" else ("forward" if cols <= rows else "reverse")
-        self.last_mode = mode
+        mode = self.mode
+        if mode == "auto":
+            mode = "forward" if cols <= rows else "reverse"
+            if mode in self._cannot:  # the other mode is slower but correct
+                mode = "reverse" if mode == "forward" else "forward"
+        try:
+            return self._call(mode, conv, size_of, sizes, rows, cols)
+        except (UnsupportedError, NoDerivativeError):
+            if self.mode != "auto" or self._cannot:
+                raise
+            self._cannot.add(mode)
+            return self._call("reverse" if mode == "forward" else "forward", conv, size_of, sizes, rows, cols)
+
+    def _call(self, mode, conv, size_of, sizes, rows, cols):
+        fn = self.primal.ir
+        layout = self.layout
         if mode == "reverse":
+            result = self.result
+            if self._native is None:
+                self._native = self.primal.module._jit.get(result.function.name)
             jac = np.zeros((rows, cols))
-            _invoke(self._fn(), conv + [jac] + sizes, self.name)
+            _invoke(self._native, conv + [jac] + sizes, result.function.name)
+            self.last_mode, self._last = mode, result
             return jac
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
         vres = _derive(self.primal, lambda: src.vector(fn.name, specs, "jac_fwd"))
         tangents = _call_vector(self.primal.module, vres, fn, conv)
-        return np.vstack([tangents[o] for o in layout.outputs])
+        self.last_mode, self._last = mode, vres
+        # An output that no input reaches has no tangent buffer: its rows are zero.
+        return np.vstack([tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs])
 
 
 def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
@@ -482,8 +530,8 @@ def jacobian(fn, wrt=None, mode: str = "auto") -> Jacobian:
     fn = _handle(fn)
     if mode not in ("auto", "forward", "reverse"):
         raise WrtError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}", fn.ir.loc)
-    result = _derive(fn, lambda: fn.module.source.jacobian(fn.name, wrt, "reverse"))
-    return Jacobian(fn, result, mode)
+    _, layout = fn.module.source.jacobian_layout(fn.name, wrt)  # errors now, not at call time
+    return Jacobian(fn, layout, wrt, mode)
 
 
 __all__ = [

@@ -190,8 +190,27 @@ class Source:
     def jacobian(self, name: str, wrt=None, mode: str = "reverse") -> Result:
         """Jacobian of a function that writes output array params."""
         fn = self.function(name)
+        names, layout = self.jacobian_layout(name, wrt)
+        if mode != "reverse":
+            raise WrtError(f"unknown Jacobian mode {mode!r}", fn.loc)
+
+        def make() -> Result:
+            suffix = "" if names is None else "_" + "_".join(
+                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
+            )
+            j = compose.jacobian_reverse(self.program, fn, layout, f"{fn.name}_jac{suffix}")
+            self.program.add(j)
+            self.program.take_new()
+            return Result(j, self.helpers_of(j), [layout], "jacobian")
+
+        return self._run(("jacobian", name, None if names is None else tuple(names), mode), make)
+
+    def jacobian_layout(self, name: str, wrt=None) -> tuple[list[str] | None, compose.Layout]:
+        """The rows (outputs) and columns (inputs) of a Jacobian; errors for a function that
+        writes no output array or a wrt that names an output, an element or nothing."""
+        fn = self.function(name)
         names = None if wrt is None else [w.param for w in parse_wrt(fn, wrt)]
-        layout = compose.split_params(fn, names)
+        layout = compose.split_params(fn, names, self.program)
         if not layout.outputs:
             raise PycladError(
                 f"'{name}' writes no output array: a Jacobian needs a function like "
@@ -206,19 +225,7 @@ class Source:
                 raise WrtError("a Jacobian takes whole parameters, not index ranges", fn.loc)
         if not layout.inputs:
             raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
-        if mode != "reverse":
-            raise WrtError(f"unknown Jacobian mode {mode!r}", fn.loc)
-
-        def make() -> Result:
-            suffix = "" if names is None else "_" + "_".join(
-                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
-            )
-            j = compose.jacobian_reverse(self.program, fn, layout, f"{fn.name}_jac{suffix}")
-            self.program.add(j)
-            self.program.take_new()
-            return Result(j, self.helpers_of(j), [layout], "jacobian")
-
-        return self._run(("jacobian", name, None if names is None else tuple(names), mode), make)
+        return names, layout
 
 
     # ------------------------------------------------------------------ vector mode

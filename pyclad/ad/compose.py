@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
+from ..errors import PycladError
 from ..ir import Var, lit
 from . import reverse
 from .program import Program
@@ -30,14 +31,11 @@ class Layout:
     sizes: tuple[str, ...]  # array params whose length the driver takes (``_n_<name>``)
 
 
-def split_params(fn: ir.Function, wrt: list[str] | None) -> Layout:
-    """Outputs are non-const floating pointer params the function writes; inputs are the
-    other floating params (or ``wrt``)."""
-    written = {
-        r.name
-        for n in ir.walk(fn.body)
-        if isinstance(n, (ir.Assign, ir.Step)) and (r := ir.root_var(n.target)) is not None
-    }
+def split_params(fn: ir.Function, wrt: list[str] | None, program: Program | None = None) -> Layout:
+    """Outputs are non-const floating pointer params the function writes (directly, through a
+    local pointer bound to them, or through a user function it passes them to); inputs are
+    the other floating params (or ``wrt``)."""
+    written = _written(fn, program, set())
     outputs = tuple(
         p.name for p in fn.params if p.type.ptr == 1 and p.type.holds_float and not p.type.const and p.name in written
     )
@@ -48,6 +46,52 @@ def split_params(fn: ir.Function, wrt: list[str] | None) -> Layout:
     )
     arrays = tuple(p.name for p in fn.params if p.type.ptr and p.type.holds_float and (p.name in inputs or p.name in outputs))
     return Layout(inputs, outputs, arrays)
+
+
+def _written(fn: ir.Function, program: Program | None, seen: set[str]) -> set[str]:
+    """Names of the variables whose storage ``fn`` may write (pointer and reference aliases
+    resolved to what they point at; writes by called user functions included)."""
+    seen = seen | {fn.name}
+    roots: set[str] = set()
+    aliases: dict[str, str] = {}
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            r = ir.root_var(n.target)
+            if r is not None:
+                roots.add(r.name)
+                if isinstance(n, ir.Assign) and n.op == "=" and isinstance(n.target, Var) and n.target.type.ptr:
+                    v = ir.root_var(_strip_address(n.value))
+                    if v is not None:
+                        aliases[r.name] = v.name
+        elif isinstance(n, ir.Decl) and (n.type.ptr or n.type.ref) and n.init is not None:
+            v = ir.root_var(_strip_address(n.init))
+            if v is not None:
+                aliases[n.name] = v.name
+        elif isinstance(n, ir.Call) and program is not None:
+            if program.registry.lookup(n.callee) is not None:
+                continue  # a builtin or a custom derivative: writes nothing of ours
+            try:
+                callee = program.function(n.callee)
+            except PycladError:
+                continue  # a body pyclad cannot read: the transform reports it, with its location
+            if callee is None or callee.name in seen or len(callee.params) != len(n.args):
+                continue
+            inner = _written(callee, program, seen)
+            for p, a in zip(callee.params, n.args):
+                if p.name in inner and (p.type.ptr or p.type.ref) and not p.type.const:
+                    r = ir.root_var(_strip_address(a))
+                    if r is not None:
+                        roots.add(r.name)
+    for _ in range(len(aliases) + 1):  # writes through a local pointer write what it points at
+        more = {aliases[r] for r in roots if r in aliases} - roots
+        if not more:
+            break
+        roots |= more
+    return roots
+
+
+def _strip_address(e: ir.Expr) -> ir.Expr:
+    return e.operand if isinstance(e, ir.Unary) and e.op == "&" else e
 
 
 def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: str) -> ir.Function:

@@ -145,10 +145,9 @@ class ForwardTransform:
 
     # ------------------------------------------------------------------ helpers
     def _callee_params(self, c: ir.Call):
-        if self.program.registry.lookup(c.callee) is not None and isinstance(
-            self.program.registry.lookup(c.callee), Partials
-        ):
-            return None
+        rule = self.program.registry.lookup(c.callee)
+        if isinstance(rule, (Partials, Custom)):
+            return None  # a custom derivative stands for the body, which need not be readable
         f = self.program.function(c.callee)
         return f.params if f is not None else None
 
