@@ -22,6 +22,7 @@ class Module:
         self._source = source
         self._jit = jit
         self._functions: dict[str, Function] = {}
+        self._compiled: set[str] = set()  # generated functions already defined in the JIT
 
     @property
     def source(self) -> Source:
@@ -450,11 +451,14 @@ def _handle(fn) -> Function:
 
 
 def _derive(fn: Function, make) -> Result:
-    src = fn.module.source
-    before = set(src.program.generated)
+    """Generate a derivative and compile what of it (and its helpers) is not compiled yet.
+    What is compiled is tracked per module: the source may have generated a function
+    earlier without compiling it (hessian() checks its gradient up front)."""
+    module = fn.module
     result = make()
-    new = [f for f in result.helpers + [result.function] if f.name not in before]
-    fn.module._compile(result, new)
+    new = [f for f in result.helpers + [result.function] if f.name not in module._compiled]
+    module._compile(result, new)
+    module._compiled.update(f.name for f in new)
     return result
 
 
