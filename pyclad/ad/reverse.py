@@ -178,7 +178,11 @@ class ReverseTransform:
         locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = prune_forward(self.fwd, self.rev + self.tail, locals_)
-        return ir.Block(tuple(self.top + fwd + self.rev + self.tail))
+        body = fwd + self.rev + self.tail
+        used = {n.name for s in body for n in ir.walk(s) if isinstance(n, Var)}
+        # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
+        top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
+        return ir.Block(tuple(top + body))
 
     # ------------------------------------------------------------------ adjoints
     def is_active(self, e: ir.Expr) -> bool:
