@@ -370,7 +370,7 @@ def is_atomic(e: Expr) -> bool:
     """Cheap to repeat: a literal, a variable, or a constant index into a variable."""
     if isinstance(e, (Lit, Var)):
         return True
-    if isinstance(e, Unary) and e.op == "-" and isinstance(e.operand, (Lit, Var)):
+    if isinstance(e, Unary) and e.op in ("-", "*") and isinstance(e.operand, (Lit, Var)):
         return True
     if isinstance(e, Cast) and e.implicit:
         return is_atomic(e.operand)

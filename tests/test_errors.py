@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -247,3 +248,45 @@ def test_array_element_beyond_the_array(m):
 def test_differentiate_needs_a_module_function():
     with pytest.raises(pyclad.ArgumentError):
         pyclad.differentiate(math.sin, "x")
+
+
+def test_higher_order_through_a_custom_derivative_is_a_clear_error(m):
+    src = """#include <pyclad/runtime.hpp>
+double mysq(double x) { return x * x; }
+namespace pyclad { namespace custom_derivatives {
+pyclad::ValueAndPushforward<double, double> mysq_pushforward(double x, double d_x) {
+    return {x * x, 2 * x * d_x};
+}
+}}
+double uses(double x) { return mysq(x) * x; }
+"""
+    mc = pyclad.cppdef(src)
+    assert_close(pyclad.differentiate(mc.uses, "x")(0.5), 3 * 0.25)
+    with pytest.raises(pyclad.NoDerivativeError) as info:
+        pyclad.differentiate(mc.uses, "x", order=2)
+    assert "mysq_pushforward" in str(info.value)
+    assert_located(info.value, line_of("mysq(x) * x", src))
+    still_works(m)
+
+
+def test_changing_an_active_pointer_inside_a_condition_is_unsupported(m):
+    src = """double cond_step(const double* p) {
+    double s = 0;
+    while (*p++ > 0) s += *p;
+    return s;
+}
+"""
+    mc = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(mc.cond_step, "p[0]")
+    assert_located(info.value, 3)
+    still_works(m)
+
+
+def test_compiler_warnings_are_not_errors(m):
+    src = "double no_return(double x) {\n    if (x > 0) return x * x;\n}\n"
+    with pytest.warns(SyntaxWarning):
+        mw = pyclad.cppdef(src)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # the derivative has the same missing return
+        assert_close(pyclad.differentiate(mw.no_return, "x")(1.5), 3.0)

@@ -443,6 +443,62 @@ CASES = [
         "ptr_write", "p[0]", [(arr(0.5, 1.5, -2.0),)], lambda p: p[1] + p[1] * p[2],
     ),
     Case(
+        "pointer_param_walked_with_postincrement",
+        """double walk(const double* p, int n) {
+            double s = 0;
+            while (n--) {
+                double next = p[1];
+                s += *p++ * next;
+            }
+            return s;
+        }""",
+        # p0 p1 + p1 p2 + p2 p3 with n = 3 over 4 elements
+        "walk", "p[1]", [(arr(0.5, 1.5, -2.0, 0.25), 3)], lambda p, n: p[0] + p[2],
+    ),
+    Case(
+        "pointer_param_stepped_as_a_statement",
+        """double step_stmt(const double* p, int n) {
+            double s = 0;
+            for (int i = 0; i < n; ++i) {
+                s += *p * *p;
+                ++p;
+            }
+            return s;
+        }""",
+        "step_stmt", "p[2]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[2],
+    ),
+    Case(
+        "pointer_moved_by_compound_assignment",
+        """double moved(const double* p) {
+            const double* q = p;
+            q += 1;
+            double r = *q * q[1];
+            q -= 1;
+            return r + *q;
+        }""",
+        "moved", "p[1]", [(arr(0.5, 1.5, -2.0),)], lambda p: p[2],
+    ),
+    Case(
+        "output_array_written_from_the_wrt_scalar",
+        """double fill_out(double x, double* out) {
+            out[0] = x * x;
+            out[1] = out[0] * x;
+            return out[1] + out[0];
+        }""",
+        "fill_out", "x", [(1.5, np.zeros(2))], lambda x, out: 3 * x * x + 2 * x,
+    ),
+    Case(
+        "loop_increment_that_needs_temporaries",
+        """#include <cmath>
+        double inc_temps(double x) {
+            double r = 1;
+            for (int i = 0; i < 3; ++i, r *= std::sin(x)) {
+            }
+            return r;
+        }""",
+        "inc_temps", "x", [(0.5,)], lambda x: 3 * math.sin(x) ** 2 * math.cos(x),
+    ),
+    Case(
         "const_reference_param",
         "double cref(const double& x, double y) { return x * y * x; }",
         "cref", "x", [(0.5, 1.5)], lambda x, y: 2 * x * y,

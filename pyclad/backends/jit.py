@@ -11,11 +11,13 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import warnings
 
 from ..errors import CompileError
 from . import runtime_include
 
 _counter = itertools.count(1)
+_ERROR = re.compile(r"\b(error|fatal error):")
 _INCLUDE = re.compile(r"^\s*#\s*include\b.*$")
 _cppyy = None
 
@@ -80,7 +82,13 @@ class JitModule:
         try:
             ok = c.cppdef(code)
         except SyntaxError as exc:  # cppyy reports compiler errors this way
-            raise CompileError(f"the C++ compiler rejected {what}", None, [str(exc)]) from None
+            text = str(exc)
+            if not _ERROR.search(text):
+                # Only warnings.  cppyy counts any output it cannot trace to its own
+                # "input_line" buffers as an error, and #line renames those buffers.
+                warnings.warn(text.replace("Failed to parse the given C++ code", "", 1).strip(), SyntaxWarning)
+                return
+            raise CompileError(f"the C++ compiler rejected {what}", None, [text]) from None
         if ok is False:
             raise CompileError(f"the C++ compiler rejected {what}")
 
