@@ -356,6 +356,25 @@ class VectorDerivative:
         self.specs = specs
         self.code = ""
         self.last = None
+        # Set when vector mode cannot differentiate the function but scalar forward mode can
+        # (a custom pushforward takes scalar tangents): one derivative per direction then.
+        self._scalar: dict[str, Derivative] | None = None
+
+    def _one_at_a_time(self, concrete, args):
+        """The same tuple from one scalar forward derivative per direction, each run on
+        fresh copies of the arrays (the primal may write into them)."""
+        out = []
+        for p, a, b in concrete:
+            keys = [p] if a is None else [f"{p}[{k}]" for k in range(a, b + 1)]
+            vals = []
+            for key in keys:
+                if key not in self._scalar:
+                    self._scalar[key] = differentiate(self.primal, key)
+                at = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
+                vals.append(self._scalar[key](*at))
+            out.append(vals[0] if a is None else np.array(vals))
+        self.code = "\n".join(d.code for d in self._scalar.values())
+        return tuple(out)
 
     def __call__(self, *args):
         fn = self.primal.ir
@@ -375,8 +394,19 @@ class VectorDerivative:
                 concrete.append((w.param, start, stop))
             else:
                 concrete.append((w.param, None, None))
+        if self._scalar is not None:
+            return self._one_at_a_time(concrete, conv)
         src = self.primal.module.source
-        res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
+        try:
+            res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
+        except (UnsupportedError, NoDerivativeError) as exc:
+            p, a, _ = concrete[0]
+            try:  # does scalar forward mode manage? then the limitation is vector mode's
+                differentiate(self.primal, p if a is None else f"{p}[{a}]")
+            except PycladError:
+                raise exc from None
+            self._scalar = {}
+            return self._one_at_a_time(concrete, conv)
         self.code = res.code
         tangents = _call_vector(self.primal.module, res, fn, conv)
         values = tangents["_d_result"]
