@@ -290,3 +290,28 @@ def test_compiler_warnings_are_not_errors(m):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)  # the derivative has the same missing return
         assert_close(pyclad.differentiate(mw.no_return, "x")(1.5), 3.0)
+
+
+def test_call_writing_an_output_inside_an_integer_expression_is_unsupported(m):
+    src = """#include <cmath>
+int status_exp(double x, double& y) { y = std::exp(x); return 1; }
+double int_expr(double x) {
+    double y = 0;
+    int k = status_exp(x, y) + 1;
+    return y * k;
+}
+"""
+    mc = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(mc.int_expr, "x")
+    assert_located(info.value, line_of("int k = status_exp(x, y) + 1;", src))
+    still_works(m)
+
+
+def test_forward_mode_needs_a_floating_return(m):
+    mi = pyclad.cppdef("int truncate(double x) {\n    return (int)x;\n}\n")
+    with pytest.raises(pyclad.PycladError) as info:
+        pyclad.differentiate(mi.truncate, "x")
+    assert "returns int" in str(info.value)
+    assert_located(info.value, 1)
+    still_works(m)

@@ -585,6 +585,44 @@ CASES = [
         "ptr_call", "x", [(0.8,)], lambda x: 1 + 2 * x + 3 * x * x,
     ),
     Case(
+        "int_returning_callee_with_an_output_reference",
+        """#include <cmath>
+        int status_exp(double x, double& y) { y = std::exp(x); return 1; }
+        double int_out(double x) {
+            double y = 0;
+            int k = status_exp(x, y);
+            k = status_exp(2 * x, y);
+            return y * k;
+        }""",
+        "int_out", "x", [(0.7,)], lambda x: 2 * math.exp(2 * x),
+    ),
+    Case(
+        "recursion_through_a_pointer_param",
+        """double sumrec(const double* p, int n) { return n == 0 ? 0 : *p * *p + sumrec(p + 1, n - 1); }""",
+        "sumrec", "p[2]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[2],
+    ),
+    Case(
+        "local_array_passed_to_an_array_param",
+        """#include <cmath>
+        double norm3(double v[3]) { return std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]); }
+        double uses_norm(double x) {
+            const double c[2] = {x, 2 * x};
+            double a[3] = {c[0], c[1], 3.0};
+            return norm3(a);
+        }""",
+        "uses_norm", "x", [(0.7,)], lambda x: 5 * x / math.sqrt(5 * x * x + 9),
+    ),
+    Case(
+        "switch_on_a_cast_of_the_wrt_variable",
+        """double switch_cast(double x) {
+            switch ((int)x) {
+            case 1: return x * x;
+            default: return x;
+            }
+        }""",
+        "switch_cast", "x", [(1.5,), (2.5,)], lambda x: 2 * x if int(x) == 1 else 1,
+    ),
+    Case(
         "int_returning_callee",
         """int count_pos(double x) { return x > 0 ? 1 : 0; }
         double int_callee(double x) { return count_pos(x) * x + count_pos(-x); }""",

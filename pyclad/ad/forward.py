@@ -264,6 +264,11 @@ class ForwardTransform:
         if is_tape(s.type) and s.name in self.active:  # a gradient's tape: its tangent is a tape too
             return [ir.Decl(self.names.derivative(s.name), s.type, None, s.loc), s]
         if s.name not in self.active or not s.type.holds_float:
+            if isinstance(s.init, ir.Call):  # int k = h(x, y): h may write active outputs
+                v, _ = self.expr(s.init)
+                return self.flush(ir.Decl(s.name, s.type, v, s.loc))
+            if s.init is not None:
+                self.check_cond(s.init)
             return [s]
         d = self.names.derivative(s.name)
         if s.type.dims:
@@ -321,6 +326,9 @@ class ForwardTransform:
         ):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
         if root.name not in self.active or not e.target.type.holds_float:
+            if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
+                v, _ = self.expr(e.value)
+                return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
             self.check_cond(e.value)
             return [ir.ExprStmt(e, loc)]
         if not e.target.type.is_float and e.op in ("+=", "-="):  # pointer moved: p += k
@@ -432,7 +440,10 @@ class ForwardTransform:
                     writable(p.type) and (r := ir.root_var(a)) is not None and r.name in self.active
                     for p, a in zip(params, n.args)
                 ):
-                    raise self.unsupported("a call that writes differentiated values inside a condition", n)
+                    raise self.unsupported(
+                        "a call that writes differentiated values inside a condition or an "
+                        "integer expression", n
+                    )
 
     # ------------------------------------------------------------------ expressions
     def lvalue(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr]:
