@@ -276,7 +276,7 @@ class Jacobian:
     def __call__(self, *args):
         fn = self.primal.ir
         layout = self.layout
-        conv, _ = convert_args(fn, args, [])
+        conv = _unshared(fn, convert_args(fn, args, [])[0])
         by_name = dict(zip((p.name for p in fn.params), conv))
         sizes = [by_name[a].shape[0] for a in layout.sizes]
         size_of = dict(zip(layout.sizes, sizes))
@@ -313,6 +313,17 @@ class Jacobian:
         self.last_mode, self._last = mode, vres
         # An output that no input reaches has no tangent buffer: its rows are zero.
         return np.vstack([tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs])
+
+
+def _unshared(fn: ir.Function, conv: list) -> list:
+    """Private copies of the arrays the function may write (non-const pointer params): a
+    derivative is taken at the arguments as given and leaves the caller's arrays alone,
+    whichever mode computes it (reverse mode restores what it overwrites, forward mode
+    does not)."""
+    return [
+        a.copy() if isinstance(a, np.ndarray) and p.type.ptr and not p.type.const else a
+        for p, a in zip(fn.params, conv)
+    ]
 
 
 def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
@@ -378,7 +389,7 @@ class VectorDerivative:
 
     def __call__(self, *args):
         fn = self.primal.ir
-        conv, _ = convert_args(fn, args, [])
+        conv = _unshared(fn, convert_args(fn, args, [])[0])
         by_name = dict(zip((p.name for p in fn.params), conv))
         concrete = []
         for w in self.specs:

@@ -206,6 +206,15 @@ void uses_custom(double a, double b, double* out) {  // 2 inputs, 3 outputs
     out[2] = opaque_cbrt(a) * b;
 }
 
+void ffloat(const float* x, float s, int n, float* out) {
+    for (int i = 0; i < n; i++) out[i] = x[i] * s * x[(i + 1) % n];
+}
+
+// u is both read and written: an output; the Jacobian is d u_new / d dt at u_old.
+void euler_step(double* u, int n, double dt) {
+    for (int i = 0; i < n; i++) u[i] = u[i] + dt * u[i] * u[i];
+}
+
 double scalar_only(double x) { return x * x; }
 """
 
@@ -608,11 +617,41 @@ def test_output_no_input_reaches_has_zero_rows(m):
 
 
 def test_jacobian_does_not_change_the_callers_arrays(m):
+    """Whichever mode runs, a Jacobian is taken at the arguments as given and leaves them
+    as they were (forward mode used to leave the primal's output in ``out``)."""
     x = X3.copy()
-    out = np.full(3, 7.0)
     for mode in ("forward", "reverse"):
+        out = np.full(3, 7.0)
         pyclad.jacobian(m.h, mode=mode)(x, out)
         assert np.array_equal(x, X3)
+        assert np.array_equal(out, np.full(3, 7.0)), mode
+
+
+def test_in_place_update(m):
+    u0 = arr(0.5, 1.0, 2.0)
+    for mode in ("forward", "reverse"):
+        u = u0.copy()
+        J = pyclad.jacobian(m.euler_step, mode=mode)
+        assert_matrix_close(J(u, 3, 0.1), (u0 * u0)[:, None], 1e-14, f"euler_step {mode}")
+        assert np.array_equal(u, u0), mode
+        assert_matrix_close(J(u, 3, 0.1), fd_jacobian(m.euler_step, (u0, 3, 0.1), ["dt"], ["u"]), 1e-6, "fd")
+
+
+def test_float_arrays(m):
+    """float params: the reverse driver passes adjoint buffers of their own type."""
+    x = np.array([0.5, 2.0, 1.5], dtype=np.float32)
+    s = 1.5
+    want = np.zeros((3, 4))
+    for i in range(3):
+        j = (i + 1) % 3
+        want[i, i] += s * x[j]
+        want[i, j] += s * x[i]
+        want[i, 3] = x[i] * x[j]
+    got = {}
+    for mode in ("forward", "reverse"):
+        got[mode] = pyclad.jacobian(m.ffloat, mode=mode)(x, s, 3, np.zeros(3, dtype=np.float32))
+        assert_matrix_close(got[mode], want, 1e-6, f"ffloat {mode}")  # float precision
+    assert_matrix_close(got["forward"], got["reverse"], 1e-6, "ffloat forward vs reverse")
 
 
 def test_jacobian_code_is_cpp(m):

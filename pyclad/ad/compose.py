@@ -108,9 +108,25 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
         cols = _sum(cols, n[p] if p in n else lit(1, SIZE))
     body: list[ir.Stmt] = [ir.Decl("_cols", SIZE, cols)]
     ncols = Var("_cols", SIZE)
-    seeds = {o: Var(f"_seed_{o}", ir.Type("::std::vector<double>")) for o in layout.outputs}
-    for o in layout.outputs:
-        body.append(ir.Decl(seeds[o].name, seeds[o].type, ir.Call("::std::vector<double>", (n[o],), seeds[o].type)))
+    base = {p.name: p.type.base for p in fn.params}
+
+    def vector(name: str, of: str, size: ir.Expr) -> Var:
+        t = ir.Type(f"::std::vector<{base[of]}>")
+        body.append(ir.Decl(name, t, ir.Call(t.base, (size,), t)))
+        return Var(name, t)
+
+    def fill(start: ir.Expr, stop: ir.Expr) -> ir.Stmt:
+        return ir.ExprStmt(ir.Call("::std::fill", (start, stop, lit(0)), ir.VOID))
+
+    def begin_end(v: Var) -> tuple[ir.Expr, ir.Expr]:
+        return ir.Call(f"{v.name}.begin", (), DPTR), ir.Call(f"{v.name}.end", (), DPTR)
+
+    seeds = {o: vector(f"_seed_{o}", o, n[o]) for o in layout.outputs}
+    # Adjoints of inputs that are not double (float, long double) go through a buffer of
+    # their own type and are copied into the (double) row.
+    adjoints = {
+        i: vector(f"_adj_{i}", i, n[i] if i in n else lit(1, SIZE)) for i in layout.inputs if base[i] != "double"
+    }
     row_start: ir.Expr = lit(0, SIZE)
     j = Var("_j", SIZE)
     for o in layout.outputs:
@@ -121,24 +137,23 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
                 continue
             if p.name in layout.outputs:
                 args.append(ir.Call(f"{seeds[p.name].name}.data", (), DPTR))
+            elif p.name in adjoints:
+                args.append(ir.Call(f"{adjoints[p.name].name}.data", (), DPTR))
             else:
                 args.append(_sum(row, offsets[p.name]) if not _is_zero(offsets[p.name]) else row)
         seed_j = ir.Index(seeds[o], j, ir.DOUBLE)
         loop_body = [
             ir.Decl("_row", DPTR, ir.Binary("+", jac, ir.Binary("*", _sum(row_start, j), ncols, SIZE), DPTR)),
+            fill(row, ir.Binary("+", row, ncols, DPTR)),  # pullbacks accumulate: start from zero
+            *(fill(*begin_end(v)) for v in adjoints.values()),
             ir.ExprStmt(ir.Assign("=", seed_j, lit(1), ir.DOUBLE)),
             ir.ExprStmt(ir.Call(pb, tuple(args), ir.VOID)),
         ]
+        for i, v in adjoints.items():
+            dest = _sum(row, offsets[i]) if not _is_zero(offsets[i]) else row
+            loop_body.append(ir.ExprStmt(ir.Call("::std::copy", (*begin_end(v), dest), ir.VOID)))
         for o2 in layout.outputs:  # the pullback consumes its seeds; start each row clean
-            loop_body.append(
-                ir.ExprStmt(
-                    ir.Call(
-                        "::std::fill",
-                        (ir.Call(f"{seeds[o2].name}.begin", (), DPTR), ir.Call(f"{seeds[o2].name}.end", (), DPTR), lit(0)),
-                        ir.VOID,
-                    )
-                )
-            )
+            loop_body.append(fill(*begin_end(seeds[o2])))
         body.append(
             ir.For(
                 (ir.Decl("_j", SIZE, lit(0, SIZE)),),
