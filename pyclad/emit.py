@@ -116,7 +116,7 @@ class _Writer:
             init = " ".join(self._inline(x) for x in s.init) if s.init else ";"
             cond = expr(s.cond) if s.cond is not None else ""
             step = expr(s.step) if s.step is not None else ""
-            self.line(f"for ({init} {cond}; {step}) {{".replace("( ", "(").replace("; )", ";)"))
+            self.line(f"for ({init} {cond}; {step}) {{".replace("( ", "(").replace("; )", ";)").replace("; ;", ";;"))
             self.body(s.body)
             self.line("}")
         elif isinstance(s, ir.While):

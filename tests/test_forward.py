@@ -165,6 +165,53 @@ CASES = [
         lambda x, y: y if (x > 0 and y > 0) or not (x > -1) else 1,
     ),
     Case(
+        "character_literals_and_sizeof",
+        """double chars_sizeof(double x) {
+            char c = 'a';
+            double a[4] = {x, x * x, x, 1.0};
+            double s = 0;
+            for (unsigned i = 0; i < sizeof(a) / sizeof(a[0]); ++i) s += a[i] * (c - 'a' + 2);
+            return s;
+        }""",
+        "chars_sizeof", "x", [(0.7,)], lambda x: 2 * (2 + 2 * x),
+    ),
+    Case(
+        "for_ever_with_break",
+        """double for_ever(double x) {
+            double r = 1;
+            int i = 0;
+            for (;;) {
+                r *= x;
+                if (++i == 3) break;
+            }
+            return r;
+        }""",
+        "for_ever", "x", [(0.7,)], lambda x: 3 * x * x,
+    ),
+    Case(
+        "do_while_with_continue",
+        """double do_continue(double x) {
+            double r = 0;
+            int i = 0;
+            do {
+                i++;
+                if (i == 2) continue;
+                r += x * i;
+            } while (i < 4);
+            return r;
+        }""",
+        "do_continue", "x", [(0.7,)], lambda x: 1 + 3 + 4,
+    ),
+    Case(
+        "auto_and_constexpr_locals",
+        """double auto_local(double x) {
+            auto y = x * x;
+            constexpr double k = 2.0;
+            return y * k;
+        }""",
+        "auto_local", "x", [(0.7,)], lambda x: 4 * x,
+    ),
+    Case(
         "assignment_to_parameters",
         """double params_assigned(double x, double y) {
             x = x * y;
@@ -531,6 +578,22 @@ CASES = [
         "inactive_arg", "x", [(0.8, 0.3)], lambda x, y: y * y + 4 * x,
     ),
     Case(
+        "call_into_a_namespace",
+        """namespace geo { double cube(double v) { return v * v * v; } }
+        double ns_call(double x) { return geo::cube(x) + 1; }""",
+        "ns_call", "x", [(0.7,)], lambda x: 3 * x * x,
+    ),
+    Case(
+        "callee_writing_through_a_pointer_to_a_scalar",
+        """void sq_into(double x, double* y) { *y = x * x; }
+        double ptr_out(double x) {
+            double y;
+            sq_into(x, &y);
+            return y;
+        }""",
+        "ptr_out", "x", [(0.7,)], lambda x: 2 * x,
+    ),
+    Case(
         "recursion_with_an_int_depth",
         """double rpow(double x, int n) {
             if (n == 0) return 1;
@@ -888,3 +951,16 @@ def test_generated_code_is_readable(constructs):
     assert "double _d_x = 1;" in code
     assert "_d_y" not in code  # y is inactive: no dead tangent
     assert "    " in code  # indented
+
+
+def test_an_overloaded_function_does_not_stop_the_rest_of_the_file():
+    m = pyclad.cppdef(
+        "double over(double x) { return x; }\n"
+        "float over(float x) { return x * 2; }\n"
+        "double plain(double x) { return x * x; }\n"
+        "double calls_over(double x) { return over(x) * x; }\n"
+    )
+    assert_close(pyclad.differentiate(m.plain, "x")(1.5), 3.0)
+    with pytest.raises(pyclad.UnsupportedError, match="overloaded function 'over'") as info:
+        pyclad.differentiate(m.calls_over, "x")
+    assert re.search(r"<string>:2:\d+", str(info.value))

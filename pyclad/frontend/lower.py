@@ -81,6 +81,7 @@ class SourceIndex:
     definitions: dict[str, ci.Cursor] = field(default_factory=dict)
     declarations: dict[str, ci.Cursor] = field(default_factory=dict)
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
+    overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
 
     @classmethod
@@ -105,11 +106,9 @@ class SourceIndex:
             key = "::".join(ns + (c.spelling,))
             if c.is_definition():
                 if key in self.definitions:
-                    raise UnsupportedError(
-                        f"overloaded function '{key}' (first defined at "
-                        f"{loc(self.definitions[key])}) is not supported",
-                        loc(c),
-                    )
+                    # Reported when the function is used, so the rest of the file still loads.
+                    self.overloaded.setdefault(key, (loc(self.definitions[key]), loc(c)))
+                    continue
                 self.definitions[key] = c
             else:
                 self.declarations.setdefault(key, c)
@@ -118,6 +117,9 @@ class SourceIndex:
         """The lowered IR of a function defined in the user's file, or None."""
         if key in self.lowered:
             return self.lowered[key]
+        if key in self.overloaded:
+            first, second = self.overloaded[key]
+            raise UnsupportedError(f"overloaded function '{key}' (first defined at {first}) is not supported", second)
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -294,7 +296,9 @@ class Lowerer:
         if k == K.CXX_NULL_PTR_LITERAL_EXPR:
             return ir.Lit("nullptr", ir.Type("void", 1), L)
         if k == K.CXX_UNARY_EXPR:  # sizeof / alignof: an integer constant
-            return ir.Lit(" ".join(t.spelling for t in c.get_tokens()), ir.Type("unsigned long"), L)
+            return ir.Lit(_join_tokens(t.spelling for t in c.get_tokens()), ir.Type("unsigned long"), L)
+        if k == K.CHARACTER_LITERAL:
+            return ir.Lit("".join(t.spelling for t in c.get_tokens()), self.type_of(c), L)
         if k == K.DECL_REF_EXPR:
             ref = c.referenced
             if ref is not None and ref.kind == K.ENUM_CONSTANT_DECL:
@@ -388,3 +392,13 @@ def _convertible(src: ir.Type, dst: ir.Type) -> bool:
     if src.ptr or dst.ptr or src.dims or dst.dims:
         return False
     return src.base != dst.base and dst.base != "void"
+
+
+def _join_tokens(tokens) -> str:
+    """Source text from tokens: a space only where two words would otherwise merge."""
+    out = ""
+    for t in tokens:
+        if out and (out[-1].isalnum() or out[-1] == "_") and (t[0].isalnum() or t[0] == "_"):
+            out += " "
+        out += t
+    return out
