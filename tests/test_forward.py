@@ -460,6 +460,24 @@ CASES = [
         "local_ptr", "x", [(0.8,)], lambda x: 4 * x + 1,
     ),
     Case(
+        "const_reference_to_a_temporary",
+        """double cref_tmp(double x) {
+            const double& r = x * 2;   // binds a temporary
+            const double& s = x;
+            return r * s;
+        }""",
+        "cref_tmp", "x", [(0.7,)], lambda x: 4 * x,
+    ),
+    Case(
+        "pointer_declared_null_then_seated",
+        """double null_then(const double* p, int n) {
+            const double* q = nullptr;
+            if (n > 1) q = p + 1;
+            return *q * q[0];
+        }""",
+        "null_then", "p[1]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[1],
+    ),
+    Case(
         "global_constant",
         """const double SCALE = 2.5;
         double global_k(double x) { return SCALE * x * x; }""",

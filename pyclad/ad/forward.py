@@ -128,6 +128,11 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     return name
 
 
+def _is_null(e: ir.Expr) -> bool:
+    """A null pointer constant (its tangent is null as well)."""
+    return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
+
+
 def _plain(t: ir.Type) -> ir.Type:
     return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
 
@@ -280,14 +285,17 @@ class ForwardTransform:
             return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
-        if s.type.ref:
+        if s.type.ref and not s.type.const:
             v, t = self.lvalue(s.init)
-        else:
+        else:  # a const reference may bind a temporary; its tangent then binds one too
             v, t = self.expr(s.init)
         if t is None or (is_zero(t) and not s.type.is_float):
-            if s.type.ptr or s.type.ref:
+            if s.type.ptr and _is_null(v):
+                t = v
+            elif s.type.ptr or s.type.ref:
                 raise self.unsupported("binding an active pointer or reference to inactive storage", s)
-            t = lit(0)
+            else:
+                t = lit(0)
         return self.flush(ir.Decl(d, _plain(s.type) if not s.type.ref else s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
 
     def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
@@ -341,6 +349,8 @@ class ForwardTransform:
         if not e.target.type.is_float:  # pointer re-seated: p = q (+ k)
             tv, tt = self.expr(e.target)
             v, t = self.expr(e.value)
+            if t is None and _is_null(v):
+                t = v
             if tt is None or t is None:
                 raise self.unsupported("re-seating an active pointer to inactive storage", e)
             return self.flush(
