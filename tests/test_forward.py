@@ -982,3 +982,37 @@ def test_an_overloaded_function_does_not_stop_the_rest_of_the_file():
     with pytest.raises(pyclad.UnsupportedError, match="overloaded function 'over'") as info:
         pyclad.differentiate(m.calls_over, "x")
     assert re.search(r"<string>:2:\d+", str(info.value))
+
+
+_DETERMINISM_SCRIPT = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+from pyclad.source import Source   # generation only: no JIT needed to compare the text
+from test_forward import CASES
+src = Source("\n".join(c.cpp for c in CASES if c.fn in NAMES), "<string>")
+for c in CASES:
+    if c.fn in NAMES:
+        sys.stdout.write(src.forward(c.fn, c.wrt).code)
+        sys.stdout.write(src.forward(c.fn, c.wrt, order=2).code)
+"""
+
+
+def test_generated_code_is_identical_across_processes():
+    """Set and dict iteration order must not leak into the output (hash seeds differ per process)."""
+    import os
+    import subprocess
+    import sys
+
+    names = ["nested_calls", "out_acc", "sw", "local_ptr", "ternary_calls", "recursion", "walk"]
+    script = f"NAMES = {names!r}\n" + _DETERMINISM_SCRIPT
+    outs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        r = subprocess.run(
+            [sys.executable, "-c", script, os.path.dirname(__file__)],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    assert "nested_calls_d2arg0" in outs[0]
