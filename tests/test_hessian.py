@@ -143,6 +143,27 @@ double ternary_mix(double x, double y) {
     return a * b;
 }
 
+// compound assignments whose value reads the target (s += x * s): the adjoint of s
+// must not feed back into the value's own partials
+double compound_self(const double* x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i] * x[i] * s + x[i];
+    return s * s;
+}
+double sub_self(double x, double y) {
+    double s = y;
+    for (int i = 0; i < 3; i++) s -= 0.1 * x * s * s - y;
+    return s;
+}
+double early_exit(const double* x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        if (x[i] < 0) return s * x[i];
+        s += x[i] * x[i] * s + x[i];
+    }
+    return s * s;
+}
+
 int not_floating(double x) { return (int)x; }
 void no_return(double x, double* out) { out[0] = x; }
 """
@@ -429,6 +450,10 @@ CASES = [
     HCase("smoothabs", (arr(0.3, -0.1, 0.05, -0.7), 4, 0.01), wrt="x", hand=hand_smoothabs),
     HCase("use_rpow", (0.9, 1.4), hand=hand_use_rpow),
     HCase("prodsum", (arr(0.9, 1.3, -0.7, 1.1, 0.6), 5)),
+    HCase("compound_self", (arr(0.5, 1.0, 0.3), 3)),
+    HCase("sub_self", (0.7, 1.3)),
+    HCase("early_exit", (arr(0.5, 1.0, -0.3, 2.0), 4), id="early_exit taken"),
+    HCase("early_exit", (arr(0.5, 1.0, 0.3, 0.2), 4), id="early_exit not taken"),
     HCase("ternary_mix", (0.7, 1.6), id="ternary_mix a"),
     HCase("ternary_mix", (-0.7, 0.6), id="ternary_mix b"),
 ]
@@ -450,6 +475,18 @@ def test_hessian_against_references(m, case):
     assert_matrix_close(H, second_differences(fn, case.args, dirs), 1e-5, f"{case.id} vs second differences")
     if case.hand is not None:
         assert_matrix_close(H, case.hand(*case.args), 1e-12, f"{case.id} vs hand formula", floor=1e-12)
+
+
+def test_gradient_of_compound_self_assignment(m):
+    """The bug the asymmetric Hessians of compound_self exposed was in the gradient:
+    check it against the primal directly (its hand formula: s = x0 (1 + x1) + x1, f = s^2)."""
+    x = arr(0.5, 1.0)
+    (g,) = pyclad.gradient(m.compound_self)(x, 2)
+    s = x[0] * x[0] * 0 + x[0]
+    s = s + x[1] * x[1] * s + x[1]
+    s1 = x[0]
+    want = 2 * s * np.array([1 + x[1] * x[1], 2 * x[1] * s1 + 1])
+    assert_matrix_close(g, want, 1e-14, "compound_self gradient", floor=1e-12)
 
 
 def test_rosenbrock_n10_is_tridiagonal_and_exact(m):

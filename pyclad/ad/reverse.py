@@ -429,10 +429,15 @@ class ReverseTransform:
                 self.acc(value, adj, rev)
                 if not (first and depth == 0):
                     rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
-        elif op == "+=":
-            self.acc(value, adj, rev)
-        else:
-            self.acc(value, neg(adj), rev)
+        else:  # += / -=: the target's adjoint passes through unchanged, and is the value's
+            seed = adj
+            if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
+                # s += x * s: the value's own contribution to _d_s must not be read back
+                # by the rest of the value's partials; they all use the adjoint of the result.
+                r = self.names.temp("_r_d")
+                rev.append(ir.Decl(r, target.type.value(), adj))
+                seed = Var(r, target.type.value())
+            self.acc(value, seed if op == "+=" else neg(seed), rev)
         self.note_reads([x for x in rev])
         if ir.is_atomic(target) is False:
             self.note_reads([ir.ExprStmt(target.index)] if isinstance(target, ir.Index) else [])
