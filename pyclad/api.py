@@ -253,6 +253,7 @@ class Jacobian:
         self._native = None
         self._last: Result | None = None
         self._cannot: set[str] = set()  # modes "auto" found unable to differentiate this function
+        self._row_by_row = False
 
     def __repr__(self) -> str:
         return f"<pyclad jacobian of {self.primal.name} ({self.mode})>"
@@ -298,6 +299,11 @@ class Jacobian:
     def _call(self, mode, conv, size_of, sizes, rows, cols):
         fn = self.primal.ir
         layout = self.layout
+        if mode == "reverse" and rows <= VECTOR_REVERSE_MAX_ROWS and not self._row_by_row:
+            try:
+                return self._vector_reverse(conv, size_of, rows, cols)
+            except (UnsupportedError, NoDerivativeError):
+                self._row_by_row = True  # e.g. a custom pullback: one pullback call per row
         if mode == "reverse":
             result = self.result
             if self._native is None:
@@ -313,6 +319,32 @@ class Jacobian:
         self.last_mode, self._last = mode, vres
         # An output that no input reaches has no tangent buffer: its rows are zero.
         return np.vstack([tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs])
+
+
+    def _vector_reverse(self, conv, size_of, rows, cols):
+        """All rows in one reverse sweep with ``pyclad::vec<rows>`` adjoints."""
+        fn = self.primal.ir
+        layout = self.layout
+        src = self.primal.module.source
+        res = _derive(self.primal, lambda: src.jacobian_vector_reverse(fn.name, layout, rows))
+        bufs, by_param = [], {}
+        row = 0
+        for p in fn.params:
+            if p.name not in layout.inputs and p.name not in layout.outputs:
+                continue
+            buf = np.zeros((size_of.get(p.name, 1), rows))
+            if p.name in layout.outputs:
+                k = size_of[p.name]
+                buf[np.arange(k), row + np.arange(k)] = 1.0
+                row += k
+            bufs.append(buf)
+            by_param[p.name] = buf
+        _invoke(self.primal.module._jit.get(res.function.name), conv + bufs, res.function.name)
+        self.last_mode, self._last = "reverse", res
+        return np.hstack([by_param[i].T for i in layout.inputs])
+
+
+VECTOR_REVERSE_MAX_ROWS = 256  # above this, one pullback call per row (no per-size code)
 
 
 def _unshared(fn: ir.Function, conv: list) -> list:

@@ -228,6 +228,22 @@ class Source:
         return names, layout
 
 
+    def jacobian_vector_reverse(self, name: str, layout, m: int) -> Result:
+        """Vector reverse mode for ``m`` output elements (see compose.jacobian_reverse_vector)."""
+        fn = self.function(name)
+
+        def make() -> Result:
+            every = compose.split_params(fn, None, self.program).inputs == layout.inputs
+            suffix = "" if every else "_" + "_".join(
+                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
+            )
+            j = compose.jacobian_reverse_vector(self.program, fn, layout, m, f"{fn.name}_jac_rev{m}{suffix}")
+            self.program.add(j)
+            self.program.take_new()
+            return Result(j, self.helpers_of(j), [layout, m], "jacobian")
+
+        return self._run(("jacobian_vrev", name, layout, m), make)
+
     # ------------------------------------------------------------------ vector mode
     def vector(self, name: str, specs: list[tuple[str, int | None, int | None]], what: str = "dvec") -> Result:
         """Vector forward mode along every direction of ``specs`` ((param, start, stop), concrete

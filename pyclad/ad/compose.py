@@ -258,3 +258,25 @@ def _mul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     if isinstance(b, ir.Lit) and b.text == "1":
         return a
     return ir.Binary("*", a, b, SIZE)
+
+
+def jacobian_reverse_vector(program: Program, fn: ir.Function, layout: Layout, m: int, name: str):
+    """Vector reverse mode: one pullback call with ``pyclad::vec<m>`` adjoints seeds all
+    ``m`` output elements at once.  ``NAME(params..., double* <adjoint buffers>...)``: one
+    ``rows x m`` buffer per input and output param, in param order; the caller seeds the
+    outputs' buffers with the identity and reads the inputs' buffers as J transposed."""
+    mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
+    pb = reverse.pullback(program, fn, mask, vector=m)
+    params = list(fn.params)
+    args: list[ir.Expr] = [Var(p.name, p.type) for p in fn.params]
+    for p, on in zip(fn.params, mask):
+        if on:
+            raw = f"_d_{p.name}_buf"
+            params.append(ir.Param(raw, DPTR))
+            args.append(ir.Call(f"::pyclad::as_vec<{m}>", (Var(raw, DPTR),), DPTR))
+    body = ir.Block((ir.ExprStmt(ir.Call(pb, tuple(args), ir.VOID)),))
+    comment = (
+        f"Jacobian of {fn.name}, vector reverse mode ({m} outputs in one reverse sweep).\n"
+        f"_d_<param>_buf: rows x {m}; seed the outputs' with the identity, read the inputs' as J^T."
+    )
+    return ir.Function(name, ir.VOID, tuple(params), body, fn.loc, comment)

@@ -23,6 +23,7 @@ from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg
 from .activity import active_variables, writable
+from .forward import vectorize
 from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .program import Program
@@ -57,28 +58,34 @@ def gradient(program: Program, fn: ir.Function, wrt: list[str], name: str) -> tu
     return out, outs
 
 
-def pullback(program: Program, fn: ir.Function, active_params: list[bool]) -> str:
-    name = specialised(f"{fn.name}_pullback", fn, active_params)
+def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
+    """The name of fn's pullback for this activity pattern; generated on first use.
+    ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
+    seeds at once (vector reverse mode, for Jacobians)."""
+    name = specialised(f"{fn.name}_pullback", fn, active_params) + (f"_vec{vector}" if vector else "")
     if program.has(name):
         return name
     program.reserve(name)
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
-    t = _build(program, fn, seeds, mode="pullback")
+    t = _build(program, fn, seeds, mode="pullback", vector=vector)
     params = list(fn.params)
     if fn.ret.is_float:
         params.append(ir.Param(t.seed_name, fn.ret.value()))
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
-    program.add(ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc))
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
+    if vector:
+        out = vectorize(out, t.adjoint_names(), vector)
+    program.add(out)
     return name
 
 
-def _build(program, fn, seeds, mode):
+def _build(program, fn, seeds, mode, vector=0):
     """Run the transform twice: first to learn what the reverse sweep reads, then for real.
     Saving a value can make the reverse sweep read more (the index of a restored element,
     the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
-    probe = ReverseTransform(program, fn, seeds, mode, needed=None)
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
     probe.run()
     needed = set(probe.reads)
     if mode == "pullback":
@@ -87,7 +94,7 @@ def _build(program, fn, seeds, mode):
         # found it, for the caller's reverse sweep that goes on reading it.
         needed |= {p.name for p in fn.params if writable(p.type)}
     while True:
-        t = ReverseTransform(program, fn, seeds, mode, needed=needed)
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector)
         t.run()
         if t.reads <= needed:
             return t
@@ -95,8 +102,10 @@ def _build(program, fn, seeds, mode):
 
 
 class ReverseTransform:
-    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed):
+    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed, vector: int = 0):
         self.program = program
+        self.vector = vector
+        self.adjoint_temps: set[str] = set()
         self.fn = fn
         self.mode = mode
         self.names = Namer.for_function(fn)
@@ -112,6 +121,16 @@ class ReverseTransform:
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
         self._declare_locals(extra)
+
+    def adjoint_names(self) -> set[str]:
+        """Every name that holds an adjoint (retyped in vector reverse mode)."""
+        names = set(self.adj_param.values()) | set(self.adj_local.values()) | self.adjoint_temps
+        return names | ({self.seed_name} if self.seed_name else set())
+
+    def adj_temp(self, prefix: str) -> str:
+        name = self.names.temp(prefix)
+        self.adjoint_temps.add(name)
+        return name
 
     # ------------------------------------------------------------------ set-up
     def _callee_params(self, c: ir.Call):
@@ -420,7 +439,7 @@ class ReverseTransform:
             raise self.unsupported("this assignment target", e)
         if op == "=":
             if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
-                r = self.names.temp("_r_d")
+                r = self.adj_temp("_r_d")
                 rv = Var(r, target.type.value())
                 rev.append(ir.Decl(r, target.type.value(), adj))
                 rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
@@ -434,7 +453,7 @@ class ReverseTransform:
             if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
                 # s += x * s: the value's own contribution to _d_s must not be read back
                 # by the rest of the value's partials; they all use the adjoint of the result.
-                r = self.names.temp("_r_d")
+                r = self.adj_temp("_r_d")
                 rev.append(ir.Decl(r, target.type.value(), adj))
                 seed = Var(r, target.type.value())
             self.acc(value, seed if op == "+=" else neg(seed), rev)
@@ -582,7 +601,7 @@ class ReverseTransform:
     def bind(self, adj: ir.Expr, out: list[ir.Stmt]) -> ir.Expr:
         if ir.is_atomic(adj) or _simple_lvalue(adj):
             return adj
-        name = self.names.temp("_r")
+        name = self.adj_temp("_r")
         ty = ir.Type(adj.type.base if adj.type.is_float else "double")
         out.append(ir.Decl(name, ty, adj))
         return Var(name, ty)
@@ -673,6 +692,8 @@ class ReverseTransform:
                     self.acc(a, mul(p, adj), out)
             return
         if isinstance(rule, Custom):
+            if self.vector:
+                raise self.unsupported("a custom pullback in vector mode (Jacobian)", e)
             if rule.pullback is None:
                 raise NoDerivativeError(
                     f"'{e.callee}' has a custom pushforward but no {e.callee.split('::')[-1]}_pullback", e.loc
@@ -697,7 +718,7 @@ class ReverseTransform:
                 mask.append(self.is_active(a))
         if not any(mask):
             return
-        name = pullback(self.program, fn, mask)
+        name = pullback(self.program, fn, mask, self.vector)
         self.emit_pullback(name, e, mask, adj if fn.ret.is_float else None, out, False, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
@@ -717,7 +738,7 @@ class ReverseTransform:
                     ad = _address(ad)
                 tail.append(ad)
             else:
-                r = self.names.temp("_r")
+                r = self.adj_temp("_r")
                 ty = ir.Type(a.type.base)
                 out.append(ir.Decl(r, ty, lit(0)))
                 tail.append(ir.Unary("&", Var(r, ty), ir.Type(a.type.base, 1)))
