@@ -124,3 +124,63 @@ def test_first_and_second_order_of_the_same_function_coexist(m):
     x = 0.3
     assert_close(d1(x), -2 * x / (1 + x * x) ** 2)
     assert_close(d2(x), (6 * x * x - 2) / (1 + x * x) ** 3)
+
+
+# ---------------------------------------------------------------------------- math library, second order
+# name: (d2/dx2, d2/dy2) by hand; the points are those of the first-order table.
+def _h(x, y):
+    return math.hypot(x, y)
+
+
+MATH2 = {
+    "sin": (lambda x, y: -math.sin(x), None),
+    "cos": (lambda x, y: -math.cos(x), None),
+    "tan": (lambda x, y: 2 * math.tan(x) / math.cos(x) ** 2, None),
+    "asin": (lambda x, y: x / (1 - x * x) ** 1.5, None),
+    "acos": (lambda x, y: -x / (1 - x * x) ** 1.5, None),
+    "atan": (lambda x, y: -2 * x / (1 + x * x) ** 2, None),
+    "atan2": (lambda x, y: -2 * x * y / (x * x + y * y) ** 2, lambda x, y: 2 * x * y / (x * x + y * y) ** 2),
+    "sinh": (lambda x, y: math.sinh(x), None),
+    "cosh": (lambda x, y: math.cosh(x), None),
+    "tanh": (lambda x, y: -2 * math.tanh(x) / math.cosh(x) ** 2, None),
+    "exp": (lambda x, y: math.exp(x), None),
+    "log": (lambda x, y: -1 / x**2, None),
+    "log10": (lambda x, y: -1 / (x * x * math.log(10)), None),
+    "log2": (lambda x, y: -1 / (x * x * math.log(2)), None),
+    "pow": (lambda x, y: y * (y - 1) * x ** (y - 2), lambda x, y: x**y * math.log(x) ** 2),
+    "sqrt": (lambda x, y: -0.25 * x**-1.5, None),
+    "cbrt": (lambda x, y: -2 / 9 * x ** (-5 / 3), None),
+    "fabs": (lambda x, y: 0.0, None),
+    "abs": (lambda x, y: 0.0, None),
+    "hypot": (lambda x, y: y * y / _h(x, y) ** 3, lambda x, y: x * x / _h(x, y) ** 3),
+    "fmin": (lambda x, y: 0.0, lambda x, y: 0.0),
+    "fmax": (lambda x, y: 0.0, lambda x, y: 0.0),
+    "floor": (lambda x, y: 0.0, None),
+    "ceil": (lambda x, y: 0.0, None),
+    "round": (lambda x, y: 0.0, None),
+    "trunc": (lambda x, y: 0.0, None),
+}
+
+
+@pytest.fixture(scope="module")
+def mathlib():
+    from test_forward import _math_cpp
+
+    return pyclad.cppdef(_math_cpp())
+
+
+def _math2_cases():
+    from test_forward import MATH_CASES
+
+    return [(n, t, w) for n, t, w in MATH_CASES if t == "std"]
+
+
+@pytest.mark.parametrize("name,tag,wrt", _math2_cases(), ids=[f"{n}/d{w}2" for n, _, w in _math2_cases()])
+def test_math_function_second_derivative(mathlib, name, tag, wrt):
+    from test_forward import POINTS
+
+    f = getattr(mathlib, f"m_{tag}_{name}")
+    d2 = pyclad.differentiate(f, wrt, order=2)
+    formula = MATH2[name][0 if wrt == "x" else 1]
+    for x, y in POINTS:
+        assert_close(d2(x, y), formula(x, y), what=f"{name} d2/d{wrt}2 at {x, y}")

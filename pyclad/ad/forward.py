@@ -147,6 +147,7 @@ class ForwardTransform:
         self.returns_pair = returns_pair
         self.ret_name = self.names.claim(RETURN) if returns_pair else ""
         self.pending: list[ir.Stmt] = []
+        self.result_name: ir.Decl | None = None  # a declaration a call may bind its result to
 
     # ------------------------------------------------------------------ helpers
     def _callee_params(self, c: ir.Call):
@@ -287,6 +288,15 @@ class ForwardTransform:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
         if s.type.ref and not s.type.const:
             v, t = self.lvalue(s.init)
+        elif isinstance(s.init, ir.Call) and s.type.is_float and not s.type.ref:
+            # double y = exp(x) / g(x): the call binds its result to y itself (no copy of a temporary)
+            self.result_name = s
+            v, t = self.expr(s.init)
+            self.result_name = None
+            if isinstance(v, Var) and v.name == s.name:
+                if isinstance(t, Var) and t.name == d:
+                    return self.flush()
+                return self.flush(ir.Decl(d, _plain(s.type), t if t is not None else lit(0), s.loc))
         else:  # a const reference may bind a temporary; its tangent then binds one too
             v, t = self.expr(s.init)
         if t is None or (is_zero(t) and not s.type.is_float):
@@ -633,7 +643,15 @@ class ForwardTransform:
         ]
         return v, dv
 
+    def bind_result(self, e: ir.Call) -> ir.Decl | None:
+        """The declaration ``e`` initialises directly, if any (taken once: nested calls get None)."""
+        target, self.result_name = self.result_name, None
+        if target is not None and target.init is e and target.type.value().base == e.type.value().base:
+            return target
+        return None
+
     def call(self, e: ir.Call):
+        target = self.bind_result(e)
         if e.callee in (PUSH, POP):
             return self.tape_call(e)
         rule = self.program.registry.lookup(e.callee)
@@ -641,7 +659,7 @@ class ForwardTransform:
         if not isinstance(rule, Custom):
             fn = self.program.function(e.callee) if "::std::" not in e.text else None
         if fn is not None:
-            return self.user_call(e, fn)
+            return self.user_call(e, fn, target)
         pairs = [self.expr(a) for a in e.args]
         if all(t is None or is_zero(t) for _, t in pairs):
             return ir.Call(e.callee, tuple(v for v, _ in pairs), e.type, e.loc, e.spelling), (
@@ -656,7 +674,10 @@ class ForwardTransform:
                     v, t = self.hoist(v, t)
                 vals.append((v, t))
             value: ir.Expr = ir.Call(e.callee, tuple(v for v, _ in vals), e.type, e.loc, e.spelling)
-            if rule.uses_result:
+            if rule.uses_result and target is not None:
+                self.pending.append(ir.Decl(target.name, target.type, value, target.loc))
+                value = Var(target.name, target.type.value())
+            elif rule.uses_result:
                 value, _ = self.hoist(value)
             partials = rule.fn([v for v, _ in vals], value)
             tangent = ir.total(
@@ -697,7 +718,7 @@ class ForwardTransform:
         ty = e.type.value()
         return ir.Member(Var(name, ir.AUTO), "value", ty), ir.Member(Var(name, ir.AUTO), "pushforward", ty)
 
-    def user_call(self, e: ir.Call, fn: ir.Function):
+    def user_call(self, e: ir.Call, fn: ir.Function, target: ir.Decl | None = None):
         if len(fn.params) != len(e.args):
             raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
         vals, tans, active = [], [], []
@@ -723,10 +744,11 @@ class ForwardTransform:
                 return lit(0), None
             return c, None
         ty = _plain(fn.ret.value())
-        tmp = self.names.temp()
+        tmp = target.name if target is not None else self.names.temp()
         dtmp = self.names.derivative(tmp)
         self.pending.append(ir.Decl(dtmp, ty, lit(0)))
-        self.pending.append(ir.Decl(tmp, ty, ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)))
+        call = ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)
+        self.pending.append(ir.Decl(tmp, target.type if target is not None else ty, call))
         return Var(tmp, ty), Var(dtmp, ty)
 
     def _is_active_lvalue(self, a: ir.Expr) -> bool:
