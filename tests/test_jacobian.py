@@ -491,21 +491,30 @@ def _column_count(fn, case):
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_jacobian_both_modes_against_references(m, case):
+def test_jacobian_both_modes_against_references(m, case, monkeypatch):
     fn = getattr(m, case.fn)
     want = fd_jacobian(fn, case.args, case.inputs, case.outputs)
     results = {}
-    for mode in ("forward", "reverse"):
+    # reverse mode has two drivers: all rows in one sweep (vec<rows> adjoints, the default
+    # up to VECTOR_REVERSE_MAX_ROWS rows) and one pullback call per row (above it)
+    for mode, rows_max in (("forward", None), ("reverse", None), ("reverse", 0)):
+        if rows_max is not None:
+            monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
         J = pyclad.jacobian(fn, case.wrt, mode=mode)
         args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.args]
         got = J(*args)
+        what = f"{case.id} {mode}" + (" row by row" if rows_max == 0 else "")
         assert isinstance(got, np.ndarray) and got.ndim == 2
         assert J.last_mode == mode
-        assert_matrix_close(got, want, 1e-6, f"{case.id} {mode} vs finite differences")
+        assert_matrix_close(got, want, 1e-6, f"{what} vs finite differences")
         if case.hand is not None:
-            assert_matrix_close(got, case.hand(*case.args), 1e-9, f"{case.id} {mode} vs hand formula")
-        results[mode] = got
-    assert_matrix_close(results["forward"], results["reverse"], 1e-12, f"{case.id} forward vs reverse")
+            assert_matrix_close(got, case.hand(*case.args), 1e-9, f"{what} vs hand formula")
+        results[what] = got
+    monkeypatch.undo()
+    first = results[f"{case.id} forward"]
+    for what, got in results.items():
+        assert_matrix_close(got, first, 1e-12, f"{what} vs forward")
+    results = {"forward": first, "reverse": results[f"{case.id} reverse"]}
 
     # auto: forward when there are no more inputs (columns) than outputs (rows)
     J = pyclad.jacobian(fn, case.wrt)
@@ -627,7 +636,9 @@ def test_jacobian_does_not_change_the_callers_arrays(m):
         assert np.array_equal(out, np.full(3, 7.0)), mode
 
 
-def test_in_place_update(m):
+@pytest.mark.parametrize("rows_max", [256, 0], ids=["one sweep", "row by row"])
+def test_in_place_update(m, rows_max, monkeypatch):
+    monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
     u0 = arr(0.5, 1.0, 2.0)
     for mode in ("forward", "reverse"):
         u = u0.copy()
@@ -637,8 +648,10 @@ def test_in_place_update(m):
         assert_matrix_close(J(u, 3, 0.1), fd_jacobian(m.euler_step, (u0, 3, 0.1), ["dt"], ["u"]), 1e-6, "fd")
 
 
-def test_float_arrays(m):
-    """float params: the reverse driver passes adjoint buffers of their own type."""
+@pytest.mark.parametrize("rows_max", [256, 0], ids=["one sweep", "row by row"])
+def test_float_arrays(m, rows_max, monkeypatch):
+    """float params: the row-by-row reverse driver passes adjoint buffers of their own type."""
+    monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
     x = np.array([0.5, 2.0, 1.5], dtype=np.float32)
     s = 1.5
     want = np.zeros((3, 4))
