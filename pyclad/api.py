@@ -504,7 +504,9 @@ class Hessian:
         gconv = list(conv)
         for o in grad.extras:  # the gradient's adjoint outputs, zeroed
             p = fn.param(o.param)
-            gconv.append(np.zeros(by_name[o.param].shape[0] if p.type.ptr else 1))
+            gconv.append(
+                np.zeros(by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64))
+            )
         tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
         adjoint_of = {o.param: o.name for o in grad.extras}
         rows = []

@@ -23,6 +23,7 @@ import pytest
 import pyclad
 
 SOURCE = r"""
+#include <pyclad/runtime.hpp>
 #include <cmath>
 
 double f(double x, double y) { return x * x * std::sin(y) + std::exp(x * y); }
@@ -163,6 +164,33 @@ double early_exit(const double* x, int n) {
     }
     return s * s;
 }
+
+double alias(const double* x, int n) {  // a local pointer into the array
+    const double* p = x + 1;
+    double s = 0;
+    for (int i = 0; i < n - 1; i++) s += p[i] * x[i];
+    return s * s;
+}
+
+float ffloat(float x, float y) { return x * x * y; }
+float fcubes(const float* x, int n) {
+    float s = 0;
+    for (int i = 0; i < n; i++) s += x[i] * x[i] * x[i];
+    return s;
+}
+
+double opaque_cbrt(double x) {
+    double r = x > 1 ? x / 3 : 1.0;
+    for (int k = 0; k < 60; k++) r = r - (r * r * r - x) / (3 * r * r);
+    return r;
+}
+namespace pyclad { namespace custom_derivatives {
+void opaque_cbrt_pullback(double x, double _d_y, double* _d_x) {
+    double r = std::cbrt(x);
+    *_d_x += _d_y / (3 * r * r);
+}
+}}
+double uses_custom(double a, double b) { return opaque_cbrt(a * b) * a; }
 
 int not_floating(double x) { return (int)x; }
 void no_return(double x, double* out) { out[0] = x; }
@@ -405,6 +433,15 @@ def hand_use_rpow(x, y):
     return np.array([[12 * x * x * y, 4 * x**3], [4 * x**3, 6 * y]])
 
 
+def hand_alias(x, n):
+    s = float(np.sum(x[1:] * x[:-1]))
+    g = np.zeros(n)
+    g[:-1] += x[1:]
+    g[1:] += x[:-1]
+    hs = np.eye(n, k=1) + np.eye(n, k=-1)
+    return 2 * np.outer(g, g) + 2 * s * hs
+
+
 # ---------------------------------------------------------------- the table
 
 
@@ -454,6 +491,7 @@ CASES = [
     HCase("sub_self", (0.7, 1.3)),
     HCase("early_exit", (arr(0.5, 1.0, -0.3, 2.0), 4), id="early_exit taken"),
     HCase("early_exit", (arr(0.5, 1.0, 0.3, 0.2), 4), id="early_exit not taken"),
+    HCase("alias", (arr(0.5, 1.0, -0.3, 2.0), 4), hand=lambda x, n: hand_alias(x, n)),
     HCase("ternary_mix", (0.7, 1.6), id="ternary_mix a"),
     HCase("ternary_mix", (-0.7, 0.6), id="ternary_mix b"),
 ]
@@ -545,6 +583,29 @@ def test_hessian_code_is_cpp(m):
     H = pyclad.hessian(m.f)
     H(0.7, 1.3)
     assert "f_grad" in H.code and "::pyclad::vec<2>" in H.code
+
+
+def test_float_functions(m):
+    """float params: the gradient's adjoint outputs are float buffers."""
+    H = pyclad.hessian(m.ffloat)(0.7, 1.3)
+    assert_matrix_close(H, [[2 * 1.3, 2 * 0.7], [2 * 0.7, 0]], 1e-6, "ffloat", floor=1e-6)
+    x = np.array([0.5, 1.0, -2.0], dtype=np.float32)
+    H = pyclad.hessian(m.fcubes)(x, 3)
+    assert_matrix_close(H, np.diag(6 * x.astype(float)), 1e-6, "fcubes", floor=1e-6)
+
+
+def test_hessian_through_a_custom_pullback_is_a_clear_error(m):
+    """Forward over reverse would need the custom pullback's own derivative."""
+    H = pyclad.hessian(m.uses_custom)
+    with pytest.raises(pyclad.PycladError) as info:
+        H(1.7, 0.6)
+    assert "opaque_cbrt_pullback" in str(info.value)
+    assert f"<string>:{_line('double uses_custom')}:" in str(info.value)
+    still_works(m)
+    # the gradient itself is fine
+    (ga, gb) = pyclad.gradient(m.uses_custom)(1.7, 0.6)
+    c = np.cbrt(1.7 * 0.6)
+    assert math.isclose(ga, c + 1.7 * 0.6 / (3 * c * c), rel_tol=1e-13)
 
 
 # ---------------------------------------------------------------- errors
