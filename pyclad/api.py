@@ -32,7 +32,7 @@ class Module:
         if name.startswith("_"):
             raise AttributeError(name)
         if name not in self._functions:
-            fn = self._source.function(name)
+            fn = self._source.function(name, body=False)  # a body is lowered when differentiated
             self._functions[name] = Function(self, fn)
         return self._functions[name]
 
@@ -510,8 +510,13 @@ class Hessian:
         tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
         adjoint_of = {o.param: o.name for o in grad.extras}
         rows = []
+        n = kernel.extras[2]
         for p, a, b in concrete:
-            t = tangents[adjoint_of[p]]
+            # An adjoint that no input moves (a piecewise-constant derivative) has no tangent
+            # buffer: its rows of the Hessian are zero.
+            t = tangents.get(adjoint_of[p])
+            if t is None:
+                t = np.zeros((by_name[p].shape[0] if a is not None else 1, n))
             rows.append(t[a : b + 1] if a is not None else t[:1])
         return np.vstack(rows)
 

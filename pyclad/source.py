@@ -85,7 +85,8 @@ class Source:
         self._cache: dict[tuple, Result] = {}
 
     # ------------------------------------------------------------------ lookup
-    def function(self, name: str) -> ir.Function:
+    def function(self, name: str, body: bool = True) -> ir.Function:
+        """The lowered function; ``body=False``: its signature only (enough to call it)."""
         if name not in self.index.definitions:
             if name in self.index.declarations:
                 c = self.index.declarations[name]
@@ -98,7 +99,7 @@ class Source:
                 f"no function '{name}' defined in {self.filename} (functions: {known})",
                 Loc(self.filename, 1, 1),
             )
-        return self.index.function(name)
+        return self.index.function(name) if body else self.index.signature(name)
 
     def helpers_of(self, fn: ir.Function) -> list[ir.Function]:
         """Generated functions ``fn`` calls, transitively, callees first."""

@@ -315,3 +315,16 @@ def test_forward_mode_needs_a_floating_return(m):
     assert "returns int" in str(info.value)
     assert_located(info.value, 1)
     still_works(m)
+
+
+def test_a_function_that_cannot_be_differentiated_can_still_be_called(m):
+    # (a module of its own: SOURCE declares ext() without defining it, which the JIT
+    # cannot link, so none of SOURCE's primals can be called)
+    start = line_of("double with_goto(double x) {")
+    mg = pyclad.cppdef("\n".join(SOURCE.splitlines()[start - 1 : line_of("double ext(double x);") - 1]))
+    assert mg.with_goto(1.5) == 1.5 and mg.with_goto(-1.5) == -3.0
+    assert mg.with_asm(2.5) == 2.5
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(mg.with_goto, "x")
+    assert_located(info.value, line_of("goto end;") - start + 1)
+    still_works(m)

@@ -127,6 +127,16 @@ class SourceIndex:
         self.lowered[key] = fn
         return fn
 
+    def signature(self, key: str) -> ir.Function | None:
+        """Name, parameters and return type of a defined function, its body not lowered: enough
+        to call the function, even when its body holds a construct the transforms do not support."""
+        if key in self.lowered:
+            return self.lowered[key]
+        cursor = self.definitions.get(key)
+        if cursor is None:
+            return None
+        return Lowerer(self).function(cursor, key, with_body=False)
+
     def custom_signature(self, name: str) -> ci.Cursor | None:
         return self.custom.get(name)
 
@@ -136,13 +146,13 @@ class Lowerer:
         self.index = index
 
     # ------------------------------------------------------------------ declarations
-    def function(self, cursor: ci.Cursor, key: str) -> ir.Function:
+    def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
         params = []
         body = None
         for c in cursor.get_children():
             if c.kind == K.PARM_DECL:
                 params.append(ir.Param(c.spelling, self.param_type(c), loc(c)))
-            elif c.kind == K.COMPOUND_STMT:
+            elif c.kind == K.COMPOUND_STMT and with_body:
                 body = self.block(c)
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
