@@ -172,6 +172,12 @@ double alias(const double* x, int n) {  // a local pointer into the array
     return s * s;
 }
 
+// d/dx is piecewise constant (zero): the gradient's _d_x carries no tangent
+double stepped(double x, double y) {
+    int k = (int)(x * 4);
+    return k * y + y * y * y;
+}
+
 float ffloat(float x, float y) { return x * x * y; }
 float fcubes(const float* x, int n) {
     float s = 0;
@@ -492,6 +498,8 @@ CASES = [
     HCase("early_exit", (arr(0.5, 1.0, -0.3, 2.0), 4), id="early_exit taken"),
     HCase("early_exit", (arr(0.5, 1.0, 0.3, 0.2), 4), id="early_exit not taken"),
     HCase("alias", (arr(0.5, 1.0, -0.3, 2.0), 4), hand=lambda x, n: hand_alias(x, n)),
+    HCase("stepped", (0.7, 1.3), hand=lambda x, y: np.array([[0.0, 0.0], [0.0, 6 * y]])),
+    HCase("stepped", (0.7, 1.3), wrt="x", hand=lambda x, y: np.zeros((1, 1)), id="stepped[x] (all zero)"),
     HCase("ternary_mix", (0.7, 1.6), id="ternary_mix a"),
     HCase("ternary_mix", (-0.7, 0.6), id="ternary_mix b"),
 ]
