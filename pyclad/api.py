@@ -161,6 +161,13 @@ def _invoke(native, args, name):
         return native(*args)
     except TypeError as exc:
         raise ArgumentError(f"cannot call {name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - only the JIT's link failure is translated
+        if "failed to resolve function" not in str(exc):
+            raise
+        raise PycladError(
+            f"cannot call {name}: the JIT could not link it (is a function the source calls declared "
+            f"but never defined?): {exc}"
+        ) from None
 
 
 def _result(t: ir.Type, value):

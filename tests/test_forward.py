@@ -882,7 +882,27 @@ def test_clad_spelling_of_a_custom_derivative():
     assert_close(d(x), 3 * 2 * sigmoid)
 
 
-def test_custom_derivative_for_a_function_without_body_is_used():
+def test_custom_derivative_of_a_function_declared_only():
+    m = pyclad.cppdef(
+        """#include <pyclad/runtime.hpp>
+        #include <cmath>
+        double opaque(double x);   // no body in the source
+        namespace pyclad { namespace custom_derivatives {
+        pyclad::ValueAndPushforward<double, double> opaque_pushforward(double x, double d_x) {
+            return {std::cos(x), -std::sin(x) * d_x};
+        }
+        }}
+        double calls_opaque(double x) { return opaque(x) * x; }"""
+    )
+    d = pyclad.differentiate(m.calls_opaque, "x")
+    assert "opaque_pushforward(x, _d_x)" in d.code
+    assert "opaque(" not in d.code.replace("opaque_pushforward(", "")
+    # The JIT cannot link a module that calls an undefined function: a clear error, not a crash.
+    with pytest.raises(pyclad.PycladError, match="declared but never defined"):
+        d(0.9)
+
+
+def test_custom_derivative_declared_before_the_function_body():
     m = pyclad.cppdef(
         """#include <pyclad/runtime.hpp>
         #include <cmath>
