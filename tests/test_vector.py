@@ -113,6 +113,49 @@ ValueAndPushforward<double, double> opaque_cbrt_pushforward(double x, double d_x
 }}
 double uses_custom(double a, double b) { return opaque_cbrt(a * b) + a * b * b; }
 
+const double kScale = 2.5;
+void scale(double& v, double k) { v *= k; }
+double usescale(double* a, int n, double k) {  // writes its array through a callee
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        scale(a[i], k);
+        s += a[i] * a[i];
+    }
+    return s;
+}
+double builtins(double x, double y) {
+    return std::pow(x, y) + std::hypot(x, y) * std::fmax(x, y) + std::floor(x * 3) * y +
+           kScale * std::fabs(x - y) + std::atan2(x, y);
+}
+double do_while(double x, double y) {
+    double s = 1;
+    int i = 0;
+    do {
+        s = s * x + y;
+        i++;
+    } while (i < 4);
+    return s;
+}
+double sw(double x, double y, int k) {
+    double r = 1;
+    switch (k) {
+        case 0: r = x; break;
+        case 1: r = x * y;  // falls through
+        case 2: r += y * y; break;
+        default: r = std::exp(x);
+    }
+    return r * y;
+}
+double continue_break(const double* a, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i] < 0) continue;
+        if (s > 3) break;
+        s += a[i] * a[i];
+    }
+    return s;
+}
+
 void no_result(double x, double y, double* out) { out[0] = x * y; }
 """
 
@@ -187,6 +230,11 @@ CASES = [
     VCase("two_arrays", [(A5, arr(0.2, 0.4, -0.6, 0.8, 1.0), 5, 0.7)], None),
     VCase("two_arrays", [(A5, arr(0.2, 0.4, -0.6, 0.8, 1.0), 5, 0.7)], "c, b"),
     VCase("ternary_loop", [(A5, 5)], "x"),
+    VCase("usescale", [(arr(0.5, 1.2, -0.7), 3, 1.3)], None),
+    VCase("builtins", [(0.7, 1.3), (1.6, 0.4)], None),
+    VCase("do_while", [(0.7, 1.3)], ["y", "x"]),
+    VCase("sw", [(0.7, 1.3, k) for k in range(4)], None),
+    VCase("continue_break", [(arr(0.5, -1.2, 1.7, 1.1, 0.4), 5)], None),
 ]
 
 
