@@ -215,6 +215,34 @@ void euler_step(double* u, int n, double dt) {
     for (int i = 0; i < n; i++) u[i] = u[i] + dt * u[i] * u[i];
 }
 
+void early_return(const double* x, double* out) {
+    out[0] = x[0] * x[1];
+    if (x[0] < 0) {
+        out[1] = 0;
+        return;
+    }
+    out[1] = std::sin(x[0]) * x[1];
+}
+
+void pointer_walk(const double* x, int n, double* out) {  // the output pointer moves
+    for (int i = 0; i < n; i++) {
+        *out = x[i] * std::exp(x[i]);
+        out++;
+    }
+}
+
+void every_other(const double* x, int n, double* out) {  // odd rows are never written
+    for (int i = 0; i < n; i++)
+        if (i % 2 == 0) out[i] = x[i] * x[(i + 1) % n];
+}
+
+void via_local_array(const double* x, double* out) {
+    double tmp[2];
+    tmp[0] = x[0] * x[1];
+    tmp[1] = tmp[0] * x[0];
+    for (int i = 0; i < 2; i++) out[i] = tmp[i];
+}
+
 // array syntax for the parameters
 void array_params(const double x[3], double out[2]) {
     out[0] = x[0] * x[1];
@@ -479,6 +507,16 @@ CASES = [
     JCase("conv_sq", (U6, arr(0.5, -1.0, 2.0), 6, 3, np.zeros(4)), ["x", "k"], ["y"], hand=hand_conv_sq),
     JCase("conv_sq", (U6, arr(0.5, -1.0, 2.0), 6, 3, np.zeros(4)), ["k"], ["y"], wrt="k", hand=hand_conv_sq_k),
     JCase("local_array", (arr(0.2, -0.5, 0.9), np.zeros(4)), ["x"], ["out"], hand=hand_local_array),
+    JCase("early_return", (arr(0.5, 1.3), np.zeros(2)), ["x"], ["out"], id="early_return not taken",
+          hand=lambda x, o: np.array([[x[1], x[0]], [np.cos(x[0]) * x[1], np.sin(x[0])]])),
+    JCase("early_return", (arr(-0.5, 1.3), np.zeros(2)), ["x"], ["out"], id="early_return taken",
+          hand=lambda x, o: np.array([[x[1], x[0]], [0, 0]])),
+    JCase("pointer_walk", (arr(0.5, 1.3, -0.2), 3, np.zeros(3)), ["x"], ["out"],
+          hand=lambda x, n, o: np.diag((1 + x) * np.exp(x))),
+    JCase("every_other", (arr(0.5, 1.3, 0.2, 0.7), 4, np.zeros(4)), ["x"], ["out"],
+          hand=lambda x, n, o: np.array([[x[1], x[0], 0, 0], [0, 0, 0, 0], [0, 0, x[3], x[2]], [0, 0, 0, 0]])),
+    JCase("via_local_array", (arr(0.5, 1.3), np.zeros(2)), ["x"], ["out"],
+          hand=lambda x, o: np.array([[x[1], x[0]], [2 * x[0] * x[1], x[0] ** 2]])),
     JCase("moments", (arr(0.3, -1.2, 2.0, 0.5, 1.1, -0.4), 6, np.zeros(2)), ["x"], ["out"], hand=hand_moments),
 ]
 
