@@ -172,6 +172,37 @@ double alias(const double* x, int n) {  // a local pointer into the array
     return s * s;
 }
 
+// cross-entropy of a softmax computed by a callee into a local array
+void softmax(const double* x, int n, double* p) {
+    double mx = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        p[i] = std::exp(x[i] - mx);
+        s += p[i];
+    }
+    for (int i = 0; i < n; i++) p[i] /= s;
+}
+double cross_entropy(const double* x, int n, int label) {
+    double p[8];
+    softmax(x, n, p);
+    return -std::log(p[label]);
+}
+
+// a small network: weights w (4 x n) and inputs x, tanh hidden layer in a local array
+double mlp(const double* w, const double* x, int n) {
+    double h[4];
+    for (int j = 0; j < 4; j++) {
+        double a = 0;
+        for (int i = 0; i < n; i++) a += w[j * n + i] * x[i];
+        h[j] = std::tanh(a);
+    }
+    double out = 0;
+    for (int j = 0; j < 4; j++) out += h[j] * h[j] * (j + 1);
+    return out;
+}
+
 // d/dx is piecewise constant (zero): the gradient's _d_x carries no tangent
 double stepped(double x, double y) {
     int k = (int)(x * 4);
@@ -500,6 +531,9 @@ CASES = [
     HCase("alias", (arr(0.5, 1.0, -0.3, 2.0), 4), hand=lambda x, n: hand_alias(x, n)),
     HCase("stepped", (0.7, 1.3), hand=lambda x, y: np.array([[0.0, 0.0], [0.0, 6 * y]])),
     HCase("stepped", (0.7, 1.3), wrt="x", hand=lambda x, y: np.zeros((1, 1)), id="stepped[x] (all zero)"),
+    HCase("cross_entropy", (arr(0.3, -1.2, 2.0, 0.5), 4, 2), hand=lambda x, n, k: hand_lse(x, n)),
+    HCase("mlp", (np.linspace(-1, 1, 12), arr(0.5, -0.3, 0.8), 3), id="mlp (w, x)"),
+    HCase("mlp", (np.linspace(-1, 1, 12), arr(0.5, -0.3, 0.8), 3), wrt="w[4:7], x[1:2]"),
     HCase("ternary_mix", (0.7, 1.6), id="ternary_mix a"),
     HCase("ternary_mix", (-0.7, 0.6), id="ternary_mix b"),
 ]
