@@ -426,6 +426,26 @@ class VectorDerivative:
         self.code = "\n".join(d.code for d in self._scalar.values())
         return tuple(out)
 
+    def _kernel(self, concrete) -> Result | None:
+        """The compiled vector-mode kernel for these concrete directions; None when only
+        scalar forward mode can differentiate the function (then ``_scalar`` is set)."""
+        if self._scalar is not None:
+            return None
+        fn = self.primal.ir
+        src = self.primal.module.source
+        try:
+            res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
+        except (UnsupportedError, NoDerivativeError) as exc:
+            p, a, _ = concrete[0]
+            try:  # does scalar forward mode manage? then the limitation is vector mode's
+                differentiate(self.primal, p if a is None else f"{p}[{a}]")
+            except PycladError:
+                raise exc from None
+            self._scalar = {}
+            return None
+        self.code = res.code
+        return res
+
     def __call__(self, *args):
         fn = self.primal.ir
         conv = _unshared(fn, convert_args(fn, args, [])[0])
@@ -444,20 +464,9 @@ class VectorDerivative:
                 concrete.append((w.param, start, stop))
             else:
                 concrete.append((w.param, None, None))
-        if self._scalar is not None:
+        res = self._kernel(concrete)
+        if res is None:
             return self._one_at_a_time(concrete, conv)
-        src = self.primal.module.source
-        try:
-            res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
-        except (UnsupportedError, NoDerivativeError) as exc:
-            p, a, _ = concrete[0]
-            try:  # does scalar forward mode manage? then the limitation is vector mode's
-                differentiate(self.primal, p if a is None else f"{p}[{a}]")
-            except PycladError:
-                raise exc from None
-            self._scalar = {}
-            return self._one_at_a_time(concrete, conv)
-        self.code = res.code
         tangents = _call_vector(self.primal.module, res, fn, conv)
         values = tangents["_d_result"]
         out, k = [], 0
@@ -586,7 +595,10 @@ def differentiate(fn, wrt=None, order: int = 1):
         return Derivative(fn, result)
     if not fn.ir.ret.is_float:
         raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc)
-    return VectorDerivative(fn, specs)
+    d = VectorDerivative(fn, specs)
+    if not any(fn.ir.params[w.index].type.ptr for w in specs):
+        d._kernel([(w.param, None, None) for w in specs])  # no lengths needed: errors now, not at call time
+    return d
 
 
 def hessian(fn, wrt=None) -> Hessian:

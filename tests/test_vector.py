@@ -384,8 +384,16 @@ def test_unsupported_construct_is_reported_by_vector_mode(m):
         "    return a * b;\n"
         "}\n"
     )
-    d = pyclad.differentiate(mod.g, ["x", "y"])
-    with pytest.raises(pyclad.UnsupportedError) as info:
-        d(0.5, 1.5)
+    with pytest.raises(pyclad.UnsupportedError) as info:  # scalars only: reported at once
+        pyclad.differentiate(mod.g, ["x", "y"])
     assert re.search(r"<string>:3:\d+", str(info.value)), str(info.value)
     still_works(m)
+
+
+def test_vector_code_is_there_before_the_first_call_for_scalar_inputs(m):
+    d = pyclad.differentiate(m.calls)
+    assert "::pyclad::vec<3>" in d.code
+    d = pyclad.differentiate(m.arrfn, "s, a")  # array lengths come with the call
+    assert d.code == ""
+    d(0.9, A5, 5)
+    assert "::pyclad::vec<6>" in d.code
