@@ -489,6 +489,20 @@ class Hessian:
         self.specs = specs
         self.code = ""
 
+    def _kernel(self, concrete) -> tuple[Result, Result]:
+        """The gradient and the compiled vector-forward kernel over it, for these directions."""
+        src = self.primal.module.source
+        holder = {}
+
+        def make():
+            g, h = src.hessian(self.primal.name, concrete)
+            holder["grad"] = g
+            return h
+
+        kernel = _derive(self.primal, make)
+        self.code = kernel.code
+        return holder["grad"], kernel
+
     def __call__(self, *args):
         fn = self.primal.ir
         conv, _ = convert_args(fn, args, [])
@@ -506,17 +520,7 @@ class Hessian:
                 concrete.append((w.param, start, stop))
             else:
                 concrete.append((w.param, None, None))
-        src = self.primal.module.source
-        holder = {}
-
-        def make():
-            g, h = src.hessian(fn.name, concrete)
-            holder["grad"] = g
-            return h
-
-        kernel = _derive(self.primal, make)
-        grad = holder["grad"]
-        self.code = kernel.code
+        grad, kernel = self._kernel(concrete)
         gconv = list(conv)
         for o in grad.extras:  # the gradient's adjoint outputs, zeroed
             p = fn.param(o.param)
@@ -596,9 +600,24 @@ def differentiate(fn, wrt=None, order: int = 1):
     if not fn.ir.ret.is_float:
         raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc)
     d = VectorDerivative(fn, specs)
-    if not any(fn.ir.params[w.index].type.ptr for w in specs):
-        d._kernel([(w.param, None, None) for w in specs])  # no lengths needed: errors now, not at call time
+    concrete = _concrete_without_lengths(fn.ir, specs)
+    if concrete is not None:
+        d._kernel(concrete)  # no array lengths needed: errors now, not at call time
     return d
+
+
+def _concrete_without_lengths(fn: ir.Function, specs):
+    """The directions of ``specs`` when they do not depend on the arrays passed (scalars and
+    explicit index ranges); None when a whole array is named (its length comes with a call)."""
+    out = []
+    for w in specs:
+        if fn.params[w.index].type.ptr:
+            if w.start is None:
+                return None
+            out.append((w.param, w.start, w.stop))
+        else:
+            out.append((w.param, None, None))
+    return out
 
 
 def hessian(fn, wrt=None) -> Hessian:
@@ -609,7 +628,11 @@ def hessian(fn, wrt=None) -> Hessian:
         raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc)
     specs = parse_wrt(fn.ir, wrt)
     fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
-    return Hessian(fn, specs)
+    h = Hessian(fn, specs)
+    concrete = _concrete_without_lengths(fn.ir, specs)
+    if concrete is not None:
+        h._kernel(concrete)  # no array lengths needed: compile it now
+    return h
 
 
 def gradient(fn, wrt=None) -> Gradient:

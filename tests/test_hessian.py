@@ -622,9 +622,14 @@ def test_hessian_leaves_the_callers_arrays_alone(m):
 
 
 def test_hessian_code_is_cpp(m):
-    H = pyclad.hessian(m.f)
-    H(0.7, 1.3)
+    H = pyclad.hessian(m.f)  # scalars: compiled at once
     assert "f_grad" in H.code and "::pyclad::vec<2>" in H.code
+    H = pyclad.hessian(m.rosen, "x[1:3]")  # explicit ranges: compiled at once too
+    assert "rosen_grad" in H.code and "::pyclad::vec<3>" in H.code
+    H = pyclad.hessian(m.rosen)  # a whole array: the kernel is made for the first call's length
+    assert H.code == ""
+    H(X10, 10)
+    assert "::pyclad::vec<10>" in H.code
 
 
 def test_float_functions(m):
@@ -638,9 +643,8 @@ def test_float_functions(m):
 
 def test_hessian_through_a_custom_pullback_is_a_clear_error(m):
     """Forward over reverse would need the custom pullback's own derivative."""
-    H = pyclad.hessian(m.uses_custom)
-    with pytest.raises(pyclad.PycladError) as info:
-        H(1.7, 0.6)
+    with pytest.raises(pyclad.PycladError) as info:  # scalars only: reported by hessian() itself
+        pyclad.hessian(m.uses_custom)
     assert "opaque_cbrt_pullback" in str(info.value)
     assert f"<string>:{_line('double uses_custom')}:" in str(info.value)
     still_works(m)

@@ -393,7 +393,9 @@ def test_unsupported_construct_is_reported_by_vector_mode(m):
 def test_vector_code_is_there_before_the_first_call_for_scalar_inputs(m):
     d = pyclad.differentiate(m.calls)
     assert "::pyclad::vec<3>" in d.code
-    d = pyclad.differentiate(m.arrfn, "s, a")  # array lengths come with the call
+    d = pyclad.differentiate(m.arrfn, "s, a[1:2]")  # explicit ranges: no length needed
+    assert "::pyclad::vec<3>" in d.code
+    d = pyclad.differentiate(m.arrfn, "s, a")  # a whole array: its length comes with the call
     assert d.code == ""
     d(0.9, A5, 5)
     assert "::pyclad::vec<6>" in d.code
