@@ -35,6 +35,23 @@ def prec(e: ir.Expr) -> int:
     return _PRIMARY
 
 
+_COMPARE = ("==", "!=", "<", ">", "<=", ">=")
+
+
+def _clarify(parent: str, child: ir.Expr) -> bool:
+    """Parentheses a reader (and gcc -Wparentheses) wants although precedence does not:
+    ``(a && b) || c``, ``(a + b) << c``, ``(a == b) & c``."""
+    if not isinstance(child, ir.Binary) or child.op == parent:
+        return False
+    if parent == "||":
+        return child.op == "&&"
+    if parent in ("<<", ">>"):
+        return child.op in ("+", "-")
+    if parent in ("&", "|", "^"):
+        return child.op in _COMPARE or child.op in ("+", "-", "&", "|", "^")
+    return False
+
+
 def expr(e: ir.Expr, need: int = 0) -> str:
     s = _expr(e)
     return f"({s})" if prec(e) < need else s
@@ -48,7 +65,9 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.Binary):
         p = _BINARY_PREC[e.op]
         sep = ", " if e.op == "," else f" {e.op} "
-        return expr(e.lhs, p) + sep + expr(e.rhs, p + 1)
+        lhs = f"({_expr(e.lhs)})" if _clarify(e.op, e.lhs) else expr(e.lhs, p)
+        rhs = f"({_expr(e.rhs)})" if _clarify(e.op, e.rhs) else expr(e.rhs, p + 1)
+        return lhs + sep + rhs
     if isinstance(e, ir.Assign):
         return f"{expr(e.target, _UNARY)} {e.op} {expr(e.value, _ASSIGN)}"
     if isinstance(e, ir.Unary):

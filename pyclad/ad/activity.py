@@ -11,10 +11,34 @@ from __future__ import annotations
 from .. import ir
 
 
+_INTEGRAL = {
+    "bool", "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int",
+    "long", "unsigned long", "long long", "unsigned long long",
+}
+
+
+def _carries_no_derivative(e: ir.Expr) -> bool:
+    """An integer or bool value: whatever it is computed from, its derivative is zero."""
+    t = getattr(e, "type", None)
+    return t is not None and t.base in _INTEGRAL and not t.ptr and not t.dims
+
+
 def depends(e: ir.Expr | None, active: set[str]) -> bool:
-    return e is not None and any(
-        isinstance(n, ir.Var) and n.name in active for n in ir.walk(e)
-    )
+    """Can the value of ``e`` carry a derivative from an active variable?  Integer
+    subexpressions (``(int)x``, ``x > 0``, a call returning int) stop the dependence."""
+    if e is None:
+        return False
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ir.Var):
+            if n.name in active:
+                return True
+            continue
+        if isinstance(n, ir.Expr) and _carries_no_derivative(n):
+            continue
+        stack.extend(ir.children(n))
+    return False
 
 
 def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str]:

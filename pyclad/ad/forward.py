@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
-from ..errors import NoDerivativeError, UnsupportedError
+from ..errors import NoDerivativeError, PycladError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
 from .activity import active_variables, writable
 from .activity import depends as depends_on
@@ -128,6 +128,30 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     return name
 
 
+def _pure_call(program: Program, c: ir.Call, seen: set[str]) -> bool:
+    """The call has no effects: a math builtin, or a user function with no writable
+    pointer/reference parameter, no store into a global, and only such calls itself."""
+    try:
+        fn = program.function(c.callee) if "::std::" not in c.text else None
+    except PycladError:  # a body the front end cannot read: assume the worst
+        return False
+    if fn is None:
+        return isinstance(program.registry.lookup(c.callee), Partials)
+    if fn.name in seen:
+        return True  # recursion: pure if the rest of the cycle is
+    seen.add(fn.name)
+    if any((p.type.ref or p.type.ptr) and not p.type.const for p in fn.params):
+        return False
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            root = ir.root_var(n.target)
+            if root is None or root.is_global:
+                return False
+        elif isinstance(n, ir.Call) and not _pure_call(program, n, seen):
+            return False
+    return True
+
+
 def _is_null(e: ir.Expr) -> bool:
     """A null pointer constant (its tangent is null as well)."""
     return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
@@ -158,10 +182,9 @@ class ForwardTransform:
         return f.params if f is not None else None
 
     def is_pure_call(self, c: ir.Call) -> bool:
-        """A call to a math builtin: no effects, so an unused result can go."""
-        return isinstance(self.program.registry.lookup(c.callee), Partials) and (
-            "::std::" in c.text or self.program.function(c.callee) is None
-        )
+        """A call without effects (a math builtin, or a user function that writes nothing
+        outside itself), so an unused result can go."""
+        return _pure_call(self.program, c, set())
 
     def tangent_names(self) -> set[str]:
         """Every name this transform gave to a tangent."""
