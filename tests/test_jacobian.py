@@ -669,9 +669,7 @@ def test_output_no_input_reaches_has_zero_rows(m):
         assert_matrix_close(got, full, 1e-12, f"split, {mode}")
 
 
-@pytest.mark.parametrize("mode", ["forward", pytest.param("reverse", marks=pytest.mark.xfail(
-    strict=True, reason="frontend: a 'const double x[3]' parameter is typed as a local array in the "
-    "body (and loses const); reverse mode then emits (*_d_x)[i], which does not compile"))])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_array_syntax_parameters(m, mode):
     x = arr(0.5, 1.0, 2.0)
     got = pyclad.jacobian(m.array_params, mode=mode)(x, np.zeros(2))

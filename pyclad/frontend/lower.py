@@ -7,6 +7,8 @@ statement silently would give a wrong derivative.
 
 from __future__ import annotations
 
+import ctypes
+import sys
 from dataclasses import dataclass, field
 
 import clang.cindex as ci
@@ -17,6 +19,13 @@ from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
 T = ci.TypeKind
+
+# Lowering, the transforms and the emitter recurse once or twice per level of expression
+# nesting: a product of 1000 factors is 1000 levels.  From Python 3.11 on, Python-to-Python
+# calls do not use the C stack, so a higher limit is safe; deeper code is still an error
+# with a location (see SourceIndex.function), never a crash.
+if sys.version_info >= (3, 11) and sys.getrecursionlimit() < 20000:
+    sys.setrecursionlimit(20000)
 
 _SCALARS = {
     T.DOUBLE: "double", T.FLOAT: "float", T.LONGDOUBLE: "long double", T.INT: "int",
@@ -123,7 +132,12 @@ class SourceIndex:
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
-        fn = Lowerer(self).function(cursor, key)
+        try:
+            fn = Lowerer(self).function(cursor, key)
+        except (RecursionError, ctypes.ArgumentError) as exc:
+            if isinstance(exc, ctypes.ArgumentError) and "RecursionError" not in str(exc):
+                raise
+            raise UnsupportedError(f"'{key}' is nested too deeply to lower", loc(cursor)) from None
         self.lowered[key] = fn
         return fn
 
@@ -317,7 +331,9 @@ class Lowerer:
                 is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
                 return ir.Var(c.spelling, self.type_of(c), L, is_global=is_global)
             if ref is not None and ref.kind == K.PARM_DECL:
-                return ir.Var(c.spelling, self.type_of(c), L)
+                # The parameter's own (decayed) type: libclang types a use of `double x[3]`
+                # as the array it was written as.
+                return ir.Var(c.spelling, self.param_type(ref), L)
             raise unsupported(f"a reference to '{c.spelling}' ({ref.kind.name if ref else '?'})", c)
         if k == K.UNARY_OPERATOR:
             op = unary_op(c)
