@@ -69,3 +69,11 @@ def test_second_order_of_a_long_product_stays_linear(m):
     assert large[1] / small[1] < 2.3, (small, large)
     x = 1.001
     assert_close(pyclad.differentiate(m.prod200, "x", order=2)(x), 200 * 199 * x**198)
+
+
+def test_a_thousand_factors_do_not_exhaust_the_python_stack():
+    m = pyclad.cppdef(product_source(1000))
+    d = pyclad.differentiate(m.prod1000, "x")
+    x = 1.0001
+    assert_close(d(x), 1000 * x**999)
+    assert len(d.code.splitlines()) < 5 * 1000
