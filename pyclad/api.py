@@ -397,6 +397,26 @@ def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) ->
     return out
 
 
+def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | None, int | None]]:
+    """``(param, start, stop)`` for each wrt entry: a whole array covers the array passed;
+    a range must lie inside it."""
+    by_name = dict(zip((p.name for p in fn.params), conv))
+    out = []
+    for w in specs:
+        if not fn.params[w.index].type.ptr:
+            out.append((w.param, None, None))
+            continue
+        length = by_name[w.param].shape[0]
+        start, stop = (0, length - 1) if w.start is None else (w.start, w.stop)
+        if stop >= length:
+            raise ArgumentError(
+                f"index range {w.param}[{start}:{stop}] is outside the array passed (length {length})",
+                fn.loc,
+            )
+        out.append((w.param, start, stop))
+    return out
+
+
 class VectorDerivative:
     """Vector forward mode: one call gives the derivative w.r.t. every input in ``wrt``
     (a float per scalar, a numpy array per array), in one pass over the function."""
@@ -449,21 +469,7 @@ class VectorDerivative:
     def __call__(self, *args):
         fn = self.primal.ir
         conv = _unshared(fn, convert_args(fn, args, [])[0])
-        by_name = dict(zip((p.name for p in fn.params), conv))
-        concrete = []
-        for w in self.specs:
-            if fn.params[w.index].type.ptr:
-                length = by_name[w.param].shape[0]
-                start = 0 if w.start is None else w.start
-                stop = length - 1 if w.start is None else w.stop
-                if stop >= length:
-                    raise ArgumentError(
-                        f"index range {w.param}[{start}:{stop}] is outside the array passed (length {length})",
-                        fn.loc,
-                    )
-                concrete.append((w.param, start, stop))
-            else:
-                concrete.append((w.param, None, None))
+        concrete = _directions(fn, self.specs, conv)
         res = self._kernel(concrete)
         if res is None:
             return self._one_at_a_time(concrete, conv)
@@ -507,19 +513,7 @@ class Hessian:
         fn = self.primal.ir
         conv, _ = convert_args(fn, args, [])
         by_name = dict(zip((p.name for p in fn.params), conv))
-        concrete = []
-        for w in self.specs:
-            if fn.params[w.index].type.ptr:
-                length = by_name[w.param].shape[0]
-                start, stop = (0, length - 1) if w.start is None else (w.start, w.stop)
-                if stop >= length:
-                    raise ArgumentError(
-                        f"index range {w.param}[{start}:{stop}] is outside the array passed (length {length})",
-                        fn.loc,
-                    )
-                concrete.append((w.param, start, stop))
-            else:
-                concrete.append((w.param, None, None))
+        concrete = _directions(fn, self.specs, conv)
         grad, kernel = self._kernel(concrete)
         gconv = list(conv)
         for o in grad.extras:  # the gradient's adjoint outputs, zeroed
