@@ -90,6 +90,7 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
                     f"index {e.seed} is out of range for '{e.like}' (length {buf.shape[0]})", fn.loc
                 )
             buf[e.seed] = 1
+        arrays[e.name] = buf  # a higher order's tangent of this tangent is shaped like it
         out.append(buf)
         made.append(buf)
     return out, made

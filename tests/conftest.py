@@ -42,11 +42,11 @@ def fd(f, args, index, element=None, h=FD_STEP):
     return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
 
-def fd2(f, args, index, h=1e-3):
+def fd2(f, args, index, element=None, h=1e-3):
     """Second derivative by the 5-point stencil (error ~h^4, rounding ~eps/h^2)."""
 
     def at(k):
-        return f(*_with(args, index, None, k * h))
+        return f(*_with(args, index, element, k * h))
 
     return (-at(2) + 16 * at(1) - 30 * at(0) + 16 * at(-1) - at(-2)) / (12 * h * h)
 

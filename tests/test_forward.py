@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from conftest import assert_close, fd, fresh
+from conftest import assert_close, fd, fd2, fresh
 
 import pyclad
 
@@ -751,6 +751,21 @@ def test_forward_derivative_matches_references(constructs, case):
         if case.fd_check:
             assert_close(got, fd(f, list(args), index, element), rtol=case.fd_rtol,
                          what=f"{case.id}{args} vs finite differences")
+
+
+SECOND_ORDER = [c for c in CASES if c.fd_check and c.rtol == 1e-8]
+
+
+@pytest.mark.parametrize("case", SECOND_ORDER, ids=[c.id for c in SECOND_ORDER])
+def test_second_order_of_every_construct_matches_second_differences(constructs, case):
+    """The transform applied to its own output, for every construct: checked against
+    second differences of the primal (good to ~1e-9 at h = 5e-3 on these functions)."""
+    f = getattr(constructs, case.fn)
+    d2 = pyclad.differentiate(f, case.wrt, order=2)
+    index, element = _wrt_position(f, case.wrt)
+    for args in case.points:
+        want = fd2(f, list(args), index, element, h=5e-3)
+        assert_close(d2(*fresh(args)), want, rtol=1e-6, atol=1e-6, what=f"{case.id}{args} d2")
 
 
 # ---------------------------------------------------------------------------- the math library
