@@ -1082,3 +1082,19 @@ def test_generated_code_compiles_without_warnings_under_gcc(tmp_path):
         capture_output=True, text=True,
     )
     assert r.returncode == 0, r.stderr[:4000]
+
+
+def test_custom_derivative_takes_precedence_over_a_builtin():
+    m = pyclad.cppdef(
+        """#include <pyclad/runtime.hpp>
+        #include <cmath>
+        namespace pyclad { namespace custom_derivatives {
+        // 7 times the true derivative: the test sees this rule, not the builtin one, was used.
+        pyclad::ValueAndPushforward<double, double> sin_pushforward(double x, double d_x) {
+            return {std::sin(x), 7 * std::cos(x) * d_x};
+        }
+        }}
+        double uses_sin(double x) { return std::sin(x) + sin(2 * x); }"""
+    )
+    x = 0.3
+    assert_close(pyclad.differentiate(m.uses_sin, "x")(x), 7 * math.cos(x) + 14 * math.cos(2 * x))
