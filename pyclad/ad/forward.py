@@ -15,6 +15,7 @@ transform again to its own output.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .. import ir
@@ -28,6 +29,7 @@ from .rules import Custom, Partials
 from .simplify import remove_dead_locals
 
 RETURN = "_d_return"
+_TEMP = re.compile(r"_t\d+")
 PUSH, POP = "::pyclad::push", "::pyclad::pop"
 
 
@@ -102,7 +104,7 @@ def derivative(
             for e in extras
         )
     out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
-    return remove_dead_locals(out, t.is_pure_call), extras
+    return t.tidy(out), extras
 
 
 def pushforward(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
@@ -124,7 +126,7 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:
         out = vectorize(out, t.tangent_names(), vector)
-    program.add(remove_dead_locals(out, t.is_pure_call))
+    program.add(t.tidy(out))
     return name
 
 
@@ -180,6 +182,32 @@ class ForwardTransform:
             return None  # a custom derivative stands for the body, which need not be readable
         f = self.program.function(c.callee)
         return f.params if f is not None else None
+
+    def tidy(self, out: ir.Function) -> ir.Function:
+        """The finished function: dead locals removed, temporaries numbered in reading order."""
+        out = remove_dead_locals(out, self.is_pure_call)
+        original = Namer.for_function(self.fn).used
+        temp_of = {d: t for t, d in self.names._derivative.items() if _TEMP.fullmatch(t) and t not in original}
+        order: list[str] = []
+        for n in ir.walk(out.body):
+            name = n.name if isinstance(n, (Var, ir.Decl)) else None
+            if name and _TEMP.fullmatch(name) and name not in original:
+                t = name
+            elif name in temp_of:
+                t = temp_of[name]
+            else:
+                continue
+            if t not in order:
+                order.append(t)
+        mapping = dict(zip(order, sorted(order, key=lambda x: int(x[2:]))))
+        old_d = {self.names._derivative[t] for t in order if t in self.names._derivative}
+        for t in order:
+            if t in self.names._derivative:
+                mapping[self.names._derivative[t]] = f"_d_{mapping[t]}"
+        taken = {n.name for n in ir.walk(out.body) if isinstance(n, (Var, ir.Decl))} - old_d - set(order)
+        if any(v in taken for v in mapping.values()) or all(k == v for k, v in mapping.items()):
+            return out
+        return ir.Function(out.name, out.ret, out.params, ir.rename(out.body, mapping), out.loc, out.comment)
 
     def is_pure_call(self, c: ir.Call) -> bool:
         """A call without effects (a math builtin, or a user function that writes nothing
