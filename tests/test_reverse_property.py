@@ -2,9 +2,10 @@
 differences of the primal.
 
 The programs come from a small grammar: straight-line code over a few double locals
-(= += -= *=, + - * /, sin cos exp), for loops with constant and int-parameter trip
-counts, if/else on int parameters, loop counters and comparisons of values, break /
-continue / early return on loop counters, calls to a fixed helper and to a fixed
+(= += -= *=, + - * /, sin cos exp), for loops with constant, int-parameter and
+value-dependent trip counts, if/else on int parameters, loop counters and comparisons
+of values, switch (fall-through, default) on ints, break / continue / early return on
+loop counters, calls to a fixed helper and to a fixed
 function with a reference output, reads of a const array parameter and reads and
 writes of a second array parameter.
 
@@ -85,7 +86,7 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
     for _ in range(draw(st.integers(1, size))):
         choices = ["assign", "assign", "assign", "warr", "hout"]
         if depth > 0:
-            choices += ["for_const", "for_param", "if_param", "if_value"]
+            choices += ["for_const", "for_param", "for_value", "if_param", "if_value", "switch"]
         if loops:
             choices += ["if_counter", "jump"]
         kind = draw(st.sampled_from(choices))
@@ -106,7 +107,20 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
             var = f"i{len(loops)}"
             bound = str(draw(st.integers(1, 3))) if kind == "for_const" else "n"
             body = draw(block(depth - 1, loops + (var,), 3))
-            out.append(("for", var, bound, body))
+            out.append(("for", var, bound, body, None))
+        elif kind == "for_value":  # the trip count depends on the values
+            var = f"i{len(loops)}"
+            test = f"{draw(st.sampled_from(LOCALS))} < {draw(expr(1, loops))}"
+            body = draw(block(depth - 1, loops + (var,), 3))
+            out.append(("for", var, "4", body, test))
+        elif kind == "switch":  # on an int parameter or a loop counter; fall-through, default
+            on = draw(st.sampled_from(("n",) + loops))
+            cases = []
+            for label in draw(st.lists(st.integers(0, 3), min_size=1, max_size=3, unique=True)):
+                cases.append((str(label), draw(block(depth - 1, loops, 2)), draw(st.booleans())))
+            if draw(st.booleans()):
+                cases.append(("default", draw(block(depth - 1, loops, 2)), True))
+            out.append(("switch", f"{on} % 4", cases))
         elif kind == "if_param":
             cond = f"n > {draw(st.integers(0, 3))}"
             out.append(("if", cond, draw(block(depth - 1, loops, 2)), draw(block(depth - 1, loops, 2)), False))
@@ -158,9 +172,20 @@ def render(body, result, name: str, trace: bool) -> str:
             elif s[0] == "hout":
                 lines.append(f"{pad}prop_hout({s[1]}, {s[2]});")
             elif s[0] == "for":
-                _, var, bound, inner = s
-                lines.append(f"{pad}for (int {var} = 0; {var} < {bound}; {var}++) {{")
+                _, var, bound, inner, test = s
+                cond = f"{var} < {bound}"
+                if test is not None:
+                    cond += f" && {f'prop_rec(_h, {test})' if trace else test}"
+                lines.append(f"{pad}for (int {var} = 0; {cond}; {var}++) {{")
                 emit(inner, indent + 1)
+                lines.append(f"{pad}}}")
+            elif s[0] == "switch":
+                _, on, cases = s
+                lines.append(f"{pad}switch ({on}) {{")
+                for label, inner, ends in cases:
+                    lines.append(f"{pad}    {'default:' if label == 'default' else f'case {label}:'} {{")
+                    emit(inner, indent + 2)
+                    lines.append(f"{pad}    }}" + (" break;" if ends else ""))
                 lines.append(f"{pad}}}")
             elif s[0] == "if":
                 _, cond, then, other, on_values = s
@@ -178,7 +203,8 @@ def render(body, result, name: str, trace: bool) -> str:
                 lines.append(f"{pad}if ({cond}) {stmt}")
 
     emit(body, 1)
-    lines.append(f"    {final(result)}")
+    # every local and the written array reach the result, so their derivatives are all checked
+    lines.append(f"    {final(f'({result}) + 0.3 * v0 + 0.2 * v1 + 0.1 * v2 + 0.05 * (w[0] + w[1] * w[2])')}")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

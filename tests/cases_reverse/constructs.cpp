@@ -638,7 +638,9 @@ double r_ref_elem(const double* x, double* y, int n) {
 }
 double r_local_array_callee(double x, double y) {
     double a[3] = {x, y, x * y};
-    return dot(a, a, 3) + wsum(a, 3) + dot(a + 1, a, 2);
+    double r = dot(a, a, 3) + wsum(a, 3) + dot(a + 1, a, 2);
+    scale(a, 3, y);  // writes the local array through a pointer; the reverse sweep reads it before and after
+    return r * a[0] + a[1] * a[2];
 }
 double r_callee_early_loop(const double* a, int n) {
     double s = 0;
