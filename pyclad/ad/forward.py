@@ -205,6 +205,7 @@ class ForwardTransform:
             if t in self.names._derivative:
                 mapping[self.names._derivative[t]] = f"_d_{mapping[t]}"
         taken = {n.name for n in ir.walk(out.body) if isinstance(n, (Var, ir.Decl))} - old_d - set(order)
+        taken |= {p.name for p in out.params}
         if any(v in taken for v in mapping.values()) or all(k == v for k, v in mapping.items()):
             return out
         return ir.Function(out.name, out.ret, out.params, ir.rename(out.body, mapping), out.loc, out.comment)
