@@ -101,7 +101,7 @@ def test_missing_file_is_a_pyclad_error(tmp_path, m):
 
 def test_unknown_function_name(m):
     with pytest.raises(pyclad.FunctionNotFoundError) as info:
-        m.nosuch
+        _ = m.nosuch
     assert isinstance(info.value, AttributeError)
     assert "nosuch" in str(info.value)
     assert_located(info.value, 1)
@@ -111,7 +111,7 @@ def test_unknown_function_name(m):
 
 def test_declared_but_undefined_function(m):
     with pytest.raises(pyclad.FunctionNotFoundError) as info:
-        m.ext
+        _ = m.ext
     assert_located(info.value, line_of("double ext(double x);"))
     still_works(m)
 

@@ -311,14 +311,18 @@ class ForwardTransform:
         return out
 
     def decl(self, s: ir.Decl) -> list[ir.Stmt]:
-        if s.type == ir.AUTO and isinstance(s.init, ir.Call) and "custom_derivatives::" in s.init.callee:
-            if any(depends_on(a, self.active) for a in s.init.args):
-                # A custom NAME_pushforward in code being differentiated again (order > 1).
-                raise NoDerivativeError(
-                    f"the custom derivative '{s.init.callee}' cannot be differentiated again: "
-                    "higher orders through a custom derivative are not supported",
-                    s.init.loc or s.loc,
-                )
+        if (
+            s.type == ir.AUTO
+            and isinstance(s.init, ir.Call)
+            and "custom_derivatives::" in s.init.callee
+            and any(depends_on(a, self.active) for a in s.init.args)
+        ):
+            # A custom NAME_pushforward in code being differentiated again (order > 1).
+            raise NoDerivativeError(
+                f"the custom derivative '{s.init.callee}' cannot be differentiated again: "
+                "higher orders through a custom derivative are not supported",
+                s.init.loc or s.loc,
+            )
         if is_tape(s.type) and s.name in self.active:  # a gradient's tape: its tangent is a tape too
             return [ir.Decl(self.names.derivative(s.name), s.type, None, s.loc), s]
         if s.name not in self.active or not s.type.holds_float:
