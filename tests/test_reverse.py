@@ -155,6 +155,7 @@ CASES = [
     Case("r_local_array_callee", [(0.7, 1.3)]),
     Case("r_callee_early_loop", [(arr(0.3, 0.9, 0.6, 1.1), 4), (arr(0.1, 0.2), 2)]),
     Case("r_ternary_calls", [(0.7, 1.3), (-0.7, 1.3)]),
+    Case("r_writing_call_in_expr", [(0.7, 1.3)], forward=False),  # forward mode: see test_forward_mode_call_writing_through_ref
     # more control flow, pointers
     Case("r_do_while_continue", [(0.8, 5), (0.8, 1)]),
     Case("r_switch_continue", [(arr(0.3, 0.8, -0.5, 1.1, 0.2, 0.9, -0.6), 7)]),

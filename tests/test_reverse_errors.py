@@ -61,6 +61,16 @@ double step_in_cond(double x, int n) {
     return acc;
 }
 int count(double x) { return x > 0 ? 1 : 0; }
+double unsequenced(double x) {
+    double t = x;
+    double r = bump(x, t) * 2.0 + t;
+    return r;
+}
+double conditional_call(double x) {
+    double t = x;
+    bool ok = x > 0 && bump(x, t);
+    return ok ? t : x;
+}
 """
 
 
@@ -217,4 +227,22 @@ def test_a_failed_request_leaves_no_half_generated_helpers(m):
         pyclad.gradient(m2.writes_param, "x")
     gx, gy = pyclad.gradient(m2.ok_use)(0.5, -1.5)  # a local array: saved whole, supported
     assert math.isclose(gx, 2 * 0.5 * 1.5**2, rel_tol=1e-14) and math.isclose(gy, 2 * -1.5 * 0.5**2, rel_tol=1e-14)
+    still_works(m)
+
+
+def test_read_unsequenced_with_a_call_that_writes_it(m):
+    """Whether ``t`` in ``bump(x, t) * 2.0 + t`` is read before or after bump writes it is
+    unspecified in C++: no derivative is guessed."""
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.gradient(m.unsequenced)
+    assert "'t'" in str(info.value) and "unspecified" in str(info.value)
+    located_at(info.value, line_of("double r = bump(x, t) * 2.0 + t;"))
+    still_works(m)
+
+
+def test_call_that_writes_on_the_right_of_and(m):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.gradient(m.conditional_call)
+    assert "on the right of &&" in str(info.value)
+    located_at(info.value, line_of("bool ok = x > 0 && bump(x, t);"))
     still_works(m)

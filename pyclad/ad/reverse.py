@@ -109,7 +109,8 @@ class ReverseTransform:
         self.fn = fn
         self.mode = mode
         self.names = Namer.for_function(fn)
-        self.body, extra = Normalizer(fn, self.names).run()
+        hoisted = replace(fn, body=self._hoist_block(fn.body))
+        self.body, extra = Normalizer(hoisted, self.names).run()
         work = replace(fn, body=self.body)
         self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
         self.needed = needed  # None on the probing run: save nothing, record reads
@@ -139,6 +140,103 @@ class ReverseTransform:
             return None
         f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
         return f.params if f is not None else None
+
+    # ------------------------------------------------------------------ calls that write
+    def _writing_call(self, c) -> bool:
+        if not isinstance(c, ir.Call):
+            return False
+        fn, _ = self._target(c)
+        return fn is not None and len(fn.params) == len(c.args) and any(writable(p.type) for p in fn.params)
+
+    def _hoist_block(self, s):
+        """``r = E[g(x, t)]`` -> ``double _c0 = g(x, t); r = E[_c0]`` for a call ``g`` that writes
+        through a pointer or reference parameter and is not the whole right-hand side: the
+        reverse sweep then reads its result from ``_c0`` instead of calling ``g`` again
+        (which would write ``t`` once more)."""
+        if isinstance(s, ir.Block):
+            out: list[ir.Stmt] = []
+            for x in s.stmts:
+                out += self._hoist_stmt(x)
+            return replace(s, stmts=tuple(out))
+        return s
+
+    def _hoist_stmt(self, s: ir.Stmt) -> list[ir.Stmt]:
+        if isinstance(s, ir.Block):
+            return [self._hoist_block(s)]
+        if isinstance(s, ir.If):
+            other = _block(self._hoist_stmt(s.other)) if s.other is not None else None
+            return [replace(s, then=_block(self._hoist_stmt(s.then)), other=other)]
+        if isinstance(s, (ir.While, ir.DoWhile, ir.Switch)):
+            return [replace(s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body])))]
+        if isinstance(s, ir.For):
+            return [replace(s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body])))]
+        if isinstance(s, ir.Decl) and s.init is not None and not isinstance(s.init, ir.InitList):
+            pre, init = self._hoist_expr(s.init)
+            return pre + [replace(s, init=init)]
+        if isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign):
+            # t *= g(x, t) is t = t * g(x, t) to the reverse sweep: the call is not the whole value
+            pre, value = self._hoist_expr(s.expr.value, s.expr.op in ("=", "+=", "-="))
+            return pre + [replace(s, expr=replace(s.expr, value=value))]
+        if isinstance(s, ir.Return) and s.value is not None:
+            pre, value = self._hoist_expr(s.value)
+            return pre + [replace(s, value=value)]
+        return [s]
+
+    def _hoist_expr(self, e: ir.Expr, may_be_whole: bool = True) -> tuple[list[ir.Stmt], ir.Expr]:
+        whole = e
+        while isinstance(whole, ir.Cast) and whole.implicit:
+            whole = whole.operand
+        calls: list[ir.Call] = []
+
+        def find(x):  # the writing calls that always run, outermost ones
+            if self._writing_call(x):
+                calls.append(x)
+            elif isinstance(x, ir.Cond):
+                find(x.cond)
+            elif isinstance(x, ir.Binary) and x.op in ("&&", "||"):
+                find(x.lhs)
+            else:
+                for c in ir.children(x):
+                    if isinstance(c, ir.Expr):
+                        find(c)
+
+        find(e)
+        if not calls:
+            return [], e
+        fn_of = {id(c): self._target(c)[0] for c in calls}
+        for c in calls:  # C++ leaves unspecified whether other reads see the old or the new value
+            written = set()
+            for p, a in zip(fn_of[id(c)].params, c.args):
+                root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                if writable(p.type) and root is not None:
+                    written.add(root.name)
+            stack = [e]
+            while stack:
+                n = stack.pop()
+                if n is c:
+                    continue
+                if isinstance(n, Var) and n.name in written:
+                    raise self.unsupported(
+                        f"reading '{n.name}' in an expression where a call also writes it (C++ leaves "
+                        "the order unspecified)",
+                        c,
+                    )
+                if isinstance(n, ir.Cond) and _holds(n.cond, c):  # the branches run after the call
+                    stack.append(n.cond)
+                elif isinstance(n, ir.Binary) and n.op in ("&&", "||", ",") and _holds(n.lhs, c):
+                    stack.append(n.lhs)
+                else:
+                    stack.extend(x for x in ir.children(n) if isinstance(x, ir.Expr))
+        if calls == [whole] and may_be_whole:
+            return [], e
+        pre: list[ir.Stmt] = []
+        swap: dict[int, Var] = {}
+        for c in calls:
+            ty = ir.Type(c.type.base, c.type.ptr)
+            name = self.names.temp("_c")
+            pre.append(ir.Decl(name, ty, c, c.loc))
+            swap[id(c)] = Var(name, ty, c.loc)
+        return pre, _substitute(e, swap)
 
     def _declare_locals(self, extra) -> None:
         has_loop = any(isinstance(n, (ir.While, ir.DoWhile)) for n in ir.walk(self.body))
@@ -401,6 +499,7 @@ class ReverseTransform:
         if root is None:
             raise self.unsupported("this assignment target", e)
         self._check_pure(value)
+        self._check_sequenced(value)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
             op = "="
@@ -501,23 +600,77 @@ class ReverseTransform:
         derivative, for what they write through pointer and reference parameters."""
         rev: list[ir.Stmt] = []
         self.memo = {}
-        for c in ir.walk(e):
-            if isinstance(c, ir.Call):
-                fn, _ = self._target(c)
-                if fn is not None and any(writable(p.type) for p in fn.params):
-                    self.acc_call(c, lit(0), rev)
+        self._discard_into(e, rev)  # pullbacks in the reverse of the order the calls ran in
         self.note_reads(rev)
         return rev
 
+    def _discard_into(self, e: ir.Expr, out: list[ir.Stmt]) -> None:
+        calls: list[ir.Call] = []
+        self._always_run_calls(e, calls)
+        for c in reversed(calls):
+            self.acc_call(c, lit(0), out)
+
+    def _writes_active(self, c: ir.Call) -> bool:
+        """A call to a user function that writes a differentiated variable through a
+        pointer or reference parameter."""
+        fn, _ = self._target(c)
+        return fn is not None and any(
+            writable(p.type) and self.adj_of(a) is not None for p, a in zip(fn.params, c.args)
+        )
+
+    def _no_writing_calls(self, e: ir.Expr | None, where: str) -> None:
+        for c in ir.walk(e) if e is not None else ():
+            if isinstance(c, ir.Call) and self._writes_active(c):
+                raise self.unsupported(f"a call that writes a differentiated variable {where}", c)
+
+    def _always_run_calls(self, e: ir.Expr, out: list[ir.Call]) -> None:
+        """The writing calls of ``e`` in evaluation order; those that run only on some
+        paths (a branch of ?:, the right of && and ||) are not supported."""
+        if isinstance(e, ir.Call) and self._writes_active(e):
+            out.append(e)  # its pullback takes care of the calls in its arguments
+            return
+        if isinstance(e, ir.Cond):
+            self._always_run_calls(e.cond, out)
+            self._no_writing_calls(e.then, "in a branch of ?:")
+            self._no_writing_calls(e.other, "in a branch of ?:")
+            return
+        if isinstance(e, ir.Binary) and e.op in ("&&", "||"):
+            self._always_run_calls(e.lhs, out)
+            self._no_writing_calls(e.rhs, f"on the right of {e.op}")
+            return
+        for c in ir.children(e):
+            if isinstance(c, ir.Expr):
+                self._always_run_calls(c, out)
+
+    def _check_sequenced(self, e: ir.Expr) -> None:
+        """A variable that a call in ``e`` writes through a reference or pointer and that ``e``
+        also reads outside that call: C++ leaves the order unspecified (is ``t`` in
+        ``g(x, t) * t`` the old or the new value?), so the derivative would be a guess."""
+        for c in ir.walk(e):
+            if not (isinstance(c, ir.Call) and self._writes_active(c)):
+                continue
+            fn, _ = self._target(c)
+            written = set()
+            for p, a in zip(fn.params, c.args):
+                root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                if writable(p.type) and root is not None:
+                    written.add(root.name)
+            stack = [e]
+            while stack:
+                n = stack.pop()
+                if n is c:
+                    continue
+                if isinstance(n, Var) and n.name in written:
+                    raise self.unsupported(
+                        f"reading '{n.name}' in an expression where a call also writes it (C++ leaves the "
+                        "order unspecified)",
+                        c,
+                    )
+                stack.extend(x for x in ir.children(n) if isinstance(x, ir.Expr))
+
     def _check_cond(self, e: ir.Expr) -> None:
         self._check_pure(e)
-        for c in ir.walk(e):
-            if isinstance(c, ir.Call):
-                fn, _ = self._target(c)
-                if fn is not None and any(
-                    writable(p.type) and self.adj_of(a) is not None for p, a in zip(fn.params, c.args)
-                ):
-                    raise self.unsupported("a call that writes a differentiated variable inside a condition", c)
+        self._no_writing_calls(e, "inside a condition")
 
     def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
         fwd, restore = self.call_outputs(e, depth)
@@ -620,15 +773,20 @@ class ReverseTransform:
         if isinstance(e, ir.Cast):
             if e.type.is_float and e.operand.type.is_float:
                 self.acc(e.operand, adj, out, discard)
+            else:
+                self._discard_into(e.operand, out)
             return
         if isinstance(e, ir.Unary):
             if e.op == "-":
                 self.acc(e.operand, neg(adj), out, discard)
             elif e.op == "+":
                 self.acc(e.operand, adj, out, discard)
+            else:
+                self._discard_into(e.operand, out)
             return
         if isinstance(e, ir.Binary):
-            if not e.type.is_float:
+            if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
+                self._discard_into(e, out)
                 return
             a_act, b_act = self.is_active(e.lhs) or _has_user_call(e.lhs, self), self.is_active(e.rhs) or _has_user_call(e.rhs, self)
             if a_act and b_act:
@@ -650,6 +808,7 @@ class ReverseTransform:
                     self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
             return
         if isinstance(e, ir.Cond):
+            self._no_writing_calls(e.cond, "in the condition of ?:")  # the reverse sweep evaluates it again
             then: list[ir.Stmt] = []
             other: list[ir.Stmt] = []
             saved = dict(self.memo)
@@ -860,6 +1019,31 @@ def _has_user_call(e: ir.Expr, t: ReverseTransform) -> bool:
             ):
                 return True
     return False
+
+
+def _holds(e: ir.Expr, node) -> bool:
+    return any(n is node for n in ir.walk(e))
+
+
+def _substitute(e: ir.Expr, swap: dict[int, ir.Expr]) -> ir.Expr:
+    """``e`` with the nodes whose id is in ``swap`` replaced (top-down, so the ids are the
+    original nodes')."""
+    if id(e) in swap:
+        return swap[id(e)]
+    changes = {}
+    for f in e.__dataclass_fields__:
+        if f in ("type", "loc"):
+            continue
+        v = getattr(e, f)
+        if isinstance(v, ir.Expr):
+            nv = _substitute(v, swap)
+            if nv is not v:
+                changes[f] = nv
+        elif isinstance(v, tuple) and any(isinstance(x, ir.Expr) for x in v):
+            nt = tuple(_substitute(x, swap) if isinstance(x, ir.Expr) else x for x in v)
+            if any(a is not b for a, b in zip(nt, v)):
+                changes[f] = nt
+    return replace(e, **changes) if changes else e
 
 
 def _body(s: ir.Stmt | None) -> list[ir.Stmt]:

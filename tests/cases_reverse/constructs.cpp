@@ -648,3 +648,10 @@ double r_callee_early_loop(const double* a, int n) {
     return s;
 }
 double r_ternary_calls(double x, double y) { return x > 0 ? sq(x) * y : helper(x, y); }
+double r_writing_call_in_expr(double x, double y) {
+    double t = y;
+    double r = std::sin(gref(x, t)) * x;  // the result feeds arithmetic: not re-run in the reverse sweep
+    t *= gref(x * 0.5, t);                // compound: t = t_new * gref(...)
+    double u = bumpif(x, t) ? t : 0.5;    // the branches read t after the call wrote it
+    return r * t + u;
+}
