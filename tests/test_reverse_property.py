@@ -5,8 +5,8 @@ The programs come from a small grammar: straight-line code over a few double loc
 (= += -= *=, + - * /, sin cos exp), for loops with constant, int-parameter and
 value-dependent trip counts, if/else on int parameters, loop counters and comparisons
 of values, switch (fall-through, default) on ints, break / continue / early return on
-loop counters, calls to a fixed helper and to a fixed
-function with a reference output, reads of a const array parameter and reads and
+loop counters, calls to a fixed helper and to fixed functions with a reference
+output (one of them with its result inside arithmetic), reads of a const array parameter and reads and
 writes of a second array parameter.
 
 Safety of the finite-difference reference:
@@ -41,6 +41,10 @@ PRELUDE = """\
 #include <cmath>
 static inline double prop_helper(double a, double b) { return a * std::sin(b) + 0.5 * b; }
 static inline void prop_hout(double a, double& b) { b = b * std::cos(a) + 0.5 * a; }
+static inline double prop_gref(double a, double& b) {
+    b = b * 0.5 + std::sin(a);
+    return b * a + 1.0;
+}
 static inline bool prop_rec(double& h, bool c) {
     h = std::fmod(h * 3 + (c ? 1 : 2), 1e9 + 7);
     return c;
@@ -84,7 +88,7 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
     """A list of statements, each a tuple (kind, ...)."""
     out = []
     for _ in range(draw(st.integers(1, size))):
-        choices = ["assign", "assign", "assign", "warr", "hout"]
+        choices = ["assign", "assign", "assign", "warr", "hout", "gref"]
         if depth > 0:
             choices += ["for_const", "for_param", "for_value", "if_param", "if_value", "switch"]
         if loops:
@@ -103,6 +107,12 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
             out.append(("assign", f"w[{index}]", op, draw(expr(1, loops))))
         elif kind == "hout":
             out.append(("hout", draw(expr(1, loops)), draw(st.sampled_from(LOCALS))))
+        elif kind == "gref":  # a call that writes a local and whose result feeds arithmetic
+            local = draw(st.sampled_from(LOCALS))
+            a, b = draw(expr(1, loops)), draw(expr(1, loops))
+            a, b = (x if local not in x else "0.5" for x in (a, b))  # no unsequenced read of it
+            op = draw(st.sampled_from(["=", "+=", "*="]))
+            out.append(("assign", draw(st.sampled_from(LOCALS)), op, f"{b} * prop_gref({a}, {local})"))
         elif kind in ("for_const", "for_param"):
             var = f"i{len(loops)}"
             bound = str(draw(st.integers(1, 3))) if kind == "for_const" else "n"

@@ -166,9 +166,7 @@ class ReverseTransform:
         if isinstance(s, ir.If):
             other = _block(self._hoist_stmt(s.other)) if s.other is not None else None
             return [replace(s, then=_block(self._hoist_stmt(s.then)), other=other)]
-        if isinstance(s, (ir.While, ir.DoWhile, ir.Switch)):
-            return [replace(s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body])))]
-        if isinstance(s, ir.For):
+        if isinstance(s, (ir.While, ir.DoWhile, ir.For, ir.Switch)):
             return [replace(s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body])))]
         if isinstance(s, ir.Decl) and s.init is not None and not isinstance(s.init, ir.InitList):
             pre, init = self._hoist_expr(s.init)
@@ -499,7 +497,6 @@ class ReverseTransform:
         if root is None:
             raise self.unsupported("this assignment target", e)
         self._check_pure(value)
-        self._check_sequenced(value)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
             op = "="
@@ -641,32 +638,6 @@ class ReverseTransform:
         for c in ir.children(e):
             if isinstance(c, ir.Expr):
                 self._always_run_calls(c, out)
-
-    def _check_sequenced(self, e: ir.Expr) -> None:
-        """A variable that a call in ``e`` writes through a reference or pointer and that ``e``
-        also reads outside that call: C++ leaves the order unspecified (is ``t`` in
-        ``g(x, t) * t`` the old or the new value?), so the derivative would be a guess."""
-        for c in ir.walk(e):
-            if not (isinstance(c, ir.Call) and self._writes_active(c)):
-                continue
-            fn, _ = self._target(c)
-            written = set()
-            for p, a in zip(fn.params, c.args):
-                root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
-                if writable(p.type) and root is not None:
-                    written.add(root.name)
-            stack = [e]
-            while stack:
-                n = stack.pop()
-                if n is c:
-                    continue
-                if isinstance(n, Var) and n.name in written:
-                    raise self.unsupported(
-                        f"reading '{n.name}' in an expression where a call also writes it (C++ leaves the "
-                        "order unspecified)",
-                        c,
-                    )
-                stack.extend(x for x in ir.children(n) if isinstance(x, ir.Expr))
 
     def _check_cond(self, e: ir.Expr) -> None:
         self._check_pure(e)
