@@ -162,7 +162,7 @@ def main() -> None:
 
     src = m.source
     vres = _derive(m.rhs, lambda: src.vector("rhs", [("u", 0, n - 1)], "jac_fwd"))
-    rosen_grad = pyclad.gradient(m.rosen, "x")
+    pyclad.gradient(m.rosen, "x")  # compiles rosen_grad, which the timing loop calls
     h10 = _derive(m.rosen, lambda: src.hessian_function("rosen", "x[0:9]"))
     h100 = _derive(m.rosen, lambda: src.hessian_function("rosen", "x[0:99]"))
     jac_rev_name = jr.result.function.name
@@ -209,10 +209,14 @@ def main() -> None:
     hh10 = best(t.hess10_ns, x10, 2000 * scale)
     hh100 = best(t.hess100_ns, x100, 20 * scale)
     print("\nHessian of Rosenbrock (forward over reverse), as a multiple of one gradient call")
-    print(f"  n = 10:  gradient {g10 / 1e3:8.3f} µs, Hessian {hh10 / 1e3:9.2f} µs = {hh10 / g10:7.1f} x"
-          f" gradient (target <= {3 * 10})")
-    print(f"  n = 100: gradient {g100 / 1e3:8.3f} µs, Hessian {hh100 / 1e3:9.2f} µs = {hh100 / g100:7.1f} x"
-          f" gradient (target <= {3 * 100})")
+    print(
+        f"  n = 10:  gradient {g10 / 1e3:8.3f} µs, Hessian {hh10 / 1e3:9.2f} µs = {hh10 / g10:7.1f} x"
+        f" gradient (target <= {3 * 10})"
+    )
+    print(
+        f"  n = 100: gradient {g100 / 1e3:8.3f} µs, Hessian {hh100 / 1e3:9.2f} µs = {hh100 / g100:7.1f} x"
+        f" gradient (target <= {3 * 100})"
+    )
 
 
 if __name__ == "__main__":

@@ -131,8 +131,10 @@ def main() -> None:
     m = pyclad.cppdef(CASES)
     rng = np.random.default_rng(0)
     print("pyclad reverse-mode benchmarks: gradient / primal, both timed in a C++ loop")
-    print(f"  {'function':<12} {'n':>8} {'primal µs':>11} {'grad µs':>11} {'grad/primal':>12} {'target':>7}"
-          f" {'FD / grad':>12}")
+    print(
+        f"  {'function':<12} {'n':>8} {'primal µs':>11} {'grad µs':>11} {'grad/primal':>12} {'target':>7}"
+        f" {'FD / grad':>12}"
+    )
     shown = set()
     for k, (name, n, length, target) in enumerate(RUNS):
         g = pyclad.gradient(getattr(m, name), "x")
@@ -152,8 +154,10 @@ def main() -> None:
         primal = min(t.primal_ns(x, n, reps) for _ in range(5))
         grad = min(t.grad_ns(x, n, dx, length, reps) for _ in range(5))
         fd = 2 * length * primal  # central differences: two primal calls per component
-        print(f"  {name:<12} {n:>8} {primal / 1e3:>11.2f} {grad / 1e3:>11.2f} {grad / primal:>12.2f}"
-              f" {target:>7.1f} {fd / grad:>12.0f}")
+        print(
+            f"  {name:<12} {n:>8} {primal / 1e3:>11.2f} {grad / 1e3:>11.2f} {grad / primal:>12.2f}"
+            f" {target:>7.1f} {fd / grad:>12.0f}"
+        )
         if opts.show_code and name not in shown:
             shown.add(name)
             print(textwrap.indent(g.code, "      "))

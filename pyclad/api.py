@@ -9,7 +9,13 @@ import numpy as np
 
 from . import ir
 from .backends.jit import JitModule
-from .errors import ArgumentError, FunctionNotFoundError, NoDerivativeError, PycladError, UnsupportedError, WrtError
+from .errors import (
+    ArgumentError,
+    NoDerivativeError,
+    PycladError,
+    UnsupportedError,
+    WrtError,
+)
 from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
@@ -75,7 +81,14 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
         # Fast paths for the common cases; everything else (and every error) in _convert.
         if kind == "f" and type(a) is float:
             out.append(a)
-        elif kind == "a" and type(a) is np.ndarray and a.dtype == np.float64 and a.ndim == 1 and a.size and a.flags.c_contiguous:
+        elif (
+            kind == "a"
+            and type(a) is np.ndarray
+            and a.dtype == np.float64
+            and a.ndim == 1
+            and a.size
+            and a.flags.c_contiguous
+        ):
             arrays[p.name] = a
             out.append(a)
         else:
@@ -105,8 +118,10 @@ def _plan(fn: ir.Function) -> tuple[str, ...]:
     if hit is not None and hit[0] is fn:
         return hit[1]
     kinds = tuple(
-        "a" if p.type.ptr == 1 and p.type.base == "double"
-        else "f" if p.type.is_float and p.type.base == "double" and not (p.type.ref and not p.type.const)
+        "a"
+        if p.type.ptr == 1 and p.type.base == "double"
+        else "f"
+        if p.type.is_float and p.type.base == "double" and not (p.type.ref and not p.type.const)
         else "-"
         for p in fn.params
     )
@@ -162,7 +177,7 @@ def _invoke(native, args, name):
         return native(*args)
     except TypeError as exc:
         raise ArgumentError(f"cannot call {name}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - only the JIT's link failure is translated
+    except Exception as exc:
         if "failed to resolve function" not in str(exc):
             raise
         raise PycladError(
@@ -326,8 +341,9 @@ class Jacobian:
         tangents = _call_vector(self.primal.module, vres, fn, conv)
         self.last_mode, self._last = mode, vres
         # An output that no input reaches has no tangent buffer: its rows are zero.
-        return np.vstack([tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs])
-
+        return np.vstack(
+            [tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs]
+        )
 
     def _vector_reverse(self, conv, size_of, rows, cols):
         """All rows in one reverse sweep with ``pyclad::vec<rows>`` adjoints."""
@@ -369,7 +385,7 @@ def _unshared(fn: ir.Function, conv: list) -> list:
 def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
     """Call a vector-mode kernel; returns {param: its tangent rows (rows x N)}, plus
     "_d_result" for the return value."""
-    buffers, dirs, n = result.extras
+    buffers, _, n = result.extras
     by_name = dict(zip((p.name for p in fn.params), conv))
     bufs = []
     out = {}
@@ -520,7 +536,9 @@ class Hessian:
         for o in grad.extras:  # the gradient's adjoint outputs, zeroed
             p = fn.param(o.param)
             gconv.append(
-                np.zeros(by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64))
+                np.zeros(
+                    by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64)
+                )
             )
         tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
         adjoint_of = {o.param: o.name for o in grad.extras}
@@ -568,7 +586,9 @@ def load(path: str | os.PathLike, std: str = "c++17", include_dirs=(), defines=N
     return _module(text, os.path.abspath(path), std, include_dirs, defines)
 
 
-def cppdef(code: str, std: str = "c++17", include_dirs=(), defines=None, filename: str = "<string>") -> Module:
+def cppdef(
+    code: str, std: str = "c++17", include_dirs=(), defines=None, filename: str = "<string>"
+) -> Module:
     """Parse and compile C++ given as a string."""
     return _module(code, filename, std, include_dirs, defines)
 
@@ -587,13 +607,16 @@ def differentiate(fn, wrt=None, order: int = 1):
     fn = _handle(fn)
     specs = parse_wrt(fn.ir, wrt)
     single = len(specs) == 1 and (
-        (not fn.ir.params[specs[0].index].type.ptr) or (specs[0].start is not None and specs[0].start == specs[0].stop)
+        (not fn.ir.params[specs[0].index].type.ptr)
+        or (specs[0].start is not None and specs[0].start == specs[0].stop)
     )
     if single or order != 1:
         result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
         return Derivative(fn, result)
     if not fn.ir.ret.is_float:
-        raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc)
+        raise PycladError(
+            f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
+        )
     d = VectorDerivative(fn, specs)
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
@@ -620,7 +643,9 @@ def hessian(fn, wrt=None) -> Hessian:
     (``"x[0:2]"``, inclusive as in clad); None for every floating-point input."""
     fn = _handle(fn)
     if not fn.ir.ret.is_float:
-        raise PycladError(f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc)
+        raise PycladError(
+            f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc
+        )
     specs = parse_wrt(fn.ir, wrt)
     fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
     h = Hessian(fn, specs)
@@ -656,7 +681,19 @@ def jacobian(fn, wrt=None, mode: str = "auto") -> Jacobian:
 
 
 __all__ = [
-    "Module", "Function", "Derivative", "Gradient", "ValueAndGrad",
-    "Jacobian", "Hessian", "VectorDerivative",
-    "load", "cppdef", "differentiate", "gradient", "value_and_grad", "jacobian", "hessian",
+    "Derivative",
+    "Function",
+    "Gradient",
+    "Hessian",
+    "Jacobian",
+    "Module",
+    "ValueAndGrad",
+    "VectorDerivative",
+    "cppdef",
+    "differentiate",
+    "gradient",
+    "hessian",
+    "jacobian",
+    "load",
+    "value_and_grad",
 ]

@@ -8,9 +8,25 @@ from __future__ import annotations
 from . import ir
 
 _BINARY_PREC = {
-    ",": 1, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9,
-    "<": 10, ">": 10, "<=": 10, ">=": 10, "<<": 11, ">>": 11,
-    "+": 12, "-": 12, "*": 13, "/": 13, "%": 13,
+    ",": 1,
+    "||": 4,
+    "&&": 5,
+    "|": 6,
+    "^": 7,
+    "&": 8,
+    "==": 9,
+    "!=": 9,
+    "<": 10,
+    ">": 10,
+    "<=": 10,
+    ">=": 10,
+    "<<": 11,
+    ">>": 11,
+    "+": 12,
+    "-": 12,
+    "*": 13,
+    "/": 13,
+    "%": 13,
 }
 _ASSIGN, _COND, _UNARY, _POSTFIX, _PRIMARY = 2, 3, 15, 16, 100
 
@@ -135,7 +151,9 @@ class _Writer:
             init = " ".join(self._inline(x) for x in s.init) if s.init else ";"
             cond = expr(s.cond) if s.cond is not None else ""
             step = expr(s.step) if s.step is not None else ""
-            self.line(f"for ({init} {cond}; {step}) {{".replace("( ", "(").replace("; )", ";)").replace("; ;", ";;"))
+            self.line(
+                f"for ({init} {cond}; {step}) {{".replace("( ", "(").replace("; )", ";)").replace("; ;", ";;")
+            )
             self.body(s.body)
             self.line("}")
         elif isinstance(s, ir.While):

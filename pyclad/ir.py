@@ -352,9 +352,7 @@ def root_var(e: Expr) -> Var | None:
             return e
         if isinstance(e, Index):
             e = e.base
-        elif isinstance(e, Unary) and e.op == "*":
-            e = e.operand
-        elif isinstance(e, Cast):
+        elif isinstance(e, Unary) and e.op == "*" or isinstance(e, Cast):
             e = e.operand
         elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
             e = e.lhs
@@ -382,7 +380,7 @@ def is_atomic(e: Expr) -> bool:
 # ----------------------------------------------------------------------------- builders
 
 
-def lit(value: float | int | str, type: Type = DOUBLE) -> Lit:
+def lit(value: float | str, type: Type = DOUBLE) -> Lit:
     return Lit(str(value), type)
 
 

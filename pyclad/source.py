@@ -78,9 +78,7 @@ class Source:
         self.args = compile_args(std, include_dirs, defines)
         self.tu = parse(text, filename, self.args)
         self.index = SourceIndex.build(self.tu, filename)
-        custom = {
-            name: "::".join(qualified_name(c) + (name,)) for name, c in self.index.custom.items()
-        }
+        custom = {name: "::".join(qualified_name(c) + (name,)) for name, c in self.index.custom.items()}
         self.program = Program(self.index.function, Registry.from_functions(custom))
         self._cache: dict[tuple, Result] = {}
 
@@ -160,7 +158,6 @@ class Source:
 
         return self._run(("forward", name, w, order), make)
 
-
     def gradient(self, name: str, wrt=None) -> Result:
         """Reverse mode: ``NAME_grad(params..., _d_<wrt>...)``."""
         fn = self.function(name)
@@ -177,8 +174,12 @@ class Source:
         names = [p.name for p in fn.params if p.name in names]  # parameter order
 
         def make() -> Result:
-            gname = f"{fn.name}_grad" if wrt is None or len(names) == len(parse_wrt(fn, None)) else (
-                f"{fn.name}_grad_" + "_".join(str(w.index) for w in sorted(specs, key=lambda w: w.index))
+            gname = (
+                f"{fn.name}_grad"
+                if wrt is None or len(names) == len(parse_wrt(fn, None))
+                else (
+                    f"{fn.name}_grad_" + "_".join(str(w.index) for w in sorted(specs, key=lambda w: w.index))
+                )
             )
             g, outputs = reverse.gradient(self.program, fn, names, gname)
             self.program.add(g)
@@ -186,7 +187,6 @@ class Source:
             return Result(g, self.helpers_of(g), outputs, "reverse", specs)
 
         return self._run(("reverse", name, tuple(names)), make)
-
 
     def jacobian(self, name: str, wrt=None, mode: str = "reverse") -> Result:
         """Jacobian of a function that writes output array params."""
@@ -196,8 +196,10 @@ class Source:
             raise WrtError(f"unknown Jacobian mode {mode!r}", fn.loc)
 
         def make() -> Result:
-            suffix = "" if names is None else "_" + "_".join(
-                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
+            suffix = (
+                ""
+                if names is None
+                else "_" + "_".join(str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs)
             )
             j = compose.jacobian_reverse(self.program, fn, layout, f"{fn.name}_jac{suffix}")
             self.program.add(j)
@@ -228,15 +230,16 @@ class Source:
             raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
         return names, layout
 
-
     def jacobian_vector_reverse(self, name: str, layout, m: int) -> Result:
         """Vector reverse mode for ``m`` output elements (see compose.jacobian_reverse_vector)."""
         fn = self.function(name)
 
         def make() -> Result:
             every = compose.split_params(fn, None, self.program).inputs == layout.inputs
-            suffix = "" if every else "_" + "_".join(
-                str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs
+            suffix = (
+                ""
+                if every
+                else "_" + "_".join(str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs)
             )
             j = compose.jacobian_reverse_vector(self.program, fn, layout, m, f"{fn.name}_jac_rev{m}{suffix}")
             self.program.add(j)
@@ -246,7 +249,9 @@ class Source:
         return self._run(("jacobian_vrev", name, layout, m), make)
 
     # ------------------------------------------------------------------ vector mode
-    def vector(self, name: str, specs: list[tuple[str, int | None, int | None]], what: str = "dvec") -> Result:
+    def vector(
+        self, name: str, specs: list[tuple[str, int | None, int | None]], what: str = "dvec"
+    ) -> Result:
         """Vector forward mode along every direction of ``specs`` ((param, start, stop), concrete
         ranges): ``NAME_dvec...(params..., [_d_result,] tangent buffers...)``."""
         fn = self.function(name)
@@ -256,9 +261,7 @@ class Source:
         def make() -> Result:
             dirs = vector.directions_for(fn, specs)
             index = {p.name: i for i, p in enumerate(fn.params)}
-            suffix = "_".join(
-                str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs
-            )
+            suffix = "_".join(str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs)
             what = ", ".join(p if a is None else f"{p}[{a}:{b}]" for p, a, b in specs)
             comment = (
                 f"Derivatives of {fn.name} along {sum(d.size for d in dirs)} directions ({what}), "
@@ -274,21 +277,23 @@ class Source:
     def hessian(self, name: str, specs: list[tuple[str, int | None, int | None]]) -> tuple[Result, Result]:
         """Forward over reverse: vector forward mode over ``NAME_grad``.  Returns the
         gradient's result and the Hessian kernel's."""
-        fn = self.function(name)
         params = []
         for p, _, _ in specs:
             if p not in params:
                 params.append(p)
         grad = self.gradient(name, params)
-        return grad, self._vector(grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs)))
-
+        return grad, self._vector(
+            grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs))
+        )
 
     def hessian_function(self, name: str, wrt=None) -> Result:
         """A self-contained ``NAME_hessian(params..., _hessian, _n_<array>...)`` (for headers):
         array params need explicit index ranges, as in clad."""
         fn = self.function(name)
         if not fn.ret.is_float:
-            raise PycladError(f"'{name}' returns {fn.ret.spell()}: a Hessian needs a floating return value", fn.loc)
+            raise PycladError(
+                f"'{name}' returns {fn.ret.spell()}: a Hessian needs a floating return value", fn.loc
+            )
         specs = []
         for w in parse_wrt(fn, wrt):
             p = fn.params[w.index]
@@ -303,7 +308,9 @@ class Source:
 
         def make() -> Result:
             buffers, dirs, n = kernel.extras
-            dname = f"{fn.name}_hessian" + ("" if wrt is None else kernel.function.name[len(grad.function.name) + 5 :])
+            dname = f"{fn.name}_hessian" + (
+                "" if wrt is None else kernel.function.name[len(grad.function.name) + 5 :]
+            )
             h = compose.hessian_driver(fn, kernel.function, grad.extras, buffers, dirs, n, dname)
             self.program.add(h)
             self.program.take_new()
@@ -319,11 +326,7 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
     """``"x"``, ``"x, y"``, ``["x", "arr[1]"]``, ``"arr[0:2]"`` (inclusive) -> Wrt list.
     ``None`` means every differentiable parameter."""
     if spec is None:
-        out = [
-            Wrt(p.name, i)
-            for i, p in enumerate(fn.params)
-            if p.type.holds_float and not (p.type.ptr and p.type.const is False and False)
-        ]
+        out = [Wrt(p.name, i) for i, p in enumerate(fn.params) if p.type.holds_float]
         if not out:
             raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
         return out

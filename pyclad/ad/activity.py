@@ -11,8 +11,18 @@ from __future__ import annotations
 from .. import ir
 
 _INTEGRAL = {
-    "bool", "char", "signed char", "unsigned char", "short", "unsigned short", "int", "unsigned int",
-    "long", "unsigned long", "long long", "unsigned long long",
+    "bool",
+    "char",
+    "signed char",
+    "unsigned char",
+    "short",
+    "unsigned short",
+    "int",
+    "unsigned int",
+    "long",
+    "unsigned long",
+    "long long",
+    "unsigned long long",
 }
 
 

@@ -37,14 +37,20 @@ def split_params(fn: ir.Function, wrt: list[str] | None, program: Program | None
     the other floating params (or ``wrt``)."""
     written = _written(fn, program, set())
     outputs = tuple(
-        p.name for p in fn.params if p.type.ptr == 1 and p.type.holds_float and not p.type.const and p.name in written
+        p.name
+        for p in fn.params
+        if p.type.ptr == 1 and p.type.holds_float and not p.type.const and p.name in written
     )
     inputs = tuple(
         p.name
         for p in fn.params
         if p.type.holds_float and p.name not in outputs and (wrt is None or p.name in wrt)
     )
-    arrays = tuple(p.name for p in fn.params if p.type.ptr and p.type.holds_float and (p.name in inputs or p.name in outputs))
+    arrays = tuple(
+        p.name
+        for p in fn.params
+        if p.type.ptr and p.type.holds_float and (p.name in inputs or p.name in outputs)
+    )
     return Layout(inputs, outputs, arrays)
 
 
@@ -59,7 +65,12 @@ def _written(fn: ir.Function, program: Program | None, seen: set[str]) -> set[st
             r = ir.root_var(n.target)
             if r is not None:
                 roots.add(r.name)
-                if isinstance(n, ir.Assign) and n.op == "=" and isinstance(n.target, Var) and n.target.type.ptr:
+                if (
+                    isinstance(n, ir.Assign)
+                    and n.op == "="
+                    and isinstance(n.target, Var)
+                    and n.target.type.ptr
+                ):
                     v = ir.root_var(_strip_address(n.value))
                     if v is not None:
                         aliases[r.name] = v.name
@@ -125,7 +136,9 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
     # Adjoints of inputs that are not double (float, long double) go through a buffer of
     # their own type and are copied into the (double) row.
     adjoints = {
-        i: vector(f"_adj_{i}", i, n[i] if i in n else lit(1, SIZE)) for i in layout.inputs if base[i] != "double"
+        i: vector(f"_adj_{i}", i, n[i] if i in n else lit(1, SIZE))
+        for i in layout.inputs
+        if base[i] != "double"
     }
     row_start: ir.Expr = lit(0, SIZE)
     j = Var("_j", SIZE)
@@ -185,7 +198,9 @@ def _sum(a: ir.Expr, b: ir.Expr) -> ir.Expr:
     return ir.Binary("+", a, b, SIZE)
 
 
-def hessian_driver(primal: ir.Function, kernel: ir.Function, outputs, buffers, dirs, n: int, name: str) -> ir.Function:
+def hessian_driver(
+    primal: ir.Function, kernel: ir.Function, outputs, buffers, dirs, n: int, name: str
+) -> ir.Function:
     """``NAME(params..., double* _hessian, std::size_t _n_<array>...)`` around the
     forward-over-reverse kernel: allocates and seeds the tangent buffers, calls the
     kernel once, and copies the rows of the gradient's tangents into ``_hessian``."""
@@ -233,19 +248,22 @@ def hessian_driver(primal: ir.Function, kernel: ir.Function, outputs, buffers, d
                 begin: ir.Expr = ir.Call(f"{b.name}.begin", (), DPTR)
                 if dd.start:
                     begin = ir.Binary("+", begin, _mul(first, nn), DPTR)
-                end = ir.Binary("+", ir.Call(f"{b.name}.begin", (), DPTR), _mul(_sum(first, lit(dd.size, SIZE)), nn), DPTR)
+                end = ir.Binary(
+                    "+", ir.Call(f"{b.name}.begin", (), DPTR), _mul(_sum(first, lit(dd.size, SIZE)), nn), DPTR
+                )
                 dest = ir.Binary("+", hess, _mul(lit(dd.offset, SIZE), nn), DPTR) if dd.offset else hess
                 copies.append(ir.ExprStmt(ir.Call("::std::copy", (begin, end, dest), ir.VOID)))
     args = [Var(p.name, p.type) for p in primal.params] + out_args
     args += buf_args
     body.append(ir.ExprStmt(ir.Call(kernel.name, tuple(args), ir.VOID)))
     body += copies
-    params = list(primal.params) + [ir.Param("_hessian", DPTR)] + [ir.Param(v.name, SIZE) for v in sizes.values()]
+    params = (
+        list(primal.params) + [ir.Param("_hessian", DPTR)] + [ir.Param(v.name, SIZE) for v in sizes.values()]
+    )
     what = ", ".join(d.param if d.start is None else f"{d.param}[{d.start}:{d.stop}]" for d in dirs)
     comment = (
         f"Hessian of {primal.name} w.r.t. {what} (forward over reverse).\n"
-        f"_hessian: {n} x {n}, row-major."
-        + ("".join(f"\n_n_{a}: length of {a}." for a in sizes))
+        f"_hessian: {n} x {n}, row-major." + ("".join(f"\n_n_{a}: length of {a}." for a in sizes))
     )
     return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), primal.loc, comment)
 

@@ -53,8 +53,10 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
             return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
         if isinstance(node, Var) and node.name in tangents:
             return Var(node.name, vec_type(node.type, n), node.loc)
-        if isinstance(node, ir.Cast) and not node.implicit and any(
-            isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand)
+        if (
+            isinstance(node, ir.Cast)
+            and not node.implicit
+            and any(isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand))
         ):
             return node.operand  # a cast between floating types: the tangent vector is unchanged
         return node
@@ -164,7 +166,9 @@ def _plain(t: ir.Type) -> ir.Type:
 
 
 class ForwardTransform:
-    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False, vector: int = 0):
+    def __init__(
+        self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False, vector: int = 0
+    ):
         self.program = program
         self.vector = vector
         self.fn = fn
@@ -187,7 +191,9 @@ class ForwardTransform:
         """The finished function: dead locals removed, temporaries numbered in reading order."""
         out = remove_dead_locals(out, self.is_pure_call)
         original = Namer.for_function(self.fn).used
-        temp_of = {d: t for t, d in self.names._derivative.items() if _TEMP.fullmatch(t) and t not in original}
+        temp_of = {
+            d: t for t, d in self.names._derivative.items() if _TEMP.fullmatch(t) and t not in original
+        }
         order: list[str] = []
         for n in ir.walk(out.body):
             name = n.name if isinstance(n, (Var, ir.Decl)) else None
@@ -256,7 +262,9 @@ class ForwardTransform:
             self.pending = saved
 
     def unsupported(self, what: str, node) -> UnsupportedError:
-        return UnsupportedError(f"{what} is not supported in forward mode", getattr(node, "loc", None) or self.fn.loc)
+        return UnsupportedError(
+            f"{what} is not supported in forward mode", getattr(node, "loc", None) or self.fn.loc
+        )
 
     # ------------------------------------------------------------------ statements
     def block_stmts(self, stmts, in_switch: bool = False) -> list[ir.Stmt]:
@@ -336,7 +344,9 @@ class ForwardTransform:
         if s.type.dims:
             if isinstance(s.init, ir.InitList):
                 vals, tans = self.init_list(s.init)
-                return self.flush(ir.Decl(d, _plain(s.type), tans, s.loc), ir.Decl(s.name, s.type, vals, s.loc))
+                return self.flush(
+                    ir.Decl(d, _plain(s.type), tans, s.loc), ir.Decl(s.name, s.type, vals, s.loc)
+                )
             if s.init is not None:
                 raise self.unsupported("this array initialiser", s)
             return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
@@ -362,7 +372,10 @@ class ForwardTransform:
                 raise self.unsupported("binding an active pointer or reference to inactive storage", s)
             else:
                 t = lit(0)
-        return self.flush(ir.Decl(d, _plain(s.type) if not s.type.ref else s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
+        return self.flush(
+            ir.Decl(d, _plain(s.type) if not s.type.ref else s.type, t, s.loc),
+            ir.Decl(s.name, s.type, v, s.loc),
+        )
 
     def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
         """Values and tangents of a (possibly nested) array initialiser."""
@@ -395,9 +408,7 @@ class ForwardTransform:
         root = ir.root_var(e.target)
         if root is None:
             raise self.unsupported("this assignment target", e)
-        if root.is_global and any(
-            isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)
-        ):
+        if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
         if root.name not in self.active or not e.target.type.holds_float:
             if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
@@ -420,7 +431,8 @@ class ForwardTransform:
             if tt is None or t is None:
                 raise self.unsupported("re-seating an active pointer to inactive storage", e)
             return self.flush(
-                ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc), ir.ExprStmt(ir.Assign("=", tv, v, tv.type), loc)
+                ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc),
+                ir.ExprStmt(ir.Assign("=", tv, v, tv.type), loc),
             )
         tv, tt = self.lvalue(e.target)
         v, t = self.expr(e.value)
@@ -518,7 +530,8 @@ class ForwardTransform:
                 ):
                     raise self.unsupported(
                         "a call that writes differentiated values inside a condition or an "
-                        "integer expression", n
+                        "integer expression",
+                        n,
                     )
 
     # ------------------------------------------------------------------ expressions
@@ -591,7 +604,10 @@ class ForwardTransform:
             name = self.names.temp()
             dname = self.names.derivative(name)
             self.pending += [
-                ir.Decl(dname, ty, tt), ir.Decl(name, ty, tv), ir.ExprStmt(tstep, e.loc), ir.ExprStmt(e, e.loc)
+                ir.Decl(dname, ty, tt),
+                ir.Decl(name, ty, tv),
+                ir.ExprStmt(tstep, e.loc),
+                ir.ExprStmt(e, e.loc),
             ]
             return Var(name, ty), Var(dname, ty)
         if isinstance(e, ir.Assign):
@@ -752,10 +768,14 @@ class ForwardTransform:
         active = isinstance(tape, Var) and tape.name in self.active
         dtape = Var(self.names.derivative(tape.name), tape.type) if active else None
         if e.callee == POP:
-            return e, (ir.Call(POP, (dtape,), e.type, e.loc) if active else (lit(0) if e.type.is_float else None))
+            return e, (
+                ir.Call(POP, (dtape,), e.type, e.loc) if active else (lit(0) if e.type.is_float else None)
+            )
         v, t = self.expr(e.args[1])
         if active:
-            self.pending.append(ir.ExprStmt(ir.Call(PUSH, (dtape, t if t is not None else lit(0)), ir.VOID, e.loc)))
+            self.pending.append(
+                ir.ExprStmt(ir.Call(PUSH, (dtape, t if t is not None else lit(0)), ir.VOID, e.loc))
+            )
         return ir.Call(PUSH, (tape, v), ir.VOID, e.loc), None
 
     def custom_call(self, e: ir.Call, rule: Custom, pairs):
@@ -768,7 +788,9 @@ class ForwardTransform:
         for a, (_, t) in zip(e.args, pairs):
             if t is not None and not a.type.is_float and not is_zero(t):
                 raise self.unsupported("a custom derivative of a function with pointer arguments", e)
-        args = [v for v, _ in pairs] + [t if t is not None else lit(0) for (_, t), a in zip(pairs, e.args) if a.type.holds_float]
+        args = [v for v, _ in pairs] + [
+            t if t is not None else lit(0) for (_, t), a in zip(pairs, e.args) if a.type.holds_float
+        ]
         name = self.names.temp()
         self.pending.append(ir.Decl(name, ir.AUTO, ir.Call(rule.pushforward, tuple(args), ir.AUTO, e.loc)))
         ty = e.type.value()
@@ -790,7 +812,9 @@ class ForwardTransform:
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
         if not any(active) or (not fn.ret.is_float and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
-            return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (lit(0) if e.type.is_float else None)
+            return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (
+                lit(0) if e.type.is_float else None
+            )
         name = pushforward(self.program, fn, active, self.vector)
         args = vals + [t for t, a in zip(tans, active) if a]
         if not fn.ret.is_float:

@@ -18,12 +18,10 @@ class Namer:
         self._counters: dict[str, int] = {}
 
     @classmethod
-    def for_function(cls, fn: ir.Function) -> "Namer":
+    def for_function(cls, fn: ir.Function) -> Namer:
         used = {p.name for p in fn.params}
         for n in ir.walk(fn.body):
-            if isinstance(n, ir.Decl):
-                used.add(n.name)
-            elif isinstance(n, ir.Var):
+            if isinstance(n, (ir.Decl, ir.Var)):
                 used.add(n.name)
         return cls(used)
 

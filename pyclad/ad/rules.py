@@ -107,9 +107,7 @@ BUILTINS: dict[str, Rule] = {
     "max": Partials(lambda a, r: list(_sel(ir.Binary(">=", a[0], a[1], ir.BOOL)))),
     "min": Partials(lambda a, r: list(_sel(ir.Binary("<=", a[0], a[1], ir.BOOL)))),
     "fmod": Partials(lambda a, r: [lit(1), neg(call("trunc", div(a[0], a[1])))]),
-    "erf": Partials(
-        lambda a, r: [mul(_c(2 / math.sqrt(math.pi)), call("exp", neg(mul(a[0], a[0]))))]
-    ),
+    "erf": Partials(lambda a, r: [mul(_c(2 / math.sqrt(math.pi)), call("exp", neg(mul(a[0], a[0]))))]),
     "floor": ZERO,
     "ceil": ZERO,
     "round": ZERO,

@@ -73,7 +73,7 @@ class JitModule:
             macros
             + "\n".join(includes)
             + f"\n{_RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{_RUNTIME_ALIASES[1]}\n"
-            + f"#line 1 \"{filename}\"\n{body}\n}}\n"
+            + f'#line 1 "{filename}"\n{body}\n}}\n'
         )
         self._define(code, filename)
 
@@ -86,7 +86,9 @@ class JitModule:
             if not _ERROR.search(text):
                 # Only warnings.  cppyy counts any output it cannot trace to its own
                 # "input_line" buffers as an error, and #line renames those buffers.
-                warnings.warn(text.replace("Failed to parse the given C++ code", "", 1).strip(), SyntaxWarning)
+                warnings.warn(
+                    text.replace("Failed to parse the given C++ code", "", 1).strip(), SyntaxWarning
+                )
                 return
             raise CompileError(f"the C++ compiler rejected {what}", None, [text]) from None
         if ok is False:

@@ -28,10 +28,21 @@ if sys.version_info >= (3, 11) and sys.getrecursionlimit() < 20000:
     sys.setrecursionlimit(20000)
 
 _SCALARS = {
-    T.DOUBLE: "double", T.FLOAT: "float", T.LONGDOUBLE: "long double", T.INT: "int",
-    T.UINT: "unsigned int", T.LONG: "long", T.ULONG: "unsigned long", T.LONGLONG: "long long",
-    T.ULONGLONG: "unsigned long long", T.SHORT: "short", T.USHORT: "unsigned short",
-    T.CHAR_S: "char", T.SCHAR: "signed char", T.UCHAR: "unsigned char", T.BOOL: "bool",
+    T.DOUBLE: "double",
+    T.FLOAT: "float",
+    T.LONGDOUBLE: "long double",
+    T.INT: "int",
+    T.UINT: "unsigned int",
+    T.LONG: "long",
+    T.ULONG: "unsigned long",
+    T.LONGLONG: "long long",
+    T.ULONGLONG: "unsigned long long",
+    T.SHORT: "short",
+    T.USHORT: "unsigned short",
+    T.CHAR_S: "char",
+    T.SCHAR: "signed char",
+    T.UCHAR: "unsigned char",
+    T.BOOL: "bool",
     T.VOID: "void",
 }
 
@@ -73,9 +84,7 @@ def qualified_name(cursor: ci.Cursor) -> tuple[str, ...]:
     parts = []
     c = cursor.semantic_parent
     while c is not None and c.kind != K.TRANSLATION_UNIT:
-        if c.kind == K.NAMESPACE:
-            parts.append(c.spelling)
-        elif c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
+        if c.kind == K.NAMESPACE or c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
             parts.append(c.spelling)
         c = c.semantic_parent
     return tuple(reversed(parts))
@@ -128,7 +137,9 @@ class SourceIndex:
             return self.lowered[key]
         if key in self.overloaded:
             first, second = self.overloaded[key]
-            raise UnsupportedError(f"overloaded function '{key}' (first defined at {first}) is not supported", second)
+            raise UnsupportedError(
+                f"overloaded function '{key}' (first defined at {first}) is not supported", second
+            )
         cursor = self.definitions.get(key)
         if cursor is None:
             return None

@@ -15,18 +15,52 @@ from ..errors import CompileError, Loc
 
 # CXBinaryOperatorKind and CXUnaryOperatorKind from clang-c/Index.h (clang >= 17).
 BINARY_OPS = {
-    3: "*", 4: "/", 5: "%", 6: "+", 7: "-", 8: "<<", 9: ">>", 11: "<", 12: ">", 13: "<=",
-    14: ">=", 15: "==", 16: "!=", 17: "&", 18: "^", 19: "|", 20: "&&", 21: "||", 22: "=",
-    23: "*=", 24: "/=", 25: "%=", 26: "+=", 27: "-=", 28: "<<=", 29: ">>=", 30: "&=",
-    31: "^=", 32: "|=", 33: ",",
+    3: "*",
+    4: "/",
+    5: "%",
+    6: "+",
+    7: "-",
+    8: "<<",
+    9: ">>",
+    11: "<",
+    12: ">",
+    13: "<=",
+    14: ">=",
+    15: "==",
+    16: "!=",
+    17: "&",
+    18: "^",
+    19: "|",
+    20: "&&",
+    21: "||",
+    22: "=",
+    23: "*=",
+    24: "/=",
+    25: "%=",
+    26: "+=",
+    27: "-=",
+    28: "<<=",
+    29: ">>=",
+    30: "&=",
+    31: "^=",
+    32: "|=",
+    33: ",",
 }
 UNARY_OPS = {
-    1: ("++", False), 2: ("--", False), 3: ("++", True), 4: ("--", True), 5: ("&", True),
-    6: ("*", True), 7: ("+", True), 8: ("-", True), 9: ("~", True), 10: ("!", True),
+    1: ("++", False),
+    2: ("--", False),
+    3: ("++", True),
+    4: ("--", True),
+    5: ("&", True),
+    6: ("*", True),
+    7: ("+", True),
+    8: ("-", True),
+    9: ("~", True),
+    10: ("!", True),
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lib():
     lib = ci.conf.lib
     for name in ("clang_getCursorBinaryOperatorKind", "clang_getCursorUnaryOperatorKind"):
@@ -54,7 +88,7 @@ def unary_op(cursor: ci.Cursor) -> tuple[str, bool] | None:
     return UNARY_OPS.get(_lib().clang_getCursorUnaryOperatorKind(cursor))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def builtin_header_args() -> tuple[str, ...]:
     """Flags that let libclang find stddef.h and friends on a machine without clang.
 
