@@ -162,6 +162,7 @@ CASES = [
     Case("r_branch_then_local", [(0.7, 3.0), (0.7, 1.3), (-0.7, 1.3)]),
     Case("r_shadow", [(0.7, 1.3)]),
     Case("r_comma_for", [(A5, 5), (A4, 4)]),
+    Case("r_many_guarded_returns", [(0.7, 1.3, -1), (0.7, 1.3, 0), (0.7, 1.3, 5), (0.7, 1.3, 11)]),
     Case("r_int_arith", [(0.7, 5), (0.7, 2)]),
     Case("r_globals", [(0.7,)]),
     Case("r_float_local", [(0.7,)]),
@@ -306,6 +307,12 @@ def test_generated_code_is_deterministic():
             ]
         )
     assert codes[0] == codes[1]
+
+
+def test_code_size_is_linear_in_guarded_early_returns(mod):
+    """Each of the 12 ifs may return and may go on; the generated code stays small."""
+    code = pyclad.gradient(mod.r_many_guarded_returns).code
+    assert len(code.splitlines()) < 12 * 50, len(code.splitlines())  # copying would give thousands
 
 
 def test_gradient_names_follow_clad(mod):

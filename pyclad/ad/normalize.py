@@ -109,6 +109,18 @@ def _contains(s, kinds, into_loops: bool) -> bool:
     return any(_contains(c, kinds, into_loops) for c in ir.children(s) if isinstance(c, ir.Stmt))
 
 
+def _falls_through(stmts: list[ir.Stmt]) -> bool:
+    """Some path through ``stmts`` reaches their end (conservative: loops and switches may)."""
+    for s in stmts:
+        if isinstance(s, (ir.Return, ir.Break, ir.Continue, Leave)):
+            return False
+        if isinstance(s, ir.Block) and not _falls_through(list(s.stmts)):
+            return False
+        if isinstance(s, ir.If) and not (_falls_through(_stmts(s.then)) or _falls_through(_stmts(s.other))):
+            return False
+    return True
+
+
 def _may_exit(s: ir.Stmt) -> bool:
     return _contains(s, (ir.Return,), True) or _contains(s, (ir.Break, ir.Continue, Leave), False)
 
@@ -119,6 +131,7 @@ class Normalizer:
         self.namer = namer
         self.uses_returned = False
         self.extra_decls: list[ir.Decl] = []
+        self.guarding = 0  # > 0 while the code after a return is guarded by _returned
 
     def run(self) -> tuple[ir.Block, list[ir.Decl]]:
         body = _Renamer(self.fn, self.namer).stmt(self.fn.body)
@@ -147,8 +160,33 @@ class Normalizer:
                     self.uses_returned = True
                     flag = ir.Var(RETURNED, ir.BOOL)
                     return out + [s, ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL)), ir.Break()]
+                if self.guarding:
+                    flag = ir.Var(RETURNED, ir.BOOL)
+                    return out + [s, ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL))]
                 return out + [s]
             if isinstance(s, ir.If):
+                if (
+                    _may_exit(s)
+                    and rest
+                    and not loop_depth
+                    and not _contains(s, (Leave,), False)
+                    and _falls_through(_stmts(s.then))
+                    and _falls_through(_stmts(s.other))
+                ):
+                    # Both arms may go on past the if, and some path in them returns: copying
+                    # the rest into both arms would double it for each such if in a row. The
+                    # returns set _returned instead, and the rest runs when it is false.
+                    self.uses_returned = True
+                    self.guarding += 1
+                    try:
+                        then = self.seq(_stmts(s.then), loop_depth, cont, leave)
+                        other = self.seq(_stmts(s.other), loop_depth, cont, leave)
+                        after = self.seq(rest, loop_depth, cont, leave)
+                    finally:
+                        self.guarding -= 1
+                    flag = ir.Var(RETURNED, ir.BOOL)
+                    guard = ir.If(flag, ir.Block(()), ir.Block(tuple(after)))
+                    return out + [ir.If(s.cond, ir.Block(tuple(then)), ir.Block(tuple(other)), s.loc), guard]
                 if _may_exit(s):
                     then = self.seq(_stmts(s.then) + rest, loop_depth, cont, leave)
                     other = self.seq(_stmts(s.other) + rest, loop_depth, cont, leave)

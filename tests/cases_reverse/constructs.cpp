@@ -655,3 +655,57 @@ double r_writing_call_in_expr(double x, double y) {
     double u = bumpif(x, t) ? t : 0.5;    // the branches read t after the call wrote it
     return r * t + u;
 }
+// Twelve ifs whose arms both go on and may return: normalisation must not copy the
+// rest of the function into both arms of each (2^12 copies), see test_code_size_is_linear.
+double r_many_guarded_returns(double x, double y, int k) {
+    double s = y;
+    if (x > -1) {
+        if (k == 0) return s * x;
+        s = s * x + 1 * std::sin(y);
+    }
+    if (x > -2) {
+        if (k == 1) return s * x;
+        s = s * x + 2 * std::sin(y);
+    }
+    if (x > -3) {
+        if (k == 2) return s * x;
+        s = s * x + 3 * std::sin(y);
+    }
+    if (x > -4) {
+        if (k == 3) return s * x;
+        s = s * x + 4 * std::sin(y);
+    }
+    if (x > -5) {
+        if (k == 4) return s * x;
+        s = s * x + 5 * std::sin(y);
+    }
+    if (x > -6) {
+        if (k == 5) return s * x;
+        s = s * x + 6 * std::sin(y);
+    }
+    if (x > -7) {
+        if (k == 6) return s * x;
+        s = s * x + 7 * std::sin(y);
+    }
+    if (x > -8) {
+        if (k == 7) return s * x;
+        s = s * x + 8 * std::sin(y);
+    }
+    if (x > -9) {
+        if (k == 8) return s * x;
+        s = s * x + 9 * std::sin(y);
+    }
+    if (x > -10) {
+        if (k == 9) return s * x;
+        s = s * x + 10 * std::sin(y);
+    }
+    if (x > -11) {
+        if (k == 10) return s * x;
+        s = s * x + 11 * std::sin(y);
+    }
+    if (x > -12) {
+        if (k == 11) return s * x;
+        s = s * x + 12 * std::sin(y);
+    }
+    return s;
+}
