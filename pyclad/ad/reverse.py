@@ -106,6 +106,7 @@ class ReverseTransform:
         self.program = program
         self.vector = vector
         self.adjoint_temps: set[str] = set()
+        self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
         self.fn = fn
         self.mode = mode
         self.names = Namer.for_function(fn)
@@ -113,6 +114,19 @@ class ReverseTransform:
         self.body, extra = Normalizer(hoisted, self.names).run()
         work = replace(fn, body=self.body)
         self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
+        self.assignments: dict[str, int] = {}  # stores to each variable (declarations included)
+        for n in ir.walk(self.body):
+            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
+            if isinstance(n, (ir.Assign, ir.Step)):
+                root = ir.root_var(n.target)
+                target = root.name if root is not None else None
+            if isinstance(n, ir.Call):  # a callee may write through pointer/reference args
+                for a in n.args:
+                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                    if root is not None:
+                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
+            if target is not None:
+                self.assignments[target] = self.assignments.get(target, 0) + 1
         self.needed = needed  # None on the probing run: save nothing, record reads
         self.reads: set[str] = set()
         self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
@@ -292,7 +306,7 @@ class ReverseTransform:
     def assemble(self) -> ir.Block:
         locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
-        fwd = prune_forward(self.fwd, self.rev + self.tail, locals_)
+        fwd = prune_forward(self.fwd, self.rev + self.tail, locals_, self.recomputed)
         body = fwd + self.rev + self.tail
         used = {n.name for s in body for n in ir.walk(s) if isinstance(n, Var)}
         # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
@@ -405,17 +419,48 @@ class ReverseTransform:
 
     def must_save(self, target: ir.Expr) -> bool:
         root = ir.root_var(target)
+        if root is not None and root.name in self.recomputed:
+            return False
         return self.needed is not None and root is not None and root.name in self.needed
 
     # ------------------------------------------------------------------ statements
-    def stmts(self, stmts, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+    def stmts(self, stmts, depth: int, recompute=None) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """``recompute``: statement index -> assignments to run in the reverse sweep just
+        before that statement's reverse (see ``recompute_plan``)."""
         fwd: list[ir.Stmt] = []
         rev: list[ir.Stmt] = []
-        for s in stmts:
+        for k, s in enumerate(stmts):
             f, r = self.stmt(s, depth)
             fwd += f
-            rev = r + rev
+            rev = (recompute or {}).get(k, []) + r + rev
         return fwd, rev
+
+    def recompute_plan(self, body: list[ir.Stmt]) -> dict[int, list[ir.Stmt]]:
+        """Loop-body locals the reverse sweep recomputes instead of taping.
+
+        A scalar declared at the top of a loop body, assigned nowhere else, whose
+        initialiser is pure and reads nothing that the body changes before the local's
+        last use, has the same value when its initialiser runs again just before the
+        reverse of that last use (the reverse sweep has restored everything else by then).
+        The stencil's ``double lap = ...`` is the typical case: no tape at all."""
+        plan: dict[int, list[ir.Stmt]] = {}
+        for idx, st in enumerate(body):
+            if not (isinstance(st, ir.Decl) and st.init is not None) or st.type.dims or st.type.ptr or st.type.ref:
+                continue
+            if self.assignments.get(st.name, 0) != 1 or not _pure_calls(st.init):
+                continue
+            inputs = {n.name for n in ir.walk(st.init) if isinstance(n, Var)}
+            if inputs & self.recomputed or any(
+                isinstance(n, Var) and n.is_global for n in ir.walk(st.init)
+            ):
+                continue
+            uses = [k for k in range(idx + 1, len(body)) if _mentions(body[k], st.name)]
+            if not uses or any(_writes(body[k], inputs) for k in range(idx + 1, uses[-1] + 1)):
+                continue
+            value = ir.ExprStmt(ir.Assign("=", Var(st.name, st.type.value()), st.init, st.type.value()), st.loc)
+            plan.setdefault(uses[-1], []).append(value)
+            self.recomputed.add(st.name)
+        return plan
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if isinstance(s, ir.Decl):
@@ -675,7 +720,8 @@ class ReverseTransform:
 
     def loop(self, s, depth: int):
         self._check_cond(s.cond)
-        fb, rb = self.stmts(_body(s.body), depth + 1)
+        body_stmts = _body(s.body)
+        fb, rb = self.stmts(body_stmts, depth + 1, self.recompute_plan(body_stmts))
         if not rb:
             body = _block(fb)
             return [ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc)], []
@@ -879,7 +925,9 @@ class ReverseTransform:
             self.acc(a, r, out)
 
 
-def prune_forward(fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str]) -> list[ir.Stmt]:
+def prune_forward(
+    fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str], recomputed: set[str] = frozenset()
+) -> list[ir.Stmt]:
     """Drop forward-sweep updates of local scalars that nothing reads any more.
 
     A gradient does not return the primal value, so an accumulator such as the
@@ -932,14 +980,32 @@ def prune_forward(fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str]) ->
             out.append(s)
         return out
 
+    rest_reads: set[str] = set()
+    reads(rest, rest_reads)
+    rest_reads -= recomputed  # the reverse sweep computes these again before reading them
     while True:
-        live: set[str] = set()
-        reads(rest, live)
+        live = set(rest_reads)
         reads(fwd, live)
         new = drop(fwd, live)
         if new == fwd:
             return fwd
         fwd = new
+
+
+def _mentions(s: ir.Stmt, name: str) -> bool:
+    return any(isinstance(n, Var) and n.name == name for n in ir.walk(s))
+
+
+def _writes(s: ir.Stmt, names: set[str]) -> bool:
+    """Whether ``s`` may change a variable of ``names`` (any call but a math builtin may)."""
+    for n in ir.walk(s):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            root = ir.root_var(n.target)
+            if root is None or root.name in names:
+                return True
+        if isinstance(n, ir.Call) and not _pure_calls(n):
+            return True
+    return False
 
 
 def _pure_calls(e: ir.Expr) -> bool:
