@@ -37,9 +37,15 @@ class Module:
     def __getattr__(self, name: str) -> Function:
         if name.startswith("_"):
             raise AttributeError(name)
+        if any(k.startswith(name + "::") for k in self._source.index.definitions):
+            return _Namespace(self, name)
+        return self[name]
+
+    def __getitem__(self, name: str) -> Function:
+        """A function by (qualified) name: ``m["phys::spring"]``, the same as ``m.phys.spring``."""
         if name not in self._functions:
             fn = self._source.function(name, body=False)  # a body is lowered when differentiated
-            self._functions[name] = Function(self, fn)
+            self._functions[name] = Function(self, fn, name)
         return self._functions[name]
 
     def __dir__(self):
@@ -52,13 +58,28 @@ class Module:
             self._jit.define(render(new), f"the derivative {result.function.name}")
 
 
+class _Namespace:
+    """``m.phys``: the functions of a C++ namespace as attributes."""
+
+    def __init__(self, module: Module, prefix: str):
+        self._module = module
+        self._prefix = prefix
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._module, f"{self._prefix}::{name}") if any(
+            k.startswith(f"{self._prefix}::{name}::") for k in self._module.source.index.definitions
+        ) else self._module[f"{self._prefix}::{name}"]
+
+
 class Function:
     """A primal function of a loaded module: callable, and the handle derivatives take."""
 
-    def __init__(self, module: Module, fn: ir.Function):
+    def __init__(self, module: Module, fn: ir.Function, key: str | None = None):
         self.module = module
         self.ir = fn
-        self.name = fn.name
+        self.name = key or fn.name  # qualified for a function in a namespace: "phys::spring"
         self._native = None
 
     def __repr__(self) -> str:
@@ -337,7 +358,7 @@ class Jacobian:
             return jac
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
-        vres = _derive(self.primal, lambda: src.vector(fn.name, specs, "jac_fwd"))
+        vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"))
         tangents = _call_vector(self.primal.module, vres, fn, conv)
         self.last_mode, self._last = mode, vres
         # An output that no input reaches has no tangent buffer: its rows are zero.
@@ -350,7 +371,7 @@ class Jacobian:
         fn = self.primal.ir
         layout = self.layout
         src = self.primal.module.source
-        res = _derive(self.primal, lambda: src.jacobian_vector_reverse(fn.name, layout, rows))
+        res = _derive(self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows))
         bufs, by_param = [], {}
         row = 0
         for p in fn.params:
@@ -471,7 +492,7 @@ class VectorDerivative:
         fn = self.primal.ir
         src = self.primal.module.source
         try:
-            res = _derive(self.primal, lambda: src.vector(fn.name, concrete))
+            res = _derive(self.primal, lambda: src.vector(self.primal.name, concrete))
         except (UnsupportedError, NoDerivativeError) as exc:
             p, a, _ = concrete[0]
             try:  # does scalar forward mode manage? then the limitation is vector mode's

@@ -98,4 +98,8 @@ class JitModule:
         self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)
 
     def get(self, name: str):
-        return getattr(getattr(cppyy().gbl, self.namespace), name)
+        """A compiled function of this module; ``name`` may be qualified (``phys::spring``)."""
+        scope = getattr(cppyy().gbl, self.namespace)
+        for part in name.split("::"):
+            scope = getattr(scope, part)
+        return scope
