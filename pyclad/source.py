@@ -51,7 +51,14 @@ def render(functions: list[ir.Function], inline: bool = False) -> str:
     decls = ""
     if _recursive(functions, names):
         decls = "".join(prefix + emit.declaration(f) for f in functions) + "\n"
-    return decls + "\n".join(emit.function(f, prefix) for f in functions)
+    if not inline:
+        return decls + "\n".join(emit.function(f, prefix) for f in functions)
+    # In a header, each definition has its own guard: headers generated separately that
+    # share a helper (the same pullback, say) can be included in one program.
+    return decls + "\n".join(
+        f"#ifndef PYCLAD_DEFINED_{f.name}\n#define PYCLAD_DEFINED_{f.name}\n{emit.function(f, prefix)}#endif\n"
+        for f in functions
+    )
 
 
 def _calls(fn: ir.Function) -> list[str]:
