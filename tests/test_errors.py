@@ -328,3 +328,15 @@ def test_a_function_that_cannot_be_differentiated_can_still_be_called(m):
         pyclad.differentiate(mg.with_goto, "x")
     assert_located(info.value, line_of("goto end;") - start + 1)
     still_works(m)
+
+
+def test_integer_abs_of_a_floating_value_is_refused_with_a_fix(m):
+    """``abs(x)`` of a double with only <cmath> is the integer abs in standard C++ (the JIT
+    may pick a floating overload): refused rather than differentiated as a constant."""
+    src = "#include <cmath>\ndouble f(double x) { return abs(x) * x; }\n"
+    other = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(other.f, "x")
+    assert "std::abs" in str(info.value)
+    assert_located(info.value, 2)
+    still_works(m)

@@ -392,6 +392,17 @@ class Lowerer:
         nparams = len(list(ref.get_arguments()))
         if len(args) != nparams:
             raise unsupported(f"a call to '{ref.spelling}' relying on default arguments", c)
+        if ref.spelling in ("abs", "labs", "llabs") and any(
+            isinstance(a, ir.Cast) and a.implicit and a.operand.type.is_float for a in args
+        ):
+            # Standard C++ resolves this to the integer abs (truncating), while some compilers
+            # (cling among them) find a floating overload: the primal would not be what the
+            # derivative describes.  Ask for an unambiguous spelling instead.
+            raise UnsupportedError(
+                f"'{ref.spelling}' of a floating value calls the integer {ref.spelling}(int) here; "
+                "write std::abs (with <cmath>) or fabs",
+                loc(c),
+            )
         ns = qualified_name(ref)
         in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
         if in_main and ns[-2:] not in CUSTOM_NAMESPACES:
