@@ -68,9 +68,11 @@ class _Namespace:
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self._module, f"{self._prefix}::{name}") if any(
-            k.startswith(f"{self._prefix}::{name}::") for k in self._module.source.index.definitions
-        ) else self._module[f"{self._prefix}::{name}"]
+        return (
+            getattr(self._module, f"{self._prefix}::{name}")
+            if any(k.startswith(f"{self._prefix}::{name}::") for k in self._module.source.index.definitions)
+            else self._module[f"{self._prefix}::{name}"]
+        )
 
 
 class Function:
@@ -489,7 +491,6 @@ class VectorDerivative:
         scalar forward mode can differentiate the function (then ``_scalar`` is set)."""
         if self._scalar is not None:
             return None
-        fn = self.primal.ir
         src = self.primal.module.source
         try:
             res = _derive(self.primal, lambda: src.vector(self.primal.name, concrete))

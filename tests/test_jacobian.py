@@ -286,7 +286,7 @@ def fd_jacobian(fn, args, inputs, outputs, h=1e-3):
         elements = range(len(args[k])) if isinstance(args[k], np.ndarray) else [None]
         for e in elements:
 
-            def at(step):
+            def at(step, k=k, e=e):
                 moved = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
                 if e is None:
                     moved[k] = moved[k] + step * h

@@ -42,6 +42,6 @@ def test_namespaced_function_derivatives_match_hand_formulas(m):
 
 def test_unknown_name_in_a_namespace_is_a_function_not_found_error(m):
     with pytest.raises(pyclad.FunctionNotFoundError) as info:
-        m.phys.nosuch
+        _ = m.phys.nosuch
     assert isinstance(info.value, AttributeError)
     assert "nosuch" in str(info.value)

@@ -337,7 +337,7 @@ def _line(text):
 
 
 def still_works(m):
-    dx, dy = pyclad.differentiate(m.f, ["x", "y"])(0.7, 1.3)
+    dx, _dy = pyclad.differentiate(m.f, ["x", "y"])(0.7, 1.3)
     close(dx, 2 * 0.7 * math.sin(1.3) + 1.3 * math.exp(0.7 * 1.3), 1e-13, "f after an error")
 
 
@@ -348,7 +348,7 @@ def test_range_outside_the_array_is_an_argument_error_at_call_time(m):
     assert f"<string>:{_line('double arrfn(')}:" in str(info.value)
     assert "a[0:9]" in str(info.value)
     still_works(m)
-    ds, da = d(0.9, np.linspace(0.1, 1, 10), 10)
+    _ds, da = d(0.9, np.linspace(0.1, 1, 10), 10)
     assert da.shape == (10,)
 
 

@@ -82,7 +82,11 @@ class _Renamer:
             def inner():
                 init = self.stmts(s.init)
                 return replace(
-                    s, init=init, cond=self.expr(s.cond), step=self.expr(s.step), body=self.scoped(self.stmt, s.body)
+                    s,
+                    init=init,
+                    cond=self.expr(s.cond),
+                    step=self.expr(s.step),
+                    body=self.scoped(self.stmt, s.body),
                 )
 
             return self.scoped(inner)
@@ -159,7 +163,11 @@ class Normalizer:
                 if loop_depth:
                     self.uses_returned = True
                     flag = ir.Var(RETURNED, ir.BOOL)
-                    return out + [s, ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL)), ir.Break()]
+                    return out + [
+                        s,
+                        ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL)),
+                        ir.Break(),
+                    ]
                 if self.guarding:
                     flag = ir.Var(RETURNED, ir.BOOL)
                     return out + [s, ir.ExprStmt(ir.Assign("=", flag, ir.Lit("true", ir.BOOL), ir.BOOL))]

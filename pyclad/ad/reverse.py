@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
-from ..ir import Var, add, div, is_zero, lit, mul, neg
+from ..ir import Var, div, is_zero, lit, mul, neg
 from .activity import active_variables, writable
 from .forward import vectorize
 from .names import Namer, specialised
@@ -41,7 +41,9 @@ class Output:
     wrt: bool
 
 
-def gradient(program: Program, fn: ir.Function, wrt: list[str], name: str) -> tuple[ir.Function, list[Output]]:
+def gradient(
+    program: Program, fn: ir.Function, wrt: list[str], name: str
+) -> tuple[ir.Function, list[Output]]:
     t = _build(program, fn, set(wrt), mode="grad")
     outs: list[Output] = []
     params = list(fn.params)
@@ -102,7 +104,9 @@ def _build(program, fn, seeds, mode, vector=0):
 
 
 class ReverseTransform:
-    def __init__(self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed, vector: int = 0):
+    def __init__(
+        self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed, vector: int = 0
+    ):
         self.program = program
         self.vector = vector
         self.adjoint_temps: set[str] = set()
@@ -181,7 +185,11 @@ class ReverseTransform:
             other = _block(self._hoist_stmt(s.other)) if s.other is not None else None
             return [replace(s, then=_block(self._hoist_stmt(s.then)), other=other)]
         if isinstance(s, (ir.While, ir.DoWhile, ir.For, ir.Switch)):
-            return [replace(s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body])))]
+            return [
+                replace(
+                    s, body=self._hoist_block(s.body if isinstance(s.body, ir.Block) else _block([s.body]))
+                )
+            ]
         if isinstance(s, ir.Decl) and s.init is not None and not isinstance(s.init, ir.InitList):
             pre, init = self._hoist_expr(s.init)
             return pre + [replace(s, init=init)]
@@ -259,9 +267,7 @@ class ReverseTransform:
         }
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
-                if p.type.ptr:
-                    self.adj_param[p.name] = self.names.derivative(p.name)
-                elif p.type.ref and not p.type.const:
+                if p.type.ptr or p.type.ref and not p.type.const:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 else:
                     self.adj_param[p.name] = self.names.derivative(p.name)
@@ -273,7 +279,14 @@ class ReverseTransform:
                         self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
                         ptr = Var(self.adj_param[p.name], ir.Type(p.type.base, 1))
                         self.tail.append(
-                            ir.ExprStmt(ir.Assign("+=", ir.Unary("*", ptr, p.type.value()), Var(local, p.type.value()), p.type.value()))
+                            ir.ExprStmt(
+                                ir.Assign(
+                                    "+=",
+                                    ir.Unary("*", ptr, p.type.value()),
+                                    Var(local, p.type.value()),
+                                    p.type.value(),
+                                )
+                            )
                         )
         for d in extra:
             self.top.append(d)
@@ -284,21 +297,35 @@ class ReverseTransform:
                 declared.add(n.name)
                 t = n.type
                 if t.ref:
-                    raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
+                    raise UnsupportedError(
+                        "a reference local variable is not supported in reverse mode", n.loc
+                    )
                 plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
-                init = ir.InitList((), plain) if t.dims else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+                init = (
+                    ir.InitList((), plain)
+                    if t.dims
+                    else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+                )
                 self.top.append(ir.Decl(n.name, plain, init))
                 if n.name in self.active and t.holds_float:
                     d = self.names.derivative(n.name)
                     self.adj_local[n.name] = d
-                    dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
-                    dinit = ir.InitList((), dplain) if t.dims else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
+                    dplain = ir.Type(
+                        t.base, t.ptr, t.dims
+                    )  # adjoints are written even where the value is const
+                    dinit = (
+                        ir.InitList((), dplain)
+                        if t.dims
+                        else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
+                    )
                     self.top.append(ir.Decl(d, dplain, dinit))
         if any(isinstance(n, ir.Var) and n.name == RETURNED for n in ir.walk(self.body)):
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
 
     def unsupported(self, what: str, node) -> UnsupportedError:
-        return UnsupportedError(f"{what} is not supported in reverse mode", getattr(node, "loc", None) or self.fn.loc)
+        return UnsupportedError(
+            f"{what} is not supported in reverse mode", getattr(node, "loc", None) or self.fn.loc
+        )
 
     def run(self) -> None:
         self.fwd, self.rev = self.stmts(self.body.stmts, 0)
@@ -445,19 +472,24 @@ class ReverseTransform:
         The stencil's ``double lap = ...`` is the typical case: no tape at all."""
         plan: dict[int, list[ir.Stmt]] = {}
         for idx, st in enumerate(body):
-            if not (isinstance(st, ir.Decl) and st.init is not None) or st.type.dims or st.type.ptr or st.type.ref:
+            if (
+                not (isinstance(st, ir.Decl) and st.init is not None)
+                or st.type.dims
+                or st.type.ptr
+                or st.type.ref
+            ):
                 continue
             if self.assignments.get(st.name, 0) != 1 or not _pure_calls(st.init):
                 continue
             inputs = {n.name for n in ir.walk(st.init) if isinstance(n, Var)}
-            if inputs & self.recomputed or any(
-                isinstance(n, Var) and n.is_global for n in ir.walk(st.init)
-            ):
+            if inputs & self.recomputed or any(isinstance(n, Var) and n.is_global for n in ir.walk(st.init)):
                 continue
             uses = [k for k in range(idx + 1, len(body)) if _mentions(body[k], st.name)]
             if not uses or any(_writes(body[k], inputs) for k in range(idx + 1, uses[-1] + 1)):
                 continue
-            value = ir.ExprStmt(ir.Assign("=", Var(st.name, st.type.value()), st.init, st.type.value()), st.loc)
+            value = ir.ExprStmt(
+                ir.Assign("=", Var(st.name, st.type.value()), st.init, st.type.value()), st.loc
+            )
             plan.setdefault(uses[-1], []).append(value)
             self.recomputed.add(st.name)
         return plan
@@ -510,7 +542,9 @@ class ReverseTransform:
         if isinstance(e, ir.Step):
             root = ir.root_var(e.target)
             if e.target.type.is_integral or e.target.type.ptr:  # undone by the inverse step
-                inverse = ir.ExprStmt(ir.Step("--" if e.op == "++" else "++", e.prefix, e.target, e.type), s.loc)
+                inverse = ir.ExprStmt(
+                    ir.Step("--" if e.op == "++" else "++", e.prefix, e.target, e.type), s.loc
+                )
                 adj = self.adj_of(e.target) if e.target.type.ptr else None
                 if adj is not None:  # an active pointer moves: so does its adjoint pointer
                     if not _repeatable_lvalue(adj):
@@ -567,7 +601,10 @@ class ReverseTransform:
                 raise self.unsupported("pointing an active pointer at inactive storage", e)
             # the reverse sweep before this point sees the old pointer and its old adjoint pointer
             adj_f, adj_r = ([], []) if first else self.save(adj, depth)
-            return save_f + adj_f + [ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc), primal], adj_r + save_r
+            return save_f + adj_f + [
+                ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc),
+                primal,
+            ], adj_r + save_r
         if root.is_global and self.is_active(value):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
         adj = self.adj_of(target) if target.type.is_float else None
@@ -724,18 +761,24 @@ class ReverseTransform:
         fb, rb = self.stmts(body_stmts, depth + 1, self.recompute_plan(body_stmts))
         if not rb:
             body = _block(fb)
-            return [ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc)], []
+            return [
+                ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc)
+            ], []
         count = self.names.temp("_count")
         self.top.append(ir.Decl(count, ULONG, lit(0, ULONG)))
         cv = Var(count, ULONG)
         body = _block([ir.ExprStmt(ir.Step("++", False, cv, ULONG))] + fb)
         fwd: list[ir.Stmt] = [ir.ExprStmt(ir.Assign("=", cv, lit(0, ULONG), ULONG))]
-        fwd.append(ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc))
+        fwd.append(
+            ir.While(s.cond, body, s.loc) if isinstance(s, ir.While) else ir.DoWhile(body, s.cond, s.loc)
+        )
         rev: list[ir.Stmt] = []
         if depth:
             tape = self.slot(ULONG, depth)
             fwd.append(ir.ExprStmt(ir.Call("::pyclad::push", (Var(tape, ULONG), cv), ir.VOID)))
-            rev.append(ir.ExprStmt(ir.Assign("=", cv, ir.Call("::pyclad::pop", (Var(tape, ULONG),), ULONG), ULONG)))
+            rev.append(
+                ir.ExprStmt(ir.Assign("=", cv, ir.Call("::pyclad::pop", (Var(tape, ULONG),), ULONG), ULONG))
+            )
         rev.append(ir.For((), cv, ir.Step("--", False, cv, ULONG), _block(rb)))
         return fwd, rev
 
@@ -805,7 +848,10 @@ class ReverseTransform:
             if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
                 self._discard_into(e, out)
                 return
-            a_act, b_act = self.is_active(e.lhs) or _has_user_call(e.lhs, self), self.is_active(e.rhs) or _has_user_call(e.rhs, self)
+            a_act, b_act = (
+                self.is_active(e.lhs) or _has_user_call(e.lhs, self),
+                self.is_active(e.rhs) or _has_user_call(e.rhs, self),
+            )
             if a_act and b_act:
                 adj = self.bind(adj, out)
             if e.op in "+-":
@@ -973,8 +1019,11 @@ def prune_forward(
             if isinstance(s, ir.Block):
                 s = ir.Block(tuple(drop(s.stmts, live)), s.loc)
             elif isinstance(s, ir.If):
-                s = replace(s, then=ir.Block(tuple(drop(_body(s.then), live))),
-                            other=ir.Block(tuple(drop(_body(s.other), live))) if s.other is not None else None)
+                s = replace(
+                    s,
+                    then=ir.Block(tuple(drop(_body(s.then), live))),
+                    other=ir.Block(tuple(drop(_body(s.other), live))) if s.other is not None else None,
+                )
             elif isinstance(s, (ir.While, ir.DoWhile)):
                 s = replace(s, body=ir.Block(tuple(drop(_body(s.body), live))))
             out.append(s)
@@ -1050,10 +1099,8 @@ def _simple_index(e: ir.Expr) -> bool:
 def _has_user_call(e: ir.Expr, t: ReverseTransform) -> bool:
     for n in ir.walk(e):
         if isinstance(n, ir.Call):
-            fn, rule = t._target(n)
-            if fn is not None and fn.ret.is_void is False and any(
-                writable(p.type) for p in fn.params
-            ):
+            fn, _ = t._target(n)
+            if fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params):
                 return True
     return False
 
