@@ -18,7 +18,7 @@ RTOL = 1e-8
 ATOL = 1e-10
 
 
-def _with(args, index, element, delta):
+def moved_args(args, index, element, delta):
     """A copy of args with args[index] (or args[index][element]) moved by delta."""
     out = []
     for i, a in enumerate(args):
@@ -37,7 +37,7 @@ def fd(f, args, index, element=None, h=FD_STEP):
     """d f / d args[index] (or its element) by the 5-point central stencil."""
 
     def at(k):
-        return f(*_with(args, index, element, k * h))
+        return f(*moved_args(args, index, element, k * h))
 
     return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
@@ -46,9 +46,14 @@ def fd2(f, args, index, element=None, h=1e-3):
     """Second derivative by the 5-point stencil (error ~h^4, rounding ~eps/h^2)."""
 
     def at(k):
-        return f(*_with(args, index, element, k * h))
+        return f(*moved_args(args, index, element, k * h))
 
     return (-at(2) + 16 * at(1) - 30 * at(0) + 16 * at(-1) - at(-2)) / (12 * h * h)
+
+
+def arr(*xs) -> np.ndarray:
+    """A float64 array of the given values."""
+    return np.array(xs, dtype=np.float64)
 
 
 def fresh(args):

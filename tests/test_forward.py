@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
-from conftest import assert_close, fd, fd2, fresh
+from conftest import arr, assert_close, fd, fd2, fresh
 
 import pyclad
 
@@ -32,10 +32,6 @@ class Case:
     fd_check: bool = True
     rtol: float = 1e-8
     fd_rtol: float = 1e-8
-
-
-def arr(*xs):
-    return np.array(xs, dtype=np.float64)
 
 
 CASES = [

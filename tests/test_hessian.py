@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from conftest import arr
+from conftest import fresh as copies
 
 import pyclad
 
@@ -239,12 +241,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def arr(*xs) -> np.ndarray:
-    return np.array(xs, dtype=np.float64)
-
-
-def copies(args):
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
 
 
 # ---------------------------------------------------------------- the variables of a Hessian

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+from conftest import arr
 
 import pyclad
 
@@ -258,8 +259,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def arr(*xs) -> np.ndarray:
-    return np.array(xs, dtype=np.float64)
 
 
 # ---------------------------------------------------------------- references

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import arr, fd
+from conftest import fresh as copy_args
 
 import pyclad
 
@@ -23,29 +25,6 @@ CONSTRUCTS = HERE / "cases_reverse" / "constructs.cpp"
 FD_STEP = 1e-3
 RTOL = 1e-8  # relative agreement wanted
 ATOL = 1e-9  # absolute floor, for derivatives that are (near) zero
-
-
-def arr(*xs) -> np.ndarray:
-    return np.array(xs, dtype=np.float64)
-
-
-def copy_args(args):
-    """Arrays copied: primals and gradients may write into their array arguments."""
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-
-
-def fd(f, args, index, element=None, h=FD_STEP):
-    """d f / d args[index] (or its element) by the 5-point central stencil."""
-
-    def at(k):
-        moved = copy_args(args)
-        if element is None:
-            moved[index] = moved[index] + k * h
-        else:
-            moved[index][element] += k * h
-        return f(*moved)
-
-    return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
 
 def close(got, want, rtol=RTOL, atol=ATOL) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fd
 
 import pyclad
 
@@ -74,18 +75,6 @@ def pyclad_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pyclad", *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=120
     )
-
-
-def fd(f, args, index, element=None, h=1e-3):
-    def at(k):
-        moved = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        if element is None:
-            moved[index] += k * h
-        else:
-            moved[index][element] += k * h
-        return f(*moved)
-
-    return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
 
 @pytest.fixture(scope="module")

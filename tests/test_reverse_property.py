@@ -28,6 +28,7 @@ import itertools
 import math
 
 import numpy as np
+from conftest import fd, moved_args
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -220,23 +221,9 @@ def render(body, result, name: str, trace: bool) -> str:
 
 
 # ---------------------------------------------------------------------------- references
-def _moved(args, index, element, delta):
-    out = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-    if element is None:
-        out[index] = out[index] + delta
-    else:
-        out[index][element] += delta
-    return out
-
-
-def fd(f, args, index, element, h):
-    at = [f(*_moved(args, index, element, k * h)) for k in (-2, -1, 1, 2)]
-    return (8 * (at[2] - at[1]) - (at[3] - at[0])) / (12 * h)
-
-
 def same_branches(trace, args, index, element, h) -> bool:
-    centre = trace(*_moved(args, index, element, 0.0))
-    return all(trace(*_moved(args, index, element, k * h)) == centre for k in (-2, -1, 1, 2))
+    centre = trace(*moved_args(args, index, element, 0.0))
+    return all(trace(*moved_args(args, index, element, k * h)) == centre for k in (-2, -1, 1, 2))
 
 
 H = 1e-3
@@ -257,10 +244,10 @@ def test_random_program_gradient_matches_finite_differences(prog):
     m = pyclad.cppdef(src)
     f, trace = getattr(m, name), getattr(m, name + "_trace")
     args = [*xs, np.array(a), np.array(w), n]
-    value = f(*_moved(args, 0, None, 0.0))
+    value = f(*moved_args(args, 0, None, 0.0))
     assume(math.isfinite(value) and abs(value) < 1e4)
 
-    grad = pyclad.gradient(f)(*_moved(args, 0, None, 0.0))
+    grad = pyclad.gradient(f)(*moved_args(args, 0, None, 0.0))
     assert len(grad) == 5  # x0, x1, x2, a, w
     inputs = [(k, None, grad[k]) for k in range(3)]
     inputs += [(3, e, grad[3][e]) for e in range(ALEN)] + [(4, e, grad[4][e]) for e in range(ALEN)]

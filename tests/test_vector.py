@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import arr, fd
+from conftest import fresh as copies
 
 import pyclad
 
@@ -165,24 +167,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def arr(*xs) -> np.ndarray:
-    return np.array(xs, dtype=np.float64)
-
-
-def copies(args):
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-
-
-def fd(fn, args, k, e=None, h=1e-3):
-    def at(step):
-        moved = copies(args)
-        if e is None:
-            moved[k] = moved[k] + step * h
-        else:
-            moved[k][e] += step * h
-        return fn(*moved)
-
-    return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
 
 def close(got, want, rtol, what, atol=1e-10):
