@@ -267,8 +267,7 @@ class Source:
     def _vector(self, fn: ir.Function, specs, base: str, key) -> Result:
         def make() -> Result:
             dirs = vector.directions_for(fn, specs)
-            index = {p.name: i for i, p in enumerate(fn.params)}
-            suffix = "_".join(str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs)
+            suffix = direction_suffix(fn, specs)
             what = ", ".join(p if a is None else f"{p}[{a}:{b}]" for p, a, b in specs)
             comment = (
                 f"Derivatives of {fn.name} along {sum(d.size for d in dirs)} directions ({what}), "
@@ -315,15 +314,19 @@ class Source:
 
         def make() -> Result:
             buffers, dirs, n = kernel.extras
-            dname = f"{fn.name}_hessian" + (
-                "" if wrt is None else kernel.function.name[len(grad.function.name) + 5 :]
-            )
+            dname = f"{fn.name}_hessian" + ("" if wrt is None else "_" + direction_suffix(fn, specs))
             h = compose.hessian_driver(fn, kernel.function, grad.extras, buffers, dirs, n, dname)
             self.program.add(h)
             self.program.take_new()
             return Result(h, self.helpers_of(h), [n], "hessian")
 
         return self._run(("hessian_function", name, tuple(specs)), make)
+
+
+def direction_suffix(fn: ir.Function, specs) -> str:
+    """Name part for a set of directions: parameter indices, with ``_start_stop`` for ranges."""
+    index = {p.name: i for i, p in enumerate(fn.params)}
+    return "_".join(str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs)
 
 
 _WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")
