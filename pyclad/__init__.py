@@ -17,7 +17,9 @@ from .api import (
 from .backends import runtime_include as get_include
 from .errors import (
     ArgumentError,
+    BoundsError,
     CompileError,
+    CrashError,
     FunctionNotFoundError,
     NoDerivativeError,
     PycladError,
@@ -29,7 +31,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError",
+    "BoundsError",
     "CompileError",
+    "CrashError",
     "Derivative",
     "Function",
     "FunctionNotFoundError",

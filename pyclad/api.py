@@ -8,7 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ir
+from .backends.call import check_extents, entry_name, invoke, with_lengths
 from .backends.jit import JitModule
+from .checked import CHECKED
+from .checked import source as checked_source
 from .errors import (
     ArgumentError,
     NoDerivativeError,
@@ -29,6 +32,7 @@ class Module:
         self._jit = jit
         self._functions: dict[str, Function] = {}
         self._compiled: set[str] = set()  # generated functions already defined in the JIT
+        self._natives: dict[tuple[str, bool], object] = {}
 
     @property
     def source(self) -> Source:
@@ -51,11 +55,20 @@ class Module:
     def __dir__(self):
         return sorted(self._source.index.definitions)
 
-    def _compile(self, result: Result, new: list[ir.Function]) -> None:
+    def _compile(self, result: Result, new: list[ir.Function], checked: bool = False) -> None:
         if new:
             from .source import render
 
-            self._jit.define(render(new), f"the derivative {result.function.name}")
+            code = checked_source(new, render) if checked else render(new)
+            self._jit.define(code, f"the derivative {result.function.name}")
+
+    def _run(self, kernel: ir.Function, args: list, checked: bool):
+        """Call the compiled generated function ``kernel``: through its bounds-checked entry
+        (array lengths passed along) or the plain one."""
+        native = self._natives.get((kernel.name, checked))
+        if native is None:
+            native = self._natives[(kernel.name, checked)] = self._jit.get(entry_name(kernel.name, checked))
+        return invoke(native, with_lengths(kernel.params, args) if checked else args, kernel.name)
 
 
 class _Namespace:
@@ -91,7 +104,7 @@ class Function:
         if self._native is None:
             self._native = self.module._jit.get(self.name)
         conv, _ = convert_args(self.ir, args, [])
-        return _result(self.ir.ret, _invoke(self._native, conv, self.name))
+        return _result(self.ir.ret, invoke(self._native, conv, self.name))
 
 
 def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np.ndarray]]:
@@ -129,6 +142,7 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
         arrays[e.name] = buf  # a higher order's tangent of this tangent is shaped like it
         out.append(buf)
         made.append(buf)
+    check_extents(fn, out)
     return out, made
 
 
@@ -195,20 +209,6 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict):
     return a
 
 
-def _invoke(native, args, name):
-    try:
-        return native(*args)
-    except TypeError as exc:
-        raise ArgumentError(f"cannot call {name}: {exc}") from None
-    except Exception as exc:
-        if "failed to resolve function" not in str(exc):
-            raise
-        raise PycladError(
-            f"cannot call {name}: the JIT could not link it (is a function the source calls declared "
-            f"but never defined?): {exc}"
-        ) from None
-
-
 def _result(t: ir.Type, value):
     if t.is_void:
         return None
@@ -221,11 +221,11 @@ class Derivative:
     """A compiled derivative.  ``code`` is its C++ source; calling it takes the
     primal function's arguments."""
 
-    def __init__(self, primal: Function, result: Result):
+    def __init__(self, primal: Function, result: Result, checked: bool = True):
         self.primal = primal
         self.result = result
         self.name = result.function.name
-        self._native = None
+        self.checked = checked  # calls go through the bounds-checked variant of the kernel
 
     @property
     def code(self) -> str:
@@ -234,14 +234,9 @@ class Derivative:
     def __repr__(self) -> str:
         return f"<pyclad derivative {self.name}>"
 
-    def _fn(self):
-        if self._native is None:
-            self._native = self.primal.module._jit.get(self.name)
-        return self._native
-
     def __call__(self, *args):
         conv, _ = convert_args(self.primal.ir, args, self.result.extras)
-        return float(_invoke(self._fn(), conv, self.name))
+        return float(self.primal.module._run(self.result.function, conv, self.checked))
 
 
 class Gradient(Derivative):
@@ -259,7 +254,7 @@ class Gradient(Derivative):
                 outs.append(np.zeros(arrays[o.param].shape[0], dtype=arrays[o.param].dtype))
             else:
                 outs.append(np.zeros(1, dtype=_DTYPES.get(p.type.base, np.float64)))
-        _invoke(self._fn(), conv + outs, self.name)
+        self.primal.module._run(self.result.function, conv + outs, self.checked)
         result = []
         for o, buf in zip(self.result.extras, outs):
             if o.wrt:
@@ -288,8 +283,9 @@ class Jacobian:
     compiled on the first call that needs it, so a function that only one mode can
     differentiate still has a Jacobian in that mode."""
 
-    def __init__(self, primal: Function, layout, wrt, mode: str):
+    def __init__(self, primal: Function, layout, wrt, mode: str, checked: bool = True):
         self.primal = primal
+        self.checked = checked
         self.layout = layout
         self.wrt = wrt
         self.mode = mode
@@ -309,7 +305,9 @@ class Jacobian:
         """The reverse-mode driver (generated now if not yet)."""
         if self._reverse is None:
             src = self.primal.module.source
-            self._reverse = _derive(self.primal, lambda: src.jacobian(self.primal.name, self.wrt, "reverse"))
+            self._reverse = _derive(
+                self.primal, lambda: src.jacobian(self.primal.name, self.wrt, "reverse"), self.checked
+            )
         return self._reverse
 
     @property
@@ -352,16 +350,14 @@ class Jacobian:
                 self._row_by_row = True  # e.g. a custom pullback: one pullback call per row
         if mode == "reverse":
             result = self.result
-            if self._native is None:
-                self._native = self.primal.module._jit.get(result.function.name)
             jac = np.zeros((rows, cols))
-            _invoke(self._native, conv + [jac] + sizes, result.function.name)
+            self.primal.module._run(result.function, conv + [jac] + sizes, self.checked)
             self.last_mode, self._last = mode, result
             return jac
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
-        vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"))
-        tangents = _call_vector(self.primal.module, vres, fn, conv)
+        vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"), self.checked)
+        tangents = _call_vector(self.primal.module, vres, fn, conv, self.checked)
         self.last_mode, self._last = mode, vres
         # An output that no input reaches has no tangent buffer: its rows are zero.
         return np.vstack(
@@ -373,7 +369,9 @@ class Jacobian:
         fn = self.primal.ir
         layout = self.layout
         src = self.primal.module.source
-        res = _derive(self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows))
+        res = _derive(
+            self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows), self.checked
+        )
         bufs, by_param = [], {}
         row = 0
         for p in fn.params:
@@ -386,7 +384,7 @@ class Jacobian:
                 row += k
             bufs.append(buf)
             by_param[p.name] = buf
-        _invoke(self.primal.module._jit.get(res.function.name), conv + bufs, res.function.name)
+        self.primal.module._run(res.function, conv + bufs, self.checked)
         self.last_mode, self._last = "reverse", res
         return np.hstack([by_param[i].T for i in layout.inputs])
 
@@ -405,7 +403,7 @@ def _unshared(fn: ir.Function, conv: list) -> list:
     ]
 
 
-def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
+def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list, checked: bool) -> dict:
     """Call a vector-mode kernel; returns {param: its tangent rows (rows x N)}, plus
     "_d_result" for the return value."""
     buffers, _, n = result.extras
@@ -432,8 +430,7 @@ def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) ->
         res = np.zeros(n)
         extra.append(res)
         out["_d_result"] = res
-    native = module._jit.get(result.function.name)
-    _invoke(native, conv + bufs + extra, result.function.name)
+    module._run(result.function, conv + bufs + extra, checked)
     return out
 
 
@@ -461,9 +458,10 @@ class VectorDerivative:
     """Vector forward mode: one call gives the derivative w.r.t. every input in ``wrt``
     (a float per scalar, a numpy array per array), in one pass over the function."""
 
-    def __init__(self, primal: Function, specs):
+    def __init__(self, primal: Function, specs, checked: bool = True):
         self.primal = primal
         self.specs = specs
+        self.checked = checked
         self.code = ""
         self.last = None
         # Set when vector mode cannot differentiate the function but scalar forward mode can
@@ -479,7 +477,7 @@ class VectorDerivative:
             vals = []
             for key in keys:
                 if key not in self._scalar:
-                    self._scalar[key] = differentiate(self.primal, key)
+                    self._scalar[key] = differentiate(self.primal, key, checked=self.checked)
                 at = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
                 vals.append(self._scalar[key](*at))
             out.append(vals[0] if a is None else np.array(vals))
@@ -493,7 +491,7 @@ class VectorDerivative:
             return None
         src = self.primal.module.source
         try:
-            res = _derive(self.primal, lambda: src.vector(self.primal.name, concrete))
+            res = _derive(self.primal, lambda: src.vector(self.primal.name, concrete), self.checked)
         except (UnsupportedError, NoDerivativeError) as exc:
             p, a, _ = concrete[0]
             try:  # does scalar forward mode manage? then the limitation is vector mode's
@@ -512,7 +510,7 @@ class VectorDerivative:
         res = self._kernel(concrete)
         if res is None:
             return self._one_at_a_time(concrete, conv)
-        tangents = _call_vector(self.primal.module, res, fn, conv)
+        tangents = _call_vector(self.primal.module, res, fn, conv, self.checked)
         values = tangents["_d_result"]
         out, k = [], 0
         for p, a, b in concrete:
@@ -529,9 +527,10 @@ class Hessian:
     """Forward over reverse: returns the symmetric matrix of second derivatives over the
     scalar inputs in ``wrt`` (array params expand to their elements or index range)."""
 
-    def __init__(self, primal: Function, specs):
+    def __init__(self, primal: Function, specs, checked: bool = True):
         self.primal = primal
         self.specs = specs
+        self.checked = checked
         self.code = ""
 
     def _kernel(self, concrete) -> tuple[Result, Result]:
@@ -544,7 +543,7 @@ class Hessian:
             holder["grad"] = g
             return h
 
-        kernel = _derive(self.primal, make)
+        kernel = _derive(self.primal, make, self.checked)
         self.code = kernel.code
         return holder["grad"], kernel
 
@@ -562,7 +561,7 @@ class Hessian:
                     by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64)
                 )
             )
-        tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
+        tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv, self.checked)
         adjoint_of = {o.param: o.name for o in grad.extras}
         rows = []
         n = kernel.extras[2]
@@ -585,15 +584,17 @@ def _handle(fn) -> Function:
     )
 
 
-def _derive(fn: Function, make) -> Result:
-    """Generate a derivative and compile what of it (and its helpers) is not compiled yet.
-    What is compiled is tracked per module: the source may have generated a function
-    earlier without compiling it (hessian() checks its gradient up front)."""
+def _derive(fn: Function, make, checked: bool = False) -> Result:
+    """Generate a derivative and compile what of it (and its helpers) is not compiled yet,
+    in the bounds-checked variant or the plain one.  What is compiled is tracked per module
+    and variant: the source may have generated a function earlier without compiling it
+    (hessian() checks its gradient up front)."""
     module = fn.module
     result = make()
-    new = [f for f in result.helpers + [result.function] if f.name not in module._compiled]
-    module._compile(result, new)
-    module._compiled.update(f.name for f in new)
+    key = (lambda name: f"{CHECKED}::{name}") if checked else (lambda name: name)
+    new = [f for f in result.helpers + [result.function] if key(f.name) not in module._compiled]
+    module._compile(result, new, checked)
+    module._compiled.update(key(f.name) for f in new)
     return result
 
 
@@ -621,11 +622,14 @@ def _module(text, filename, std, include_dirs, defines) -> Module:
     return Module(source, jit)
 
 
-def differentiate(fn, wrt=None, order: int = 1):
+def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     """Forward-mode derivative of ``fn`` with respect to one scalar parameter or one array
     element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
     (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
-    all the derivatives in one pass, returned as a tuple."""
+    all the derivatives in one pass, returned as a tuple.
+    ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
+    array shorter than the derivative indexes raises BoundsError instead of writing past
+    its end; False calls the plain kernel (faster, no checks)."""
     fn = _handle(fn)
     specs = parse_wrt(fn.ir, wrt)
     single = len(specs) == 1 and (
@@ -633,13 +637,13 @@ def differentiate(fn, wrt=None, order: int = 1):
         or (specs[0].start is not None and specs[0].start == specs[0].stop)
     )
     if single or order != 1:
-        result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
-        return Derivative(fn, result)
+        result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order), checked)
+        return Derivative(fn, result, checked)
     if not fn.ir.ret.is_float:
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
         )
-    d = VectorDerivative(fn, specs)
+    d = VectorDerivative(fn, specs, checked)
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
         d._kernel(concrete)  # no array lengths needed: errors now, not at call time
@@ -660,9 +664,12 @@ def _concrete_without_lengths(fn: ir.Function, specs):
     return out
 
 
-def hessian(fn, wrt=None) -> Hessian:
+def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     """Hessian by forward over reverse.  ``wrt``: scalar names and array index ranges
-    (``"x[0:2]"``, inclusive as in clad); None for every floating-point input."""
+    (``"x[0:2]"``, inclusive as in clad); None for every floating-point input.
+    ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
+    array shorter than the derivative indexes raises BoundsError instead of writing past
+    its end; False calls the plain kernel (faster, no checks)."""
     fn = _handle(fn)
     if not fn.ir.ret.is_float:
         raise PycladError(
@@ -670,36 +677,39 @@ def hessian(fn, wrt=None) -> Hessian:
         )
     specs = parse_wrt(fn.ir, wrt)
     fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
-    h = Hessian(fn, specs)
+    h = Hessian(fn, specs, checked)
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
         h._kernel(concrete)  # no array lengths needed: compile it now
     return h
 
 
-def gradient(fn, wrt=None) -> Gradient:
+def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
     """Reverse-mode gradient of ``fn`` w.r.t. ``wrt`` (names, ``"x, y"`` or a list;
-    None for every floating-point parameter)."""
+    None for every floating-point parameter).
+    ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
+    array shorter than the derivative indexes raises BoundsError instead of writing past
+    its end; False calls the plain kernel (faster, no checks)."""
     fn = _handle(fn)
-    result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt))
-    return Gradient(fn, result)
+    result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt), checked)
+    return Gradient(fn, result, checked)
 
 
-def value_and_grad(fn, wrt=None) -> ValueAndGrad:
+def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
     """Like gradient, but the call returns ``(value, gradient tuple)``."""
-    return ValueAndGrad(gradient(fn, wrt))
+    return ValueAndGrad(gradient(fn, wrt, checked))
 
 
-def jacobian(fn, wrt=None, mode: str = "auto") -> Jacobian:
+def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian:
     """Jacobian of a function that writes an output array (``void h(const double* x, double* out)``,
     or scalars followed by an output array): rows = outputs, columns = inputs in parameter
     order.  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
-    or "auto"."""
+    or "auto".  ``checked`` as in gradient()."""
     fn = _handle(fn)
     if mode not in ("auto", "forward", "reverse"):
         raise WrtError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}", fn.ir.loc)
     _, layout = fn.module.source.jacobian_layout(fn.name, wrt)  # errors now, not at call time
-    return Jacobian(fn, layout, wrt, mode)
+    return Jacobian(fn, layout, wrt, mode, checked)
 
 
 __all__ = [

@@ -57,3 +57,22 @@ class ArgumentError(PycladError, TypeError):
 
 class NoDerivativeError(PycladError):
     """A called function has neither a visible body nor a registered derivative."""
+
+
+class BoundsError(PycladError, IndexError):
+    """A derivative (or its arguments) would access an array outside its length; nothing was
+    written past the end.  ``param`` is the buffer's name, ``index`` the element asked for,
+    ``length`` the buffer's length."""
+
+    def __init__(
+        self, message: str, loc: Loc | None = None, param: str = "", index: int = -1, length: int = -1
+    ):
+        self.param = param
+        self.index = index
+        self.length = length
+        super().__init__(message, loc)
+
+
+class CrashError(PycladError):
+    """The C++ code faulted (a segmentation fault, an integer division by zero) during a call;
+    the process survived, but what the faulting call wrote is undefined."""

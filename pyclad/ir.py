@@ -304,6 +304,7 @@ class Param:
     name: str
     type: Type
     loc: Loc | None = field(default=None, compare=False)
+    extent: int | None = field(default=None, compare=False)  # ``double a[3]``: 3 (the type decays)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,12 @@ def unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:
     return UnsupportedError(f"{what} is not supported", loc(cursor))
 
 
+def _extent(c: ci.Cursor) -> int | None:
+    """The declared length of an array parameter (``double a[3]``: 3), which its type loses."""
+    dims = lower_type(c.type, c).dims if c.spelling else ()
+    return dims[0] if dims else None
+
+
 def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
     t = t.get_canonical()
     if t.kind in _SCALARS:
@@ -176,7 +182,7 @@ class Lowerer:
         body = None
         for c in cursor.get_children():
             if c.kind == K.PARM_DECL:
-                params.append(ir.Param(c.spelling, self.param_type(c), loc(c)))
+                params.append(ir.Param(c.spelling, self.param_type(c), loc(c), _extent(c)))
             elif c.kind == K.COMPOUND_STMT and with_body:
                 body = self.block(c)
         if cursor.type.is_function_variadic():

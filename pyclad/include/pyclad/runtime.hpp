@@ -4,6 +4,10 @@
 
 #include <cmath>
 #include <cstddef>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 namespace pyclad {
@@ -88,6 +92,145 @@ inline vec<N>* as_vec(double* p) { return reinterpret_cast<vec<N>*>(p); }
 template <std::size_t N>
 inline void store(const vec<N>& t, double* out) {
     for (std::size_t i = 0; i < N; ++i) out[i] = t.v[i];
+}
+
+// ---------------------------------------------------------------- bounds-checked pointers
+// The derivative kernels pyclad calls from Python are compiled a second time with every
+// pointer spelled pyclad::checked<T>: a pointer that knows the buffer it points into, so
+// that an access outside it throws instead of writing past the end.  Headers from
+// `pyclad gen` use plain pointers.
+
+// An access outside a buffer.  what() is "WHERE|NAME|INDEX|LENGTH" (WHERE is the
+// file:line:col of the access in the user's code, or empty), which the Python side
+// turns into pyclad.BoundsError.
+class bounds_error : public std::out_of_range {
+public:
+    using std::out_of_range::out_of_range;
+};
+
+[[noreturn]] inline void out_of_bounds(const char* where, const char* name, std::ptrdiff_t index,
+                                       std::ptrdiff_t length) {
+    throw bounds_error(std::string(where ? where : "") + "|" + (name ? name : "") + "|" +
+                       std::to_string(index) + "|" + std::to_string(length));
+}
+
+template <typename T>
+class checked {
+public:
+    using value_type = typename std::remove_cv<T>::type;
+    using difference_type = std::ptrdiff_t;
+    using pointer = T*;
+    using reference = T&;
+    using iterator_category = std::random_access_iterator_tag;
+
+    checked() = default;
+    checked(std::nullptr_t) {}  // NOLINT: a null pointer, no elements
+    // A pointer from outside the kernel (a global, a record field, a user function's
+    // result): its bounds are unknown, so accesses through it are not checked.
+    checked(T* p) : lo_(p), n_(-1), name_("a pointer of unknown bounds") {}  // NOLINT
+    template <std::size_t N>
+    checked(T (&a)[N]) : lo_(a), n_(N), name_("a local array") {}  // NOLINT: a local array decays
+    checked(T* p, std::size_t n, const char* name) : lo_(p), n_(static_cast<std::ptrdiff_t>(n)), name_(name) {}
+    template <typename U, typename = typename std::enable_if<std::is_convertible<U*, T*>::value &&
+                                                             !std::is_same<U, T>::value>::type>
+    checked(const checked<U>& o)  // NOLINT: double* -> const double*
+        : lo_(o.lo()), n_(o.length()), off_(o.offset()), name_(o.name()) {}
+
+    operator T*() const { return lo_ + off_; }  // NOLINT: calls into the user's own functions
+    T* lo() const { return lo_; }
+    std::ptrdiff_t length() const { return n_; }
+    std::ptrdiff_t offset() const { return off_; }
+    const char* name() const { return name_; }
+
+    // The element i places after this one; WHERE locates the access for the error.
+    T& at(std::ptrdiff_t i, const char* where) const {
+        std::ptrdiff_t k = off_ + i;
+        if (n_ >= 0 && (k < 0 || k >= n_)) out_of_bounds(where, name_, k, n_);
+        return lo_[k];
+    }
+    template <typename I>
+    T& operator[](I i) const { return at(static_cast<std::ptrdiff_t>(i), nullptr); }
+    T& operator*() const { return at(0, nullptr); }
+    T* operator->() const { return &at(0, nullptr); }
+
+    template <typename I>
+    checked& operator+=(I i) { off_ += static_cast<std::ptrdiff_t>(i); return *this; }
+    template <typename I>
+    checked& operator-=(I i) { off_ -= static_cast<std::ptrdiff_t>(i); return *this; }
+    checked& operator++() { ++off_; return *this; }
+    checked& operator--() { --off_; return *this; }
+    checked operator++(int) { checked r = *this; ++off_; return r; }
+    checked operator--(int) { checked r = *this; --off_; return r; }
+
+private:
+    T* lo_ = nullptr;
+    std::ptrdiff_t n_ = 0;
+    std::ptrdiff_t off_ = 0;
+    const char* name_ = "a null pointer";
+};
+
+template <typename T, typename I, typename = typename std::enable_if<std::is_integral<I>::value>::type>
+inline checked<T> operator+(checked<T> p, I i) { return p += i; }
+template <typename T, typename I, typename = typename std::enable_if<std::is_integral<I>::value>::type>
+inline checked<T> operator+(I i, checked<T> p) { return p += i; }
+template <typename T, typename I, typename = typename std::enable_if<std::is_integral<I>::value>::type>
+inline checked<T> operator-(checked<T> p, I i) { return p -= i; }
+template <typename T>
+inline std::ptrdiff_t operator-(const checked<T>& a, const checked<T>& b) {
+    return static_cast<T*>(a) - static_cast<T*>(b);
+}
+#define PYCLAD_CHECKED_COMPARE(OP)                                                   \
+    template <typename T>                                                            \
+    inline bool operator OP(const checked<T>& a, const checked<T>& b) {              \
+        return static_cast<T*>(a) OP static_cast<T*>(b);                             \
+    }
+PYCLAD_CHECKED_COMPARE(==)
+PYCLAD_CHECKED_COMPARE(!=)
+PYCLAD_CHECKED_COMPARE(<)
+PYCLAD_CHECKED_COMPARE(>)
+PYCLAD_CHECKED_COMPARE(<=)
+PYCLAD_CHECKED_COMPARE(>=)
+#undef PYCLAD_CHECKED_COMPARE
+template <typename T>
+inline bool operator==(const checked<T>& a, std::nullptr_t) { return a.lo() == nullptr; }
+template <typename T>
+inline bool operator!=(const checked<T>& a, std::nullptr_t) { return a.lo() != nullptr; }
+
+// Checked element access, as the checked kernels spell p[i] and *p.
+template <typename T, typename I>
+inline T& at(const checked<T>& p, I i, const char* where) {
+    return p.at(static_cast<std::ptrdiff_t>(i), where);
+}
+template <typename T, std::size_t N, typename I>
+inline T& at(T (&a)[N], I i, const char* where) {
+    std::ptrdiff_t k = static_cast<std::ptrdiff_t>(i);
+    if (k < 0 || k >= static_cast<std::ptrdiff_t>(N)) out_of_bounds(where, "a local array", k, N);
+    return a[k];
+}
+// &a[i] in a checked kernel: a pointer that keeps the bounds of a.
+template <typename T, typename I>
+inline checked<T> addr(const checked<T>& p, I i) { return p + i; }
+template <typename T, std::size_t N, typename I>
+inline checked<T> addr(T (&a)[N], I i) { return checked<T>(a) + i; }
+// &x of a single value NAME.
+template <typename T>
+inline checked<T> one(T& x, const char* name) { return checked<T>(&x, 1, name); }
+// v.data() of a std::vector: a pointer over its elements.
+template <typename V>
+inline checked<typename std::remove_reference<decltype(*std::declval<V&>().data())>::type> view(V& v) {
+    return {v.data(), v.size(), "a work buffer"};
+}
+
+// A caller's checked n x N buffer as n tangent vectors, and a store into one.
+template <std::size_t N>
+inline checked<vec<N>> as_vec(const checked<double>& p) {
+    std::ptrdiff_t rest = p.length() - p.offset();
+    return {reinterpret_cast<vec<N>*>(static_cast<double*>(p)), rest > 0 ? static_cast<std::size_t>(rest) / N : 0,
+            p.name()};
+}
+template <std::size_t N>
+inline void store(const vec<N>& t, const checked<double>& out) {
+    for (std::size_t i = 0; i < N; ++i) out.at(static_cast<std::ptrdiff_t>(i), nullptr) = t.v[i];
 }
 
 template <typename T, typename U>

@@ -1,0 +1,96 @@
+"""Calling compiled kernels from Python: bounds-checked entries, and C++ failures as Python errors.
+
+A checked kernel (see pyclad.checked) is entered through a shim that takes every pointer
+as (data, length); ``call`` inserts the lengths of the arrays passed.  A
+``pyclad::bounds_error`` thrown by a checked access becomes ``BoundsError``; a fault the
+JIT catches (segmentation fault, integer division by zero; cppyy's signals as exceptions)
+becomes ``CrashError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..checked import ENTRY, is_checked_pointer
+from ..errors import ArgumentError, BoundsError, CrashError, Loc, PycladError
+
+_FAULTS = ("SegmentationViolation", "IllegalInstruction", "BusError", "AbortSignal", "FatalError")
+
+
+def entry_name(name: str, checked: bool) -> str:
+    """The name Python calls for the generated function ``name``."""
+    return f"{ENTRY}::{name}" if checked else name
+
+
+def with_lengths(params, args: list) -> list:
+    """``args`` with the length of each pointer argument after it, as the entry shims take them."""
+    out = []
+    for p, a in zip(params, args):
+        out.append(a)
+        if is_checked_pointer(p.type) and not p.type.ref:
+            out.append(a.size if isinstance(a, np.ndarray) else 1)
+    return out
+
+
+def check_extents(fn, args: list) -> None:
+    """Refuse, before the call, an array shorter than its parameter's declared length
+    (``double a[3]`` given 2 elements): the function may read or write all of them."""
+    for p, a in zip(fn.params, args):
+        if p.extent is not None and isinstance(a, np.ndarray) and a.size < p.extent:
+            raise BoundsError(
+                f"argument '{p.name}' of {fn.name} is declared {p.type.base} {p.name}[{p.extent}], "
+                f"but the array passed has length {a.size}",
+                p.loc,
+                p.name,
+                a.size,
+                a.size,
+            )
+
+
+def invoke(native, args: list, name: str):
+    """Call a compiled function; every failure of the call becomes a PycladError."""
+    try:
+        return native(*args)
+    except TypeError as exc:
+        raise ArgumentError(f"cannot call {name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - what is not ours is re-raised unchanged
+        raise _translate(exc, name) from None
+
+
+def _translate(exc: Exception, name: str) -> Exception:
+    kind = type(exc).__name__
+    text = str(exc)
+    if kind == "bounds_error":
+        return _bounds(text, name)
+    if kind in _FAULTS or (kind == "FloatingPointError" and "in C++" in text):
+        what = "an arithmetic fault (integer division by zero?)" if kind == "FloatingPointError" else kind
+        return CrashError(
+            f"{name} crashed with {what}; the process survived, but what the call wrote is undefined: "
+            + text.strip().splitlines()[-1].strip()
+        )
+    if "failed to resolve function" in text:
+        return PycladError(
+            f"cannot call {name}: the JIT could not link it (is a function the source calls declared "
+            f"but never defined?): {exc}"
+        )
+    return exc
+
+
+def _bounds(text: str, name: str) -> BoundsError:
+    """A BoundsError from a ``pyclad::bounds_error`` message "WHERE|NAME|INDEX|LENGTH"."""
+    where, param, index, length = text.rsplit("bounds_error:", 1)[-1].strip().rsplit("|", 3)
+    loc = None
+    if where.count(":") >= 2:
+        file, line, col = where.rsplit(":", 2)
+        if line.isdigit() and col.isdigit():
+            loc = Loc(file, int(line), int(col))
+    index = int(index.split()[0])
+    length = int(length.split()[0])
+    return BoundsError(
+        f"{name}: index {index} is out of bounds for '{param}' (length {length}); nothing was written "
+        "outside it (pass a longer array)",
+        loc,
+        param,
+        index,
+        length,
+    )

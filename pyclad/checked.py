@@ -1,0 +1,157 @@
+"""The bounds-checked variant of generated code, for the kernels Python calls.
+
+Every pointer the kernel owns (parameters, pointer locals, adjoint and tangent buffers,
+pullback parameters) is spelled ``pyclad::checked<T>``: a pointer that carries the bounds
+of its buffer.  Each element access ``p[i]`` / ``*p`` becomes ``pyclad::at(p, i, "loc")``,
+which throws ``pyclad::bounds_error`` naming the buffer, the index and the ``file:line:col``
+of the access in the user's code, before anything is written outside the buffer.  Local
+arrays are checked against their declared size the same way.
+
+The checked functions live in the namespace ``CHECKED`` beside the unchecked ones (which
+stay what ``.code`` shows and what ``pyclad gen`` writes).  Python calls them through an
+entry shim in ``ENTRY`` that takes each pointer as a (data, length) pair.  Pointers that
+come from outside the kernel (globals, record fields, what a user's function returns)
+carry no bounds and are not checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from . import ir
+
+CHECKED = "__pyclad_checked"
+ENTRY = "__pyclad_entry"
+
+
+def is_checked_pointer(t: ir.Type) -> bool:
+    """A type the checked variant spells ``pyclad::checked<T>``: one level of pointer."""
+    return t.ptr == 1 and not t.dims
+
+
+def checked_type(t: ir.Type) -> ir.Type:
+    if not is_checked_pointer(t):
+        return t
+    inner = ("const " if t.const else "") + t.base
+    return ir.Type(f"::pyclad::checked<{inner}>", ref=t.ref)
+
+
+def _quote(text: str) -> ir.Lit:
+    """A C++ string literal."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return ir.Lit(f'"{text}"', ir.Type("char", 1, const=True))
+
+
+def _where(loc) -> ir.Lit:
+    return ir.Lit("nullptr", ir.Type("char", 1, const=True)) if loc is None else _quote(str(loc))
+
+
+def _bounded(e: ir.Expr) -> bool:
+    """Whether ``e``'s C++ value in the checked variant carries bounds: a pointer the kernel
+    owns, arithmetic on one, or a local array (which ``pyclad::at`` checks by its size)."""
+    if e.type.dims:
+        return True
+    if not is_checked_pointer(e.type):
+        return False
+    if isinstance(e, ir.Var):
+        return not e.is_global
+    if isinstance(e, ir.Binary) and e.op in "+-":
+        return _bounded(e.lhs) if e.lhs.type.ptr else _bounded(e.rhs)
+    if isinstance(e, (ir.Assign, ir.Step)):
+        return _bounded(e.target)
+    if isinstance(e, ir.Cond):
+        return _bounded(e.then) and _bounded(e.other)
+    if isinstance(e, ir.Cast):
+        return _bounded(e.operand)
+    if isinstance(e, ir.Unary) and e.op == "&":
+        return True  # rewritten into addr / one below
+    if isinstance(e, ir.Call):
+        return e.callee.startswith("::pyclad::") or e.callee.endswith(".data")
+    return False
+
+
+def _expr(e: ir.Expr, loc) -> ir.Expr:
+    loc = getattr(e, "loc", None) or loc
+    if isinstance(e, ir.Index) and _bounded(e.base):
+        return ir.Call("::pyclad::at", (_expr(e.base, loc), _expr(e.index, loc), _where(loc)), e.type)
+    if isinstance(e, ir.Unary) and e.op == "*" and _bounded(e.operand):
+        return ir.Call("::pyclad::at", (_expr(e.operand, loc), ir.lit(0, ir.INT), _where(loc)), e.type)
+    if isinstance(e, ir.Unary) and e.op == "&" and is_checked_pointer(e.type):
+        inner = e.operand
+        if isinstance(inner, ir.Index) and _bounded(inner.base):
+            return ir.Call("::pyclad::addr", (_expr(inner.base, loc), _expr(inner.index, loc)), e.type)
+        if isinstance(inner, ir.Unary) and inner.op == "*" and _bounded(inner.operand):
+            return _expr(inner.operand, loc)
+        what = _quote(inner.name) if isinstance(inner, ir.Var) else _quote("a scalar")
+        return ir.Call("::pyclad::one", (_expr(inner, loc), what), e.type)
+    if isinstance(e, ir.Call) and e.callee.endswith(".data") and not e.args and is_checked_pointer(e.type):
+        return ir.Call("::pyclad::view", (ir.Var(e.callee[: -len(".data")], ir.AUTO),), e.type)
+    if isinstance(e, ir.Cast):
+        e = replace(e, type=checked_type(e.type))
+    return _children(e, loc)
+
+
+def _children(node, loc):
+    changes = {}
+    for f in fields(node):
+        if f.name in ("type", "loc"):
+            continue
+        v = getattr(node, f.name)
+        if isinstance(v, (ir.Expr, ir.Stmt)):
+            changes[f.name] = _node(v, loc)
+        elif isinstance(v, tuple) and any(isinstance(x, (ir.Expr, ir.Stmt)) for x in v):
+            changes[f.name] = tuple(_node(x, loc) if isinstance(x, (ir.Expr, ir.Stmt)) else x for x in v)
+    return replace(node, **changes) if changes else node
+
+
+def _node(n, loc):
+    if isinstance(n, ir.Expr):
+        return _expr(n, loc)
+    loc = getattr(n, "loc", None) or loc
+    if isinstance(n, ir.Decl):
+        n = replace(n, type=checked_type(n.type))
+    return _children(n, loc)
+
+
+def checked_function(fn: ir.Function) -> ir.Function:
+    """``fn`` with checked pointers and checked element accesses."""
+    params = tuple(replace(p, type=checked_type(p.type)) for p in fn.params)
+    return replace(fn, params=params, body=_node(fn.body, fn.loc), comment="")
+
+
+def _display(name: str) -> str:
+    """How an error names a buffer: a derivative buffer (``_d_x``, ``_d_x0_buf``) also
+    names the parameter it is shaped like."""
+    of = name
+    while of.startswith("_d_"):
+        of = of[3:]
+    of = of.removesuffix("_buf").rstrip("0123456789") or of
+    return name if of == name else f"{name}' (the derivative buffer of '{of}"
+
+
+def entry(fn: ir.Function) -> str:
+    """The shim Python calls: each pointer parameter of ``fn`` as (data, length)."""
+    params, args = [], []
+    for k, p in enumerate(fn.params):
+        if is_checked_pointer(p.type) and not p.type.ref:
+            params += [p.type.spell(f"a{k}"), f"std::size_t n{k}"]
+            args.append(f"{checked_type(p.type).spell()}(a{k}, n{k}, {_quote(_display(p.name)).text})")
+        else:
+            params.append(p.type.spell(f"a{k}"))
+            args.append(f"a{k}")
+    ret = "" if fn.ret.is_void else "return "
+    return (
+        f"inline {fn.ret.spell()} {fn.name}({', '.join(params)}) {{\n"
+        f"    {ret}{CHECKED}::{fn.name}({', '.join(args)});\n}}\n"
+    )
+
+
+def source(functions: list[ir.Function], render) -> str:
+    """C++ text of the checked variants of ``functions`` (``render`` lays them out as the
+    unchecked ones are) and of their entry shims."""
+    body = render([checked_function(f) for f in functions])
+    shims = "\n".join(entry(f) for f in functions)
+    return f"namespace {CHECKED} {{\n{body}}}\nnamespace {ENTRY} {{\n{shims}}}\n"
+
+
+__all__ = ["CHECKED", "ENTRY", "checked_function", "entry", "source"]
