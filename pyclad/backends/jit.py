@@ -25,8 +25,14 @@ _cppyy = None
 def cppyy():
     global _cppyy
     if _cppyy is None:
+        # A fault inside JIT-compiled code (segmentation fault, integer division by zero)
+        # becomes a Python exception instead of ending the process; cppyy prints no stack
+        # trace for it (the caller gets a CrashError).
+        os.environ.setdefault("CPPYY_CRASH_QUIET", "1")
         import cppyy as c
+        import cppyy.ll
 
+        cppyy.ll.set_signals_as_exception(True)
         c.add_include_path(runtime_include())
         c.include("pyclad/runtime.hpp")
         _cppyy = c
