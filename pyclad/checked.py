@@ -119,23 +119,13 @@ def checked_function(fn: ir.Function) -> ir.Function:
     return replace(fn, params=params, body=_node(fn.body, fn.loc), comment="")
 
 
-def _display(name: str) -> str:
-    """How an error names a buffer: a derivative buffer (``_d_x``, ``_d_x0_buf``) also
-    names the parameter it is shaped like."""
-    of = name
-    while of.startswith("_d_"):
-        of = of[3:]
-    of = of.removesuffix("_buf").rstrip("0123456789") or of
-    return name if of == name else f"{name}' (the derivative buffer of '{of}"
-
-
 def entry(fn: ir.Function) -> str:
     """The shim Python calls: each pointer parameter of ``fn`` as (data, length)."""
     params, args = [], []
     for k, p in enumerate(fn.params):
         if is_checked_pointer(p.type) and not p.type.ref:
             params += [p.type.spell(f"a{k}"), f"std::size_t n{k}"]
-            args.append(f"{checked_type(p.type).spell()}(a{k}, n{k}, {_quote(_display(p.name)).text})")
+            args.append(f"{checked_type(p.type).spell()}(a{k}, n{k}, {_quote(p.name).text})")
         else:
             params.append(p.type.spell(f"a{k}"))
             args.append(f"a{k}")

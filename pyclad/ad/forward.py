@@ -547,12 +547,12 @@ class ForwardTransform:
             if bt is None:
                 raise self.unsupported("writing through an inactive pointer", e)
             idx = self.pure(e.index)
-            return ir.Index(bv, idx, e.type), ir.Index(bt, idx, e.type)
+            return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
         if isinstance(e, ir.Unary) and e.op == "*":
             pv, pt = self.expr(e.operand)
             if pt is None:
                 raise self.unsupported("writing through an inactive pointer", e)
-            return ir.Unary("*", pv, e.type), ir.Unary("*", pt, e.type)
+            return ir.Unary("*", pv, e.type, e.loc), ir.Unary("*", pt, e.type, e.loc)
         if isinstance(e, ir.Cast) and e.implicit:
             return self.lvalue(e.operand)
         raise self.unsupported("this kind of assignment target", e)
@@ -566,9 +566,9 @@ class ForwardTransform:
         if isinstance(e, ir.Index):
             bv, bt = self.expr(e.base)
             if bt is None or is_zero(bt):
-                return ir.Index(bv, e.index, e.type), (lit(0) if e.type.is_float else None)
+                return ir.Index(bv, e.index, e.type, e.loc), (lit(0) if e.type.is_float else None)
             idx = self.pure(e.index)
-            return ir.Index(bv, idx, e.type), ir.Index(bt, idx, e.type)
+            return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
         if isinstance(e, ir.Unary):
             return self.unary(e)
         if isinstance(e, ir.Binary):

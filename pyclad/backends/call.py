@@ -63,10 +63,11 @@ def _translate(exc: Exception, name: str) -> Exception:
     if kind == "bounds_error":
         return _bounds(text, name)
     if kind in _FAULTS or (kind == "FloatingPointError" and "in C++" in text):
-        what = "an arithmetic fault (integer division by zero?)" if kind == "FloatingPointError" else kind
+        what = text.strip().splitlines()[-1].strip().split(";")[0]  # "SegmentationViolation: segfault in C++"
+        if kind == "FloatingPointError":
+            what += " (an integer division by zero?)"
         return CrashError(
-            f"{name} crashed with {what}; the process survived, but what the call wrote is undefined: "
-            + text.strip().splitlines()[-1].strip()
+            f"{name} crashed: {what}; the process survived, but what the call wrote is undefined"
         )
     if "failed to resolve function" in text:
         return PycladError(
@@ -74,6 +75,16 @@ def _translate(exc: Exception, name: str) -> Exception:
             f"but never defined?): {exc}"
         )
     return exc
+
+
+def _display(name: str) -> str:
+    """How an error names a buffer: a derivative buffer (``_d_x``, ``_d_x0_buf``) also
+    names the parameter it is shaped like."""
+    of = name
+    while of.startswith("_d_"):
+        of = of[3:]
+    of = of.removesuffix("_buf").rstrip("0123456789") or of
+    return f"'{name}'" if of == name else f"'{name}' (the derivative buffer of '{of}')"
 
 
 def _bounds(text: str, name: str) -> BoundsError:
@@ -87,7 +98,7 @@ def _bounds(text: str, name: str) -> BoundsError:
     index = int(index.split()[0])
     length = int(length.split()[0])
     return BoundsError(
-        f"{name}: index {index} is out of bounds for '{param}' (length {length}); nothing was written "
+        f"{name}: index {index} is out of bounds for {_display(param)} (length {length}); nothing was written "
         "outside it (pass a longer array)",
         loc,
         param,

@@ -127,9 +127,13 @@ public:
     checked(std::nullptr_t) {}  // NOLINT: a null pointer, no elements
     // A pointer from outside the kernel (a global, a record field, a user function's
     // result): its bounds are unknown, so accesses through it are not checked.
-    checked(T* p) : lo_(p), n_(-1), name_("a pointer of unknown bounds") {}  // NOLINT
-    template <std::size_t N>
-    checked(T (&a)[N]) : lo_(a), n_(N), name_("a local array") {}  // NOLINT: a local array decays
+    // (Only for pointers: an array keeps its size through the constructor below.)
+    template <typename P, typename = typename std::enable_if<
+                              std::is_pointer<typename std::remove_reference<P>::type>::value &&
+                              std::is_convertible<P, T*>::value>::type>
+    checked(P&& p) : lo_(p), n_(-1), name_("a pointer of unknown bounds") {}  // NOLINT
+    template <typename U, std::size_t N, typename = typename std::enable_if<std::is_convertible<U*, T*>::value>::type>
+    checked(U (&a)[N]) : lo_(a), n_(N), name_("a local array") {}  // NOLINT: a local array decays
     checked(T* p, std::size_t n, const char* name) : lo_(p), n_(static_cast<std::ptrdiff_t>(n)), name_(name) {}
     template <typename U, typename = typename std::enable_if<std::is_convertible<U*, T*>::value &&
                                                              !std::is_same<U, T>::value>::type>
