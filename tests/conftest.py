@@ -8,8 +8,15 @@ differences of the primal (the C++ function itself, called from Python).
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
+import pytest
+
+import pyclad
 
 # A 5-point central stencil with h = 1e-3 has truncation error ~h^4 f^(5) / 30
 # and rounding error ~eps |f| / h: about 1e-12 relative on smooth functions.
@@ -65,3 +72,62 @@ def assert_close(got, want, rtol=RTOL, atol=ATOL, what=""):
     """Relative-or-absolute agreement, with a message that shows both numbers."""
     ok = math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol)
     assert ok, f"{what}: got {got!r}, want {want!r} (diff {float(got) - float(want):.3e})"
+
+
+# Every program the tests build from generated headers is built twice: as the user would
+# (g++ -O2) and with AddressSanitizer and UBSan, where any write past a buffer, use after
+# free or undefined behaviour aborts the run (-fno-sanitize-recover=all) and fails the test.
+SANITIZE = (
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-g",
+    "-O1",
+)
+
+
+def gxx_build_and_run(tmp: Path, source: str, *flags: str) -> tuple[str, str]:
+    """Compile ``tmp/source`` with g++ -std=c++17 -O2 -Wall plus ``flags`` and run it; build
+    and run it again under the sanitizers, which must find nothing and print the same.
+    Returns (what the program printed, the compiler's warnings).  Skips without g++."""
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ is not installed")
+    exe = tmp / Path(source).stem
+    outputs, warnings = [], ""
+    for extra, suffix in (("-O2",), ""), (SANITIZE, "_asan"):
+        build = subprocess.run(
+            [
+                gxx,
+                "-std=c++17",
+                *extra,
+                "-Wall",
+                f"-I{pyclad.get_include()}",
+                *flags,
+                source,
+                "-o",
+                f"{exe}{suffix}",
+            ],
+            check=False,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+        )
+        assert build.returncode == 0, build.stderr
+        warnings = warnings or build.stderr
+        run = subprocess.run(
+            [f"{exe}{suffix}"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env=dict(
+                os.environ, ASAN_OPTIONS="abort_on_error=0:detect_leaks=1", UBSAN_OPTIONS="print_stacktrace=1"
+            ),
+        )
+        assert run.returncode == 0, f"{exe.name}{suffix} failed:\n{run.stdout}\n{run.stderr[-4000:]}"
+        outputs.append(run.stdout)
+    assert outputs[0] == outputs[1], (
+        f"the sanitizer build printed something else:\n{outputs[0]}\n{outputs[1]}"
+    )
+    return outputs[0], warnings

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import gxx_build_and_run
 
 import pyclad
 
@@ -72,20 +72,9 @@ def pyclad_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
 
 
 def compile_and_run(tmp: Path, main: str, *flags: str) -> str:
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
+    """Build main.cpp (with g++ -O2, and again under the sanitizers) and run it."""
     (tmp / "main.cpp").write_text(main)
-    exe = tmp / "main"
-    build = subprocess.run(
-        [gxx, "-std=c++17", "-O2", "-Wall", f"-I{pyclad.get_include()}", *flags, "main.cpp", "-o", str(exe)],
-        check=False,
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr
-    return subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    return gxx_build_and_run(tmp, "main.cpp", *flags)[0]
 
 
 def rel_close(got: float, want: float, rtol: float = 1e-12) -> bool:

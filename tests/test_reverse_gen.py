@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fd
+from conftest import fd, gxx_build_and_run
 
 import pyclad
 
@@ -134,16 +134,8 @@ int main() {
     rows, warnings = [], ""
     for name, text in (("main", main), ("main2", main2)):
         (tmp / f"{name}.cpp").write_text(text)
-        build = subprocess.run(
-            [gxx, "-std=c++17", "-O2", "-Wall", "-Wextra", f"-I{pyclad.get_include()}", f"{name}.cpp", "-o", name],
-            check=False,
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-        )
-        assert build.returncode == 0, build.stderr
-        warnings += build.stderr
-        out = subprocess.run([str(tmp / name)], capture_output=True, text=True, check=True, timeout=60).stdout
+        out, warned = gxx_build_and_run(tmp, f"{name}.cpp", "-Wextra")
+        warnings += warned
         rows += [[float(v) for v in line.split()] for line in out.strip().splitlines()]
     return tmp, headers, rows, warnings
 
