@@ -126,31 +126,34 @@ public:
     checked() = default;
     checked(std::nullptr_t) {}  // NOLINT: a null pointer, no elements
     // A pointer from outside the kernel (a global, a record field, a user function's
-    // result): its bounds are unknown, so accesses through it are not checked.
+    // result): its bounds are unknown, so it passes every check (its offset sits in the
+    // middle of a range no index reaches).
     // (Only for pointers: an array keeps its size through the constructor below.)
     template <typename P, typename = typename std::enable_if<
                               std::is_pointer<typename std::remove_reference<P>::type>::value &&
                               std::is_convertible<P, T*>::value>::type>
-    checked(P&& p) : lo_(p), n_(-1), name_("a pointer of unknown bounds") {}  // NOLINT
+    checked(P&& p) : p_(p), n_(2 * unknown), off_(unknown), name_("a pointer of unknown bounds") {}  // NOLINT
     template <typename U, std::size_t N, typename = typename std::enable_if<std::is_convertible<U*, T*>::value>::type>
-    checked(U (&a)[N]) : lo_(a), n_(N), name_("a local array") {}  // NOLINT: a local array decays
-    checked(T* p, std::size_t n, const char* name) : lo_(p), n_(static_cast<std::ptrdiff_t>(n)), name_(name) {}
+    checked(U (&a)[N]) : p_(a), n_(N), name_("a local array") {}  // NOLINT: a local array decays
+    checked(T* p, std::size_t n, const char* name) : p_(p), n_(static_cast<std::ptrdiff_t>(n)), name_(name) {}
     template <typename U, typename = typename std::enable_if<std::is_convertible<U*, T*>::value &&
                                                              !std::is_same<U, T>::value>::type>
     checked(const checked<U>& o)  // NOLINT: double* -> const double*
-        : lo_(o.lo()), n_(o.length()), off_(o.offset()), name_(o.name()) {}
+        : p_(o), n_(o.length()), off_(o.offset()), name_(o.name()) {}
 
-    operator T*() const { return lo_ + off_; }  // NOLINT: calls into the user's own functions
-    T* lo() const { return lo_; }
-    std::ptrdiff_t length() const { return n_; }
-    std::ptrdiff_t offset() const { return off_; }
+    operator T*() const { return p_; }  // NOLINT: calls into the user's own functions
+    std::ptrdiff_t length() const { return n_; }  // of the whole buffer
+    std::ptrdiff_t offset() const { return off_; }  // of this element in the buffer
     const char* name() const { return name_; }
 
-    // The element i places after this one; WHERE locates the access for the error.
+    // The element i places after this one; WHERE locates the access for the error.  One
+    // unsigned comparison covers both ends of the buffer.
     T& at(std::ptrdiff_t i, const char* where) const {
         std::ptrdiff_t k = off_ + i;
-        if (n_ >= 0 && (k < 0 || k >= n_)) out_of_bounds(where, name_, k, n_);
-        return lo_[k];
+        if (__builtin_expect(static_cast<std::size_t>(k) >= static_cast<std::size_t>(n_), 0)) {
+            out_of_bounds(where, name_, k, n_);
+        }
+        return p_[i];
     }
     template <typename I>
     T& operator[](I i) const { return at(static_cast<std::ptrdiff_t>(i), nullptr); }
@@ -158,16 +161,22 @@ public:
     T* operator->() const { return &at(0, nullptr); }
 
     template <typename I>
-    checked& operator+=(I i) { off_ += static_cast<std::ptrdiff_t>(i); return *this; }
+    checked& operator+=(I i) { return move(static_cast<std::ptrdiff_t>(i)); }
     template <typename I>
-    checked& operator-=(I i) { off_ -= static_cast<std::ptrdiff_t>(i); return *this; }
-    checked& operator++() { ++off_; return *this; }
-    checked& operator--() { --off_; return *this; }
-    checked operator++(int) { checked r = *this; ++off_; return r; }
-    checked operator--(int) { checked r = *this; --off_; return r; }
+    checked& operator-=(I i) { return move(-static_cast<std::ptrdiff_t>(i)); }
+    checked& operator++() { return move(1); }
+    checked& operator--() { return move(-1); }
+    checked operator++(int) { checked r = *this; move(1); return r; }
+    checked operator--(int) { checked r = *this; move(-1); return r; }
 
 private:
-    T* lo_ = nullptr;
+    static constexpr std::ptrdiff_t unknown = std::ptrdiff_t(1) << 61;
+    checked& move(std::ptrdiff_t d) {
+        p_ += d;
+        off_ += d;
+        return *this;
+    }
+    T* p_ = nullptr;
     std::ptrdiff_t n_ = 0;
     std::ptrdiff_t off_ = 0;
     const char* name_ = "a null pointer";
@@ -196,9 +205,9 @@ PYCLAD_CHECKED_COMPARE(<=)
 PYCLAD_CHECKED_COMPARE(>=)
 #undef PYCLAD_CHECKED_COMPARE
 template <typename T>
-inline bool operator==(const checked<T>& a, std::nullptr_t) { return a.lo() == nullptr; }
+inline bool operator==(const checked<T>& a, std::nullptr_t) { return static_cast<T*>(a) == nullptr; }
 template <typename T>
-inline bool operator!=(const checked<T>& a, std::nullptr_t) { return a.lo() != nullptr; }
+inline bool operator!=(const checked<T>& a, std::nullptr_t) { return static_cast<T*>(a) != nullptr; }
 
 // Checked element access, as the checked kernels spell p[i] and *p.
 template <typename T, typename I>
