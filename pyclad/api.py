@@ -14,6 +14,7 @@ from .checked import CHECKED
 from .checked import source as checked_source
 from .errors import (
     ArgumentError,
+    CompileError,
     NoDerivativeError,
     PycladError,
     UnsupportedError,
@@ -59,8 +60,18 @@ class Module:
         if new:
             from .source import render
 
-            code = checked_source(new, render) if checked else render(new)
-            self._jit.define(code, f"the derivative {result.function.name}")
+            if not checked:
+                self._jit.define(render(new), f"the derivative {result.function.name}")
+                return
+            what = f"the bounds-checked variant of the derivative {result.function.name}"
+            try:
+                generated = [f.name for f in result.helpers + [result.function]]
+                self._jit.define(checked_source(new, render, generated), what)
+            except CompileError as exc:
+                hint = (
+                    f"{what} does not compile; checked=False calls the plain kernel (without bounds checks)"
+                )
+                raise CompileError(hint, exc.loc, [hint, *exc.diagnostics]) from None
 
     def _run(self, kernel: ir.Function, args: list, checked: bool):
         """Call the compiled generated function ``kernel``: through its bounds-checked entry

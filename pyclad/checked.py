@@ -70,53 +70,86 @@ def _bounded(e: ir.Expr) -> bool:
     return False
 
 
-def _expr(e: ir.Expr, loc) -> ir.Expr:
+def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
     loc = getattr(e, "loc", None) or loc
     if isinstance(e, ir.Index) and _bounded(e.base):
-        return ir.Call("::pyclad::at", (_expr(e.base, loc), _expr(e.index, loc), _where(loc)), e.type)
+        return ir.Call(
+            "::pyclad::at",
+            (_expr(e.base, loc, generated), _expr(e.index, loc, generated), _where(loc)),
+            e.type,
+        )
     if isinstance(e, ir.Unary) and e.op == "*" and _bounded(e.operand):
-        return ir.Call("::pyclad::at", (_expr(e.operand, loc), ir.lit(0, ir.INT), _where(loc)), e.type)
+        return ir.Call(
+            "::pyclad::at", (_expr(e.operand, loc, generated), ir.lit(0, ir.INT), _where(loc)), e.type
+        )
     if isinstance(e, ir.Unary) and e.op == "&" and is_checked_pointer(e.type):
         inner = e.operand
         if isinstance(inner, ir.Index) and _bounded(inner.base):
-            return ir.Call("::pyclad::addr", (_expr(inner.base, loc), _expr(inner.index, loc)), e.type)
+            return ir.Call(
+                "::pyclad::addr",
+                (_expr(inner.base, loc, generated), _expr(inner.index, loc, generated)),
+                e.type,
+            )
         if isinstance(inner, ir.Unary) and inner.op == "*" and _bounded(inner.operand):
-            return _expr(inner.operand, loc)
+            return _expr(inner.operand, loc, generated)
         what = _quote(inner.name) if isinstance(inner, ir.Var) else _quote("a scalar")
-        return ir.Call("::pyclad::one", (_expr(inner, loc), what), e.type)
+        return ir.Call("::pyclad::one", (_expr(inner, loc, generated), what), e.type)
     if isinstance(e, ir.Call) and e.callee.endswith(".data") and not e.args and is_checked_pointer(e.type):
         return ir.Call("::pyclad::view", (ir.Var(e.callee[: -len(".data")], ir.AUTO),), e.type)
     if isinstance(e, ir.Cast):
         e = replace(e, type=checked_type(e.type))
-    return _children(e, loc)
+    if (
+        isinstance(e, ir.Call)
+        and not e.callee.startswith(("::pyclad::", "::std::"))
+        and _short(e.callee) not in generated
+    ):
+        # The user's own function (or a custom derivative): it takes plain pointers, and a
+        # template of it deduces T* only from one.  (The ::std:: algorithms the drivers call
+        # take checked pointers as iterators, and check each access.)
+        args = tuple(_expr(a, loc, generated) for a in e.args)
+        args = tuple(
+            ir.Call("::pyclad::raw", (x,), a.type) if is_checked_pointer(a.type) and _bounded(a) else x
+            for a, x in zip(e.args, args)
+        )
+        return replace(e, args=args)
+    return _children(e, loc, generated)
 
 
-def _children(node, loc):
+def _short(name: str) -> str:
+    return name.split("::")[-1]
+
+
+def _children(node, loc, generated: frozenset):
     changes = {}
     for f in fields(node):
         if f.name in ("type", "loc"):
             continue
         v = getattr(node, f.name)
         if isinstance(v, (ir.Expr, ir.Stmt)):
-            changes[f.name] = _node(v, loc)
+            changes[f.name] = _node(v, loc, generated)
         elif isinstance(v, tuple) and any(isinstance(x, (ir.Expr, ir.Stmt)) for x in v):
-            changes[f.name] = tuple(_node(x, loc) if isinstance(x, (ir.Expr, ir.Stmt)) else x for x in v)
+            changes[f.name] = tuple(
+                _node(x, loc, generated) if isinstance(x, (ir.Expr, ir.Stmt)) else x for x in v
+            )
     return replace(node, **changes) if changes else node
 
 
-def _node(n, loc):
+def _node(n, loc, generated: frozenset):
     if isinstance(n, ir.Expr):
-        return _expr(n, loc)
+        return _expr(n, loc, generated)
     loc = getattr(n, "loc", None) or loc
     if isinstance(n, ir.Decl):
         n = replace(n, type=checked_type(n.type))
-    return _children(n, loc)
+    return _children(n, loc, generated)
 
 
-def checked_function(fn: ir.Function) -> ir.Function:
-    """``fn`` with checked pointers and checked element accesses."""
+def checked_function(fn: ir.Function, generated=()) -> ir.Function:
+    """``fn`` with checked pointers and checked element accesses.  Calls to the functions
+    named in ``generated`` (which have checked variants too) pass checked pointers; every
+    other call gets plain ones."""
     params = tuple(replace(p, type=checked_type(p.type)) for p in fn.params)
-    return replace(fn, params=params, body=_node(fn.body, fn.loc), comment="")
+    names = frozenset(_short(n) for n in generated)
+    return replace(fn, params=params, body=_node(fn.body, fn.loc, names), comment="")
 
 
 def entry(fn: ir.Function) -> str:
@@ -136,10 +169,12 @@ def entry(fn: ir.Function) -> str:
     )
 
 
-def source(functions: list[ir.Function], render) -> str:
+def source(functions: list[ir.Function], render, generated=()) -> str:
     """C++ text of the checked variants of ``functions`` (``render`` lays them out as the
-    unchecked ones are) and of their entry shims."""
-    body = render([checked_function(f) for f in functions])
+    unchecked ones are) and of their entry shims.  ``generated``: the names of every
+    generated function they may call (their checked variants exist or are among these)."""
+    names = {f.name for f in functions} | set(generated)
+    body = render([checked_function(f, names) for f in functions])
     shims = "\n".join(entry(f) for f in functions)
     return f"namespace {CHECKED} {{\n{body}}}\nnamespace {ENTRY} {{\n{shims}}}\n"
 

@@ -187,3 +187,19 @@ def test_the_sanitizer_build_of_a_generated_program_fails_on_a_write_past_a_buff
     )
     with pytest.raises(AssertionError, match="overflow_asan failed"):
         gxx_build_and_run(tmp_path, "overflow.cpp")
+
+
+def test_a_users_function_template_takes_the_plain_pointer_from_a_checked_kernel():
+    """count_pos(x, n) deduces T from const T*: the checked kernel passes it x's plain pointer."""
+    m = pyclad.cppdef(
+        """\
+template <class T> int count_pos(const T* p, int n) {
+    int c = 0;
+    for (int i = 0; i < n; ++i) c += p[i] > 0;
+    return c;
+}
+double scaled(const double* x, int n) { return count_pos(x, n) * x[0] * x[0]; }
+"""
+    )
+    x = arr(2.0, -3.0, 1.0)
+    _same(pyclad.gradient(m.scaled)(x, 3), (arr(2 * 2 * 2.0, 0.0, 0.0),))  # d(c x0^2) = 2 c x0, c = 2

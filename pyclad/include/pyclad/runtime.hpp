@@ -228,6 +228,10 @@ inline checked<T> addr(T (&a)[N], I i) { return checked<T>(a) + i; }
 // &x of a single value NAME.
 template <typename T>
 inline checked<T> one(T& x, const char* name) { return checked<T>(&x, 1, name); }
+// The plain pointer, as a checked kernel passes it to the user's own functions (whose
+// templates deduce T* from it).
+template <typename T>
+inline T* raw(const checked<T>& p) { return p; }
 // v.data() of a std::vector: a pointer over its elements.
 template <typename V>
 inline checked<typename std::remove_reference<decltype(*std::declval<V&>().data())>::type> view(V& v) {
