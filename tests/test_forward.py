@@ -1084,15 +1084,16 @@ def _cpp_value(v) -> str:
     return repr(float(v)) if isinstance(v, float) else str(v)
 
 
-def _call_block(r, args) -> str:
+def _call_block(r, args, checked: bool = False) -> str:
     """A C++ block that calls the derivative ``r`` at ``args`` (fresh arrays, tangents seeded
-    as the Python path seeds them) and prints its value."""
+    as the Python path seeds them) and prints its value; ``checked``: through the entry of
+    its bounds-checked variant, which takes each pointer's length after it."""
     lines, names, lengths = [], [], {}
     for k, (p, a) in enumerate(zip(r.function.params, args)):
         if isinstance(a, np.ndarray):
             lines.append(f"    double a{k}[] = {{{', '.join(_cpp_value(float(v)) for v in a)}}};")
             lengths[p.name] = a.size
-            names.append(f"a{k}")
+            names += [f"a{k}", str(a.size)] if checked else [f"a{k}"]
         else:
             names.append(_cpp_value(a))
     for k, e in enumerate(r.extras):
@@ -1100,17 +1101,20 @@ def _call_block(r, args) -> str:
         lines.append(f"    double t{k}[{n}] = {{}};")
         if e.seed is not None:
             lines.append(f"    t{k}[{e.seed}] = 1;")
-        names.append(f"t{k}")
-    lines.append(f'    std::printf("%.17g\\n", static_cast<double>({r.function.name}({", ".join(names)})));')
+        names += [f"t{k}", str(n)] if checked else [f"t{k}"]
+    name = f"__pyclad_entry::{r.function.name}" if checked else r.function.name
+    lines.append(f'    std::printf("%.17g\\n", static_cast<double>({name}({", ".join(names)})));')
     return "{\n" + "\n".join(lines) + "\n}\n"
 
 
 def test_every_construct_runs_clean_under_the_sanitizers_and_agrees_with_the_formula(tmp_path):
-    """Every first- and second-order derivative of the table, built with g++ (and again with
-    AddressSanitizer and UBSan) and run at each point: no write past a buffer, no undefined
-    behaviour, and the first derivatives printed agree with the hand formulas."""
+    """Every first- and second-order derivative of the table, plain and bounds-checked, built
+    with g++ (and again with AddressSanitizer and UBSan) and run at each point: no write past
+    a buffer, no undefined behaviour, the checked variant prints what the plain one does, and
+    the first derivatives agree with the hand formulas."""
     from conftest import gxx_build_and_run
 
+    from pyclad import checked
     from pyclad.source import Source, render
 
     text = _all_sources()
@@ -1124,19 +1128,20 @@ def test_every_construct_runs_clean_under_the_sanitizers_and_agrees_with_the_for
                     seen.add(f.name)
                     functions.append(f)
             for args in c.points:
-                calls.append(_call_block(r, args))
+                calls += [_call_block(r, args), _call_block(r, args, checked=True)]
                 want = c.ref(*fresh(args)) if order == 1 and c.ref is not None else None
                 wants.append((f"{c.id}{args} order {order}", want, c.rtol))
     body = "".join(calls).replace("\n", "\n    ")
     main = f"#include <cstdio>\nint main() {{\n    {body}return 0;\n}}\n"
-    (tmp_path / "table.cpp").write_text(text + "#include <pyclad/runtime.hpp>\n" + render(functions) + main)
+    derivatives = render(functions) + checked.source(functions, render)
+    (tmp_path / "table.cpp").write_text(text + "#include <pyclad/runtime.hpp>\n" + derivatives + main)
     out, _ = gxx_build_and_run(tmp_path, "table.cpp", "-Wno-unused-parameter")
     got = [float(v) for v in out.split()]
-    assert len(got) == len(wants)
-    for value, (what, want, rtol) in zip(got, wants):
+    assert len(got) == 2 * len(wants)
+    for plain, safe, (what, want, rtol) in zip(got[::2], got[1::2], wants):
+        assert plain == safe or (math.isnan(plain) and math.isnan(safe)), f"{what}: checked {safe}, plain {plain}"
         if want is not None:
-            assert_close(value, want, rtol=rtol, what=f"{what} (g++ build) vs formula")
-
+            assert_close(plain, want, rtol=rtol, what=f"{what} (g++ build) vs formula")
 
 def test_custom_derivative_takes_precedence_over_a_builtin():
     m = pyclad.cppdef(

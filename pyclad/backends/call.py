@@ -22,13 +22,22 @@ def entry_name(name: str, checked: bool) -> str:
     return f"{ENTRY}::{name}" if checked else name
 
 
-def with_lengths(params, args: list) -> list:
+def length_plan(params) -> tuple[int, ...]:
+    """The positions of a generated function's parameters after which its entry shim takes
+    a length, last first (so that inserting them keeps the earlier positions)."""
+    return tuple(
+        k
+        for k in reversed(range(len(params)))
+        if is_checked_pointer(params[k].type) and not params[k].type.ref
+    )
+
+
+def with_lengths(plan: tuple[int, ...], args: list) -> list:
     """``args`` with the length of each pointer argument after it, as the entry shims take them."""
-    out = []
-    for p, a in zip(params, args):
-        out.append(a)
-        if is_checked_pointer(p.type) and not p.type.ref:
-            out.append(a.size if isinstance(a, np.ndarray) else 1)
+    out = list(args)
+    for k in plan:
+        a = args[k]
+        out.insert(k + 1, a.size if type(a) is np.ndarray else 1)
     return out
 
 
