@@ -258,7 +258,9 @@ def test_every_gradient_runs_clean_under_the_sanitizers_and_matches_finite_diffe
     main = f"#include <cstdio>\nint main() {{\n    {body}return 0;\n}}\n"
     derivatives = render(functions) + checked.source(functions, render)
     (tmp_path / "gradients.cpp").write_text(CONSTRUCTS.read_text() + derivatives + main)
-    out, _ = gxx_build_and_run(tmp_path, "gradients.cpp", "-Wno-unused-parameter", "-Wno-unused-variable")
+    out, _ = gxx_build_and_run(
+        tmp_path, "gradients.cpp", "-Wno-unused-parameter", "-Wno-unused-variable", optimized=False
+    )
     got = [float(v) for v in out.split()]
     expected = [w for point in wants for w in point]
     assert len(got) == 2 * len(expected)

@@ -1,7 +1,7 @@
 """Calling compiled kernels from Python: bounds-checked entries, and C++ failures as Python errors.
 
 A checked kernel (see pyclad.checked) is entered through a shim that takes every pointer
-as (data, length); ``call`` inserts the lengths of the arrays passed.  A
+as (data, length); ``with_lengths`` inserts the lengths of the arrays passed.  A
 ``pyclad::bounds_error`` thrown by a checked access becomes ``BoundsError``; a fault the
 JIT catches (segmentation fault, integer division by zero; cppyy's signals as exceptions)
 becomes ``CrashError``.
