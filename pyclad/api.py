@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ir
+from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
 from .backends.jit import JitModule
 from .errors import (
     ArgumentError,
@@ -94,28 +95,40 @@ class Function:
         return _result(self.ir.ret, _invoke(self._native, conv, self.name))
 
 
-def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np.ndarray]]:
-    """Check and convert Python arguments for ``fn``'s parameters; allocate tangent arrays."""
+def convert_args(
+    fn: ir.Function, args: Sequence, extras, private: bool = False
+) -> tuple[list, list[np.ndarray]]:
+    """Check and convert Python arguments for ``fn``'s parameters; allocate tangent arrays.
+
+    ``private``: a derivative call, whose non-const arrays are fresh copies (it never
+    modifies the caller's arrays); otherwise a primal call, which writes the caller's arrays
+    in place and so refuses what it cannot write (see pyclad.arguments)."""
     if len(args) != len(fn.params):
         sig = ", ".join(p.type.spell(p.name) for p in fn.params)
         raise ArgumentError(f"{fn.name}({sig}) takes {len(fn.params)} arguments, got {len(args)}", fn.loc)
+    plan = _plan(fn)
+    if plan.written and len(plan.arrays) > 1:
+        check_aliasing(fn, plan, args)
     out, arrays = [], {}
-    for p, kind, a in zip(fn.params, _plan(fn), args):
+    for p, kind, a in zip(fn.params, plan.kinds, args):
         # Fast paths for the common cases; everything else (and every error) in _convert.
         if kind == "f" and type(a) is float:
             out.append(a)
         elif (
-            kind == "a"
+            (kind == "a" or kind == "o")
             and type(a) is np.ndarray
             and a.dtype == np.float64
             and a.ndim == 1
             and a.size
             and a.flags.c_contiguous
+            and (kind == "a" or a.flags.writeable)
         ):
+            if kind == "o" and private:
+                a = a.copy()
             arrays[p.name] = a
             out.append(a)
         else:
-            out.append(_convert(fn, p, a, arrays))
+            out.append(_convert(fn, p, a, arrays, private))
     made = []
     for e in extras:
         like = arrays[e.like]
@@ -132,33 +145,30 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
     return out, made
 
 
-_plans: dict[int, tuple[ir.Function, tuple[str, ...]]] = {}
+_plans: dict[int, tuple[ir.Function, Plan]] = {}
 
 
-def _plan(fn: ir.Function) -> tuple[str, ...]:
-    """Per parameter: "f" a double scalar, "a" a double array, "-" anything else."""
+def _plan(fn: ir.Function) -> Plan:
+    """How each argument of ``fn`` is passed (cached per function)."""
     hit = _plans.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
-    kinds = tuple(
-        "a"
-        if p.type.ptr == 1 and p.type.base == "double"
-        else "f"
-        if p.type.is_float and p.type.base == "double" and not (p.type.ref and not p.type.const)
-        else "-"
-        for p in fn.params
-    )
-    _plans[id(fn)] = (fn, kinds)
-    return kinds
+    plan = plan_of(fn)
+    _plans[id(fn)] = (fn, plan)
+    return plan
 
 
-def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict):
+def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = False):
     t = p.type
     where = f"argument '{p.name}' of {fn.name}"
     if t.ptr == 1 and t.base in _DTYPES:
         dtype = _DTYPES[t.base]
         if isinstance(a, (int, float)) or a is None:
             raise ArgumentError(f"{where} is {t.spell()}: pass an array, got {type(a).__name__}", fn.loc)
+        if not t.const:  # written: in place by a primal call, into a private copy by a derivative's
+            arr = private_array(fn, p, a, dtype) if private else output_array(fn, p, a, dtype)
+            arrays[p.name] = arr
+            return arr
         try:
             arr = np.asarray(a)
         except Exception as exc:  # noqa: BLE001 - any failure is a bad argument
@@ -221,11 +231,12 @@ class Derivative:
     """A compiled derivative.  ``code`` is its C++ source; calling it takes the
     primal function's arguments."""
 
-    def __init__(self, primal: Function, result: Result):
+    def __init__(self, primal: Function, result: Result, as_tuple: bool = False):
         self.primal = primal
         self.result = result
         self.name = result.function.name
         self._native = None
+        self._as_tuple = as_tuple  # wrt was a list or a comma-separated string: a 1-tuple
 
     @property
     def code(self) -> str:
@@ -240,53 +251,67 @@ class Derivative:
         return self._native
 
     def __call__(self, *args):
-        conv, _ = convert_args(self.primal.ir, args, self.result.extras)
-        return float(_invoke(self._fn(), conv, self.name))
+        conv, _ = convert_args(self.primal.ir, args, self.result.extras, private=True)
+        value = float(_invoke(self._native or self._fn(), conv, self.name))
+        return (value,) if self._as_tuple else value
 
 
 class Gradient(Derivative):
-    """A compiled gradient: returns a tuple with one entry per wrt parameter
-    (a float for a scalar, a numpy array for an array)."""
+    """A compiled gradient: one entry per wrt parameter (a float for a scalar, a numpy
+    array for an array) -- the bare entry when wrt was a single name, else a tuple."""
+
+    def __init__(self, primal: Function, result: Result, single: bool = False):
+        super().__init__(primal, result)
+        self.single = single
+        fn = primal.ir
+        index = {p.name: i for i, p in enumerate(fn.params)}
+        # Per adjoint output: the index of its array param (None: a scalar's one double),
+        # its dtype, and whether it is returned.
+        self._outs = [
+            (
+                index[o.param] if fn.param(o.param).type.ptr else None,
+                _DTYPES.get(fn.param(o.param).type.base, np.float64),
+                o.wrt,
+            )
+            for o in result.extras
+        ]
 
     def __call__(self, *args):
-        fn = self.primal.ir
-        conv, _ = convert_args(fn, args, [])
-        arrays = {p.name: a for p, a in zip(fn.params, conv) if isinstance(a, np.ndarray)}
-        outs = []
-        for o in self.result.extras:
-            p = fn.param(o.param)
-            if p.type.ptr:
-                outs.append(np.zeros(arrays[o.param].shape[0], dtype=arrays[o.param].dtype))
-            else:
-                outs.append(np.zeros(1, dtype=_DTYPES.get(p.type.base, np.float64)))
-        _invoke(self._fn(), conv + outs, self.name)
-        result = []
-        for o, buf in zip(self.result.extras, outs):
-            if o.wrt:
-                result.append(buf if fn.param(o.param).type.ptr else float(buf[0]))
-        return tuple(result)
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        outs = [np.zeros(1 if i is None else conv[i].shape[0], dtype) for i, dtype, _ in self._outs]
+        _invoke(self._native or self._fn(), conv + outs, self.name)
+        values = [
+            buf if i is not None else float(buf[0]) for (i, _, wrt), buf in zip(self._outs, outs) if wrt
+        ]
+        return values[0] if self.single else tuple(values)
 
 
 class ValueAndGrad:
-    """Calls the primal and the gradient: ``(value, gradient tuple)``."""
+    """Calls the primal and the gradient: ``(value, gradient)``, the gradient shaped as
+    Gradient returns it.  Both run on private copies of the arrays the function writes."""
 
     def __init__(self, grad: Gradient):
         self.grad = grad
-        self.code = grad.code
+
+    @property
+    def code(self) -> str:
+        return self.grad.code
 
     def __call__(self, *args):
-        # The gradient is taken at the arguments as given: it runs on copies of the arrays,
-        # since the primal (run on the caller's own arrays) may write into them.
-        at = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        grad = self.grad(*at)
-        return self.grad.primal(*args), grad
+        primal = self.grad.primal
+        conv, _ = convert_args(primal.ir, args, [], private=True)
+        if primal._native is None:
+            primal._native = primal.module._jit.get(primal.name)
+        value = _result(primal.ir.ret, _invoke(primal._native, conv, primal.name))
+        return value, self.grad(*args)
 
 
 class Jacobian:
     """A Jacobian: calling it returns a 2-D array, rows = output elements, columns =
     inputs in parameter order (arrays expanded).  Each mode's C++ is generated and
     compiled on the first call that needs it, so a function that only one mode can
-    differentiate still has a Jacobian in that mode."""
+    differentiate still has a Jacobian in that mode.  The kernel and its buffer layout
+    are kept per set of array lengths: a later call with the same lengths generates nothing."""
 
     def __init__(self, primal: Function, layout, wrt, mode: str):
         self.primal = primal
@@ -296,10 +321,12 @@ class Jacobian:
         self.name = f"{primal.name}_jac"
         self.last_mode = None
         self._reverse: Result | None = None
-        self._native = None
         self._last: Result | None = None
         self._cannot: set[str] = set()  # modes "auto" found unable to differentiate this function
         self._row_by_row = False
+        index = {p.name: i for i, p in enumerate(primal.ir.params)}
+        self._size_params = tuple(index[a] for a in layout.sizes)
+        self._runs: dict[tuple, object] = {}
 
     def __repr__(self) -> str:
         return f"<pyclad jacobian of {self.primal.name} ({self.mode})>"
@@ -321,11 +348,16 @@ class Jacobian:
         return self.result.code if self.mode != "forward" else ""
 
     def __call__(self, *args):
-        fn = self.primal.ir
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        sizes = tuple(conv[i].shape[0] for i in self._size_params)
+        run = self._runs.get(sizes)
+        if run is None:
+            run = self._runs[sizes] = self._prepare(conv, sizes)
+        return run(conv)
+
+    def _prepare(self, conv, sizes):
+        """A function of the converted arguments that computes the Jacobian for these lengths."""
         layout = self.layout
-        conv = _unshared(fn, convert_args(fn, args, [])[0])
-        by_name = dict(zip((p.name for p in fn.params), conv))
-        sizes = [by_name[a].shape[0] for a in layout.sizes]
         size_of = dict(zip(layout.sizes, sizes))
         rows = sum(size_of[o] for o in layout.outputs)
         cols = sum(size_of.get(i, 1) for i in layout.inputs)
@@ -335,46 +367,58 @@ class Jacobian:
             if mode in self._cannot:  # the other mode is slower but correct
                 mode = "reverse" if mode == "forward" else "forward"
         try:
-            return self._call(mode, conv, size_of, sizes, rows, cols)
+            return self._runner(mode, conv, size_of, sizes, rows, cols)
         except (UnsupportedError, NoDerivativeError):
             if self.mode != "auto" or self._cannot:
                 raise
             self._cannot.add(mode)
-            return self._call("reverse" if mode == "forward" else "forward", conv, size_of, sizes, rows, cols)
+            other = "reverse" if mode == "forward" else "forward"
+            return self._runner(other, conv, size_of, sizes, rows, cols)
 
-    def _call(self, mode, conv, size_of, sizes, rows, cols):
-        fn = self.primal.ir
-        layout = self.layout
+    def _runner(self, mode, conv, size_of, sizes, rows, cols):
         if mode == "reverse" and rows <= VECTOR_REVERSE_MAX_ROWS and not self._row_by_row:
             try:
-                return self._vector_reverse(conv, size_of, rows, cols)
+                return self._vector_reverse(size_of, rows)
             except (UnsupportedError, NoDerivativeError):
                 self._row_by_row = True  # e.g. a custom pullback: one pullback call per row
         if mode == "reverse":
             result = self.result
-            if self._native is None:
-                self._native = self.primal.module._jit.get(result.function.name)
-            jac = np.zeros((rows, cols))
-            _invoke(self._native, conv + [jac] + sizes, result.function.name)
-            self.last_mode, self._last = mode, result
-            return jac
+            native, name, tail = (
+                self.primal.module._jit.get(result.function.name),
+                result.function.name,
+                list(sizes),
+            )
+
+            def run_reverse(conv):
+                jac = np.zeros((rows, cols))
+                _invoke(native, conv + [jac] + tail, name)
+                self.last_mode, self._last = "reverse", result
+                return jac
+
+            return run_reverse
+        layout = self.layout
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
         vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"))
-        tangents = _call_vector(self.primal.module, vres, fn, conv)
-        self.last_mode, self._last = mode, vres
+        call = _VectorCall(self.primal.module, vres, self.primal.ir, conv)
         # An output that no input reaches has no tangent buffer: its rows are zero.
-        return np.vstack(
-            [tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs]
-        )
+        where = [call.names.index(o) if o in call.names else size_of[o] for o in layout.outputs]
+        reached = [o in call.names for o in layout.outputs]
 
-    def _vector_reverse(self, conv, size_of, rows, cols):
+        def run_forward(conv):
+            bufs, _ = call(conv)
+            self.last_mode, self._last = "forward", vres
+            return np.vstack([bufs[w] if r else np.zeros((w, cols)) for w, r in zip(where, reached)])
+
+        return run_forward
+
+    def _vector_reverse(self, size_of, rows):
         """All rows in one reverse sweep with ``pyclad::vec<rows>`` adjoints."""
         fn = self.primal.ir
         layout = self.layout
         src = self.primal.module.source
         res = _derive(self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows))
-        bufs, by_param = [], {}
+        templates, position = [], {}
         row = 0
         for p in fn.params:
             if p.name not in layout.inputs and p.name not in layout.outputs:
@@ -384,57 +428,60 @@ class Jacobian:
                 k = size_of[p.name]
                 buf[np.arange(k), row + np.arange(k)] = 1.0
                 row += k
-            bufs.append(buf)
-            by_param[p.name] = buf
-        _invoke(self.primal.module._jit.get(res.function.name), conv + bufs, res.function.name)
-        self.last_mode, self._last = "reverse", res
-        return np.hstack([by_param[i].T for i in layout.inputs])
+            position[p.name] = len(templates)
+            templates.append(buf)
+        columns = [position[i] for i in layout.inputs]
+        native, name = self.primal.module._jit.get(res.function.name), res.function.name
+
+        def run(conv):
+            bufs = [t.copy() for t in templates]
+            _invoke(native, conv + bufs, name)
+            self.last_mode, self._last = "reverse", res
+            return np.hstack([bufs[c].T for c in columns])
+
+        return run
 
 
 VECTOR_REVERSE_MAX_ROWS = 256  # above this, one pullback call per row (no per-size code)
 
 
-def _unshared(fn: ir.Function, conv: list) -> list:
-    """Private copies of the arrays the function may write (non-const pointer params): a
-    derivative is taken at the arguments as given and leaves the caller's arrays alone,
-    whichever mode computes it (reverse mode restores what it overwrites, forward mode
-    does not)."""
-    return [
-        a.copy() if isinstance(a, np.ndarray) and p.type.ptr and not p.type.const else a
-        for p, a in zip(fn.params, conv)
-    ]
+class _VectorCall:
+    """A compiled vector-mode kernel with its tangent buffers laid out (and seeded) for one
+    set of array lengths; calling it with converted arguments runs the kernel on fresh
+    buffers and returns them, plus the tangent of the return value (or None)."""
 
+    def __init__(self, module: Module, result: Result, fn: ir.Function, conv: list):
+        buffers, _, n = result.extras
+        index = {p.name: i for i, p in enumerate(fn.params)}
+        self.names = [b.param for b in buffers]
+        self.templates = []
+        for b in buffers:
+            arr = conv[index[b.param]]
+            buf = np.zeros((arr.shape[0], n))
+            d = b.direction
+            if d is not None:
+                if d.stop >= arr.shape[0]:
+                    raise ArgumentError(
+                        f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
+                        f"(length {arr.shape[0]})",
+                        fn.loc,
+                    )
+                for k in range(d.start, d.stop + 1):
+                    buf[k, d.offset + k - d.start] = 1.0
+            self.templates.append(buf)
+        self.n = n
+        self.has_result = result.function.params[-1].name.startswith("_d_result")
+        self.name = result.function.name
+        self.native = module._jit.get(self.name)
 
-def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
-    """Call a vector-mode kernel; returns {param: its tangent rows (rows x N)}, plus
-    "_d_result" for the return value."""
-    buffers, _, n = result.extras
-    by_name = dict(zip((p.name for p in fn.params), conv))
-    bufs = []
-    out = {}
-    for b in buffers:
-        arr = by_name[b.param]
-        buf = np.zeros((arr.shape[0], n))
-        d = b.direction
-        if d is not None:
-            if d.stop >= arr.shape[0]:
-                raise ArgumentError(
-                    f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
-                    f"(length {arr.shape[0]})",
-                    fn.loc,
-                )
-            for k in range(d.start, d.stop + 1):
-                buf[k, d.offset + k - d.start] = 1.0
-        bufs.append(buf)
-        out[b.param] = buf
-    extra = []
-    if result.function.params[-1].name.startswith("_d_result"):
-        res = np.zeros(n)
-        extra.append(res)
-        out["_d_result"] = res
-    native = module._jit.get(result.function.name)
-    _invoke(native, conv + bufs + extra, result.function.name)
-    return out
+    def __call__(self, conv: list) -> tuple[list[np.ndarray], np.ndarray | None]:
+        bufs = [t.copy() for t in self.templates]
+        if self.has_result:
+            res = np.zeros(self.n)
+            _invoke(self.native, conv + bufs + [res], self.name)
+            return bufs, res
+        _invoke(self.native, conv + bufs, self.name)
+        return bufs, None
 
 
 def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | None, int | None]]:
@@ -457,22 +504,39 @@ def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | Non
     return out
 
 
+def _array_params(fn: ir.Function, specs) -> tuple[int, ...]:
+    """Indices of the array params among ``specs``: their lengths decide the kernel."""
+    return tuple(w.index for w in specs if fn.params[w.index].type.ptr)
+
+
 class VectorDerivative:
     """Vector forward mode: one call gives the derivative w.r.t. every input in ``wrt``
-    (a float per scalar, a numpy array per array), in one pass over the function."""
+    (a float per scalar, a numpy array per array), in one pass over the function: a tuple,
+    or the bare entry when wrt was a single name.  The kernel is kept per set of array
+    lengths."""
 
-    def __init__(self, primal: Function, specs):
+    def __init__(self, primal: Function, specs, single: bool = False):
         self.primal = primal
         self.specs = specs
-        self.code = ""
+        self.single = single
         self.last = None
+        self._last: Result | None = None
+        self._lengths = _array_params(primal.ir, specs)
+        self._runs: dict[tuple, object] = {}
         # Set when vector mode cannot differentiate the function but scalar forward mode can
         # (a custom pushforward takes scalar tangents): one derivative per direction then.
         self._scalar: dict[str, Derivative] | None = None
 
-    def _one_at_a_time(self, concrete, args):
-        """The same tuple from one scalar forward derivative per direction, each run on
-        fresh copies of the arrays (the primal may write into them)."""
+    @property
+    def code(self) -> str:
+        """The C++ of the last kernel compiled ("" before any)."""
+        if self._scalar:
+            return "\n".join(d.code for d in self._scalar.values())
+        return self._last.code if self._last is not None else ""
+
+    def _one_at_a_time(self, concrete, conv):
+        """The same tuple from one scalar forward derivative per direction (each runs on
+        its own private copies of the arrays)."""
         out = []
         for p, a, b in concrete:
             keys = [p] if a is None else [f"{p}[{k}]" for k in range(a, b + 1)]
@@ -480,10 +544,8 @@ class VectorDerivative:
             for key in keys:
                 if key not in self._scalar:
                     self._scalar[key] = differentiate(self.primal, key)
-                at = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
-                vals.append(self._scalar[key](*at))
+                vals.append(self._scalar[key](*conv))
             out.append(vals[0] if a is None else np.array(vals))
-        self.code = "\n".join(d.code for d in self._scalar.values())
         return tuple(out)
 
     def _kernel(self, concrete) -> Result | None:
@@ -502,37 +564,54 @@ class VectorDerivative:
                 raise exc from None
             self._scalar = {}
             return None
-        self.code = res.code
+        self._last = res
         return res
 
     def __call__(self, *args):
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        key = tuple(conv[i].shape[0] for i in self._lengths)
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = self._prepare(conv)
+        out = run(conv)
+        return out[0] if self.single else out
+
+    def _prepare(self, conv):
+        """A function of the converted arguments giving the tuple, for these array lengths."""
         fn = self.primal.ir
-        conv = _unshared(fn, convert_args(fn, args, [])[0])
         concrete = _directions(fn, self.specs, conv)
         res = self._kernel(concrete)
         if res is None:
-            return self._one_at_a_time(concrete, conv)
-        tangents = _call_vector(self.primal.module, res, fn, conv)
-        values = tangents["_d_result"]
-        out, k = [], 0
-        for p, a, b in concrete:
-            if a is None:
-                out.append(float(values[k]))
-                k += 1
-            else:
-                out.append(values[k : k + b - a + 1].copy())
-                k += b - a + 1
-        return tuple(out)
+            return lambda conv: self._one_at_a_time(concrete, conv)
+        call = _VectorCall(self.primal.module, res, fn, conv)
+        pieces, k = [], 0  # per entry: (first direction, count or None for a scalar)
+        for _, a, b in concrete:
+            pieces.append((k, None) if a is None else (k, b - a + 1))
+            k += 1 if a is None else b - a + 1
+
+        def run(conv):
+            _, values = call(conv)
+            return tuple(float(values[k]) if c is None else values[k : k + c] for k, c in pieces)
+
+        return run
 
 
 class Hessian:
     """Forward over reverse: returns the symmetric matrix of second derivatives over the
-    scalar inputs in ``wrt`` (array params expand to their elements or index range)."""
+    scalar inputs in ``wrt`` (array params expand to their elements or index range).  The
+    kernel and its buffers are kept per set of array lengths."""
 
     def __init__(self, primal: Function, specs):
         self.primal = primal
         self.specs = specs
-        self.code = ""
+        self._last: Result | None = None
+        self._lengths = _array_params(primal.ir, specs)
+        self._runs: dict[tuple, object] = {}
+
+    @property
+    def code(self) -> str:
+        """The C++ of the last kernel compiled ("" before any)."""
+        return self._last.code if self._last is not None else ""
 
     def _kernel(self, concrete) -> tuple[Result, Result]:
         """The gradient and the compiled vector-forward kernel over it, for these directions."""
@@ -545,35 +624,46 @@ class Hessian:
             return h
 
         kernel = _derive(self.primal, make)
-        self.code = kernel.code
+        self._last = kernel
         return holder["grad"], kernel
 
     def __call__(self, *args):
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        key = tuple(conv[i].shape[0] for i in self._lengths)
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = self._prepare(conv)
+        return run(conv)
+
+    def _prepare(self, conv):
+        """A function of the converted arguments giving the Hessian, for these array lengths."""
         fn = self.primal.ir
-        conv, _ = convert_args(fn, args, [])
-        by_name = dict(zip((p.name for p in fn.params), conv))
+        index = {p.name: i for i, p in enumerate(fn.params)}
         concrete = _directions(fn, self.specs, conv)
         grad, kernel = self._kernel(concrete)
-        gconv = list(conv)
-        for o in grad.extras:  # the gradient's adjoint outputs, zeroed
+        adjoints = []  # the gradient's adjoint outputs, zeroed on each call
+        for o in grad.extras:
             p = fn.param(o.param)
-            gconv.append(
-                np.zeros(
-                    by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64)
-                )
-            )
-        tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
+            length = conv[index[o.param]].shape[0] if p.type.ptr else 1
+            adjoints.append((length, _DTYPES.get(p.type.base, np.float64)))
+        call = _VectorCall(
+            self.primal.module, kernel, kernel.function, conv + [np.zeros(k, t) for k, t in adjoints]
+        )
         adjoint_of = {o.param: o.name for o in grad.extras}
-        rows = []
         n = kernel.extras[2]
+        # Per direction entry: its tangent buffer and rows, or zero rows when no input moves
+        # that adjoint (a piecewise-constant derivative has no tangent buffer).
+        rows = []
         for p, a, b in concrete:
-            # An adjoint that no input moves (a piecewise-constant derivative) has no tangent
-            # buffer: its rows of the Hessian are zero.
-            t = tangents.get(adjoint_of[p])
-            if t is None:
-                t = np.zeros((by_name[p].shape[0] if a is not None else 1, n))
-            rows.append(t[a : b + 1] if a is not None else t[:1])
-        return np.vstack(rows)
+            span = (a, b + 1) if a is not None else (0, 1)
+            name = adjoint_of[p]
+            rows.append((call.names.index(name) if name in call.names else None, span))
+
+        def run(conv):
+            bufs, _ = call(conv + [np.zeros(k, t) for k, t in adjoints])
+            return np.vstack([bufs[i][s:e] if i is not None else np.zeros((e - s, n)) for i, (s, e) in rows])
+
+        return run
 
 
 def _handle(fn) -> Function:
@@ -625,7 +715,8 @@ def differentiate(fn, wrt=None, order: int = 1):
     """Forward-mode derivative of ``fn`` with respect to one scalar parameter or one array
     element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
     (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
-    all the derivatives in one pass, returned as a tuple."""
+    all the derivatives in one pass.  A single name (``"x"``, ``"arr"``) returns the bare
+    value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode)."""
     fn = _handle(fn)
     specs = parse_wrt(fn.ir, wrt)
     single = len(specs) == 1 and (
@@ -634,12 +725,12 @@ def differentiate(fn, wrt=None, order: int = 1):
     )
     if single or order != 1:
         result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
-        return Derivative(fn, result)
+        return Derivative(fn, result, as_tuple=wrt is not None and not _single_name(wrt))
     if not fn.ir.ret.is_float:
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
         )
-    d = VectorDerivative(fn, specs)
+    d = VectorDerivative(fn, specs, single=_single_name(wrt))
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
         d._kernel(concrete)  # no array lengths needed: errors now, not at call time
@@ -679,14 +770,23 @@ def hessian(fn, wrt=None) -> Hessian:
 
 def gradient(fn, wrt=None) -> Gradient:
     """Reverse-mode gradient of ``fn`` w.r.t. ``wrt`` (names, ``"x, y"`` or a list;
-    None for every floating-point parameter)."""
+    None for every floating-point parameter).  A single name (``"w"``) returns the bare
+    value (a float or an array, as ``jac=`` of scipy.optimize.minimize expects); a list or
+    a comma-separated string (even ``["w"]`` or ``"w,"``) or None returns a tuple, as JAX's
+    ``argnums=0`` and ``argnums=(0,)`` do."""
     fn = _handle(fn)
     result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt))
-    return Gradient(fn, result)
+    return Gradient(fn, result, single=_single_name(wrt))
+
+
+def _single_name(wrt) -> bool:
+    """wrt names one input as a bare string (no list, no comma): the result is not a tuple."""
+    return isinstance(wrt, str) and "," not in wrt
 
 
 def value_and_grad(fn, wrt=None) -> ValueAndGrad:
-    """Like gradient, but the call returns ``(value, gradient tuple)``."""
+    """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
+    tuple by the same rule as gradient's."""
     return ValueAndGrad(gradient(fn, wrt))
 
 
