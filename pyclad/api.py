@@ -20,6 +20,7 @@ from .errors import (
 from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
+_F64 = np.dtype(np.float64)
 
 
 class Module:
@@ -117,11 +118,10 @@ def convert_args(
         elif (
             (kind == "a" or kind == "o")
             and type(a) is np.ndarray
-            and a.dtype == np.float64
+            and a.dtype is _F64
             and a.ndim == 1
             and a.size
-            and a.flags.c_contiguous
-            and (kind == "a" or a.flags.writeable)
+            and (a.flags.carray if kind == "o" else a.flags.c_contiguous)
         ):
             if kind == "o" and private:
                 a = a.copy()
@@ -276,8 +276,27 @@ class Gradient(Derivative):
             for o in result.extras
         ]
 
+        # Scalar adjoints of double (all a scalar function has) live in one block, zeroed per
+        # call: no allocation.  Array adjoints are fresh arrays (they are returned).
+        self._block = None
+        if all(i is None and dtype == np.float64 for i, dtype, _ in self._outs):
+            self._block = np.zeros(len(self._outs))
+            self._views = [self._block[k : k + 1] for k in range(len(self._outs))]
+            self._every = all(wrt for _, _, wrt in self._outs)
+
     def __call__(self, *args):
         conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        return self._run(conv)
+
+    def _run(self, conv: list):
+        """The gradient at converted arguments (private copies: the kernel may write them)."""
+        if self._block is not None:
+            self._block.fill(0.0)
+            _invoke(self._native or self._fn(), conv + self._views, self.name)
+            values = self._block.tolist()
+            if not self._every:
+                values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
+            return values[0] if self.single else tuple(values)
         outs = [np.zeros(1 if i is None else conv[i].shape[0], dtype) for i, dtype, _ in self._outs]
         _invoke(self._native or self._fn(), conv + outs, self.name)
         values = [
@@ -292,6 +311,7 @@ class ValueAndGrad:
 
     def __init__(self, grad: Gradient):
         self.grad = grad
+        self._written = plan_of(grad.primal.ir).written
 
     @property
     def code(self) -> str:
@@ -302,8 +322,14 @@ class ValueAndGrad:
         conv, _ = convert_args(primal.ir, args, [], private=True)
         if primal._native is None:
             primal._native = primal.module._jit.get(primal.name)
-        value = _result(primal.ir.ret, _invoke(primal._native, conv, primal.name))
-        return value, self.grad(*args)
+        at = conv
+        if self._written:  # the primal writes its own copies; the gradient is taken at the args given
+            at = list(conv)
+            for i in self._written:
+                if isinstance(at[i], np.ndarray):
+                    at[i] = at[i].copy()
+        value = _result(primal.ir.ret, _invoke(primal._native, at, primal.name))
+        return value, self.grad._run(conv)
 
 
 class Jacobian:
@@ -349,7 +375,7 @@ class Jacobian:
 
     def __call__(self, *args):
         conv, _ = convert_args(self.primal.ir, args, [], private=True)
-        sizes = tuple(conv[i].shape[0] for i in self._size_params)
+        sizes = _lengths(conv, self._size_params)
         run = self._runs.get(sizes)
         if run is None:
             run = self._runs[sizes] = self._prepare(conv, sizes)
@@ -400,15 +426,20 @@ class Jacobian:
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
         vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"))
-        call = _VectorCall(self.primal.module, vres, self.primal.ir, conv)
-        # An output that no input reaches has no tangent buffer: its rows are zero.
-        where = [call.names.index(o) if o in call.names else size_of[o] for o in layout.outputs]
-        reached = [o in call.names for o in layout.outputs]
+        outputs = list(layout.outputs)
+        call = _VectorCall(self.primal.module, vres, self.primal.ir, conv, first=outputs)
+        span = call.span(outputs)
+        matrix = call.block[span[0] : span[1]].reshape(rows, cols) if span is not None else None
 
         def run_forward(conv):
-            bufs, _ = call(conv)
+            call(conv)
             self.last_mode, self._last = "forward", vres
-            return np.vstack([bufs[w] if r else np.zeros((w, cols)) for w, r in zip(where, reached)])
+            if matrix is not None:
+                return matrix.copy()
+            # An output that no input reaches has no tangent buffer: its rows are zero.
+            return np.vstack(
+                [call.rows(o) if o in call.sizes else np.zeros((size_of[o], cols)) for o in outputs]
+            )
 
         return run_forward
 
@@ -418,26 +449,38 @@ class Jacobian:
         layout = self.layout
         src = self.primal.module.source
         res = _derive(self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows))
-        templates, position = [], {}
+        # One block holds every buffer, the inputs' first (in column order): their rows,
+        # transposed, are the Jacobian.  Outputs are seeded with one direction per row.
+        order = list(layout.inputs) + [
+            p.name for p in fn.params if p.name in layout.outputs and p.name not in layout.inputs
+        ]
+        at, offset = {}, 0
+        for name in order:
+            at[name] = offset
+            offset += size_of.get(name, 1) * rows
+        template = np.zeros(offset)
         row = 0
         for p in fn.params:
-            if p.name not in layout.inputs and p.name not in layout.outputs:
-                continue
-            buf = np.zeros((size_of.get(p.name, 1), rows))
             if p.name in layout.outputs:
                 k = size_of[p.name]
-                buf[np.arange(k), row + np.arange(k)] = 1.0
+                template[at[p.name] + np.arange(k) * rows + row + np.arange(k)] = 1.0
                 row += k
-            position[p.name] = len(templates)
-            templates.append(buf)
-        columns = [position[i] for i in layout.inputs]
+        block = template.copy()
+        tail = [
+            block[at[p.name] : at[p.name] + size_of.get(p.name, 1) * rows]
+            for p in fn.params
+            if p.name in layout.inputs or p.name in layout.outputs
+        ]
+        cols = sum(size_of.get(i, 1) for i in layout.inputs)
         native, name = self.primal.module._jit.get(res.function.name), res.function.name
 
+        matrix = block[: cols * rows].reshape(cols, rows).T
+
         def run(conv):
-            bufs = [t.copy() for t in templates]
-            _invoke(native, conv + bufs, name)
+            block[:] = template
+            _invoke(native, conv + tail, name)
             self.last_mode, self._last = "reverse", res
-            return np.hstack([bufs[c].T for c in columns])
+            return matrix.copy()
 
         return run
 
@@ -447,41 +490,77 @@ VECTOR_REVERSE_MAX_ROWS = 256  # above this, one pullback call per row (no per-s
 
 class _VectorCall:
     """A compiled vector-mode kernel with its tangent buffers laid out (and seeded) for one
-    set of array lengths; calling it with converted arguments runs the kernel on fresh
-    buffers and returns them, plus the tangent of the return value (or None)."""
+    set of array lengths.  Every buffer lives in one block that is reset from a seeded
+    template before each call, so a call allocates nothing; what a caller returns from the
+    block must be copied.  ``first`` names buffers to lay out first, next to each other and
+    in that order, so that their rows form one matrix (see ``span``); ``zeros`` gives the
+    lengths of zeroed arrays passed between the arguments and the buffers (a gradient's
+    adjoint outputs, for a Hessian)."""
 
-    def __init__(self, module: Module, result: Result, fn: ir.Function, conv: list):
+    def __init__(self, module: Module, result: Result, fn: ir.Function, conv: list, zeros=(), first=()):
         buffers, _, n = result.extras
         index = {p.name: i for i, p in enumerate(fn.params)}
         self.names = [b.param for b in buffers]
-        self.templates = []
+        self.sizes = {b.param: conv[index[b.param]].shape[0] for b in buffers}
+        order = [b for b in first if b in self.sizes] + [b for b in self.names if b not in first]
+        self.at, offset = {}, 0
+        for b in order:
+            self.at[b] = offset
+            offset += self.sizes[b] * n
+        zero_at = []
+        for k in zeros:
+            zero_at.append(offset)
+            offset += k
+        has_result = result.function.params[-1].name.startswith("_d_result")
+        self.template = np.zeros(offset + (n if has_result else 0))
         for b in buffers:
-            arr = conv[index[b.param]]
-            buf = np.zeros((arr.shape[0], n))
-            d = b.direction
-            if d is not None:
-                if d.stop >= arr.shape[0]:
-                    raise ArgumentError(
-                        f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
-                        f"(length {arr.shape[0]})",
-                        fn.loc,
-                    )
-                for k in range(d.start, d.stop + 1):
-                    buf[k, d.offset + k - d.start] = 1.0
-            self.templates.append(buf)
+            self._seed(fn, b, n)
+        self.block = self.template.copy()
+        self._seeded = bool(self.template.any())
+        self.tail = [self.block[o : o + k] for o, k in zip(zero_at, zeros)]
+        self.tail += [self.block[self.at[b] : self.at[b] + self.sizes[b] * n] for b in self.names]
+        self.result = self.block[offset : offset + n] if has_result else None
+        if has_result:
+            self.tail.append(self.result)
         self.n = n
-        self.has_result = result.function.params[-1].name.startswith("_d_result")
         self.name = result.function.name
         self.native = module._jit.get(self.name)
 
-    def __call__(self, conv: list) -> tuple[list[np.ndarray], np.ndarray | None]:
-        bufs = [t.copy() for t in self.templates]
-        if self.has_result:
-            res = np.zeros(self.n)
-            _invoke(self.native, conv + bufs + [res], self.name)
-            return bufs, res
-        _invoke(self.native, conv + bufs, self.name)
-        return bufs, None
+    def _seed(self, fn: ir.Function, b, n: int) -> None:
+        d = b.direction
+        if d is None:
+            return
+        if d.stop >= self.sizes[b.param]:
+            raise ArgumentError(
+                f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
+                f"(length {self.sizes[b.param]})",
+                fn.loc,
+            )
+        for k in range(d.start, d.stop + 1):
+            self.template[self.at[b.param] + k * n + d.offset + k - d.start] = 1.0
+
+    def __call__(self, conv: list) -> None:
+        if self._seeded:
+            self.block[:] = self.template
+        else:
+            self.block.fill(0.0)
+        _invoke(self.native, conv + self.tail, self.name)
+
+    def rows(self, name: str) -> np.ndarray:
+        """Buffer ``name`` as a (rows x N) view into the block."""
+        start = self.at[name]
+        return self.block[start : start + self.sizes[name] * self.n].reshape(self.sizes[name], self.n)
+
+    def span(self, names) -> tuple[int, int] | None:
+        """Where in the block buffers ``names`` lie, if next to each other in that order."""
+        if not names or any(b not in self.at for b in names) or len(set(names)) != len(names):
+            return None
+        start = end = self.at[names[0]]
+        for b in names:
+            if self.at[b] != end:
+                return None
+            end += self.sizes[b] * self.n
+        return start, end
 
 
 def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | None, int | None]]:
@@ -502,6 +581,11 @@ def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | Non
             )
         out.append((w.param, start, stop))
     return out
+
+
+def _lengths(conv: list, params: tuple[int, ...]) -> tuple[int, ...]:
+    """The lengths of the arrays at ``params``: the key of a kernel kept per array lengths."""
+    return tuple([conv[i].shape[0] for i in params]) if params else ()
 
 
 def _array_params(fn: ir.Function, specs) -> tuple[int, ...]:
@@ -569,7 +653,7 @@ class VectorDerivative:
 
     def __call__(self, *args):
         conv, _ = convert_args(self.primal.ir, args, [], private=True)
-        key = tuple(conv[i].shape[0] for i in self._lengths)
+        key = _lengths(conv, self._lengths)
         run = self._runs.get(key)
         if run is None:
             run = self._runs[key] = self._prepare(conv)
@@ -584,14 +668,19 @@ class VectorDerivative:
         if res is None:
             return lambda conv: self._one_at_a_time(concrete, conv)
         call = _VectorCall(self.primal.module, res, fn, conv)
+        values = call.result
         pieces, k = [], 0  # per entry: (first direction, count or None for a scalar)
         for _, a, b in concrete:
             pieces.append((k, None) if a is None else (k, b - a + 1))
             k += 1 if a is None else b - a + 1
 
+        scalars = all(c is None for _, c in pieces)
+
         def run(conv):
-            _, values = call(conv)
-            return tuple(float(values[k]) if c is None else values[k : k + c] for k, c in pieces)
+            call(conv)
+            if scalars:
+                return tuple(values.tolist())
+            return tuple(float(values[k]) if c is None else values[k : k + c].copy() for k, c in pieces)
 
         return run
 
@@ -629,7 +718,7 @@ class Hessian:
 
     def __call__(self, *args):
         conv, _ = convert_args(self.primal.ir, args, [], private=True)
-        key = tuple(conv[i].shape[0] for i in self._lengths)
+        key = _lengths(conv, self._lengths)
         run = self._runs.get(key)
         if run is None:
             run = self._runs[key] = self._prepare(conv)
@@ -646,22 +735,42 @@ class Hessian:
             p = fn.param(o.param)
             length = conv[index[o.param]].shape[0] if p.type.ptr else 1
             adjoints.append((length, _DTYPES.get(p.type.base, np.float64)))
-        call = _VectorCall(
-            self.primal.module, kernel, kernel.function, conv + [np.zeros(k, t) for k, t in adjoints]
-        )
+        # Adjoint outputs of double live in the call's block; others are allocated per call.
+        in_block = all(t == np.float64 for _, t in adjoints)
+        placeholders = [np.zeros(k, t) for k, t in adjoints]
         adjoint_of = {o.param: o.name for o in grad.extras}
+        wanted = [adjoint_of[p] for p, _, _ in concrete]
+        call = _VectorCall(
+            self.primal.module,
+            kernel,
+            kernel.function,
+            conv + placeholders,
+            zeros=[k for k, _ in adjoints] if in_block else (),
+            first=wanted,
+        )
         n = kernel.extras[2]
+        whole = all(
+            a is None or (a == 0 and b == call.sizes.get(name, 0) - 1)
+            for (_, a, b), name in zip(concrete, wanted)
+        )
+        span = call.span(wanted) if whole else None
+        matrix = call.block[span[0] : span[1]].reshape(n, n) if span is not None else None
         # Per direction entry: its tangent buffer and rows, or zero rows when no input moves
         # that adjoint (a piecewise-constant derivative has no tangent buffer).
-        rows = []
-        for p, a, b in concrete:
-            span = (a, b + 1) if a is not None else (0, 1)
-            name = adjoint_of[p]
-            rows.append((call.names.index(name) if name in call.names else None, span))
+        pieces = [
+            (name, (a, b + 1) if a is not None else (0, 1)) for (_, a, b), name in zip(concrete, wanted)
+        ]
 
         def run(conv):
-            bufs, _ = call(conv + [np.zeros(k, t) for k, t in adjoints])
-            return np.vstack([bufs[i][s:e] if i is not None else np.zeros((e - s, n)) for i, (s, e) in rows])
+            call(conv if in_block else conv + [np.zeros(k, t) for k, t in adjoints])
+            if matrix is not None:
+                return matrix.copy()
+            return np.vstack(
+                [
+                    call.rows(name)[s:e] if name in call.sizes else np.zeros((e - s, n))
+                    for name, (s, e) in pieces
+                ]
+            )
 
         return run
 

@@ -122,3 +122,41 @@ def test_consecutive_elements_in_a_hessian_list_are_one_range(m):
     )
     np.testing.assert_allclose(listed, want, rtol=1e-13)
     np.testing.assert_array_equal(listed, ranged)
+
+
+def flat(value) -> np.ndarray:
+    """Every number of a result (a float, an array, or a tuple of them) in one array."""
+    parts = value if isinstance(value, tuple) else (value,)
+    return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in parts])
+
+
+def test_a_call_with_array_lengths_seen_before_generates_and_renders_nothing(m, monkeypatch):
+    """Kernels, argument plans and buffer layouts are kept per set of array lengths: once
+    each kind has run at n = 3 and n = 4, neither generation nor C++ text is needed again."""
+    kinds = {
+        "forward": pyclad.differentiate(m.rosen, "x[1]"),
+        "vector": pyclad.differentiate(m.rosen, "x"),
+        "gradient": pyclad.gradient(m.rosen, "x"),
+        "value_and_grad": pyclad.value_and_grad(m.rosen, "x"),
+        "hessian": pyclad.hessian(m.rosen, "x"),
+    }
+    first = {name: [d(X, 3), d(np.append(X, 0.5), 4)] for name, d in kinds.items()}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("C++ generated or rendered on a call with known lengths")
+
+    from pyclad import emit, source
+
+    for target, attr in [
+        (source, "render"),
+        (emit, "function"),
+        (source.Source, "vector"),
+        (source.Source, "hessian"),
+    ]:
+        monkeypatch.setattr(target, attr, refuse)
+    monkeypatch.setattr(source.Source, "gradient", refuse)
+    for name, d in kinds.items():
+        again = [d(X, 3), d(np.append(X, 0.5), 4)]
+        for got, want in zip(again, first[name]):
+            np.testing.assert_array_equal(flat(got), flat(want))
+    np.testing.assert_allclose(kinds["hessian"](X, 3)[0, 1], -400 * X[0], rtol=1e-14)
