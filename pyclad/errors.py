@@ -57,3 +57,8 @@ class ArgumentError(PycladError, TypeError):
 
 class NoDerivativeError(PycladError):
     """A called function has neither a visible body nor a registered derivative."""
+
+
+class GradientCheckError(PycladError, AssertionError):
+    """check_grads found derivatives that disagree with finite differences; the message is a
+    table of the worst entries."""
