@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from . import ir
+from .ad import compose
 from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
 from .backends.jit import JitModule
 from .errors import (
@@ -85,12 +87,14 @@ class Function:
         self.ir = fn
         self.name = key or fn.name  # qualified for a function in a namespace: "phys::spring"
         self._native = None
+        self._refined = False  # the argument plan refined by the write analysis (_refine_plan)
 
     def __repr__(self) -> str:
         return f"<pyclad function {self.name}>"
 
     def __call__(self, *args):
         if self._native is None:
+            _refine_plan(self)
             self._native = self.module._jit.get(self.name)
         conv, _ = convert_args(self.ir, args, [])
         return _result(self.ir.ret, _invoke(self._native, conv, self.name))
@@ -156,6 +160,23 @@ def _plan(fn: ir.Function) -> Plan:
     plan = plan_of(fn)
     _plans[id(fn)] = (fn, plan)
     return plan
+
+
+def _refine_plan(function: Function) -> None:
+    """Aliasing matters only for the arrays a function really writes: where its body can be
+    read, the write analysis decides (``dot(double* a, double* b)`` called with ``(x, x)``
+    reads both and is fine); otherwise every non-const pointer counts as written."""
+    if function._refined:
+        return
+    function._refined = True
+    source = function.module.source
+    try:
+        outputs = compose.split_params(source.function(function.name), None, source.program).outputs
+    except Exception:  # noqa: BLE001 - no analysis: the type-based plan stays
+        return
+    plan = _plan(function.ir)
+    written = tuple(i for i in plan.written if function.ir.params[i].name in outputs)
+    _plans[id(function.ir)] = (function.ir, replace(plan, written=written))
 
 
 def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = False):
@@ -777,6 +798,7 @@ class Hessian:
 
 def _handle(fn) -> Function:
     if isinstance(fn, Function):
+        _refine_plan(fn)
         return fn
     raise ArgumentError(
         f"expected a function of a pyclad module (m.f), got {type(fn).__name__}; "

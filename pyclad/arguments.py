@@ -30,8 +30,9 @@ class Plan:
     """Per parameter of a function, how its argument is passed.
 
     ``kinds``: "f" a double by value, "o" a non-const double* (written), "a" a const double*,
-    "-" anything else.  ``written``: indices of the non-const pointer parameters; ``arrays``:
-    indices of every pointer parameter (the candidates for aliasing)."""
+    "-" anything else.  ``written``: indices of the pointer parameters the function may write
+    (every non-const one, unless a write analysis of its body says less); ``arrays``: indices
+    of every pointer parameter (the candidates for aliasing)."""
 
     kinds: tuple[str, ...]
     written: tuple[int, ...]
@@ -80,8 +81,9 @@ def output_array(fn: ir.Function, p: ir.Param, a, dtype) -> np.ndarray:
     if isinstance(a, np.ndarray) and a.size == 0:
         raise ArgumentError(f"argument '{p.name}' of {fn.name} is an empty array", fn.loc)
     raise ArgumentError(
-        f"argument '{p.name}' of {fn.name} is written by {fn.name}: pass a writable C-contiguous "
-        f"{np.dtype(dtype).name} numpy array; got {_described(a)}",
+        f"argument '{p.name}' of {fn.name} ({p.type.spell(p.name)}) can be written in place by "
+        f"{fn.name}: pass a writable C-contiguous {np.dtype(dtype).name} numpy array (or declare the "
+        f"parameter const); got {_described(a)}",
         fn.loc,
     )
 

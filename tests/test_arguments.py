@@ -46,6 +46,19 @@ void sin_twice(const double* x, double* out, double* work, int n) {
         out[i] = std::sin(work[i]);
 }
 
+void halve(float* v, int n) {
+    for (int i = 0; i < n; ++i)
+        v[i] = v[i] / 2;
+}
+
+// Not const-correct, but reads both arrays: dot(x, x) is no aliasing.
+double dot(double* a, double* b, int n) {
+    double s = 0;
+    for (int i = 0; i < n; ++i)
+        s += a[i] * b[i];
+    return s;
+}
+
 // With out aliasing x, out[0] overwrites x[0] before the later terms read it.
 double scale_by_first(const double* x, double* out, int n) {
     double s = 0;
@@ -94,7 +107,7 @@ def test_a_primal_refuses_an_output_it_cannot_write_in_place(m, kind):
     with pytest.raises(pyclad.ArgumentError) as info:
         m.squares(X, out, 3)
     msg = str(info.value)
-    assert "argument 'out' of squares is written by squares" in msg, msg
+    assert "argument 'out' of squares (double *out) can be written in place by squares" in msg, msg
     assert "pass a writable C-contiguous float64 numpy array" in msg, msg
     assert f"got {described}" in msg, msg
     assert info.value.loc is not None and info.value.loc.line == line_of("void squares(")
@@ -108,6 +121,17 @@ def test_a_primal_writes_a_writable_output_in_place(m):
     grid = np.zeros((1, 3))  # any C-contiguous shape: written through a flat view
     m.squares(X, grid, 3)
     np.testing.assert_array_equal(grid[0], X * X)
+
+
+def test_a_float_output_takes_a_float32_array_in_place(m):
+    v = np.array([1.0, 3.0, -5.0], dtype=np.float32)
+    m.halve(v, 3)
+    np.testing.assert_array_equal(v, np.array([0.5, 1.5, -2.5], dtype=np.float32))
+    with pytest.raises(
+        pyclad.ArgumentError,
+        match=r"pass a writable C-contiguous float32 numpy array .*; got a float64 array",
+    ):
+        m.halve(np.ones(3), 3)
 
 
 @pytest.mark.parametrize(
@@ -268,3 +292,18 @@ def test_a_jacobian_refuses_aliased_arrays(m):
     with pytest.raises(pyclad.ArgumentError, match="'x' and 'out' of squares share memory"):
         J(buf, buf, 3)
     np.testing.assert_allclose(J(buf, np.zeros(3), 3), np.diag(2 * X), rtol=1e-15)
+
+
+def test_the_same_array_for_two_pointers_that_are_only_read_is_fine(m):
+    """dot's params are non-const but never written (the write analysis says so): passing one
+    array twice is no aliasing; the gradient is per parameter, d/da = b and d/db = a."""
+    x = X.copy()
+    assert abs(m.dot(x, x, 3) - float(X @ X)) < 1e-15
+    ga, gb = pyclad.gradient(m.dot)(x, x, 3)
+    np.testing.assert_array_equal(ga, X)
+    np.testing.assert_array_equal(gb, X)
+    np.testing.assert_allclose(
+        [fd(lambda v, n: m.dot(v, v.copy(), n), (x, 3), 0, k) for k in range(3)], 2 * X, rtol=1e-9
+    )
+    with pytest.raises(pyclad.ArgumentError, match="can be written in place by dot"):
+        m.dot(x, [1.0, 2.0, 3.0], 3)  # the primal's rule is by type: a non-const pointer
