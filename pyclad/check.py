@@ -3,7 +3,9 @@
 ``check_grads(m.f, args)`` does what JAX's ``jax.test_util.check_grads`` does for a C++
 function: it differentiates ``f`` at ``args`` in every requested mode, with respect to every
 floating input (each scalar parameter and each element of each floating array parameter),
-and compares each derivative with finite differences of the primal.  ``order=2`` also
+and compares each derivative with finite differences of the primal.  For a function that
+writes output arrays instead of returning a value (``void h(const double* x, double* out)``)
+it compares every entry of the Jacobian.  ``order=2`` also
 compares the Hessian (forward over reverse) with finite differences of the gradient, and
 the forward-over-forward second derivatives with finite differences of the first.
 
@@ -106,13 +108,9 @@ def compare(
     eps = DEFAULT_EPS if eps is None else eps
     if not isinstance(eps, (int, float)) or not eps > 0:
         raise ArgumentError(f"eps must be a positive number, got {eps!r}", fn.ir.loc)
-    if not fn.ir.ret.is_float:
-        raise PycladError(
-            f"check_grads compares derivatives of a floating return value; '{fn.name}' returns "
-            f"{fn.ir.ret.spell()}",
-            fn.ir.loc,
-        )
     point = _point(fn, args)
+    if not fn.ir.ret.is_float:
+        return _jacobian_entries(fn, modes, point, order, eps)
     inputs = _inputs(fn, point)
     names = [p for p, _ in _grouped(inputs)]
     first = {mode: _first_derivatives(fn, names, mode, point) for mode in modes}
@@ -247,6 +245,49 @@ def _second_order(fn, names, modes, point, inputs, eps) -> list[Entry]:
                 e.values["fwd"] = diag[r]
             if e.values:
                 out.append(e)
+    return out
+
+
+def _jacobian_entries(fn, modes, point, order, eps) -> list[Entry]:
+    """For a function that writes output arrays: every entry of its Jacobian (forward and
+    reverse mode) against finite differences of the outputs."""
+    try:
+        _, layout = fn.module.source.jacobian_layout(fn.name)
+    except PycladError:
+        layout = None
+    if layout is None:
+        raise PycladError(
+            f"check_grads compares derivatives of a floating return value or of output arrays; "
+            f"'{fn.name}' returns {fn.ir.ret.spell()} and writes no floating array",
+            fn.ir.loc,
+        )
+    if order != 1:
+        raise ArgumentError(
+            f"order 2 needs a floating return value; '{fn.name}' writes output arrays (check order 1)",
+            fn.ir.loc,
+        )
+    inputs = [w for w in _inputs(fn, point) if fn.ir.params[w[1]].name in layout.inputs]
+    outs = [i for i, p in enumerate(fn.ir.params) if p.name in layout.outputs]
+    rows = [f"{fn.ir.params[i].name}[{k}]" for i in outs for k in range(point[i].shape[0])]
+
+    def outputs(at):
+        fn(*at)  # at is a private copy: the primal writes its outputs there
+        return np.concatenate([at[i] for i in outs])
+
+    fd = np.array([_stencil(outputs, point, w, eps) for w in inputs]).T
+    jac, why = {}, None
+    for m in modes:
+        try:
+            jac[m] = api.jacobian(fn, mode="forward" if m == "fwd" else "reverse")(*point)
+        except (UnsupportedError, NoDerivativeError) as exc:
+            why = exc  # e.g. a custom derivative has no vector forward mode: the other mode checks
+    if not jac:
+        raise why
+    modes = list(jac)
+    out = []
+    for r, row in enumerate(rows):
+        for c, (col, _, _) in enumerate(inputs):
+            out.append(Entry(f"d{row}/d{col}", float(fd[r][c]), {m: float(jac[m][r][c]) for m in modes}))
     return out
 
 

@@ -63,6 +63,14 @@ double sum_sq(double x, const double* a, int n) {
 }
 double uses_cube(double x, double y) { return cube(x) + y; }
 int count(double x) { return x > 0; }
+void polar(double r, double t, double* p) {
+    p[0] = r * std::cos(t);
+    p[1] = r * std::sin(t);
+}
+void apply_sq(const double* x, double* out, int n) {
+    for (int i = 0; i < n; ++i)
+        out[i] = sq(x[i]) + x[0];
+}
 """
 
 
@@ -134,6 +142,32 @@ def test_a_wrong_custom_pushforward_is_caught_in_forward_mode_only(m):
     pyclad.check_grads(m.uses_cube, (1.5, 0.2), modes=("rev",))  # the pullback alone is right
 
 
+def test_a_function_writing_outputs_has_its_jacobian_checked(m):
+    pyclad.check_grads(m.polar, (1.5, 0.3, np.zeros(2)))
+    entries = compare(m.polar, (1.5, 0.3, np.zeros(2)))
+    assert [e.label for e in entries] == ["dp[0]/dr", "dp[0]/dt", "dp[1]/dr", "dp[1]/dt"]
+    want = [np.cos(0.3), -1.5 * np.sin(0.3), np.sin(0.3), 1.5 * np.cos(0.3)]  # by hand
+    for e, w in zip(entries, want):
+        assert abs(e.fd - w) < 1e-9 and all(abs(v - w) < 1e-14 for v in e.values.values())
+
+
+def test_a_wrong_custom_pullback_inside_a_jacobian_is_caught_in_reverse_mode(m):
+    """apply_sq: out[i] = x[i]^2 + x[0]; the wrong pullback makes the diagonal 3 x[i] where
+    it is 2 x[i]."""
+    x = [0.5, -1.0, 2.0]
+    with pytest.raises(pyclad.GradientCheckError) as info:
+        pyclad.check_grads(m.apply_sq, (x, np.zeros(3), 3))
+    msg = str(info.value)
+    assert "3 of 9 derivatives" in msg, msg
+    rows = {line.split()[0]: line.split() for line in msg.splitlines()[2:]}
+    assert set(rows) == {"dout[0]/dx[0]", "dout[1]/dx[1]", "dout[2]/dx[2]"}
+    # A custom derivative has no vector forward mode: the forward column is not available.
+    fwd, rev, fd = rows["dout[2]/dx[2]"][1:4]
+    assert fwd == "-" and float(rev) == 6.0 and abs(float(fd) - 4.0) < 1e-9
+    with pytest.raises(pyclad.UnsupportedError, match="custom derivative in vector mode"):
+        pyclad.check_grads(m.apply_sq, (x, np.zeros(3), 3), modes=("fwd",))
+
+
 def test_tolerances_apply_to_second_order_entries(m):
     """With zero tolerance the finite differences' own error fails; the table then names
     Hessian entries too."""
@@ -153,9 +187,11 @@ def test_bad_requests_are_refused_with_a_location(m):
         pyclad.check_grads(m.poly, (0.7, 1.0), eps=0)
     with pytest.raises(pyclad.ArgumentError, match="takes 2 arguments"):
         pyclad.check_grads(m.poly, (0.7,))
-    with pytest.raises(pyclad.PycladError, match="floating return value") as info:
+    with pytest.raises(pyclad.PycladError, match="floating return value or of output arrays") as info:
         pyclad.check_grads(m.count, (0.7,))
     assert info.value.loc.line == line_of("int count(")
+    with pytest.raises(pyclad.ArgumentError, match="order 2 needs a floating return value"):
+        pyclad.check_grads(m.polar, (1.5, 0.3, np.zeros(2)), order=2)
 
 
 def test_cli_check_reads_numbers_and_bracketed_arrays(m, tmp_path):
