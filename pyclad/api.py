@@ -112,6 +112,8 @@ def convert_args(
         sig = ", ".join(p.type.spell(p.name) for p in fn.params)
         raise ArgumentError(f"{fn.name}({sig}) takes {len(fn.params)} arguments, got {len(args)}", fn.loc)
     plan = _plan(fn)
+    if plan.scalars and not extras and all(type(a) is float for a in args):
+        return list(args), []  # the common case of a scalar function, at no cost
     if plan.written and len(plan.arrays) > 1:
         check_aliasing(fn, plan, args)
     out, arrays = [], {}

@@ -37,6 +37,7 @@ class Plan:
     kinds: tuple[str, ...]
     written: tuple[int, ...]
     arrays: tuple[int, ...]
+    scalars: bool = False  # every parameter a double by value
 
 
 def plan_of(fn: ir.Function) -> Plan:
@@ -52,7 +53,7 @@ def plan_of(fn: ir.Function) -> Plan:
             kinds.append("-")
     written = tuple(i for i, p in enumerate(fn.params) if p.type.ptr and not p.type.const)
     arrays = tuple(i for i, p in enumerate(fn.params) if p.type.ptr)
-    return Plan(tuple(kinds), written, arrays)
+    return Plan(tuple(kinds), written, arrays, all(k == "f" for k in kinds))
 
 
 def _described(a) -> str:
