@@ -46,6 +46,12 @@ void sin_twice(const double* x, double* out, double* work, int n) {
         out[i] = std::sin(work[i]);
 }
 
+// Array parameters: a[3] is written, b[3] and c[] are const inputs.
+void fixed(double a[3], const double b[3], const double c[]) {
+    for (int i = 0; i < 3; ++i)
+        a[i] = b[i] * c[i];
+}
+
 void halve(float* v, int n) {
     for (int i = 0; i < n; ++i)
         v[i] = v[i] / 2;
@@ -121,6 +127,18 @@ def test_a_primal_writes_a_writable_output_in_place(m):
     grid = np.zeros((1, 3))  # any C-contiguous shape: written through a flat view
     m.squares(X, grid, 3)
     np.testing.assert_array_equal(grid[0], X * X)
+
+
+def test_array_parameters_follow_the_same_rule_and_keep_their_const(m):
+    a = np.zeros(3)
+    m.fixed(a, [1.0, 2.0, 3.0], (0.5, 0.5, 2.0))  # const double b[3], c[]: converted
+    np.testing.assert_array_equal(a, [0.5, 1.0, 6.0])
+    with pytest.raises(pyclad.ArgumentError, match=r"argument 'a' of fixed \(double \*a\) can be written"):
+        m.fixed([0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+    J = pyclad.jacobian(m.fixed, mode="reverse")(a, [1.0, 2.0, 3.0], [0.5, 0.5, 2.0])
+    want = np.hstack([np.diag([0.5, 0.5, 2.0]), np.diag([1.0, 2.0, 3.0])])  # columns: b, then c
+    np.testing.assert_array_equal(J, want)
+    np.testing.assert_array_equal(a, [0.5, 1.0, 6.0])
 
 
 def test_a_float_output_takes_a_float32_array_in_place(m):
