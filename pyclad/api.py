@@ -515,7 +515,8 @@ class _VectorCall:
     """A compiled vector-mode kernel with its tangent buffers laid out (and seeded) for one
     set of array lengths.  Every buffer lives in one block that is reset from a seeded
     template before each call, so a call allocates nothing; what a caller returns from the
-    block must be copied.  ``first`` names buffers to lay out first, next to each other and
+    block must be copied.  (cppyy holds the GIL while the kernel runs, so two calls never
+    share the block at the same time.)  ``first`` names buffers to lay out first, next to each other and
     in that order, so that their rows form one matrix (see ``span``); ``zeros`` gives the
     lengths of zeroed arrays passed between the arguments and the buffers (a gradient's
     adjoint outputs, for a Hessian)."""
