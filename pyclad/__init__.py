@@ -15,12 +15,14 @@ from .api import (
     value_and_grad,
 )
 from .backends import runtime_include as get_include
+from .check import check_grads
 from .errors import (
     ArgumentError,
     BoundsError,
     CompileError,
     CrashError,
     FunctionNotFoundError,
+    GradientCheckError,
     NoDerivativeError,
     PycladError,
     UnsupportedError,
@@ -38,12 +40,14 @@ __all__ = [
     "Function",
     "FunctionNotFoundError",
     "Gradient",
+    "GradientCheckError",
     "Module",
     "NoDerivativeError",
     "PycladError",
     "UnsupportedError",
     "ValueAndGrad",
     "WrtError",
+    "check_grads",
     "cppdef",
     "differentiate",
     "get_include",

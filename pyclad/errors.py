@@ -76,3 +76,8 @@ class BoundsError(PycladError, IndexError):
 class CrashError(PycladError):
     """The C++ code faulted (a segmentation fault, an integer division by zero) during a call;
     the process survived, but what the faulting call wrote is undefined."""
+
+
+class GradientCheckError(PycladError, AssertionError):
+    """check_grads found derivatives that disagree with finite differences; the message is a
+    table of the worst entries."""

@@ -340,7 +340,9 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         if not out:
             raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
         return out
-    items = [s for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    if isinstance(spec, str) and len(items) > 1 and not items[-1].strip():
+        items.pop()  # "w," names one input, as a tuple
     out = []
     for item in items:
         if not isinstance(item, str):
@@ -366,6 +368,9 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         stop = int(b) if b is not None else (start if start is not None else None)
         if start is not None and stop < start:
             raise WrtError(f"empty index range in {item!r}", p.loc or fn.loc)
+        if out and out[-1].param == name and start is not None and out[-1].stop == start - 1:
+            out[-1] = Wrt(name, idx, out[-1].start, stop)  # ["w[0]", "w[1]"] is "w[0:1]"
+            continue
         if any(w.param == name for w in out):
             raise WrtError(f"'{name}' is named twice in wrt {spec!r}", p.loc or fn.loc)
         out.append(Wrt(name, idx, start, stop))
