@@ -55,7 +55,7 @@ class Module:
         if new:
             from .source import render
 
-            self._jit.define(render(new), f"the derivative {result.function.name}")
+            self._jit.define(render(new, root=self._jit.root), f"the derivative {result.function.name}")
 
 
 class _Namespace:

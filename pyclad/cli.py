@@ -180,21 +180,13 @@ def _header(code: str, args: argparse.Namespace, argv: list[str]) -> str:
         "#include <cmath>",
     ]
     lines += [f"#include {h}" for h, uses in _HEADERS if uses.search(code)]
-    ns = _common_namespace(args.functions)
-    body = code.rstrip("\n")
-    if ns:  # derivatives live beside their primals, so unqualified names in their bodies resolve
-        body = f"namespace {ns} {{\n\n{body}\n\n}}  // namespace {ns}"
+    body = code.rstrip("\n")  # derivatives of ns::f are written inside namespace ns
     return "\n".join(lines) + "\n\n" + body + f"\n\n#endif  // {guard}\n"
 
 
 def _guard(path: str) -> str:
     stem = re.sub(r"\W", "_", os.path.basename(path)).upper()
     return f"PYCLAD_{stem}" if not stem.startswith("PYCLAD") else stem
-
-
-def _common_namespace(names: list[str]) -> str:
-    spaces = {n.rpartition("::")[0] for n in names}
-    return spaces.pop() if len(spaces) == 1 else ""
 
 
 # ---------------------------------------------------------------------------- errors

@@ -6,8 +6,9 @@ command line (headers) both ask a Source for derivative IR and C++ text.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import emit, ir
 from .ad import compose, forward, reverse, vector
@@ -44,21 +45,90 @@ class Result:
         return render(self.helpers + [self.function])
 
 
-def render(functions: list[ir.Function], inline: bool = False) -> str:
-    """C++ text of functions (callees first); declarations up front when they recurse."""
+def render(functions: list[ir.Function], inline: bool = False, root: str = "") -> str:
+    """C++ text of functions (callees first); declarations up front when they recurse.
+
+    Function names are qualified (``a::f_grad``): each function is written inside its
+    namespaces, and calls from inside a namespace to the module's own functions are spelled
+    from ``root`` (the scope the user's source is compiled in: "" for a header, the module's
+    namespace in the JIT), so that ``f`` inside ``a`` can never pick up ``a::f`` for ``::f``."""
     prefix = "inline " if inline else ""
     names = {f.name for f in functions}
+    local = [_localised(f, root) for f in functions]
     decls = ""
     if _recursive(functions, names):
-        decls = "".join(prefix + emit.declaration(f) for f in functions) + "\n"
+        decls = _in_namespaces([(f, prefix + emit.declaration(lf)) for f, lf in zip(functions, local)], "")
+        decls += "\n"
     if not inline:
-        return decls + "\n".join(emit.function(f, prefix) for f in functions)
+        return decls + _in_namespaces([(f, emit.function(lf)) for f, lf in zip(functions, local)])
     # In a header, each definition has its own guard: headers generated separately that
     # share a helper (the same pullback, say) can be included in one program.
-    return decls + "\n".join(
-        f"#ifndef PYCLAD_DEFINED_{f.name}\n#define PYCLAD_DEFINED_{f.name}\n{emit.function(f, prefix)}#endif\n"
-        for f in functions
+    return decls + _in_namespaces(
+        [(f, _guarded(f.name, emit.function(lf, prefix))) for f, lf in zip(functions, local)]
     )
+
+
+def _guarded(name: str, text: str) -> str:
+    guard = definition_guard(name)
+    return f"#ifndef {guard}\n#define {guard}\n{text}#endif\n"
+
+
+def definition_guard(name: str) -> str:
+    """The macro guarding one generated definition in headers.  A qualified name gets a hash
+    of itself, so that ``a::f_grad`` and ``a_f_grad`` (or ``a_::f_grad``) never share a guard."""
+    if "::" not in name:
+        return f"PYCLAD_DEFINED_{name}"
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"PYCLAD_DEFINED_{name.replace('::', '__')}_{digest}"
+
+
+def _namespace_of(name: str) -> tuple[str, ...]:
+    return tuple(name.split("::")[:-1])
+
+
+def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str:
+    """Texts of functions joined, each run of functions of one namespace wrapped in it."""
+    groups: list[tuple[tuple[str, ...], list[str]]] = []
+    for f, text in items:
+        ns = _namespace_of(f.name)
+        if groups and groups[-1][0] == ns:
+            groups[-1][1].append(text)
+        else:
+            groups.append((ns, [text]))
+    out = []
+    for ns, texts in groups:
+        body = sep.join(texts)
+        if ns:
+            opening = "".join(f"namespace {n} {{\n" for n in ns)
+            closing = "".join(f"}}  // namespace {n}\n" for n in reversed(ns))
+            body = f"{opening}\n{body}\n{closing}"
+        out.append(body)
+    return "\n".join(out) if sep else "".join(out)
+
+
+def _module_local(c: ir.Call) -> bool:
+    """A call to one of the module's own functions (user or generated), written with its key:
+    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    return (
+        c.spelling in ("", c.callee)
+        and not c.callee.startswith("::")
+        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
+    )
+
+
+def _localised(fn: ir.Function, root: str) -> ir.Function:
+    """``fn`` named by its short name, for writing inside its namespace; its calls to the
+    module's functions fully qualified when it lives in a namespace."""
+    short = fn.name.rsplit("::", 1)[-1]
+    if short == fn.name:
+        return fn
+
+    def qualify(n):
+        if isinstance(n, ir.Call) and _module_local(n):
+            return replace(n, spelling=f"{root}::{n.callee}")
+        return n
+
+    return replace(fn, name=short, body=ir.rebuild(fn.body, qualify))
 
 
 def _calls(fn: ir.Function) -> list[str]:

@@ -94,6 +94,11 @@ class JitModule:
         if ok is False:
             raise CompileError(f"the C++ compiler rejected {what}")
 
+    @property
+    def root(self) -> str:
+        """The scope the user's source is compiled in, as a C++ qualifier prefix."""
+        return f"::{self.namespace}"
+
     def define(self, code: str, what: str = "generated derivative code") -> None:
         self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)
 

@@ -81,10 +81,13 @@ def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
 
 
 def qualified_name(cursor: ci.Cursor) -> tuple[str, ...]:
+    """The enclosing namespaces (and classes) of a declaration, outermost first.  An anonymous
+    namespace is left out: its names are reachable from the enclosing scope, and the
+    derivatives of its functions live in that scope too."""
     parts = []
     c = cursor.semantic_parent
     while c is not None and c.kind != K.TRANSLATION_UNIT:
-        if c.kind == K.NAMESPACE or c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
+        if (c.kind == K.NAMESPACE and c.spelling) or c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
             parts.append(c.spelling)
         c = c.semantic_parent
     return tuple(reversed(parts))
@@ -111,7 +114,8 @@ class SourceIndex:
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
         for c in cursor.get_children():
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
-                self._scan(c, ns + ((c.spelling,) if c.kind == K.NAMESPACE else ()))
+                named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
+                self._scan(c, ns + ((c.spelling,) if named else ()))
                 continue
             if c.kind != K.FUNCTION_DECL:
                 continue
@@ -182,7 +186,8 @@ class Lowerer:
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         ret = lower_type(cursor.result_type, cursor)
-        return ir.Function(key.split("::")[-1], ret, tuple(params), body or ir.Block(()), loc(cursor))
+        # The qualified name: derivatives of a::f and b::f are different functions (a::f_grad).
+        return ir.Function(key, ret, tuple(params), body or ir.Block(()), loc(cursor))
 
     def param_type(self, c: ci.Cursor) -> ir.Type:
         if not c.spelling:
