@@ -155,7 +155,7 @@ class Source:
         self.args = compile_args(std, include_dirs, defines)
         self.tu = parse(text, filename, self.args)
         self.index = SourceIndex.build(self.tu, filename)
-        custom = {name: "::".join(qualified_name(c) + (name,)) for name, c in self.index.custom.items()}
+        custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         self.program = Program(self.index.function, Registry.from_functions(custom))
         self._cache: dict[tuple, Result] = {}
 

@@ -120,8 +120,10 @@ class SourceIndex:
             if c.kind != K.FUNCTION_DECL:
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
-            if ns[-2:] in CUSTOM_NAMESPACES:
-                self.custom[c.spelling] = c
+            target = _custom_target(ns)
+            if target is not None:
+                # clad's convention: the custom derivative of a::f is custom_derivatives::a::f_pullback.
+                self.custom["::".join(target + (c.spelling,))] = c
                 continue
             if not in_main:
                 continue
@@ -410,14 +412,29 @@ class Lowerer:
             )
         ns = qualified_name(ref)
         in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
-        if in_main and ns[-2:] not in CUSTOM_NAMESPACES:
-            key = "::".join(ns + (ref.spelling,))
-            spelling = key
+        qualified = "::".join(ns + (ref.spelling,))
+        if in_main and _custom_target(ns) is None:
+            key = spelling = qualified
         else:
-            # A library function (std::sin, ::sin, ...): looked up by its plain name.
-            key = ref.spelling
-            spelling = "::".join(ns + (ref.spelling,)) if ns else "::" + ref.spelling
+            # A library function (std::sin, ::sin, ...): looked up by its plain name, or by its
+            # qualified one when the user gave a custom derivative for that (custom_derivatives::lib::g_*).
+            custom = self.index.custom
+            key = (
+                qualified
+                if f"{qualified}_pullback" in custom or f"{qualified}_pushforward" in custom
+                else ref.spelling
+            )
+            spelling = qualified if ns else "::" + ref.spelling
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
+
+
+def _custom_target(ns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """For a declaration in ``[...::]pyclad::custom_derivatives[::a::b]``, the namespace of
+    the functions it is a derivative of (``("a", "b")``); None outside those namespaces."""
+    for i in range(len(ns) - 1):
+        if ns[i : i + 2] in CUSTOM_NAMESPACES:
+            return ns[i + 2 :]
+    return None
 
 
 def evaluate_literal(c: ci.Cursor) -> str:
