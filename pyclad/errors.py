@@ -57,3 +57,11 @@ class ArgumentError(PycladError, TypeError):
 
 class NoDerivativeError(PycladError):
     """A called function has neither a visible body nor a registered derivative."""
+
+
+class SignatureError(PycladError, TypeError):
+    """A user's custom derivative does not take the parameters the transform passes."""
+
+
+class NameClashError(PycladError):
+    """A generated function would have the name of one the user defined (``f_grad``)."""

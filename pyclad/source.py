@@ -156,7 +156,8 @@ class Source:
         self.tu = parse(text, filename, self.args)
         self.index = SourceIndex.build(self.tu, filename)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
-        self.program = Program(self.index.function, Registry.from_functions(custom))
+        taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}
+        self.program = Program(self.index.function, Registry.from_functions(custom), taken=taken)
         self._cache: dict[tuple, Result] = {}
 
     # ------------------------------------------------------------------ lookup

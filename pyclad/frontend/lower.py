@@ -15,6 +15,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import Loc, UnsupportedError
+from . import custom, literals
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -76,6 +77,9 @@ def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
         inner = lower_type(t.element_type, cursor)
         return ir.Type(inner.base, inner.ptr + 1, (), inner.const)
     if t.kind == T.ENUM:
+        decl = t.get_declaration()
+        if decl.is_scoped_enum():  # no implicit conversion to int: keep the type
+            return ir.Type(_enum_spelling(decl), const=t.is_const_qualified())
         return ir.Type("int")
     raise unsupported(f"type '{t.spelling}'", cursor)
 
@@ -104,6 +108,7 @@ class SourceIndex:
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
     overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -296,7 +301,9 @@ class Lowerer:
             raise unsupported("a range-based for loop", c)
         init, cond, step, body = [], None, None, None
         for kid in kids:
-            off = kid.extent.start.offset
+            # The cursor's location, not its extent: the extent of an expression from a macro
+            # (``i < N``, ``LIMIT(i)``) may start in the #define.
+            off = kid.location.offset
             if off < semis[0]:
                 init = self.stmt(kid)
             elif off < semis[1]:
@@ -329,21 +336,23 @@ class Lowerer:
                 return ir.Cast(inner, t, L, implicit=True)
             return inner
         if k == K.INTEGER_LITERAL or k == K.FLOATING_LITERAL:
-            text = "".join(t.spelling for t in c.get_tokens()) or evaluate_literal(c)
-            if not text:
-                raise unsupported("a literal without source text", c)
-            return ir.Lit(text, self.type_of(c), L)
+            t = self.type_of(c)
+            return ir.Lit(_known(literals.number_text(c, t.base), c), t, L)
         if k == K.CXX_BOOL_LITERAL_EXPR:
-            return ir.Lit(next(c.get_tokens()).spelling, ir.BOOL, L)
+            return ir.Lit(_known(literals.bool_text(c), c), ir.BOOL, L)
         if k == K.CXX_NULL_PTR_LITERAL_EXPR:
             return ir.Lit("nullptr", ir.Type("void", 1), L)
         if k == K.CXX_UNARY_EXPR:  # sizeof / alignof: an integer constant
-            return ir.Lit(_join_tokens(t.spelling for t in c.get_tokens()), ir.Type("unsigned long"), L)
+            t = ir.Type("unsigned long")
+            return ir.Lit(_known(literals.constant_text(c, t.base), c), t, L)
         if k == K.CHARACTER_LITERAL:
-            return ir.Lit("".join(t.spelling for t in c.get_tokens()), self.type_of(c), L)
+            return ir.Lit(_known(literals.char_text(c), c), self.type_of(c), L)
         if k == K.DECL_REF_EXPR:
             ref = c.referenced
             if ref is not None and ref.kind == K.ENUM_CONSTANT_DECL:
+                enum = ref.semantic_parent
+                if enum is not None and enum.is_scoped_enum():
+                    return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
             if ref is not None and ref.kind == K.VAR_DECL:
                 is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
@@ -395,6 +404,8 @@ class Lowerer:
         ref = c.referenced
         if ref is None or ref.kind != K.FUNCTION_DECL:
             raise unsupported("a call that is not to a plain function", c)
+        if ref.spelling.startswith('operator""'):
+            return self.user_literal(c, ref)
         args = tuple(self.expr(a) for a in kids[1:])
         nparams = len(list(ref.get_arguments()))
         if len(args) != nparams:
@@ -418,14 +429,35 @@ class Lowerer:
         else:
             # A library function (std::sin, ::sin, ...): looked up by its plain name, or by its
             # qualified one when the user gave a custom derivative for that (custom_derivatives::lib::g_*).
-            custom = self.index.custom
+            given = self.index.custom
             key = (
                 qualified
-                if f"{qualified}_pullback" in custom or f"{qualified}_pushforward" in custom
+                if f"{qualified}_pullback" in given or f"{qualified}_pushforward" in given
                 else ref.spelling
             )
             spelling = qualified if ns else "::" + ref.spelling
+        self.check_custom(key, ref)
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
+
+    def check_custom(self, key: str, ref: ci.Cursor) -> None:
+        """A custom derivative of the callee must take what the transforms will pass."""
+        for kind in ("pullback", "pushforward"):
+            name = f"{key}_{kind}"
+            c = self.index.custom.get(name)
+            if c is not None and name not in self.index.checked:
+                custom.check(kind, c, ref, lower_type)
+                self.index.checked.add(name)
+
+    def user_literal(self, c: ci.Cursor, ref: ci.Cursor) -> ir.Lit:
+        """``1.5_k``: a constant, written as the user wrote it (its literal operator is applied
+        once, by the compiler of the generated code)."""
+        suffix = ref.spelling[len('operator""') :]
+        own = literals.own_tokens(c)
+        text = own[0] if own is not None and len(own) == 1 else next(iter(c.get_tokens()), None)
+        text = text if isinstance(text, str) else (text.spelling if text is not None else "")
+        if not text.endswith(suffix) or text == suffix:
+            raise unsupported(f"this use of the literal operator '{ref.spelling}'", c)
+        return ir.Lit(text, self.type_of(c), loc(c))
 
 
 def _custom_target(ns: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -437,24 +469,14 @@ def _custom_target(ns: tuple[str, ...]) -> tuple[str, ...] | None:
     return None
 
 
-def evaluate_literal(c: ci.Cursor) -> str:
-    """The value of a literal that has no tokens of its own (it comes from a macro
-    defined on the command line), as C++ text; "" if libclang cannot evaluate it."""
-    from .parse import _lib
+def _enum_spelling(decl: ci.Cursor) -> str:
+    return "::".join(qualified_name(decl) + (decl.spelling,))
 
-    lib = _lib()
-    ev = lib.clang_Cursor_Evaluate(c)
-    if not ev:
-        return ""
-    try:
-        kind = lib.clang_EvalResult_getKind(ev)
-        if kind == 1:  # CXEval_Int
-            return str(lib.clang_EvalResult_getAsLongLong(ev))
-        if kind == 2:  # CXEval_Float
-            return repr(lib.clang_EvalResult_getAsDouble(ev))
-        return ""
-    finally:
-        lib.clang_EvalResult_dispose(ev)
+
+def _known(text: str | None, c: ci.Cursor) -> str:
+    if not text:
+        raise unsupported("a constant whose value libclang cannot evaluate", c)
+    return text
 
 
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
@@ -462,13 +484,3 @@ def _convertible(src: ir.Type, dst: ir.Type) -> bool:
     if src.ptr or dst.ptr or src.dims or dst.dims:
         return False
     return src.base != dst.base and dst.base != "void"
-
-
-def _join_tokens(tokens) -> str:
-    """Source text from tokens: a space only where two words would otherwise merge."""
-    out = ""
-    for t in tokens:
-        if out and (out[-1].isalnum() or out[-1] == "_") and (t[0].isalnum() or t[0] == "_"):
-            out += " "
-        out += t
-    return out
