@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Sequence
 
@@ -16,9 +17,28 @@ from .errors import (
     UnsupportedError,
     WrtError,
 )
+from .frontend.options import read_source
 from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
+_INT_RANGE = {  # C++ integer type -> (min, max), from the platform's sizes
+    name: (0, (1 << 8 * ctypes.sizeof(c)) - 1)
+    if unsigned
+    else (-(1 << 8 * ctypes.sizeof(c) - 1), (1 << 8 * ctypes.sizeof(c) - 1) - 1)
+    for name, c, unsigned in [
+        ("char", ctypes.c_char, False),
+        ("signed char", ctypes.c_byte, False),
+        ("unsigned char", ctypes.c_ubyte, True),
+        ("short", ctypes.c_short, False),
+        ("unsigned short", ctypes.c_ushort, True),
+        ("int", ctypes.c_int, False),
+        ("unsigned int", ctypes.c_uint, True),
+        ("long", ctypes.c_long, False),
+        ("unsigned long", ctypes.c_ulong, True),
+        ("long long", ctypes.c_longlong, False),
+        ("unsigned long long", ctypes.c_ulonglong, True),
+    ]
+}
 
 
 class Module:
@@ -192,6 +212,9 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict):
         if isinstance(a, float) and a.is_integer():
             return int(a)
         raise ArgumentError(f"{where} must be an integer, got {a!r}", fn.loc)
+    lo, hi = _INT_RANGE.get(t.base, (a, a))
+    if not lo <= a <= hi:
+        raise ArgumentError(f"{where} is {t.spell()}: {a} is outside its range [{lo}, {hi}]", fn.loc)
     return a
 
 
@@ -591,6 +614,7 @@ def _derive(fn: Function, make) -> Result:
     earlier without compiling it (hessian() checks its gradient up front)."""
     module = fn.module
     result = make()
+    module._source.check_defined(fn.name)  # before the JIT meets a call it cannot link
     new = [f for f in result.helpers + [result.function] if f.name not in module._compiled]
     module._compile(result, new)
     module._compiled.update(f.name for f in new)
@@ -601,8 +625,7 @@ def load(path: str | os.PathLike, std: str = "c++17", include_dirs=(), defines=N
     """Parse and compile a C++ file; its functions become attributes of the returned module."""
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_source(path)
     except OSError as exc:
         raise PycladError(f"cannot read {path}: {exc.strerror}") from None
     return _module(text, os.path.abspath(path), std, include_dirs, defines)

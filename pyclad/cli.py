@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from . import __version__, get_include
 from .errors import PycladError
+from .frontend.options import read_source
 from .source import Result, Source, render
 
 MODES = ("forward", "reverse", "jacobian", "hessian")
@@ -120,8 +121,7 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
         if args.order != 1:
             raise UsageError(f"--order applies to forward mode only, not '{args.mode}'")
     try:
-        with open(args.file, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_source(args.file)
     except OSError as exc:
         raise FileError(f"cannot read {args.file}: {exc.strerror}") from None
     source = Source(text, args.file, args.std, args.include_dirs, _defines(args.defines))

@@ -65,3 +65,11 @@ class SignatureError(PycladError, TypeError):
 
 class NameClashError(PycladError):
     """A generated function would have the name of one the user defined (``f_grad``)."""
+
+
+class OptionError(PycladError, ValueError):
+    """A bad option to load / cppdef / pyclad gen (standard, include dirs, defines)."""
+
+
+class LinkError(PycladError):
+    """Code compiled in process calls a function that is declared but never defined."""

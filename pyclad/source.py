@@ -15,8 +15,9 @@ from .ad import compose, forward, reverse, vector
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
-from .errors import FunctionNotFoundError, Loc, PycladError, WrtError
-from .frontend.lower import SourceIndex, qualified_name
+from .errors import FunctionNotFoundError, LinkError, PycladError, WrtError
+from .frontend import options
+from .frontend.lower import SourceIndex, is_extern_c, qualified_name
 from .frontend.parse import compile_args, parse
 
 
@@ -152,7 +153,9 @@ class Source:
     def __init__(self, text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None):
         self.text = text
         self.filename = filename
-        self.args = compile_args(std, include_dirs, defines)
+        self.args = compile_args(
+            options.check_std(std), options.include_dirs(include_dirs), options.defines(defines)
+        )
         self.tu = parse(text, filename, self.args)
         self.index = SourceIndex.build(self.tu, filename)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
@@ -172,10 +175,38 @@ class Source:
                 )
             known = ", ".join(sorted(self.index.definitions)) or "none"
             raise FunctionNotFoundError(
-                f"no function '{name}' defined in {self.filename} (functions: {known})",
-                Loc(self.filename, 1, 1),
+                f"no function '{name}' defined in {self.filename} (functions: {known})"
             )
         return self.index.function(name) if body else self.index.signature(name)
+
+    def check_defined(self, name: str) -> None:
+        """Raise LinkError at the first call, in ``name`` or a function it calls, to a function
+        the user's file declares but never defines: code compiled in process cannot link it
+        (the declaration is inside the module's namespace, so no library can provide it).
+        ``extern "C"`` declarations are left alone: a loaded library may define those."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            key = todo.pop()
+            if key in seen or key not in self.index.definitions:
+                continue
+            seen.add(key)
+            try:
+                body = self.index.function(key).body
+            except PycladError:  # a body the transforms cannot read (a custom derivative stands for it)
+                continue
+            for n in ir.walk(body):
+                if not isinstance(n, ir.Call):
+                    continue
+                decl = self.index.declarations.get(n.callee)
+                if n.callee not in self.index.definitions and decl is not None and not is_extern_c(decl):
+                    raise LinkError(
+                        f"'{n.callee}' is declared (at {_loc(decl)}) but never defined, so this call cannot "
+                        "be linked; define it in the source (a custom derivative does not define the "
+                        "function itself)",
+                        n.loc,
+                    )
+                todo.append(n.callee)
 
     def helpers_of(self, fn: ir.Function) -> list[ir.Function]:
         """Generated functions ``fn`` calls, transitively, callees first."""
@@ -411,7 +442,17 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         if not out:
             raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
         return out
-    items = [s for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    if isinstance(spec, str):
+        items = spec.split(",")
+    elif isinstance(spec, (list, tuple)):
+        items = list(spec)
+    else:
+        names = ", ".join(f"{i}: '{p.name}'" for i, p in enumerate(fn.params))
+        raise WrtError(
+            f"wrt takes parameter names ('x', 'x, y', ['x', 'arr[1]']), not {spec!r} "
+            f"(parameters of '{fn.name}': {names})",
+            fn.loc,
+        )
     out = []
     for item in items:
         if not isinstance(item, str):

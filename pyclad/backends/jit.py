@@ -14,6 +14,7 @@ import re
 import warnings
 
 from ..errors import CompileError
+from ..frontend import options
 from . import runtime_include
 
 _counter = itertools.count(1)
@@ -59,6 +60,7 @@ _RUNTIME_ALIASES = (
 class JitModule:
     def __init__(self, text: str, filename: str, include_dirs=(), defines=None):
         c = cppyy()
+        include_dirs, defines = options.include_dirs(include_dirs), options.defines(defines)
         for d in include_dirs:
             c.add_include_path(os.path.abspath(d))
         base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else None

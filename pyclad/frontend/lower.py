@@ -60,6 +60,10 @@ def unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:
 
 def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
     t = t.get_canonical()
+    try:
+        t.kind  # noqa: B018 - the bindings know no kind for some types (_Float16, __bf16)
+    except ValueError:
+        raise unsupported(f"type '{t.spelling}'", cursor) from None
     if t.kind in _SCALARS:
         return ir.Type(_SCALARS[t.kind], const=t.is_const_qualified())
     if t.kind == T.POINTER:
@@ -458,6 +462,12 @@ class Lowerer:
         if not text.endswith(suffix) or text == suffix:
             raise unsupported(f"this use of the literal operator '{ref.spelling}'", c)
         return ir.Lit(text, self.type_of(c), loc(c))
+
+
+def is_extern_c(cursor: ci.Cursor) -> bool:
+    """Declared inside ``extern "C" { ... }`` (or with ``extern "C"`` before it)."""
+    parent = cursor.lexical_parent
+    return parent is not None and parent.kind == K.LINKAGE_SPEC
 
 
 def _custom_target(ns: tuple[str, ...]) -> tuple[str, ...] | None:

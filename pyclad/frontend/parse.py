@@ -135,7 +135,10 @@ def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
     global _index
     if _index is None:
         _index = ci.Index.create()
-    tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
+    try:
+        tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
+    except ci.TranslationUnitLoadError:
+        raise CompileError(f"libclang could not parse {filename} with flags {' '.join(args)}") from None
     errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
     if errors:
         first = errors[0]
