@@ -51,7 +51,7 @@ CUSTOM_NAMESPACES = (("pyclad", "custom_derivatives"), ("clad", "custom_derivati
 
 
 def loc(cursor: ci.Cursor) -> Loc:
-    return loc_of(cursor.location)
+    return loc_of(cursor.location, cursor.translation_unit)
 
 
 def unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:

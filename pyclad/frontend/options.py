@@ -24,9 +24,10 @@ def read_source(path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        text = data.splitlines()[line - 1].decode("utf-8", errors="replace") if data.splitlines() else ""
         raise CompileError(
             f"the source is not UTF-8 (byte 0x{data[exc.start]:02x}); save it as UTF-8",
-            Loc(path, line, col),
+            Loc(path, line, col, text),
         ) from None
 
 
