@@ -640,7 +640,7 @@ def cppdef(
 
 def _module(text, filename, std, include_dirs, defines) -> Module:
     source = Source(text, filename, std, include_dirs, defines)
-    jit = JitModule(text, filename, include_dirs, defines)
+    jit = JitModule(text, filename, include_dirs, defines, source.layout)
     return Module(source, jit)
 
 

@@ -15,8 +15,10 @@ from .ad import compose, forward, reverse, vector
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
+from .backends import runtime_include
 from .errors import FunctionNotFoundError, LinkError, PycladError, WrtError
 from .frontend import options
+from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
 from .frontend.parse import compile_args, parse
 
@@ -157,6 +159,7 @@ class Source:
             options.check_std(std), options.include_dirs(include_dirs), options.defines(defines)
         )
         self.tu = parse(text, filename, self.args)
+        self.layout = layout(self.tu, filename, text, (runtime_include(),))
         self.index = SourceIndex.build(self.tu, filename)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}

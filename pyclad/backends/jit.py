@@ -2,8 +2,10 @@
 
 Each loaded source lives in a namespace of its own (``__pyclad_mN``), so two
 sources that both define ``f``, or one file loaded again after an edit, do not
-clash in cppyy's single interpreter.  ``#include`` lines are hoisted out of the
-namespace; ``#line`` keeps compiler messages pointing into the user's file.
+clash in cppyy's single interpreter.  Each module sees exactly its own source and
+headers (see frontend/layout.py): system headers are hoisted out of the namespace,
+the user's headers inlined, and the module's macros and ``defines`` undefined after
+it; ``#line`` keeps compiler messages pointing into the user's files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 
 from ..errors import CompileError
 from ..frontend import options
+from ..frontend.layout import Layout, assemble, escape
 from . import runtime_include
 
 _counter = itertools.count(1)
@@ -35,7 +38,8 @@ def cppyy():
 
 
 def split_includes(text: str) -> tuple[list[str], str]:
-    """The ``#include`` lines of a source, and the source with them blanked (line count kept)."""
+    """The ``#include`` lines of a source, and the source with them blanked (line count kept):
+    only for text without a libclang layout (which knows the real inclusions)."""
     includes, body = [], []
     for line in text.splitlines():
         if _INCLUDE.match(line):
@@ -58,7 +62,7 @@ _RUNTIME_ALIASES = (
 
 
 class JitModule:
-    def __init__(self, text: str, filename: str, include_dirs=(), defines=None):
+    def __init__(self, text: str, filename: str, include_dirs=(), defines=None, lay: Layout | None = None):
         c = cppyy()
         include_dirs, defines = options.include_dirs(include_dirs), options.defines(defines)
         for d in include_dirs:
@@ -70,12 +74,14 @@ class JitModule:
         macros = "".join(
             f"#define {k}\n" if v is None else f"#define {k} {v}\n" for k, v in (defines or {}).items()
         )
-        includes, body = split_includes(text)
+        includes, body = assemble(lay) if lay is not None else split_includes(text)
+        undefs = list(dict.fromkeys([*(defines or {}), *(lay.macros if lay is not None else ())]))
         code = (
             macros
             + "\n".join(includes)
             + f"\n{_RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{_RUNTIME_ALIASES[1]}\n"
-            + f'#line 1 "{filename}"\n{body}\n}}\n'
+            + f'#line 1 "{escape(filename)}"\n{body}\n}}\n'
+            + "".join(f"#undef {name}\n" for name in undefs)
         )
         self._define(code, filename)
 

@@ -100,11 +100,12 @@ def char_text(c: ci.Cursor) -> str | None:
     return str(value)
 
 
-def constant_text(c: ci.Cursor, base: str) -> str | None:
-    """``sizeof(...)`` and friends: the user's tokens when they are the cursor's own, else the
-    value with the suffix of its type (so that unsigned arithmetic stays unsigned)."""
+def constant_text(c: ci.Cursor, base: str, macros=frozenset()) -> str | None:
+    """``sizeof(...)`` and friends: the user's tokens when they are the cursor's own and name
+    no macro (undefined after the module, so generated code cannot use it), else the value
+    with the suffix of its type (so that unsigned arithmetic stays unsigned)."""
     own = own_tokens(c)
-    if own is not None:
+    if own is not None and not macros.intersection(own):
         return _join_tokens(own)
     value = evaluate(c)
     return None if value is None else f"{value}{_INT_SUFFIX.get(base, '')}"

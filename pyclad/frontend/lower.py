@@ -113,6 +113,7 @@ class SourceIndex:
     overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
+    macros: set[str] = field(default_factory=set)  # every macro name defined in the translation unit
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -122,6 +123,9 @@ class SourceIndex:
 
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
         for c in cursor.get_children():
+            if c.kind == K.MACRO_DEFINITION:
+                self.macros.add(c.spelling)
+                continue
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()))
@@ -348,7 +352,7 @@ class Lowerer:
             return ir.Lit("nullptr", ir.Type("void", 1), L)
         if k == K.CXX_UNARY_EXPR:  # sizeof / alignof: an integer constant
             t = ir.Type("unsigned long")
-            return ir.Lit(_known(literals.constant_text(c, t.base), c), t, L)
+            return ir.Lit(_known(literals.constant_text(c, t.base, self.index.macros), c), t, L)
         if k == K.CHARACTER_LITERAL:
             return ir.Lit(_known(literals.char_text(c), c), self.type_of(c), L)
         if k == K.DECL_REF_EXPR:

@@ -136,7 +136,13 @@ def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
     if _index is None:
         _index = ci.Index.create()
     try:
-        tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
+        # The detailed record lists macro definitions (see layout.py).
+        tu = _index.parse(
+            filename,
+            args=args,
+            unsaved_files=[(filename, text)],
+            options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD,
+        )
     except ci.TranslationUnitLoadError:
         raise CompileError(f"libclang could not parse {filename} with flags {' '.join(args)}") from None
     tu.pyclad_texts = {filename: text.splitlines()}  # source lines, for the caret under errors
