@@ -15,10 +15,12 @@ from .api import (
     value_and_grad,
 )
 from .backends import runtime_include as get_include
+from .check import check_grads
 from .errors import (
     ArgumentError,
     CompileError,
     FunctionNotFoundError,
+    GradientCheckError,
     LinkError,
     NameClashError,
     NoDerivativeError,
@@ -38,6 +40,7 @@ __all__ = [
     "Function",
     "FunctionNotFoundError",
     "Gradient",
+    "GradientCheckError",
     "LinkError",
     "Module",
     "NameClashError",
@@ -48,6 +51,7 @@ __all__ = [
     "UnsupportedError",
     "ValueAndGrad",
     "WrtError",
+    "check_grads",
     "cppdef",
     "differentiate",
     "get_include",

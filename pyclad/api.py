@@ -5,10 +5,13 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from . import ir
+from .ad import compose
+from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
 from .backends.jit import JitModule
 from .errors import (
     ArgumentError,
@@ -39,6 +42,7 @@ _INT_RANGE = {  # C++ integer type -> (min, max), from the platform's sizes
         ("unsigned long long", ctypes.c_ulonglong, True),
     ]
 }
+_F64 = np.dtype(np.float64)
 
 
 class Module:
@@ -103,39 +107,54 @@ class Function:
         self.ir = fn
         self.name = key or fn.name  # qualified for a function in a namespace: "phys::spring"
         self._native = None
+        self._refined = False  # the argument plan refined by the write analysis (_refine_plan)
 
     def __repr__(self) -> str:
         return f"<pyclad function {self.name}>"
 
     def __call__(self, *args):
         if self._native is None:
+            _refine_plan(self)
             self._native = self.module._jit.get(self.name)
         conv, _ = convert_args(self.ir, args, [])
         return _result(self.ir.ret, _invoke(self._native, conv, self.name))
 
 
-def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np.ndarray]]:
-    """Check and convert Python arguments for ``fn``'s parameters; allocate tangent arrays."""
+def convert_args(
+    fn: ir.Function, args: Sequence, extras, private: bool = False
+) -> tuple[list, list[np.ndarray]]:
+    """Check and convert Python arguments for ``fn``'s parameters; allocate tangent arrays.
+
+    ``private``: a derivative call, whose non-const arrays are fresh copies (it never
+    modifies the caller's arrays); otherwise a primal call, which writes the caller's arrays
+    in place and so refuses what it cannot write (see pyclad.arguments)."""
     if len(args) != len(fn.params):
         sig = ", ".join(p.type.spell(p.name) for p in fn.params)
         raise ArgumentError(f"{fn.name}({sig}) takes {len(fn.params)} arguments, got {len(args)}", fn.loc)
+    plan = _plan(fn)
+    if plan.scalars and not extras and all(type(a) is float for a in args):
+        return list(args), []  # the common case of a scalar function, at no cost
+    if plan.written and len(plan.arrays) > 1:
+        check_aliasing(fn, plan, args)
     out, arrays = [], {}
-    for p, kind, a in zip(fn.params, _plan(fn), args):
+    for p, kind, a in zip(fn.params, plan.kinds, args):
         # Fast paths for the common cases; everything else (and every error) in _convert.
         if kind == "f" and type(a) is float:
             out.append(a)
         elif (
-            kind == "a"
+            (kind == "a" or kind == "o")
             and type(a) is np.ndarray
-            and a.dtype == np.float64
+            and a.dtype is _F64
             and a.ndim == 1
             and a.size
-            and a.flags.c_contiguous
+            and (a.flags.carray if kind == "o" else a.flags.c_contiguous)
         ):
+            if kind == "o" and private:
+                a = a.copy()
             arrays[p.name] = a
             out.append(a)
         else:
-            out.append(_convert(fn, p, a, arrays))
+            out.append(_convert(fn, p, a, arrays, private))
     made = []
     for e in extras:
         like = arrays[e.like]
@@ -152,33 +171,47 @@ def convert_args(fn: ir.Function, args: Sequence, extras) -> tuple[list, list[np
     return out, made
 
 
-_plans: dict[int, tuple[ir.Function, tuple[str, ...]]] = {}
+_plans: dict[int, tuple[ir.Function, Plan]] = {}
 
 
-def _plan(fn: ir.Function) -> tuple[str, ...]:
-    """Per parameter: "f" a double scalar, "a" a double array, "-" anything else."""
+def _plan(fn: ir.Function) -> Plan:
+    """How each argument of ``fn`` is passed (cached per function)."""
     hit = _plans.get(id(fn))
     if hit is not None and hit[0] is fn:
         return hit[1]
-    kinds = tuple(
-        "a"
-        if p.type.ptr == 1 and p.type.base == "double"
-        else "f"
-        if p.type.is_float and p.type.base == "double" and not (p.type.ref and not p.type.const)
-        else "-"
-        for p in fn.params
-    )
-    _plans[id(fn)] = (fn, kinds)
-    return kinds
+    plan = plan_of(fn)
+    _plans[id(fn)] = (fn, plan)
+    return plan
 
 
-def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict):
+def _refine_plan(function: Function) -> None:
+    """Aliasing matters only for the arrays a function really writes: where its body can be
+    read, the write analysis decides (``dot(double* a, double* b)`` called with ``(x, x)``
+    reads both and is fine); otherwise every non-const pointer counts as written."""
+    if function._refined:
+        return
+    function._refined = True
+    source = function.module.source
+    try:
+        outputs = compose.split_params(source.function(function.name), None, source.program).outputs
+    except Exception:  # noqa: BLE001 - no analysis: the type-based plan stays
+        return
+    plan = _plan(function.ir)
+    written = tuple(i for i in plan.written if function.ir.params[i].name in outputs)
+    _plans[id(function.ir)] = (function.ir, replace(plan, written=written))
+
+
+def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = False):
     t = p.type
     where = f"argument '{p.name}' of {fn.name}"
     if t.ptr == 1 and t.base in _DTYPES:
         dtype = _DTYPES[t.base]
         if isinstance(a, (int, float)) or a is None:
             raise ArgumentError(f"{where} is {t.spell()}: pass an array, got {type(a).__name__}", fn.loc)
+        if not t.const:  # written: in place by a primal call, into a private copy by a derivative's
+            arr = private_array(fn, p, a, dtype) if private else output_array(fn, p, a, dtype)
+            arrays[p.name] = arr
+            return arr
         try:
             arr = np.asarray(a)
         except Exception as exc:  # noqa: BLE001 - any failure is a bad argument
@@ -244,11 +277,12 @@ class Derivative:
     """A compiled derivative.  ``code`` is its C++ source; calling it takes the
     primal function's arguments."""
 
-    def __init__(self, primal: Function, result: Result):
+    def __init__(self, primal: Function, result: Result, as_tuple: bool = False):
         self.primal = primal
         self.result = result
         self.name = result.function.name
         self._native = None
+        self._as_tuple = as_tuple  # wrt was a list or a comma-separated string: a 1-tuple
 
     @property
     def code(self) -> str:
@@ -263,53 +297,93 @@ class Derivative:
         return self._native
 
     def __call__(self, *args):
-        conv, _ = convert_args(self.primal.ir, args, self.result.extras)
-        return float(_invoke(self._fn(), conv, self.name))
+        conv, _ = convert_args(self.primal.ir, args, self.result.extras, private=True)
+        value = float(_invoke(self._native or self._fn(), conv, self.name))
+        return (value,) if self._as_tuple else value
 
 
 class Gradient(Derivative):
-    """A compiled gradient: returns a tuple with one entry per wrt parameter
-    (a float for a scalar, a numpy array for an array)."""
+    """A compiled gradient: one entry per wrt parameter (a float for a scalar, a numpy
+    array for an array) -- the bare entry when wrt was a single name, else a tuple."""
+
+    def __init__(self, primal: Function, result: Result, single: bool = False):
+        super().__init__(primal, result)
+        self.single = single
+        fn = primal.ir
+        index = {p.name: i for i, p in enumerate(fn.params)}
+        # Per adjoint output: the index of its array param (None: a scalar's one double),
+        # its dtype, and whether it is returned.
+        self._outs = [
+            (
+                index[o.param] if fn.param(o.param).type.ptr else None,
+                _DTYPES.get(fn.param(o.param).type.base, np.float64),
+                o.wrt,
+            )
+            for o in result.extras
+        ]
+
+        # Scalar adjoints of double (all a scalar function has) live in one block, zeroed per
+        # call: no allocation.  Array adjoints are fresh arrays (they are returned).
+        self._block = None
+        if all(i is None and dtype == np.float64 for i, dtype, _ in self._outs):
+            self._block = np.zeros(len(self._outs))
+            self._views = [self._block[k : k + 1] for k in range(len(self._outs))]
+            self._every = all(wrt for _, _, wrt in self._outs)
 
     def __call__(self, *args):
-        fn = self.primal.ir
-        conv, _ = convert_args(fn, args, [])
-        arrays = {p.name: a for p, a in zip(fn.params, conv) if isinstance(a, np.ndarray)}
-        outs = []
-        for o in self.result.extras:
-            p = fn.param(o.param)
-            if p.type.ptr:
-                outs.append(np.zeros(arrays[o.param].shape[0], dtype=arrays[o.param].dtype))
-            else:
-                outs.append(np.zeros(1, dtype=_DTYPES.get(p.type.base, np.float64)))
-        _invoke(self._fn(), conv + outs, self.name)
-        result = []
-        for o, buf in zip(self.result.extras, outs):
-            if o.wrt:
-                result.append(buf if fn.param(o.param).type.ptr else float(buf[0]))
-        return tuple(result)
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        return self._run(conv)
+
+    def _run(self, conv: list):
+        """The gradient at converted arguments (private copies: the kernel may write them)."""
+        if self._block is not None:
+            self._block.fill(0.0)
+            _invoke(self._native or self._fn(), conv + self._views, self.name)
+            values = self._block.tolist()
+            if not self._every:
+                values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
+            return values[0] if self.single else tuple(values)
+        outs = [np.zeros(1 if i is None else conv[i].shape[0], dtype) for i, dtype, _ in self._outs]
+        _invoke(self._native or self._fn(), conv + outs, self.name)
+        values = [
+            buf if i is not None else float(buf[0]) for (i, _, wrt), buf in zip(self._outs, outs) if wrt
+        ]
+        return values[0] if self.single else tuple(values)
 
 
 class ValueAndGrad:
-    """Calls the primal and the gradient: ``(value, gradient tuple)``."""
+    """Calls the primal and the gradient: ``(value, gradient)``, the gradient shaped as
+    Gradient returns it.  Both run on private copies of the arrays the function writes."""
 
     def __init__(self, grad: Gradient):
         self.grad = grad
-        self.code = grad.code
+        self._written = plan_of(grad.primal.ir).written
+
+    @property
+    def code(self) -> str:
+        return self.grad.code
 
     def __call__(self, *args):
-        # The gradient is taken at the arguments as given: it runs on copies of the arrays,
-        # since the primal (run on the caller's own arrays) may write into them.
-        at = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-        grad = self.grad(*at)
-        return self.grad.primal(*args), grad
+        primal = self.grad.primal
+        conv, _ = convert_args(primal.ir, args, [], private=True)
+        if primal._native is None:
+            primal._native = primal.module._jit.get(primal.name)
+        at = conv
+        if self._written:  # the primal writes its own copies; the gradient is taken at the args given
+            at = list(conv)
+            for i in self._written:
+                if isinstance(at[i], np.ndarray):
+                    at[i] = at[i].copy()
+        value = _result(primal.ir.ret, _invoke(primal._native, at, primal.name))
+        return value, self.grad._run(conv)
 
 
 class Jacobian:
     """A Jacobian: calling it returns a 2-D array, rows = output elements, columns =
     inputs in parameter order (arrays expanded).  Each mode's C++ is generated and
     compiled on the first call that needs it, so a function that only one mode can
-    differentiate still has a Jacobian in that mode."""
+    differentiate still has a Jacobian in that mode.  The kernel and its buffer layout
+    are kept per set of array lengths: a later call with the same lengths generates nothing."""
 
     def __init__(self, primal: Function, layout, wrt, mode: str):
         self.primal = primal
@@ -319,10 +393,12 @@ class Jacobian:
         self.name = f"{primal.name}_jac"
         self.last_mode = None
         self._reverse: Result | None = None
-        self._native = None
         self._last: Result | None = None
         self._cannot: set[str] = set()  # modes "auto" found unable to differentiate this function
         self._row_by_row = False
+        index = {p.name: i for i, p in enumerate(primal.ir.params)}
+        self._size_params = tuple(index[a] for a in layout.sizes)
+        self._runs: dict[tuple, object] = {}
 
     def __repr__(self) -> str:
         return f"<pyclad jacobian of {self.primal.name} ({self.mode})>"
@@ -344,11 +420,16 @@ class Jacobian:
         return self.result.code if self.mode != "forward" else ""
 
     def __call__(self, *args):
-        fn = self.primal.ir
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        sizes = _lengths(conv, self._size_params)
+        run = self._runs.get(sizes)
+        if run is None:
+            run = self._runs[sizes] = self._prepare(conv, sizes)
+        return run(conv)
+
+    def _prepare(self, conv, sizes):
+        """A function of the converted arguments that computes the Jacobian for these lengths."""
         layout = self.layout
-        conv = _unshared(fn, convert_args(fn, args, [])[0])
-        by_name = dict(zip((p.name for p in fn.params), conv))
-        sizes = [by_name[a].shape[0] for a in layout.sizes]
         size_of = dict(zip(layout.sizes, sizes))
         rows = sum(size_of[o] for o in layout.outputs)
         cols = sum(size_of.get(i, 1) for i in layout.inputs)
@@ -358,106 +439,175 @@ class Jacobian:
             if mode in self._cannot:  # the other mode is slower but correct
                 mode = "reverse" if mode == "forward" else "forward"
         try:
-            return self._call(mode, conv, size_of, sizes, rows, cols)
+            return self._runner(mode, conv, size_of, sizes, rows, cols)
         except (UnsupportedError, NoDerivativeError):
             if self.mode != "auto" or self._cannot:
                 raise
             self._cannot.add(mode)
-            return self._call("reverse" if mode == "forward" else "forward", conv, size_of, sizes, rows, cols)
+            other = "reverse" if mode == "forward" else "forward"
+            return self._runner(other, conv, size_of, sizes, rows, cols)
 
-    def _call(self, mode, conv, size_of, sizes, rows, cols):
-        fn = self.primal.ir
-        layout = self.layout
+    def _runner(self, mode, conv, size_of, sizes, rows, cols):
         if mode == "reverse" and rows <= VECTOR_REVERSE_MAX_ROWS and not self._row_by_row:
             try:
-                return self._vector_reverse(conv, size_of, rows, cols)
+                return self._vector_reverse(size_of, rows)
             except (UnsupportedError, NoDerivativeError):
                 self._row_by_row = True  # e.g. a custom pullback: one pullback call per row
         if mode == "reverse":
             result = self.result
-            if self._native is None:
-                self._native = self.primal.module._jit.get(result.function.name)
-            jac = np.zeros((rows, cols))
-            _invoke(self._native, conv + [jac] + sizes, result.function.name)
-            self.last_mode, self._last = mode, result
-            return jac
+            native, name, tail = (
+                self.primal.module._jit.get(result.function.name),
+                result.function.name,
+                list(sizes),
+            )
+
+            def run_reverse(conv):
+                jac = np.zeros((rows, cols))
+                _invoke(native, conv + [jac] + tail, name)
+                self.last_mode, self._last = "reverse", result
+                return jac
+
+            return run_reverse
+        layout = self.layout
         specs = [(i, 0, size_of[i] - 1) if i in size_of else (i, None, None) for i in layout.inputs]
         src = self.primal.module.source
         vres = _derive(self.primal, lambda: src.vector(self.primal.name, specs, "jac_fwd"))
-        tangents = _call_vector(self.primal.module, vres, fn, conv)
-        self.last_mode, self._last = mode, vres
-        # An output that no input reaches has no tangent buffer: its rows are zero.
-        return np.vstack(
-            [tangents[o] if o in tangents else np.zeros((size_of[o], cols)) for o in layout.outputs]
-        )
+        outputs = list(layout.outputs)
+        call = _VectorCall(self.primal.module, vres, self.primal.ir, conv, first=outputs)
+        span = call.span(outputs)
+        matrix = call.block[span[0] : span[1]].reshape(rows, cols) if span is not None else None
 
-    def _vector_reverse(self, conv, size_of, rows, cols):
+        def run_forward(conv):
+            call(conv)
+            self.last_mode, self._last = "forward", vres
+            if matrix is not None:
+                return matrix.copy()
+            # An output that no input reaches has no tangent buffer: its rows are zero.
+            return np.vstack(
+                [call.rows(o) if o in call.sizes else np.zeros((size_of[o], cols)) for o in outputs]
+            )
+
+        return run_forward
+
+    def _vector_reverse(self, size_of, rows):
         """All rows in one reverse sweep with ``pyclad::vec<rows>`` adjoints."""
         fn = self.primal.ir
         layout = self.layout
         src = self.primal.module.source
         res = _derive(self.primal, lambda: src.jacobian_vector_reverse(self.primal.name, layout, rows))
-        bufs, by_param = [], {}
+        # One block holds every buffer, the inputs' first (in column order): their rows,
+        # transposed, are the Jacobian.  Outputs are seeded with one direction per row.
+        order = list(layout.inputs) + [
+            p.name for p in fn.params if p.name in layout.outputs and p.name not in layout.inputs
+        ]
+        at, offset = {}, 0
+        for name in order:
+            at[name] = offset
+            offset += size_of.get(name, 1) * rows
+        template = np.zeros(offset)
         row = 0
         for p in fn.params:
-            if p.name not in layout.inputs and p.name not in layout.outputs:
-                continue
-            buf = np.zeros((size_of.get(p.name, 1), rows))
             if p.name in layout.outputs:
                 k = size_of[p.name]
-                buf[np.arange(k), row + np.arange(k)] = 1.0
+                template[at[p.name] + np.arange(k) * rows + row + np.arange(k)] = 1.0
                 row += k
-            bufs.append(buf)
-            by_param[p.name] = buf
-        _invoke(self.primal.module._jit.get(res.function.name), conv + bufs, res.function.name)
-        self.last_mode, self._last = "reverse", res
-        return np.hstack([by_param[i].T for i in layout.inputs])
+        block = template.copy()
+        tail = [
+            block[at[p.name] : at[p.name] + size_of.get(p.name, 1) * rows]
+            for p in fn.params
+            if p.name in layout.inputs or p.name in layout.outputs
+        ]
+        cols = sum(size_of.get(i, 1) for i in layout.inputs)
+        native, name = self.primal.module._jit.get(res.function.name), res.function.name
+
+        matrix = block[: cols * rows].reshape(cols, rows).T
+
+        def run(conv):
+            block[:] = template
+            _invoke(native, conv + tail, name)
+            self.last_mode, self._last = "reverse", res
+            return matrix.copy()
+
+        return run
 
 
 VECTOR_REVERSE_MAX_ROWS = 256  # above this, one pullback call per row (no per-size code)
 
 
-def _unshared(fn: ir.Function, conv: list) -> list:
-    """Private copies of the arrays the function may write (non-const pointer params): a
-    derivative is taken at the arguments as given and leaves the caller's arrays alone,
-    whichever mode computes it (reverse mode restores what it overwrites, forward mode
-    does not)."""
-    return [
-        a.copy() if isinstance(a, np.ndarray) and p.type.ptr and not p.type.const else a
-        for p, a in zip(fn.params, conv)
-    ]
+class _VectorCall:
+    """A compiled vector-mode kernel with its tangent buffers laid out (and seeded) for one
+    set of array lengths.  Every buffer lives in one block that is reset from a seeded
+    template before each call, so a call allocates nothing; what a caller returns from the
+    block must be copied.  (cppyy holds the GIL while the kernel runs, so two calls never
+    share the block at the same time.)  ``first`` names buffers to lay out first, next to each other and
+    in that order, so that their rows form one matrix (see ``span``); ``zeros`` gives the
+    lengths of zeroed arrays passed between the arguments and the buffers (a gradient's
+    adjoint outputs, for a Hessian)."""
 
+    def __init__(self, module: Module, result: Result, fn: ir.Function, conv: list, zeros=(), first=()):
+        buffers, _, n = result.extras
+        index = {p.name: i for i, p in enumerate(fn.params)}
+        self.names = [b.param for b in buffers]
+        self.sizes = {b.param: conv[index[b.param]].shape[0] for b in buffers}
+        order = [b for b in first if b in self.sizes] + [b for b in self.names if b not in first]
+        self.at, offset = {}, 0
+        for b in order:
+            self.at[b] = offset
+            offset += self.sizes[b] * n
+        zero_at = []
+        for k in zeros:
+            zero_at.append(offset)
+            offset += k
+        has_result = result.function.params[-1].name.startswith("_d_result")
+        self.template = np.zeros(offset + (n if has_result else 0))
+        for b in buffers:
+            self._seed(fn, b, n)
+        self.block = self.template.copy()
+        self._seeded = bool(self.template.any())
+        self.tail = [self.block[o : o + k] for o, k in zip(zero_at, zeros)]
+        self.tail += [self.block[self.at[b] : self.at[b] + self.sizes[b] * n] for b in self.names]
+        self.result = self.block[offset : offset + n] if has_result else None
+        if has_result:
+            self.tail.append(self.result)
+        self.n = n
+        self.name = result.function.name
+        self.native = module._jit.get(self.name)
 
-def _call_vector(module: Module, result: Result, fn: ir.Function, conv: list) -> dict:
-    """Call a vector-mode kernel; returns {param: its tangent rows (rows x N)}, plus
-    "_d_result" for the return value."""
-    buffers, _, n = result.extras
-    by_name = dict(zip((p.name for p in fn.params), conv))
-    bufs = []
-    out = {}
-    for b in buffers:
-        arr = by_name[b.param]
-        buf = np.zeros((arr.shape[0], n))
+    def _seed(self, fn: ir.Function, b, n: int) -> None:
         d = b.direction
-        if d is not None:
-            if d.stop >= arr.shape[0]:
-                raise ArgumentError(
-                    f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
-                    f"(length {arr.shape[0]})",
-                    fn.loc,
-                )
-            for k in range(d.start, d.stop + 1):
-                buf[k, d.offset + k - d.start] = 1.0
-        bufs.append(buf)
-        out[b.param] = buf
-    extra = []
-    if result.function.params[-1].name.startswith("_d_result"):
-        res = np.zeros(n)
-        extra.append(res)
-        out["_d_result"] = res
-    native = module._jit.get(result.function.name)
-    _invoke(native, conv + bufs + extra, result.function.name)
-    return out
+        if d is None:
+            return
+        if d.stop >= self.sizes[b.param]:
+            raise ArgumentError(
+                f"index range {b.param}[{d.start}:{d.stop}] is outside the array passed "
+                f"(length {self.sizes[b.param]})",
+                fn.loc,
+            )
+        for k in range(d.start, d.stop + 1):
+            self.template[self.at[b.param] + k * n + d.offset + k - d.start] = 1.0
+
+    def __call__(self, conv: list) -> None:
+        if self._seeded:
+            self.block[:] = self.template
+        else:
+            self.block.fill(0.0)
+        _invoke(self.native, conv + self.tail, self.name)
+
+    def rows(self, name: str) -> np.ndarray:
+        """Buffer ``name`` as a (rows x N) view into the block."""
+        start = self.at[name]
+        return self.block[start : start + self.sizes[name] * self.n].reshape(self.sizes[name], self.n)
+
+    def span(self, names) -> tuple[int, int] | None:
+        """Where in the block buffers ``names`` lie, if next to each other in that order."""
+        if not names or any(b not in self.at for b in names) or len(set(names)) != len(names):
+            return None
+        start = end = self.at[names[0]]
+        for b in names:
+            if self.at[b] != end:
+                return None
+            end += self.sizes[b] * self.n
+        return start, end
 
 
 def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | None, int | None]]:
@@ -480,22 +630,44 @@ def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | Non
     return out
 
 
+def _lengths(conv: list, params: tuple[int, ...]) -> tuple[int, ...]:
+    """The lengths of the arrays at ``params``: the key of a kernel kept per array lengths."""
+    return tuple([conv[i].shape[0] for i in params]) if params else ()
+
+
+def _array_params(fn: ir.Function, specs) -> tuple[int, ...]:
+    """Indices of the array params among ``specs``: their lengths decide the kernel."""
+    return tuple(w.index for w in specs if fn.params[w.index].type.ptr)
+
+
 class VectorDerivative:
     """Vector forward mode: one call gives the derivative w.r.t. every input in ``wrt``
-    (a float per scalar, a numpy array per array), in one pass over the function."""
+    (a float per scalar, a numpy array per array), in one pass over the function: a tuple,
+    or the bare entry when wrt was a single name.  The kernel is kept per set of array
+    lengths."""
 
-    def __init__(self, primal: Function, specs):
+    def __init__(self, primal: Function, specs, single: bool = False):
         self.primal = primal
         self.specs = specs
-        self.code = ""
+        self.single = single
         self.last = None
+        self._last: Result | None = None
+        self._lengths = _array_params(primal.ir, specs)
+        self._runs: dict[tuple, object] = {}
         # Set when vector mode cannot differentiate the function but scalar forward mode can
         # (a custom pushforward takes scalar tangents): one derivative per direction then.
         self._scalar: dict[str, Derivative] | None = None
 
-    def _one_at_a_time(self, concrete, args):
-        """The same tuple from one scalar forward derivative per direction, each run on
-        fresh copies of the arrays (the primal may write into them)."""
+    @property
+    def code(self) -> str:
+        """The C++ of the last kernel compiled ("" before any)."""
+        if self._scalar:
+            return "\n".join(d.code for d in self._scalar.values())
+        return self._last.code if self._last is not None else ""
+
+    def _one_at_a_time(self, concrete, conv):
+        """The same tuple from one scalar forward derivative per direction (each runs on
+        its own private copies of the arrays)."""
         out = []
         for p, a, b in concrete:
             keys = [p] if a is None else [f"{p}[{k}]" for k in range(a, b + 1)]
@@ -503,10 +675,8 @@ class VectorDerivative:
             for key in keys:
                 if key not in self._scalar:
                     self._scalar[key] = differentiate(self.primal, key)
-                at = [x.copy() if isinstance(x, np.ndarray) else x for x in args]
-                vals.append(self._scalar[key](*at))
+                vals.append(self._scalar[key](*conv))
             out.append(vals[0] if a is None else np.array(vals))
-        self.code = "\n".join(d.code for d in self._scalar.values())
         return tuple(out)
 
     def _kernel(self, concrete) -> Result | None:
@@ -525,37 +695,59 @@ class VectorDerivative:
                 raise exc from None
             self._scalar = {}
             return None
-        self.code = res.code
+        self._last = res
         return res
 
     def __call__(self, *args):
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        key = _lengths(conv, self._lengths)
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = self._prepare(conv)
+        out = run(conv)
+        return out[0] if self.single else out
+
+    def _prepare(self, conv):
+        """A function of the converted arguments giving the tuple, for these array lengths."""
         fn = self.primal.ir
-        conv = _unshared(fn, convert_args(fn, args, [])[0])
         concrete = _directions(fn, self.specs, conv)
         res = self._kernel(concrete)
         if res is None:
-            return self._one_at_a_time(concrete, conv)
-        tangents = _call_vector(self.primal.module, res, fn, conv)
-        values = tangents["_d_result"]
-        out, k = [], 0
-        for p, a, b in concrete:
-            if a is None:
-                out.append(float(values[k]))
-                k += 1
-            else:
-                out.append(values[k : k + b - a + 1].copy())
-                k += b - a + 1
-        return tuple(out)
+            return lambda conv: self._one_at_a_time(concrete, conv)
+        call = _VectorCall(self.primal.module, res, fn, conv)
+        values = call.result
+        pieces, k = [], 0  # per entry: (first direction, count or None for a scalar)
+        for _, a, b in concrete:
+            pieces.append((k, None) if a is None else (k, b - a + 1))
+            k += 1 if a is None else b - a + 1
+
+        scalars = all(c is None for _, c in pieces)
+
+        def run(conv):
+            call(conv)
+            if scalars:
+                return tuple(values.tolist())
+            return tuple(float(values[k]) if c is None else values[k : k + c].copy() for k, c in pieces)
+
+        return run
 
 
 class Hessian:
     """Forward over reverse: returns the symmetric matrix of second derivatives over the
-    scalar inputs in ``wrt`` (array params expand to their elements or index range)."""
+    scalar inputs in ``wrt`` (array params expand to their elements or index range).  The
+    kernel and its buffers are kept per set of array lengths."""
 
     def __init__(self, primal: Function, specs):
         self.primal = primal
         self.specs = specs
-        self.code = ""
+        self._last: Result | None = None
+        self._lengths = _array_params(primal.ir, specs)
+        self._runs: dict[tuple, object] = {}
+
+    @property
+    def code(self) -> str:
+        """The C++ of the last kernel compiled ("" before any)."""
+        return self._last.code if self._last is not None else ""
 
     def _kernel(self, concrete) -> tuple[Result, Result]:
         """The gradient and the compiled vector-forward kernel over it, for these directions."""
@@ -568,39 +760,71 @@ class Hessian:
             return h
 
         kernel = _derive(self.primal, make)
-        self.code = kernel.code
+        self._last = kernel
         return holder["grad"], kernel
 
     def __call__(self, *args):
+        conv, _ = convert_args(self.primal.ir, args, [], private=True)
+        key = _lengths(conv, self._lengths)
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = self._prepare(conv)
+        return run(conv)
+
+    def _prepare(self, conv):
+        """A function of the converted arguments giving the Hessian, for these array lengths."""
         fn = self.primal.ir
-        conv, _ = convert_args(fn, args, [])
-        by_name = dict(zip((p.name for p in fn.params), conv))
+        index = {p.name: i for i, p in enumerate(fn.params)}
         concrete = _directions(fn, self.specs, conv)
         grad, kernel = self._kernel(concrete)
-        gconv = list(conv)
-        for o in grad.extras:  # the gradient's adjoint outputs, zeroed
+        adjoints = []  # the gradient's adjoint outputs, zeroed on each call
+        for o in grad.extras:
             p = fn.param(o.param)
-            gconv.append(
-                np.zeros(
-                    by_name[o.param].shape[0] if p.type.ptr else 1, dtype=_DTYPES.get(p.type.base, np.float64)
-                )
-            )
-        tangents = _call_vector(self.primal.module, kernel, kernel.function, gconv)
+            length = conv[index[o.param]].shape[0] if p.type.ptr else 1
+            adjoints.append((length, _DTYPES.get(p.type.base, np.float64)))
+        # Adjoint outputs of double live in the call's block; others are allocated per call.
+        in_block = all(t == np.float64 for _, t in adjoints)
+        placeholders = [np.zeros(k, t) for k, t in adjoints]
         adjoint_of = {o.param: o.name for o in grad.extras}
-        rows = []
+        wanted = [adjoint_of[p] for p, _, _ in concrete]
+        call = _VectorCall(
+            self.primal.module,
+            kernel,
+            kernel.function,
+            conv + placeholders,
+            zeros=[k for k, _ in adjoints] if in_block else (),
+            first=wanted,
+        )
         n = kernel.extras[2]
-        for p, a, b in concrete:
-            # An adjoint that no input moves (a piecewise-constant derivative) has no tangent
-            # buffer: its rows of the Hessian are zero.
-            t = tangents.get(adjoint_of[p])
-            if t is None:
-                t = np.zeros((by_name[p].shape[0] if a is not None else 1, n))
-            rows.append(t[a : b + 1] if a is not None else t[:1])
-        return np.vstack(rows)
+        whole = all(
+            a is None or (a == 0 and b == call.sizes.get(name, 0) - 1)
+            for (_, a, b), name in zip(concrete, wanted)
+        )
+        span = call.span(wanted) if whole else None
+        matrix = call.block[span[0] : span[1]].reshape(n, n) if span is not None else None
+        # Per direction entry: its tangent buffer and rows, or zero rows when no input moves
+        # that adjoint (a piecewise-constant derivative has no tangent buffer).
+        pieces = [
+            (name, (a, b + 1) if a is not None else (0, 1)) for (_, a, b), name in zip(concrete, wanted)
+        ]
+
+        def run(conv):
+            call(conv if in_block else conv + [np.zeros(k, t) for k, t in adjoints])
+            if matrix is not None:
+                return matrix.copy()
+            return np.vstack(
+                [
+                    call.rows(name)[s:e] if name in call.sizes else np.zeros((e - s, n))
+                    for name, (s, e) in pieces
+                ]
+            )
+
+        return run
 
 
 def _handle(fn) -> Function:
     if isinstance(fn, Function):
+        _refine_plan(fn)
         return fn
     raise ArgumentError(
         f"expected a function of a pyclad module (m.f), got {type(fn).__name__}; "
@@ -648,7 +872,8 @@ def differentiate(fn, wrt=None, order: int = 1):
     """Forward-mode derivative of ``fn`` with respect to one scalar parameter or one array
     element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
     (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
-    all the derivatives in one pass, returned as a tuple."""
+    all the derivatives in one pass.  A single name (``"x"``, ``"arr"``) returns the bare
+    value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode)."""
     fn = _handle(fn)
     specs = parse_wrt(fn.ir, wrt)
     single = len(specs) == 1 and (
@@ -657,12 +882,12 @@ def differentiate(fn, wrt=None, order: int = 1):
     )
     if single or order != 1:
         result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order))
-        return Derivative(fn, result)
+        return Derivative(fn, result, as_tuple=wrt is not None and not _single_name(wrt))
     if not fn.ir.ret.is_float:
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
         )
-    d = VectorDerivative(fn, specs)
+    d = VectorDerivative(fn, specs, single=_single_name(wrt))
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
         d._kernel(concrete)  # no array lengths needed: errors now, not at call time
@@ -702,14 +927,23 @@ def hessian(fn, wrt=None) -> Hessian:
 
 def gradient(fn, wrt=None) -> Gradient:
     """Reverse-mode gradient of ``fn`` w.r.t. ``wrt`` (names, ``"x, y"`` or a list;
-    None for every floating-point parameter)."""
+    None for every floating-point parameter).  A single name (``"w"``) returns the bare
+    value (a float or an array, as ``jac=`` of scipy.optimize.minimize expects); a list or
+    a comma-separated string (even ``["w"]`` or ``"w,"``) or None returns a tuple, as JAX's
+    ``argnums=0`` and ``argnums=(0,)`` do."""
     fn = _handle(fn)
     result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt))
-    return Gradient(fn, result)
+    return Gradient(fn, result, single=_single_name(wrt))
+
+
+def _single_name(wrt) -> bool:
+    """wrt names one input as a bare string (no list, no comma): the result is not a tuple."""
+    return isinstance(wrt, str) and "," not in wrt
 
 
 def value_and_grad(fn, wrt=None) -> ValueAndGrad:
-    """Like gradient, but the call returns ``(value, gradient tuple)``."""
+    """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
+    tuple by the same rule as gradient's."""
     return ValueAndGrad(gradient(fn, wrt))
 
 

@@ -51,7 +51,7 @@ class PycladError(Exception):
         self.message = message
         self.loc = loc
         text = f"{loc}: error: {message}" if loc else message
-        caret = loc.caret() if loc else ""
+        caret = loc.caret() if loc and "\n" not in message else ""  # tables keep their layout
         super().__init__(f"{text}\n{caret}" if caret else text)
 
 
@@ -102,3 +102,8 @@ class OptionError(PycladError, ValueError):
 
 class LinkError(PycladError):
     """Code compiled in process calls a function that is declared but never defined."""
+
+
+class GradientCheckError(PycladError, AssertionError):
+    """check_grads found derivatives that disagree with finite differences; the message is a
+    table of the worst entries."""

@@ -447,6 +447,8 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         return out
     if isinstance(spec, str):
         items = spec.split(",")
+        if len(items) > 1 and not items[-1].strip():
+            items.pop()  # "w," names one input, as a tuple
     elif isinstance(spec, (list, tuple)):
         items = list(spec)
     else:
@@ -481,6 +483,9 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         stop = int(b) if b is not None else (start if start is not None else None)
         if start is not None and stop < start:
             raise WrtError(f"empty index range in {item!r}", p.loc or fn.loc)
+        if out and out[-1].param == name and start is not None and out[-1].stop == start - 1:
+            out[-1] = Wrt(name, idx, out[-1].start, stop)  # ["w[0]", "w[1]"] is "w[0:1]"
+            continue
         if any(w.param == name for w in out):
             raise WrtError(f"'{name}' is named twice in wrt {spec!r}", p.loc or fn.loc)
         out.append(Wrt(name, idx, start, stop))

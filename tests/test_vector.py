@@ -253,6 +253,9 @@ def test_vector_mode_against_scalar_forward_and_finite_differences(m, case):
     for point in case.points:
         got = d(*copies(point))
         inputs = _inputs(fn, point, case.wrt)
+        if isinstance(case.wrt, str) and "," not in case.wrt:  # a single name: the bare value
+            assert not isinstance(got, tuple)
+            got = (got,)
         assert isinstance(got, tuple) and len(got) == len(inputs)
         for (name, k, elements), g in zip(inputs, got):
             if elements is None:
@@ -276,16 +279,37 @@ def test_user_functions_get_vector_pushforwards(m):
     assert re.search(r"sq_pushforward\w*_vec3", d.code), d.code
 
 
-def test_single_input_returns_a_plain_float(m):
-    """One scalar, or one array element: scalar forward mode, a float (not a tuple)."""
+def test_a_single_name_returns_the_bare_value_and_a_list_a_tuple(m):
+    """A single name (a string without a comma) gives the bare value, as JAX's argnums=0;
+    a list or a comma-separated string gives a tuple, even of one entry (argnums=(0,))."""
     assert isinstance(pyclad.differentiate(m.f, "x")(0.7, 1.3), float)
     assert isinstance(pyclad.differentiate(m.arrfn, "a[2]")(0.9, A5, 5), float)
-    assert isinstance(pyclad.differentiate(m.arrfn, ["a[2]"])(0.9, A5, 5), float)
-    # one whole array, or a range: vector mode, a tuple holding an array
-    got = pyclad.differentiate(m.arrfn, "a[2:2]")(0.9, A5, 5)
-    assert isinstance(got, float)  # a one-element range is an element
+    assert isinstance(pyclad.differentiate(m.arrfn, "a[2:2]")(0.9, A5, 5), float)  # one element
+    one = pyclad.differentiate(m.arrfn, ["a[2]"])(0.9, A5, 5)
+    assert isinstance(one, tuple) and len(one) == 1 and isinstance(one[0], float)
+    assert pyclad.differentiate(m.arrfn, "a[2],")(0.9, A5, 5) == one
     got = pyclad.differentiate(m.arrfn, "a[2:3]")(0.9, A5, 5)
-    assert isinstance(got, tuple) and got[0].shape == (2,)
+    assert isinstance(got, np.ndarray) and got.shape == (2,)
+    whole = pyclad.differentiate(m.arrfn, "a")(0.9, A5, 5)
+    assert isinstance(whole, np.ndarray) and whole.shape == (5,)
+    listed = pyclad.differentiate(m.arrfn, ["a"])(0.9, A5, 5)
+    assert isinstance(listed, tuple) and len(listed) == 1
+    np.testing.assert_array_equal(listed[0], whole)
+    for k in (2, 3):
+        close(got[k - 2], fd(m.arrfn, (0.9, A5, 5), 1, k), 1e-8, f"d/da[{k}] vs finite differences")
+
+
+def test_consecutive_elements_in_a_list_are_one_range(m):
+    """["a[1]", "a[2]", "a[3]"] is "a[1:3]": one tuple entry holding the three derivatives."""
+    listed = pyclad.differentiate(m.arrfn, ["s", "a[1]", "a[2]", "a[3]"])(0.9, A5, 5)
+    ranged = pyclad.differentiate(m.arrfn, "s, a[1:3]")(0.9, A5, 5)
+    assert len(listed) == 2 and listed[1].shape == (3,)
+    close(listed[0], ranged[0], 0, "d/ds")
+    np.testing.assert_array_equal(listed[1], ranged[1])
+    for k in (1, 2, 3):
+        close(listed[1][k - 1], fd(m.arrfn, (0.9, A5, 5), 1, k), 1e-8, f"d/da[{k}] vs finite differences")
+    with pytest.raises(pyclad.WrtError, match="named twice"):
+        pyclad.differentiate(m.arrfn, ["a[1]", "a[3]"])  # not consecutive: not one range
 
 
 def test_same_object_at_other_array_lengths(m):

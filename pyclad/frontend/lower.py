@@ -74,12 +74,14 @@ def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
     if t.kind in (T.LVALUEREFERENCE, T.RVALUEREFERENCE):
         inner = lower_type(t.get_pointee(), cursor)
         return ir.Type(inner.base, inner.ptr, inner.dims, inner.const, ref=True)
+    # libclang puts the const of ``const double b[3]`` on the array type, not on its element.
     if t.kind == T.CONSTANTARRAY:
         inner = lower_type(t.element_type, cursor)
-        return ir.Type(inner.base, inner.ptr, (t.element_count, *inner.dims), inner.const)
+        const = inner.const or t.is_const_qualified()
+        return ir.Type(inner.base, inner.ptr, (t.element_count, *inner.dims), const)
     if t.kind == T.INCOMPLETEARRAY:
         inner = lower_type(t.element_type, cursor)
-        return ir.Type(inner.base, inner.ptr + 1, (), inner.const)
+        return ir.Type(inner.base, inner.ptr + 1, (), inner.const or t.is_const_qualified())
     if t.kind == T.ENUM:
         decl = t.get_declaration()
         if decl.is_scoped_enum():  # no implicit conversion to int: keep the type

@@ -1,0 +1,137 @@
+"""What a call may do with the caller's arrays.
+
+Two rules, checked before any C++ runs:
+
+- A primal call (``m.f(...)``) writes through every non-const pointer parameter, so such a
+  parameter must be given memory the C++ can write in place: a writable, C-contiguous numpy
+  array of the parameter's exact dtype.  Anything else (a list, another dtype, a strided view,
+  a read-only array) would be copied and the writes lost, or written although read-only: it is
+  refused.  Const pointer parameters are inputs; converting them (a copy) is harmless.
+- No call takes an array that a non-const pointer parameter writes and that another array
+  argument reads (the same array, or overlapping views): the function's result would depend on
+  the order of its reads and writes, which its derivative does not follow.
+
+Derivative calls run on private copies of the arrays the function writes, so they accept any
+convertible argument there; see ``private_array``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ir
+from .errors import ArgumentError
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Per parameter of a function, how its argument is passed.
+
+    ``kinds``: "f" a double by value, "o" a non-const double* (written), "a" a const double*,
+    "-" anything else.  ``written``: indices of the pointer parameters the function may write
+    (every non-const one, unless a write analysis of its body says less); ``arrays``: indices
+    of every pointer parameter (the candidates for aliasing)."""
+
+    kinds: tuple[str, ...]
+    written: tuple[int, ...]
+    arrays: tuple[int, ...]
+    scalars: bool = False  # every parameter a double by value
+
+
+def plan_of(fn: ir.Function) -> Plan:
+    """The argument plan of ``fn`` (see Plan)."""
+    kinds = []
+    for p in fn.params:
+        t = p.type
+        if t.ptr == 1 and t.base == "double":
+            kinds.append("a" if t.const else "o")
+        elif t.is_float and t.base == "double" and not (t.ref and not t.const):
+            kinds.append("f")
+        else:
+            kinds.append("-")
+    written = tuple(i for i, p in enumerate(fn.params) if p.type.ptr and not p.type.const)
+    arrays = tuple(i for i, p in enumerate(fn.params) if p.type.ptr)
+    return Plan(tuple(kinds), written, arrays, all(k == "f" for k in kinds))
+
+
+def _described(a) -> str:
+    """A few words for what the caller passed, for an error message."""
+    if not isinstance(a, np.ndarray):
+        return f"a {type(a).__name__}"
+    what = []
+    if not a.flags.writeable:
+        what.append("read-only")
+    if not a.flags.c_contiguous:
+        what.append("non-contiguous (strided)")
+    return f"a {' '.join(what + [str(a.dtype)])} array"
+
+
+def output_array(fn: ir.Function, p: ir.Param, a, dtype) -> np.ndarray:
+    """``a`` itself (flattened, without a copy) if the primal can write it in place; else an
+    ArgumentError saying what to pass."""
+    if (
+        isinstance(a, np.ndarray)
+        and a.dtype == dtype
+        and a.flags.c_contiguous
+        and a.flags.writeable
+        and a.size
+    ):
+        return a.reshape(-1)
+    if isinstance(a, np.ndarray) and a.size == 0:
+        raise ArgumentError(f"argument '{p.name}' of {fn.name} is an empty array", fn.loc)
+    raise ArgumentError(
+        f"argument '{p.name}' of {fn.name} ({p.type.spell(p.name)}) can be written in place by "
+        f"{fn.name}: pass a writable C-contiguous {np.dtype(dtype).name} numpy array (or declare the "
+        f"parameter const); got {_described(a)}",
+        fn.loc,
+    )
+
+
+def private_array(fn: ir.Function, p: ir.Param, a, dtype) -> np.ndarray:
+    """A fresh C-contiguous copy of ``a`` with ``dtype``, for a derivative call: whatever the
+    function writes there never reaches the caller's array (which may be read-only)."""
+    where = f"argument '{p.name}' of {fn.name}"
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # noqa: BLE001 - any failure is a bad argument
+        raise ArgumentError(f"{where}: cannot convert to an array ({exc})", fn.loc) from None
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentError(f"{where}: expected numbers, got an array of {arr.dtype}", fn.loc)
+    if arr.size == 0:
+        raise ArgumentError(f"{where} is an empty array", fn.loc)
+    return np.array(arr, dtype=dtype, order="C", copy=True).reshape(-1)
+
+
+def check_aliasing(fn: ir.Function, plan: Plan, args) -> None:
+    """Refuse an array written by ``fn`` that shares memory with another array argument."""
+    for i in plan.written:
+        a = args[i]
+        if not isinstance(a, (np.ndarray, memoryview)):
+            continue
+        for j in plan.arrays:
+            b = args[j]
+            if j == i or not isinstance(b, (np.ndarray, memoryview)):
+                continue
+            if _overlap(a, b):
+                first, second = sorted((i, j))
+                pa, pb = fn.params[first].name, fn.params[second].name
+                raise ArgumentError(
+                    f"arguments '{pa}' and '{pb}' of {fn.name} share memory, and "
+                    f"'{fn.params[i].name}' is written by {fn.name}: its result would depend on the "
+                    f"order of reads and writes, which derivatives do not follow; pass separate "
+                    f"arrays (e.g. {fn.params[j].name}.copy())",
+                    fn.loc,
+                )
+
+
+def _overlap(a, b) -> bool:
+    if a is b:
+        return True
+    if not np.may_share_memory(a, b):
+        return False
+    try:
+        return bool(np.shares_memory(a, b, max_work=100_000))
+    except RuntimeError:  # numpy's TooHardError
+        return True  # cannot tell cheaply: refuse rather than risk a wrong result
