@@ -108,7 +108,41 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
     g.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
     g.set_defaults(run=_gen)
+
+    c = sub.add_parser(
+        "check",
+        help="compare a function's derivatives (forward, reverse) with finite differences",
+        description="Differentiate NAME at the point given in forward and reverse mode and compare with "
+        "central finite differences of the primal; exit 1 with a table of the worst entries on a mismatch.",
+    )
+    c.add_argument("file", metavar="FILE.cpp", help="the C++ source defining the function")
+    c.add_argument(
+        "-f", "--function", required=True, metavar="NAME", help="function to check ('ns::name' too)"
+    )
+    c.add_argument(
+        "--at",
+        required=True,
+        metavar="ARGS",
+        help="the point, as Python literals: '1.0, 2.0' or '[0.5, 1.5], 3'",
+    )
+    c.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 also checks the Hessian")
+    c.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include dir")
+    c.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
+    c.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
+    c.set_defaults(run=_check)
     return p
+
+
+def _check(args: argparse.Namespace, argv: list[str]) -> int:
+    from .check import run_cli_check  # the gradient checker needs the JIT; gen does not
+
+    if not os.path.exists(args.file):
+        raise FileError(f"cannot read {args.file}: No such file or directory")
+    passed, report = run_cli_check(
+        args.file, args.function, args.at, args.std, args.include_dirs, _defines(args.defines), args.order
+    )
+    print(report, file=sys.stdout if passed else sys.stderr)
+    return 0 if passed else 1
 
 
 # ---------------------------------------------------------------------------- gen
