@@ -864,7 +864,7 @@ def cppdef(
 
 def _module(text, filename, std, include_dirs, defines) -> Module:
     source = Source(text, filename, std, include_dirs, defines)
-    jit = JitModule(text, filename, include_dirs, defines, source.layout)
+    jit = JitModule(source.layout, filename, include_dirs, defines)
     return Module(source, jit)
 
 

@@ -22,7 +22,6 @@ from . import runtime_include
 
 _counter = itertools.count(1)
 _ERROR = re.compile(r"\b(error|fatal error):")
-_INCLUDE = re.compile(r"^\s*#\s*include\b.*$")
 _cppyy = None
 
 
@@ -37,19 +36,6 @@ def cppyy():
     return _cppyy
 
 
-def split_includes(text: str) -> tuple[list[str], str]:
-    """The ``#include`` lines of a source, and the source with them blanked (line count kept):
-    only for text without a libclang layout (which knows the real inclusions)."""
-    includes, body = [], []
-    for line in text.splitlines():
-        if _INCLUDE.match(line):
-            includes.append(line.strip())
-            body.append("")
-        else:
-            body.append(line)
-    return includes, "\n".join(body)
-
-
 # The user's code is compiled inside the module namespace, so the user's own
 # ``namespace pyclad { namespace custom_derivatives { ... } }`` opens
 # ``__pyclad_mN::pyclad``, which hides the global ``pyclad`` (and likewise
@@ -62,7 +48,7 @@ _RUNTIME_ALIASES = (
 
 
 class JitModule:
-    def __init__(self, text: str, filename: str, include_dirs=(), defines=None, lay: Layout | None = None):
+    def __init__(self, lay: Layout, filename: str, include_dirs=(), defines=None):
         c = cppyy()
         include_dirs, defines = options.include_dirs(include_dirs), options.defines(defines)
         for d in include_dirs:
@@ -74,8 +60,8 @@ class JitModule:
         macros = "".join(
             f"#define {k}\n" if v is None else f"#define {k} {v}\n" for k, v in (defines or {}).items()
         )
-        includes, body = assemble(lay) if lay is not None else split_includes(text)
-        undefs = list(dict.fromkeys([*(defines or {}), *(lay.macros if lay is not None else ())]))
+        includes, body = assemble(lay)
+        undefs = list(dict.fromkeys([*defines, *lay.macros]))
         code = (
             macros
             + "\n".join(includes)
