@@ -99,3 +99,13 @@ def test_errors_in_an_inlined_header_point_into_the_header(tmp_path):
         assert f"{tmp_path / 'bad.hpp'}:2:" in str(exc)
     else:
         raise AssertionError("expected a CompileError")
+
+
+def test_only_macros_really_defined_are_undefined_after_a_module():
+    # A #define in #if 0 or in a comment defines nothing: undefining M_PI after this module
+    # would take the system's M_PI from every later module.
+    pyclad.cppdef(
+        "#include <cmath>\n#if 0\n#define M_PI 3\n#endif\n/*\n#define M_E 2\n*/\ndouble f(double x) { return x; }"
+    )
+    m = pyclad.cppdef("#include <cmath>\ndouble g(double x) { return M_PI * M_E * x; }")
+    assert math.isclose(m.g(1.0), math.pi * math.e, rel_tol=1e-15)

@@ -13,6 +13,7 @@ macros are defined.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import clang.cindex as ci
@@ -50,11 +51,30 @@ def layout(tu: ci.TranslationUnit, main: str, text: str, own_dirs: tuple[str, ..
         out.includes.setdefault(src, []).append(Inclusion(inc.location.line, path, system))
         if not system and path not in out.texts:
             out.texts[path] = _read(path)
-    for c in tu.cursor.get_children():
-        user = c.location.file is not None and c.location.file.name in out.texts
-        if c.kind == ci.CursorKind.MACRO_DEFINITION and user and c.spelling not in out.macros:
-            out.macros.append(c.spelling)
+    for path, body in out.texts.items():
+        for name in _defined_macros(tu, path, body):
+            if name not in out.macros:
+                out.macros.append(name)
     return out
+
+
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _defined_macros(tu: ci.TranslationUnit, path: str, text: str) -> list[str]:
+    """Macros ``path`` really defines: each ``#define NAME`` line that the detailed
+    preprocessing record has a definition for (not one in a comment or an ``#if 0``).
+    Looking up the few candidate lines is much cheaper than walking every cursor of the
+    translation unit (system headers define thousands of macros)."""
+    f = tu.get_file(path)
+    names = []
+    for m in _DEFINE.finditer(text):
+        line = text.count("\n", 0, m.start(1)) + 1
+        col = len(text[text.rfind("\n", 0, m.start(1)) + 1 : m.start(1)].encode("utf-8")) + 1
+        c = ci.Cursor.from_location(tu, ci.SourceLocation.from_position(tu, f, line, col))
+        if c is not None and c.kind == ci.CursorKind.MACRO_DEFINITION and c.spelling == m.group(1):
+            names.append(m.group(1))
+    return names
 
 
 def assemble(lay: Layout) -> tuple[list[str], str]:

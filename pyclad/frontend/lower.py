@@ -115,7 +115,7 @@ class SourceIndex:
     overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
-    macros: set[str] = field(default_factory=set)  # every macro name defined in the translation unit
+    macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -125,9 +125,6 @@ class SourceIndex:
 
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
         for c in cursor.get_children():
-            if c.kind == K.MACRO_DEFINITION:
-                self.macros.add(c.spelling)
-                continue
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()))
