@@ -301,3 +301,75 @@ def test_a_custom_derivative_in_a_nested_custom_namespace_applies_to_that_namesp
     close(pyclad.differentiate(m.a.f, "x")(X), 10.0, "a::f uses custom_derivatives::a::g_pushforward")
     close(pyclad.gradient(m.b.f)(X), [2 * X], "b::f differentiates b::g's body")
     close(pyclad.differentiate(m.b.f, "x")(X), 2 * X, "b::f forward")
+
+
+MUTUAL = """\
+namespace a {
+double p(double x, int n);
+double q(double x, int n) { return n <= 0 ? x : x * p(x, n - 1); }
+double p(double x, int n) { return n <= 0 ? x * x : q(x, n - 1) + x; }
+}
+namespace b {
+double p(double x, int n) { return n <= 0 ? 1.0 : 2 * x * p(x, n - 1); }
+}
+"""
+
+
+def mutual(x, n, which):  # (value, derivative) by the chain rule, written out by hand
+    if which == "q":
+        if n <= 0:
+            return x, 1.0
+        v, d = mutual(x, n - 1, "p")
+        return x * v, v + x * d
+    if n <= 0:
+        return x * x, 2 * x
+    v, d = mutual(x, n - 1, "q")
+    return v + x, d + 1
+
+
+def test_mutual_recursion_inside_a_namespace_beside_a_same_named_function(tmp_path):
+    m = pyclad.cppdef(MUTUAL)
+    for n in (0, 1, 2, 5):
+        value, deriv = mutual(X, n, "q")
+        close(m.a.q(X, n), value, f"a::q n={n}")
+        close(pyclad.gradient(m.a.q, "x")(X, n), deriv, f"a::q reverse n={n}")
+        close(pyclad.differentiate(m.a.q, "x")(X, n), deriv, f"a::q forward n={n}")
+        close(pyclad.gradient(m.b.p, "x")(X, n), n * 2**n * X ** (n - 1) if n else 0.0, f"b::p n={n}")
+    gxx = shutil.which("g++")
+    if gxx is None:
+        return
+    (tmp_path / "m.cpp").write_text(MUTUAL)
+    r = pyclad_cli(
+        "gen",
+        "m.cpp",
+        "--mode",
+        "reverse",
+        "-f",
+        "a::q",
+        "-f",
+        "b::p",
+        "--wrt",
+        "x",
+        "-o",
+        "d.hpp",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "main.cpp").write_text('#include "m.cpp"\n#include "d.hpp"\nint main() { return 0; }\n')
+    build = subprocess.run(
+        [
+            gxx,
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{pyclad.get_include()}",
+            "main.cpp",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert build.returncode == 0, build.stderr
