@@ -109,3 +109,9 @@ def test_only_macros_really_defined_are_undefined_after_a_module():
     )
     m = pyclad.cppdef("#include <cmath>\ndouble g(double x) { return M_PI * M_E * x; }")
     assert math.isclose(m.g(1.0), math.pi * math.e, rel_tol=1e-15)
+
+
+def test_an_include_named_by_a_macro_is_hoisted_by_the_file_it_names():
+    m = pyclad.cppdef("#define MATH_HEADER <cmath>\n#include MATH_HEADER\ndouble f(double x) { return std::exp(x); }")
+    (g,) = pyclad.gradient(m.f)(0.2)
+    assert math.isclose(g, math.exp(0.2), rel_tol=1e-15)

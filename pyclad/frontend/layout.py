@@ -58,6 +58,7 @@ def layout(tu: ci.TranslationUnit, main: str, text: str, own_dirs: tuple[str, ..
     return out
 
 
+_PLAIN_INCLUDE = re.compile(r'#\s*include\s*[<"]')
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -93,6 +94,8 @@ def assemble(lay: Layout) -> tuple[list[str], str]:
                 out.append(line)
             elif inc.system:
                 directive = line.strip()
+                if not _PLAIN_INCLUDE.match(directive):  # #include MACRO: the file it named
+                    directive = f'#include "{escape(inc.path)}"'
                 if directive not in hoisted:
                     hoisted.append(directive)
                 out.append("")
