@@ -160,3 +160,19 @@ def test_a_custom_pullback_with_the_right_parameters_is_used():
     m = pyclad.cppdef(src)
     gx, gy = pyclad.gradient(m.uses)(X, 2.0)
     assert math.isclose(gx, 11.0) and gy == 0.0  # the custom rule, deliberately not the true one
+
+
+def test_a_custom_derivative_for_double_serves_a_call_with_float_arguments():
+    # std::sin(float) is the float overload; the custom rule takes doubles, which C++ converts.
+    src = """\
+#include <pyclad/runtime.hpp>
+#include <cmath>
+namespace pyclad { namespace custom_derivatives {
+pyclad::ValueAndPushforward<double, double> sin_pushforward(double x, double d_x) {
+    return {std::sin(x), 10 * std::cos(x) * d_x};  // 10x on purpose: shows the custom rule is used
+}
+}}
+float f(float x) { return std::sin(x); }
+"""
+    m = pyclad.cppdef(src)
+    assert math.isclose(pyclad.differentiate(m.f, "x")(0.5), 10 * math.cos(0.5), rel_tol=1e-6)

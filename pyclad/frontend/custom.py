@@ -60,10 +60,16 @@ def _adjoint(t: ir.Type) -> ir.Type:
 
 
 def _fits(got: ir.Type, want: ir.Type) -> bool:
-    """Same base and pointer depth; const and by-value vs const reference do not matter."""
+    """Pointers: the same pointee type and depth.  Scalars: any arithmetic type (C++ converts
+    the argument), by value or const reference, but floating where a derivative is passed."""
     if got.ref and not got.const and not want.ref:
         return False  # a non-const reference cannot bind the temporaries the transform passes
-    return got.base == want.base and got.ptr == want.ptr and not got.dims
+    if got.dims or got.ptr != want.ptr:
+        return False
+    if want.ptr:
+        return got.base == want.base
+    arithmetic = got.base in ir.ARITHMETIC_BASES and want.base in ir.ARITHMETIC_BASES
+    return got.base == want.base or (arithmetic and (got.is_float or not want.is_float))
 
 
 def _mode(kind: str) -> str:
