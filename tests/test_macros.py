@@ -135,3 +135,36 @@ int main() {{
     want = [REFS[n][1](X) for n in ("consts", "loop", "kinds")] * 2
     for got, w in zip(map(float, out), want):
         assert math.isclose(got, w, rel_tol=1e-12)
+
+
+STATEMENT_MACROS = """\
+#define N 4
+#define ACC(s, v) s += v
+#define FOR(i, n) for (int i = 0; i < n; ++i)
+#define BODY { s += x * i; }
+#define FOREVER for (;;)
+double loops(double x) {
+    double s = 0;
+    FOR(i, N) ACC(s, x * x);
+    for (int i = 0; i < N; ++i) BODY
+    for (int i = 0;; ++i) { if (i == N) break; s += x; }
+    return s;
+}
+double forever(double x) { FOREVER { return x; } }
+"""
+
+
+def test_loops_and_statements_written_by_macros():
+    m = pyclad.cppdef(STATEMENT_MACROS)
+    x = 1.5
+    assert m.loops(x) == 4 * x * x + 6 * x + 4 * x  # N x^2 + x (0 + 1 + 2 + 3) + N x
+    assert math.isclose(pyclad.differentiate(m.loops, "x")(x), 8 * x + 10, rel_tol=1e-14)
+    (g,) = pyclad.gradient(m.loops)(x)
+    assert math.isclose(g, 8 * x + 10, rel_tol=1e-14)
+
+
+def test_a_macro_loop_with_an_empty_part_is_a_located_error_not_a_wrong_loop():
+    m = pyclad.cppdef(STATEMENT_MACROS)
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.gradient(m.forever)
+    assert "macro" in str(info.value) and info.value.loc.line == 13

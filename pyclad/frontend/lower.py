@@ -290,9 +290,22 @@ class Lowerer:
         return ir.Decl(v.spelling, t, init, loc(v))
 
     def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
+        if (
+            len(kids) == 4
+            and (kids[0].kind == K.DECL_STMT or kids[0].kind.is_expression())
+            and kids[1].kind.is_expression()
+            and kids[2].kind.is_expression()
+        ):
+            # Every part present: libclang lists init, condition, step and body in that order
+            # (no tokens needed, so a loop written by a macro, FOR(i, N), lowers too).
+            init = self.stmt(kids[0])
+            return ir.For(tuple(init), self.expr(kids[1]), self.expr(kids[2]), self.one(kids[3]), loc(c))
         # libclang omits absent parts; sort the children by where they sit
         # relative to the two semicolons of the for header.
         toks = list(c.get_tokens())
+        start = c.extent.start
+        if not toks or (toks[0].location.line, toks[0].location.column) != (start.line, start.column):
+            raise unsupported("a for loop written by a macro with an empty init, condition or step", c)
         depth, semis, close = 0, [], None
         for t in toks[1:]:
             if t.spelling in "([{":
