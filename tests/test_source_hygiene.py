@@ -112,6 +112,17 @@ def test_only_macros_really_defined_are_undefined_after_a_module():
 
 
 def test_an_include_named_by_a_macro_is_hoisted_by_the_file_it_names():
-    m = pyclad.cppdef("#define MATH_HEADER <cmath>\n#include MATH_HEADER\ndouble f(double x) { return std::exp(x); }")
+    m = pyclad.cppdef(
+        "#define MATH_HEADER <cmath>\n#include MATH_HEADER\ndouble f(double x) { return std::exp(x); }"
+    )
     (g,) = pyclad.gradient(m.f)(0.2)
     assert math.isclose(g, math.exp(0.2), rel_tol=1e-15)
+
+
+def test_a_global_qualifier_to_the_sources_own_function_explains_the_module_namespace():
+    try:
+        pyclad.cppdef("double h(double x) { return x; }\ndouble f(double x) { return ::h(x); }")
+    except pyclad.CompileError as exc:
+        assert "<string>:2:" in str(exc) and "namespace of its own" in str(exc)
+    else:
+        raise AssertionError("expected a CompileError")

@@ -84,6 +84,11 @@ class JitModule:
                     text.replace("Failed to parse the given C++ code", "", 1).strip(), SyntaxWarning
                 )
                 return
+            if "in the global namespace" in text:
+                text += (
+                    "\nnote: pyclad compiles each loaded source inside a namespace of its own, so '::name' "
+                    "does not reach the source's own functions and variables: write 'name'"
+                )
             raise CompileError(f"the C++ compiler rejected {what}", None, [text]) from None
         if ok is False:
             raise CompileError(f"the C++ compiler rejected {what}")
