@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,9 +24,28 @@ from .errors import (
     UnsupportedError,
     WrtError,
 )
+from .frontend.options import read_source
 from .source import Result, Source, parse_wrt
 
 _DTYPES = {"double": np.float64, "float": np.float32, "long double": np.longdouble}
+_INT_RANGE = {  # C++ integer type -> (min, max), from the platform's sizes
+    name: (0, (1 << 8 * ctypes.sizeof(c)) - 1)
+    if unsigned
+    else (-(1 << 8 * ctypes.sizeof(c) - 1), (1 << 8 * ctypes.sizeof(c) - 1) - 1)
+    for name, c, unsigned in [
+        ("char", ctypes.c_char, False),
+        ("signed char", ctypes.c_byte, False),
+        ("unsigned char", ctypes.c_ubyte, True),
+        ("short", ctypes.c_short, False),
+        ("unsigned short", ctypes.c_ushort, True),
+        ("int", ctypes.c_int, False),
+        ("unsigned int", ctypes.c_uint, True),
+        ("long", ctypes.c_long, False),
+        ("unsigned long", ctypes.c_ulong, True),
+        ("long long", ctypes.c_longlong, False),
+        ("unsigned long long", ctypes.c_ulonglong, True),
+    ]
+}
 _F64 = np.dtype(np.float64)
 
 
@@ -65,12 +85,12 @@ class Module:
             from .source import render
 
             if not checked:
-                self._jit.define(render(new), f"the derivative {result.function.name}")
+                self._jit.define(render(new, root=self._jit.root), f"the derivative {result.function.name}")
                 return
             what = f"the bounds-checked variant of the derivative {result.function.name}"
             try:
                 generated = [f.name for f in result.helpers + [result.function]]
-                self._jit.define(checked_source(new, render, generated), what)
+                self._jit.define(checked_source(new, render, generated, self._jit.root), what)
             except CompileError as exc:
                 hint = (
                     f"{what} does not compile; checked=False calls the plain kernel (without bounds checks)"
@@ -262,6 +282,9 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
         if isinstance(a, float) and a.is_integer():
             return int(a)
         raise ArgumentError(f"{where} must be an integer, got {a!r}", fn.loc)
+    lo, hi = _INT_RANGE.get(t.base, (a, a))
+    if not lo <= a <= hi:
+        raise ArgumentError(f"{where} is {t.spell()}: {a} is outside its range [{lo}, {hi}]", fn.loc)
     return a
 
 
@@ -846,6 +869,7 @@ def _derive(fn: Function, make, checked: bool = False) -> Result:
     (hessian() checks its gradient up front)."""
     module = fn.module
     result = make()
+    module._source.check_defined(fn.name)  # before the JIT meets a call it cannot link
     key = (lambda name: f"{CHECKED}::{name}") if checked else (lambda name: name)
     new = [f for f in result.helpers + [result.function] if key(f.name) not in module._compiled]
     module._compile(result, new, checked)
@@ -857,8 +881,7 @@ def load(path: str | os.PathLike, std: str = "c++17", include_dirs=(), defines=N
     """Parse and compile a C++ file; its functions become attributes of the returned module."""
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_source(path)
     except OSError as exc:
         raise PycladError(f"cannot read {path}: {exc.strerror}") from None
     return _module(text, os.path.abspath(path), std, include_dirs, defines)
@@ -873,7 +896,7 @@ def cppdef(
 
 def _module(text, filename, std, include_dirs, defines) -> Module:
     source = Source(text, filename, std, include_dirs, defines)
-    jit = JitModule(text, filename, include_dirs, defines)
+    jit = JitModule(source.layout, filename, include_dirs, defines)
     return Module(source, jit)
 
 

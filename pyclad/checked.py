@@ -101,7 +101,7 @@ def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
     if (
         isinstance(e, ir.Call)
         and not e.callee.startswith(("::pyclad::", "::std::"))
-        and _short(e.callee) not in generated
+        and e.callee not in generated
     ):
         # The user's own function (or a custom derivative): it takes plain pointers, and a
         # template of it deduces T* only from one.  (The ::std:: algorithms the drivers call
@@ -113,10 +113,6 @@ def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
         )
         return replace(e, args=args)
     return _children(e, loc, generated)
-
-
-def _short(name: str) -> str:
-    return name.split("::")[-1]
 
 
 def _children(node, loc, generated: frozenset):
@@ -148,12 +144,12 @@ def checked_function(fn: ir.Function, generated=()) -> ir.Function:
     named in ``generated`` (which have checked variants too) pass checked pointers; every
     other call gets plain ones."""
     params = tuple(replace(p, type=checked_type(p.type)) for p in fn.params)
-    names = frozenset(_short(n) for n in generated)
-    return replace(fn, params=params, body=_node(fn.body, fn.loc, names), comment="")
+    return replace(fn, params=params, body=_node(fn.body, fn.loc, frozenset(generated)), comment="")
 
 
-def entry(fn: ir.Function) -> str:
-    """The shim Python calls: each pointer parameter of ``fn`` as (data, length)."""
+def entry(fn: ir.Function, root: str = "") -> str:
+    """The shim Python calls: each pointer parameter of ``fn`` as (data, length).  It lives
+    in ``fn``'s namespaces inside ``ENTRY``, and calls the checked variant from ``root``."""
     params, args = [], []
     for k, p in enumerate(fn.params):
         if is_checked_pointer(p.type) and not p.type.ref:
@@ -163,20 +159,40 @@ def entry(fn: ir.Function) -> str:
             params.append(p.type.spell(f"a{k}"))
             args.append(f"a{k}")
     ret = "" if fn.ret.is_void else "return "
-    return (
-        f"inline {fn.ret.spell()} {fn.name}({', '.join(params)}) {{\n"
-        f"    {ret}{CHECKED}::{fn.name}({', '.join(args)});\n}}\n"
+    *namespaces, short = fn.name.split("::")
+    text = (
+        f"inline {fn.ret.spell()} {short}({', '.join(params)}) {{\n"
+        f"    {ret}{root}::{CHECKED}::{fn.name}({', '.join(args)});\n}}\n"
     )
+    for n in reversed(namespaces):
+        text = f"namespace {n} {{\n{text}}}  // namespace {n}\n"
+    return text
 
 
-def source(functions: list[ir.Function], render, generated=()) -> str:
+def source(functions: list[ir.Function], render, generated=(), root: str = "") -> str:
     """C++ text of the checked variants of ``functions`` (``render`` lays them out as the
-    unchecked ones are) and of their entry shims.  ``generated``: the names of every
-    generated function they may call (their checked variants exist or are among these)."""
+    unchecked ones are) and of their entry shims.  ``generated``: the (qualified) names of
+    every generated function they may call (their checked variants exist or are among these).
+    ``root``: the scope the user's source is compiled in; calls to generated functions are
+    spelled from its ``CHECKED`` namespace, calls to the user's own from ``root``."""
     names = {f.name for f in functions} | set(generated)
-    body = render([checked_function(f, names) for f in functions])
-    shims = "\n".join(entry(f) for f in functions)
+    body = render(
+        [_to_checked_callees(checked_function(f, names), names, root) for f in functions], root=root
+    )
+    shims = "\n".join(entry(f, root) for f in functions)
     return f"namespace {CHECKED} {{\n{body}}}\nnamespace {ENTRY} {{\n{shims}}}\n"
+
+
+def _to_checked_callees(fn: ir.Function, generated: set[str], root: str) -> ir.Function:
+    """Calls from ``fn`` to generated functions spelled to reach their checked variants,
+    wherever ``fn`` is written (a function in a namespace spells its calls in full)."""
+
+    def spell(n):
+        if isinstance(n, ir.Call) and n.callee in generated and n.spelling in ("", n.callee):
+            return replace(n, spelling=f"{root}::{CHECKED}::{n.callee}")
+        return n
+
+    return replace(fn, body=ir.rebuild(fn.body, spell))
 
 
 __all__ = ["CHECKED", "ENTRY", "checked_function", "entry", "source"]

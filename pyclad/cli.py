@@ -9,14 +9,18 @@ bad command lines exit 2, as argparse does.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import os
 import re
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from . import __version__, get_include
 from .errors import PycladError
+from .frontend.options import read_source
 from .source import Result, Source, render
 
 MODES = ("forward", "reverse", "jacobian", "hessian")
@@ -104,7 +108,41 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
     g.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
     g.set_defaults(run=_gen)
+
+    c = sub.add_parser(
+        "check",
+        help="compare a function's derivatives (forward, reverse) with finite differences",
+        description="Differentiate NAME at the point given in forward and reverse mode and compare with "
+        "central finite differences of the primal; exit 1 with a table of the worst entries on a mismatch.",
+    )
+    c.add_argument("file", metavar="FILE.cpp", help="the C++ source defining the function")
+    c.add_argument(
+        "-f", "--function", required=True, metavar="NAME", help="function to check ('ns::name' too)"
+    )
+    c.add_argument(
+        "--at",
+        required=True,
+        metavar="ARGS",
+        help="the point, as Python literals: '1.0, 2.0' or '[0.5, 1.5], 3'",
+    )
+    c.add_argument("--order", type=int, choices=(1, 2), default=1, help="2 also checks the Hessian")
+    c.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include dir")
+    c.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
+    c.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
+    c.set_defaults(run=_check)
     return p
+
+
+def _check(args: argparse.Namespace, argv: list[str]) -> int:
+    from .check import run_cli_check  # the gradient checker needs the JIT; gen does not
+
+    if not os.path.exists(args.file):
+        raise FileError(f"cannot read {args.file}: No such file or directory")
+    passed, report = run_cli_check(
+        args.file, args.function, args.at, args.std, args.include_dirs, _defines(args.defines), args.order
+    )
+    print(report, file=sys.stdout if passed else sys.stderr)
+    return 0 if passed else 1
 
 
 # ---------------------------------------------------------------------------- gen
@@ -117,8 +155,7 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
         if args.order != 1:
             raise UsageError(f"--order applies to forward mode only, not '{args.mode}'")
     try:
-        with open(args.file, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_source(args.file)
     except OSError as exc:
         raise FileError(f"cannot read {args.file}: {exc.strerror}") from None
     source = Source(text, args.file, args.std, args.include_dirs, _defines(args.defines))
@@ -132,14 +169,43 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
                     functions.append(f)
     header = _header(render(functions, inline=True), args, argv)
     if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(header)
-        except OSError as exc:
-            raise FileError(f"cannot write {args.output}: {exc.strerror}") from None
+        inputs = [args.file] + [i.include.name for i in source.tu.get_includes()]
+        write_atomically(args.output, header, inputs)
     else:
         sys.stdout.write(header)
     return 0
+
+
+def write_atomically(path: str, text: str, inputs: Sequence[str] = ()) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    so that a reader (or a build interrupted half-way) never sees half a header.  Refuses
+    (usage error) to write over any of ``inputs``, however the paths are spelled."""
+    for src in inputs:
+        if _same_file(path, src):
+            raise UsageError(f"refusing to write the output {path!r} over the input {src!r}")
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".pyclad-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise FileError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a header is an ordinary file
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise FileError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare resolved paths
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _requests(source: Source, name: str, args: argparse.Namespace) -> list[Result]:
@@ -168,11 +234,11 @@ def _defines(items: list[str]) -> dict[str, str | None]:
 
 
 def _header(code: str, args: argparse.Namespace, argv: list[str]) -> str:
-    guard = _guard(args.output or os.path.splitext(os.path.basename(args.file))[0] + "_d.hpp")
+    guard = _guard(args.output or os.path.splitext(os.path.basename(args.file))[0] + "_d.hpp", code)
     names = ", ".join(args.functions)
     lines = [
-        f"// Derivatives of {names} in {args.file}, generated by pyclad {__version__}.",
-        f"// Request: pyclad {shlex.join(argv)}",
+        comment_text(f"// Derivatives of {names} in {args.file}, generated by pyclad {__version__}."),
+        comment_text(f"// Request: pyclad {shlex.join(argv)}"),
         "// Include this header after the source it was generated from. Do not edit: regenerate.",
         f"#ifndef {guard}",
         f"#define {guard}",
@@ -180,21 +246,33 @@ def _header(code: str, args: argparse.Namespace, argv: list[str]) -> str:
         "#include <cmath>",
     ]
     lines += [f"#include {h}" for h, uses in _HEADERS if uses.search(code)]
-    ns = _common_namespace(args.functions)
-    body = code.rstrip("\n")
-    if ns:  # derivatives live beside their primals, so unqualified names in their bodies resolve
-        body = f"namespace {ns} {{\n\n{body}\n\n}}  // namespace {ns}"
+    body = code.rstrip("\n")  # derivatives of ns::f are written inside namespace ns
     return "\n".join(lines) + "\n\n" + body + f"\n\n#endif  // {guard}\n"
 
 
-def _guard(path: str) -> str:
-    stem = re.sub(r"\W", "_", os.path.basename(path)).upper()
-    return f"PYCLAD_{stem}" if not stem.startswith("PYCLAD") else stem
+def _guard(path: str, code: str) -> str:
+    """The header's include guard: the output's name, a prefix no header of pyclad's own uses,
+    and a hash of the generated code, so that two headers of one name (a/d.hpp, b/d.hpp) or a
+    header named like pyclad's (runtime.hpp) never share a guard."""
+    stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.basename(path)).upper()
+    digest = hashlib.sha1(code.encode()).hexdigest()[:8].upper()
+    return f"PYCLAD_GEN_{stem}_{digest}"
 
 
-def _common_namespace(names: list[str]) -> str:
-    spaces = {n.rpartition("::")[0] for n in names}
-    return spaces.pop() if len(spaces) == 1 else ""
+def comment_text(line: str) -> str:
+    """``line`` made safe for one ``//`` comment line: control characters (a newline in a path
+    would end the comment), backslashes (a trailing one splices the next line into the
+    comment) and ``??`` (trigraphs) are written as ``\\xNN``."""
+    out = []
+    for ch in line:
+        if ch == "\\" or not ch.isprintable() or (ch == "?" and out and out[-1] == "?"):
+            code = ord(ch)
+            out.append(
+                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------- errors

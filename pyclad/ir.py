@@ -13,6 +13,21 @@ from dataclasses import dataclass, field, replace
 from .errors import Loc
 
 FLOAT_BASES = ("float", "double", "long double")
+# Built-in arithmetic types; any other base (an enum class) is value-initialised with ``{}``.
+ARITHMETIC_BASES = FLOAT_BASES + (
+    "bool",
+    "char",
+    "signed char",
+    "unsigned char",
+    "short",
+    "unsigned short",
+    "int",
+    "unsigned int",
+    "long",
+    "unsigned long",
+    "long long",
+    "unsigned long long",
+)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,20 @@ command line (headers) both ask a Source for derivative IR and C++ text.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import emit, ir
 from .ad import compose, forward, reverse, vector
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
-from .errors import FunctionNotFoundError, Loc, PycladError, WrtError
-from .frontend.lower import SourceIndex, qualified_name
+from .backends import runtime_include
+from .errors import FunctionNotFoundError, LinkError, PycladError, WrtError
+from .frontend import options
+from .frontend.layout import layout
+from .frontend.lower import SourceIndex, is_extern_c, qualified_name
 from .frontend.parse import compile_args, parse
 
 
@@ -44,21 +48,90 @@ class Result:
         return render(self.helpers + [self.function])
 
 
-def render(functions: list[ir.Function], inline: bool = False) -> str:
-    """C++ text of functions (callees first); declarations up front when they recurse."""
+def render(functions: list[ir.Function], inline: bool = False, root: str = "") -> str:
+    """C++ text of functions (callees first); declarations up front when they recurse.
+
+    Function names are qualified (``a::f_grad``): each function is written inside its
+    namespaces, and calls from inside a namespace to the module's own functions are spelled
+    from ``root`` (the scope the user's source is compiled in: "" for a header, the module's
+    namespace in the JIT), so that ``f`` inside ``a`` can never pick up ``a::f`` for ``::f``."""
     prefix = "inline " if inline else ""
     names = {f.name for f in functions}
+    local = [_localised(f, root) for f in functions]
     decls = ""
     if _recursive(functions, names):
-        decls = "".join(prefix + emit.declaration(f) for f in functions) + "\n"
+        decls = _in_namespaces([(f, prefix + emit.declaration(lf)) for f, lf in zip(functions, local)], "")
+        decls += "\n"
     if not inline:
-        return decls + "\n".join(emit.function(f, prefix) for f in functions)
+        return decls + _in_namespaces([(f, emit.function(lf)) for f, lf in zip(functions, local)])
     # In a header, each definition has its own guard: headers generated separately that
     # share a helper (the same pullback, say) can be included in one program.
-    return decls + "\n".join(
-        f"#ifndef PYCLAD_DEFINED_{f.name}\n#define PYCLAD_DEFINED_{f.name}\n{emit.function(f, prefix)}#endif\n"
-        for f in functions
+    return decls + _in_namespaces(
+        [(f, _guarded(f.name, emit.function(lf, prefix))) for f, lf in zip(functions, local)]
     )
+
+
+def _guarded(name: str, text: str) -> str:
+    guard = definition_guard(name)
+    return f"#ifndef {guard}\n#define {guard}\n{text}#endif\n"
+
+
+def definition_guard(name: str) -> str:
+    """The macro guarding one generated definition in headers.  A qualified name gets a hash
+    of itself, so that ``a::f_grad`` and ``a_f_grad`` (or ``a_::f_grad``) never share a guard."""
+    if "::" not in name:
+        return f"PYCLAD_DEFINED_{name}"
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"PYCLAD_DEFINED_{name.replace('::', '__')}_{digest}"
+
+
+def _namespace_of(name: str) -> tuple[str, ...]:
+    return tuple(name.split("::")[:-1])
+
+
+def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str:
+    """Texts of functions joined, each run of functions of one namespace wrapped in it."""
+    groups: list[tuple[tuple[str, ...], list[str]]] = []
+    for f, text in items:
+        ns = _namespace_of(f.name)
+        if groups and groups[-1][0] == ns:
+            groups[-1][1].append(text)
+        else:
+            groups.append((ns, [text]))
+    out = []
+    for ns, texts in groups:
+        body = sep.join(texts)
+        if ns:
+            opening = "".join(f"namespace {n} {{\n" for n in ns)
+            closing = "".join(f"}}  // namespace {n}\n" for n in reversed(ns))
+            body = f"{opening}\n{body}\n{closing}"
+        out.append(body)
+    return "\n".join(out) if sep else "".join(out)
+
+
+def _module_local(c: ir.Call) -> bool:
+    """A call to one of the module's own functions (user or generated), written with its key:
+    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    return (
+        c.spelling in ("", c.callee)
+        and not c.callee.startswith("::")
+        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
+    )
+
+
+def _localised(fn: ir.Function, root: str) -> ir.Function:
+    """``fn`` named by its short name, for writing inside its namespace; its calls to the
+    module's functions fully qualified when it lives in a namespace."""
+    short = fn.name.rsplit("::", 1)[-1]
+    if short == fn.name:
+        return fn
+
+    def qualify(n):
+        if isinstance(n, ir.Call) and _module_local(n):
+            return replace(n, spelling=f"{root}::{n.callee}")
+        return n
+
+    return replace(fn, name=short, body=ir.rebuild(fn.body, qualify))
 
 
 def _calls(fn: ir.Function) -> list[str]:
@@ -82,11 +155,16 @@ class Source:
     def __init__(self, text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None):
         self.text = text
         self.filename = filename
-        self.args = compile_args(std, include_dirs, defines)
+        self.args = compile_args(
+            options.check_std(std), options.include_dirs(include_dirs), options.defines(defines)
+        )
         self.tu = parse(text, filename, self.args)
+        self.layout = layout(self.tu, filename, text, (runtime_include(),))
         self.index = SourceIndex.build(self.tu, filename)
-        custom = {name: "::".join(qualified_name(c) + (name,)) for name, c in self.index.custom.items()}
-        self.program = Program(self.index.function, Registry.from_functions(custom))
+        self.index.macros = set(self.layout.macros)
+        custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
+        taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}
+        self.program = Program(self.index.function, Registry.from_functions(custom), taken=taken)
         self._cache: dict[tuple, Result] = {}
 
     # ------------------------------------------------------------------ lookup
@@ -101,10 +179,38 @@ class Source:
                 )
             known = ", ".join(sorted(self.index.definitions)) or "none"
             raise FunctionNotFoundError(
-                f"no function '{name}' defined in {self.filename} (functions: {known})",
-                Loc(self.filename, 1, 1),
+                f"no function '{name}' defined in {self.filename} (functions: {known})"
             )
         return self.index.function(name) if body else self.index.signature(name)
+
+    def check_defined(self, name: str) -> None:
+        """Raise LinkError at the first call, in ``name`` or a function it calls, to a function
+        the user's file declares but never defines: code compiled in process cannot link it
+        (the declaration is inside the module's namespace, so no library can provide it).
+        ``extern "C"`` declarations are left alone: a loaded library may define those."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            key = todo.pop()
+            if key in seen or key not in self.index.definitions:
+                continue
+            seen.add(key)
+            try:
+                body = self.index.function(key).body
+            except PycladError:  # a body the transforms cannot read (a custom derivative stands for it)
+                continue
+            for n in ir.walk(body):
+                if not isinstance(n, ir.Call):
+                    continue
+                decl = self.index.declarations.get(n.callee)
+                if n.callee not in self.index.definitions and decl is not None and not is_extern_c(decl):
+                    raise LinkError(
+                        f"'{n.callee}' is declared (at {_loc(decl)}) but never defined, so this call cannot "
+                        "be linked; define it in the source (a custom derivative does not define the "
+                        "function itself)",
+                        n.loc,
+                    )
+                todo.append(n.callee)
 
     def helpers_of(self, fn: ir.Function) -> list[ir.Function]:
         """Generated functions ``fn`` calls, transitively, callees first."""
@@ -340,9 +446,19 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
         if not out:
             raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
         return out
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    if isinstance(spec, str) and len(items) > 1 and not items[-1].strip():
-        items.pop()  # "w," names one input, as a tuple
+    if isinstance(spec, str):
+        items = spec.split(",")
+        if len(items) > 1 and not items[-1].strip():
+            items.pop()  # "w," names one input, as a tuple
+    elif isinstance(spec, (list, tuple)):
+        items = list(spec)
+    else:
+        names = ", ".join(f"{i}: '{p.name}'" for i, p in enumerate(fn.params))
+        raise WrtError(
+            f"wrt takes parameter names ('x', 'x, y', ['x', 'arr[1]']), not {spec!r} "
+            f"(parameters of '{fn.name}': {names})",
+            fn.loc,
+        )
     out = []
     for item in items:
         if not isinstance(item, str):

@@ -203,3 +203,29 @@ double scaled(const double* x, int n) { return count_pos(x, n) * x[0] * x[0]; }
     )
     x = arr(2.0, -3.0, 1.0)
     _same(pyclad.gradient(m.scaled)(x, 3), (arr(2 * 2 * 2.0, 0.0, 0.0),))  # d(c x0^2) = 2 c x0, c = 2
+
+
+NS_SRC = """
+namespace a {
+double h(const double* x, int i) { return x[i] * x[i]; }
+double f(const double* x, int n) { double s = 0; for (int i = 0; i < n; ++i) s += h(x, i); return s; }
+}
+namespace b {
+double h(const double* x, int i) { return 3 * x[i]; }
+double f(const double* x, int n) { double s = 0; for (int i = 0; i < n; ++i) s += h(x, i); return s; }
+}
+double both(const double* x, int n) { return a::f(x, n) + b::f(x, n); }
+"""
+
+
+def test_checked_kernels_of_functions_in_namespaces_call_their_own_checked_helpers():
+    m = pyclad.cppdef(NS_SRC, filename="ns.cpp")
+    x = arr(1.0, 2.0, 3.0)
+    # Hand formulas: d/dx sum x_i^2 = 2x, d/dx sum 3 x_i = 3, and their sum.
+    _same(pyclad.gradient(m.a.f, "x")(x, 3), 2 * x)
+    _same(pyclad.gradient(m.b.f, "x")(x, 3), np.full(3, 3.0))
+    _same(pyclad.gradient(m.both, "x")(x, 3), 2 * x + 3)
+    with pytest.raises(pyclad.BoundsError) as info:
+        pyclad.gradient(m.both, "x")(x, 4)
+    assert info.value.index == 3 and info.value.loc.file == "ns.cpp" and info.value.loc.line in (3, 7)
+    _same(pyclad.gradient(m.both, "x")(x, 3), 2 * x + 3)

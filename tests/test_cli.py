@@ -148,9 +148,8 @@ def test_gen_header_carries_the_pushforward_of_a_nested_call(tmp_path):
     header = r.stdout
     assert "inline double sq_pushforward(" in header
     assert header.index("sq_pushforward(") < header.index("energy_darg0(")
-    assert "#ifndef PYCLAD_MODEL_D_HPP" in header and header.rstrip().endswith(
-        "#endif  // PYCLAD_MODEL_D_HPP"
-    )
+    guard = re.search(r"#ifndef (PYCLAD_GEN_MODEL_D_HPP_[0-9A-F]{8})\n#define \1\n", header)
+    assert guard and header.rstrip().endswith(f"#endif  // {guard.group(1)}")
     assert "#include <cmath>" in header
     assert "model.cpp" in header.splitlines()[0] and "-f energy" in header
 

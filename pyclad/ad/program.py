@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import ir
+from ..errors import Loc, NameClashError
 from .rules import Registry
 
 
@@ -19,6 +20,17 @@ class Program:
     generated: dict[str, ir.Function] = field(default_factory=dict)
     pending: dict[str, ir.Function | None] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
+    taken: dict[str, Loc | None] = field(default_factory=dict)  # the user's own function names
+
+    def _claim(self, name: str) -> None:
+        """A generated function may not take the name of one of the user's (``f_grad``)."""
+        if name in self.taken:
+            raise NameClashError(
+                f"pyclad would generate a function '{name}', but the source already has a function of "
+                "that name; rename it (generated functions keep clad's names: f_darg0, f_grad, "
+                "f_pullback, f_pushforward, f_jac, f_hessian)",
+                self.taken[name],
+            )
 
     def function(self, key: str) -> ir.Function | None:
         if key in self.generated:
@@ -30,9 +42,12 @@ class Program:
 
     def reserve(self, name: str) -> None:
         """Mark ``name`` as being generated (lets recursive calls refer to it)."""
+        self._claim(name)
         self.pending[name] = None
 
     def add(self, fn: ir.Function) -> None:
+        if fn.name not in self.pending:
+            self._claim(fn.name)
         self.pending.pop(fn.name, None)
         self.generated[fn.name] = fn
         self.new.append(fn.name)

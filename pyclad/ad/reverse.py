@@ -303,7 +303,7 @@ class ReverseTransform:
                 plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
                 init = (
                     ir.InitList((), plain)
-                    if t.dims
+                    if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
                     else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
                 )
                 self.top.append(ir.Decl(n.name, plain, init))

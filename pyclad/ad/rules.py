@@ -125,10 +125,8 @@ class Registry:
 
     def lookup(self, callee: str) -> Rule | None:
         name = callee.split("::")[-1]
-        if callee in self.custom:
+        if callee in self.custom:  # a::f's custom derivative is custom_derivatives::a::f_*
             return self.custom[callee]
-        if name in self.custom:
-            return self.custom[name]
         if "::" in callee and not callee.startswith("std::"):
             return None
         if name not in BUILTINS and name[-1:] in ("f", "l") and name[:-1] in BUILTINS:

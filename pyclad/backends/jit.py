@@ -2,8 +2,10 @@
 
 Each loaded source lives in a namespace of its own (``__pyclad_mN``), so two
 sources that both define ``f``, or one file loaded again after an edit, do not
-clash in cppyy's single interpreter.  ``#include`` lines are hoisted out of the
-namespace; ``#line`` keeps compiler messages pointing into the user's file.
+clash in cppyy's single interpreter.  Each module sees exactly its own source and
+headers (see frontend/layout.py): system headers are hoisted out of the namespace,
+the user's headers inlined, and the module's macros and ``defines`` undefined after
+it; ``#line`` keeps compiler messages pointing into the user's files.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import re
 import warnings
 
 from ..errors import CompileError
+from ..frontend import options
+from ..frontend.layout import Layout, assemble, escape
 from . import runtime_include
 
 _counter = itertools.count(1)
 _ERROR = re.compile(r"\b(error|fatal error):")
-_INCLUDE = re.compile(r"^\s*#\s*include\b.*$")
 _cppyy = None
 
 
@@ -39,18 +42,6 @@ def cppyy():
     return _cppyy
 
 
-def split_includes(text: str) -> tuple[list[str], str]:
-    """The ``#include`` lines of a source, and the source with them blanked (line count kept)."""
-    includes, body = [], []
-    for line in text.splitlines():
-        if _INCLUDE.match(line):
-            includes.append(line.strip())
-            body.append("")
-        else:
-            body.append(line)
-    return includes, "\n".join(body)
-
-
 # The user's code is compiled inside the module namespace, so the user's own
 # ``namespace pyclad { namespace custom_derivatives { ... } }`` opens
 # ``__pyclad_mN::pyclad``, which hides the global ``pyclad`` (and likewise
@@ -63,8 +54,9 @@ _RUNTIME_ALIASES = (
 
 
 class JitModule:
-    def __init__(self, text: str, filename: str, include_dirs=(), defines=None):
+    def __init__(self, lay: Layout, filename: str, include_dirs=(), defines=None):
         c = cppyy()
+        include_dirs, defines = options.include_dirs(include_dirs), options.defines(defines)
         for d in include_dirs:
             c.add_include_path(os.path.abspath(d))
         base = os.path.dirname(os.path.abspath(filename)) if os.path.exists(filename) else None
@@ -74,12 +66,14 @@ class JitModule:
         macros = "".join(
             f"#define {k}\n" if v is None else f"#define {k} {v}\n" for k, v in (defines or {}).items()
         )
-        includes, body = split_includes(text)
+        includes, body = assemble(lay)
+        undefs = list(dict.fromkeys([*defines, *lay.macros]))
         code = (
             macros
             + "\n".join(includes)
             + f"\n{_RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{_RUNTIME_ALIASES[1]}\n"
-            + f'#line 1 "{filename}"\n{body}\n}}\n'
+            + f'#line 1 "{escape(filename)}"\n{body}\n}}\n'
+            + "".join(f"#undef {name}\n" for name in undefs)
         )
         self._define(code, filename)
 
@@ -96,9 +90,19 @@ class JitModule:
                     text.replace("Failed to parse the given C++ code", "", 1).strip(), SyntaxWarning
                 )
                 return
+            if "in the global namespace" in text:
+                text += (
+                    "\nnote: pyclad compiles each loaded source inside a namespace of its own, so '::name' "
+                    "does not reach the source's own functions and variables: write 'name'"
+                )
             raise CompileError(f"the C++ compiler rejected {what}", None, [text]) from None
         if ok is False:
             raise CompileError(f"the C++ compiler rejected {what}")
+
+    @property
+    def root(self) -> str:
+        """The scope the user's source is compiled in, as a C++ qualifier prefix."""
+        return f"::{self.namespace}"
 
     def define(self, code: str, what: str = "generated derivative code") -> None:
         self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)

@@ -15,6 +15,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import Loc, UnsupportedError
+from . import custom, literals
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -50,7 +51,7 @@ CUSTOM_NAMESPACES = (("pyclad", "custom_derivatives"), ("clad", "custom_derivati
 
 
 def loc(cursor: ci.Cursor) -> Loc:
-    return loc_of(cursor.location)
+    return loc_of(cursor.location, cursor.translation_unit)
 
 
 def unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:
@@ -65,6 +66,10 @@ def _extent(c: ci.Cursor) -> int | None:
 
 def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
     t = t.get_canonical()
+    try:
+        t.kind  # noqa: B018 - the bindings know no kind for some types (_Float16, __bf16)
+    except ValueError:
+        raise unsupported(f"type '{t.spelling}'", cursor) from None
     if t.kind in _SCALARS:
         return ir.Type(_SCALARS[t.kind], const=t.is_const_qualified())
     if t.kind == T.POINTER:
@@ -84,15 +89,21 @@ def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
         inner = lower_type(t.element_type, cursor)
         return ir.Type(inner.base, inner.ptr + 1, (), inner.const or t.is_const_qualified())
     if t.kind == T.ENUM:
+        decl = t.get_declaration()
+        if decl.is_scoped_enum():  # no implicit conversion to int: keep the type
+            return ir.Type(_enum_spelling(decl), const=t.is_const_qualified())
         return ir.Type("int")
     raise unsupported(f"type '{t.spelling}'", cursor)
 
 
 def qualified_name(cursor: ci.Cursor) -> tuple[str, ...]:
+    """The enclosing namespaces (and classes) of a declaration, outermost first.  An anonymous
+    namespace is left out: its names are reachable from the enclosing scope, and the
+    derivatives of its functions live in that scope too."""
     parts = []
     c = cursor.semantic_parent
     while c is not None and c.kind != K.TRANSLATION_UNIT:
-        if c.kind == K.NAMESPACE or c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
+        if (c.kind == K.NAMESPACE and c.spelling) or c.kind in (K.STRUCT_DECL, K.CLASS_DECL):
             parts.append(c.spelling)
         c = c.semantic_parent
     return tuple(reversed(parts))
@@ -109,6 +120,8 @@ class SourceIndex:
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
     overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
+    macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -119,13 +132,16 @@ class SourceIndex:
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
         for c in cursor.get_children():
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
-                self._scan(c, ns + ((c.spelling,) if c.kind == K.NAMESPACE else ()))
+                named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
+                self._scan(c, ns + ((c.spelling,) if named else ()))
                 continue
             if c.kind != K.FUNCTION_DECL:
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
-            if ns[-2:] in CUSTOM_NAMESPACES:
-                self.custom[c.spelling] = c
+            target = _custom_target(ns)
+            if target is not None:
+                # clad's convention: the custom derivative of a::f is custom_derivatives::a::f_pullback.
+                self.custom["::".join(target + (c.spelling,))] = c
                 continue
             if not in_main:
                 continue
@@ -190,7 +206,8 @@ class Lowerer:
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         ret = lower_type(cursor.result_type, cursor)
-        return ir.Function(key.split("::")[-1], ret, tuple(params), body or ir.Block(()), loc(cursor))
+        # The qualified name: derivatives of a::f and b::f are different functions (a::f_grad).
+        return ir.Function(key, ret, tuple(params), body or ir.Block(()), loc(cursor))
 
     def param_type(self, c: ci.Cursor) -> ir.Type:
         if not c.spelling:
@@ -279,9 +296,22 @@ class Lowerer:
         return ir.Decl(v.spelling, t, init, loc(v))
 
     def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
+        if (
+            len(kids) == 4
+            and (kids[0].kind == K.DECL_STMT or kids[0].kind.is_expression())
+            and kids[1].kind.is_expression()
+            and kids[2].kind.is_expression()
+        ):
+            # Every part present: libclang lists init, condition, step and body in that order
+            # (no tokens needed, so a loop written by a macro, FOR(i, N), lowers too).
+            init = self.stmt(kids[0])
+            return ir.For(tuple(init), self.expr(kids[1]), self.expr(kids[2]), self.one(kids[3]), loc(c))
         # libclang omits absent parts; sort the children by where they sit
         # relative to the two semicolons of the for header.
         toks = list(c.get_tokens())
+        start = c.extent.start
+        if not toks or (toks[0].location.line, toks[0].location.column) != (start.line, start.column):
+            raise unsupported("a for loop written by a macro with an empty init, condition or step", c)
         depth, semis, close = 0, [], None
         for t in toks[1:]:
             if t.spelling in "([{":
@@ -297,7 +327,9 @@ class Lowerer:
             raise unsupported("a range-based for loop", c)
         init, cond, step, body = [], None, None, None
         for kid in kids:
-            off = kid.extent.start.offset
+            # The cursor's location, not its extent: the extent of an expression from a macro
+            # (``i < N``, ``LIMIT(i)``) may start in the #define.
+            off = kid.location.offset
             if off < semis[0]:
                 init = self.stmt(kid)
             elif off < semis[1]:
@@ -330,21 +362,23 @@ class Lowerer:
                 return ir.Cast(inner, t, L, implicit=True)
             return inner
         if k == K.INTEGER_LITERAL or k == K.FLOATING_LITERAL:
-            text = "".join(t.spelling for t in c.get_tokens()) or evaluate_literal(c)
-            if not text:
-                raise unsupported("a literal without source text", c)
-            return ir.Lit(text, self.type_of(c), L)
+            t = self.type_of(c)
+            return ir.Lit(_known(literals.number_text(c, t.base), c), t, L)
         if k == K.CXX_BOOL_LITERAL_EXPR:
-            return ir.Lit(next(c.get_tokens()).spelling, ir.BOOL, L)
+            return ir.Lit(_known(literals.bool_text(c), c), ir.BOOL, L)
         if k == K.CXX_NULL_PTR_LITERAL_EXPR:
             return ir.Lit("nullptr", ir.Type("void", 1), L)
         if k == K.CXX_UNARY_EXPR:  # sizeof / alignof: an integer constant
-            return ir.Lit(_join_tokens(t.spelling for t in c.get_tokens()), ir.Type("unsigned long"), L)
+            t = ir.Type("unsigned long")
+            return ir.Lit(_known(literals.constant_text(c, t.base, self.index.macros), c), t, L)
         if k == K.CHARACTER_LITERAL:
-            return ir.Lit("".join(t.spelling for t in c.get_tokens()), self.type_of(c), L)
+            return ir.Lit(_known(literals.char_text(c), c), self.type_of(c), L)
         if k == K.DECL_REF_EXPR:
             ref = c.referenced
             if ref is not None and ref.kind == K.ENUM_CONSTANT_DECL:
+                enum = ref.semantic_parent
+                if enum is not None and enum.is_scoped_enum():
+                    return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
             if ref is not None and ref.kind == K.VAR_DECL:
                 is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
@@ -396,6 +430,8 @@ class Lowerer:
         ref = c.referenced
         if ref is None or ref.kind != K.FUNCTION_DECL:
             raise unsupported("a call that is not to a plain function", c)
+        if ref.spelling.startswith('operator""'):
+            return self.user_literal(c, ref)
         args = tuple(self.expr(a) for a in kids[1:])
         nparams = len(list(ref.get_arguments()))
         if len(args) != nparams:
@@ -413,34 +449,66 @@ class Lowerer:
             )
         ns = qualified_name(ref)
         in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
-        if in_main and ns[-2:] not in CUSTOM_NAMESPACES:
-            key = "::".join(ns + (ref.spelling,))
-            spelling = key
+        qualified = "::".join(ns + (ref.spelling,))
+        if in_main and _custom_target(ns) is None:
+            key = spelling = qualified
         else:
-            # A library function (std::sin, ::sin, ...): looked up by its plain name.
-            key = ref.spelling
-            spelling = "::".join(ns + (ref.spelling,)) if ns else "::" + ref.spelling
+            # A library function (std::sin, ::sin, ...): looked up by its plain name, or by its
+            # qualified one when the user gave a custom derivative for that (custom_derivatives::lib::g_*).
+            given = self.index.custom
+            key = (
+                qualified
+                if f"{qualified}_pullback" in given or f"{qualified}_pushforward" in given
+                else ref.spelling
+            )
+            spelling = qualified if ns else "::" + ref.spelling
+        self.check_custom(key, ref)
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
 
+    def check_custom(self, key: str, ref: ci.Cursor) -> None:
+        """A custom derivative of the callee must take what the transforms will pass."""
+        for kind in ("pullback", "pushforward"):
+            name = f"{key}_{kind}"
+            c = self.index.custom.get(name)
+            if c is not None and name not in self.index.checked:
+                custom.check(kind, c, ref, lower_type)
+                self.index.checked.add(name)
 
-def evaluate_literal(c: ci.Cursor) -> str:
-    """The value of a literal that has no tokens of its own (it comes from a macro
-    defined on the command line), as C++ text; "" if libclang cannot evaluate it."""
-    from .parse import _lib
+    def user_literal(self, c: ci.Cursor, ref: ci.Cursor) -> ir.Lit:
+        """``1.5_k``: a constant, written as the user wrote it (its literal operator is applied
+        once, by the compiler of the generated code)."""
+        suffix = ref.spelling[len('operator""') :]
+        own = literals.own_tokens(c)
+        text = own[0] if own is not None and len(own) == 1 else next(iter(c.get_tokens()), None)
+        text = text if isinstance(text, str) else (text.spelling if text is not None else "")
+        if not text.endswith(suffix) or text == suffix:
+            raise unsupported(f"this use of the literal operator '{ref.spelling}'", c)
+        return ir.Lit(text, self.type_of(c), loc(c))
 
-    lib = _lib()
-    ev = lib.clang_Cursor_Evaluate(c)
-    if not ev:
-        return ""
-    try:
-        kind = lib.clang_EvalResult_getKind(ev)
-        if kind == 1:  # CXEval_Int
-            return str(lib.clang_EvalResult_getAsLongLong(ev))
-        if kind == 2:  # CXEval_Float
-            return repr(lib.clang_EvalResult_getAsDouble(ev))
-        return ""
-    finally:
-        lib.clang_EvalResult_dispose(ev)
+
+def is_extern_c(cursor: ci.Cursor) -> bool:
+    """Declared inside ``extern "C" { ... }`` (or with ``extern "C"`` before it)."""
+    parent = cursor.lexical_parent
+    return parent is not None and parent.kind == K.LINKAGE_SPEC
+
+
+def _custom_target(ns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """For a declaration in ``[...::]pyclad::custom_derivatives[::a::b]``, the namespace of
+    the functions it is a derivative of (``("a", "b")``); None outside those namespaces."""
+    for i in range(len(ns) - 1):
+        if ns[i : i + 2] in CUSTOM_NAMESPACES:
+            return ns[i + 2 :]
+    return None
+
+
+def _enum_spelling(decl: ci.Cursor) -> str:
+    return "::".join(qualified_name(decl) + (decl.spelling,))
+
+
+def _known(text: str | None, c: ci.Cursor) -> str:
+    if not text:
+        raise unsupported("a constant whose value libclang cannot evaluate", c)
+    return text
 
 
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
@@ -448,13 +516,3 @@ def _convertible(src: ir.Type, dst: ir.Type) -> bool:
     if src.ptr or dst.ptr or src.dims or dst.dims:
         return False
     return src.base != dst.base and dst.base != "void"
-
-
-def _join_tokens(tokens) -> str:
-    """Source text from tokens: a space only where two words would otherwise merge."""
-    out = ""
-    for t in tokens:
-        if out and (out[-1].isalnum() or out[-1] == "_") and (t[0].isalnum() or t[0] == "_"):
-            out += " "
-        out += t
-    return out

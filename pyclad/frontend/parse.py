@@ -73,6 +73,10 @@ def _lib():
     lib.clang_EvalResult_getKind.restype = ctypes.c_int
     lib.clang_EvalResult_getAsLongLong.argtypes = [ctypes.c_void_p]
     lib.clang_EvalResult_getAsLongLong.restype = ctypes.c_longlong
+    lib.clang_EvalResult_isUnsignedInt.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_isUnsignedInt.restype = ctypes.c_uint
+    lib.clang_EvalResult_getAsUnsigned.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_getAsUnsigned.restype = ctypes.c_ulonglong
     lib.clang_EvalResult_getAsDouble.argtypes = [ctypes.c_void_p]
     lib.clang_EvalResult_getAsDouble.restype = ctypes.c_double
     lib.clang_EvalResult_dispose.argtypes = [ctypes.c_void_p]
@@ -131,20 +135,51 @@ def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
     global _index
     if _index is None:
         _index = ci.Index.create()
-    tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
+    try:
+        # The detailed record lists macro definitions (see layout.py).
+        tu = _index.parse(
+            filename,
+            args=args,
+            unsaved_files=[(filename, text)],
+            options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD,
+        )
+    except ci.TranslationUnitLoadError:
+        raise CompileError(f"libclang could not parse {filename} with flags {' '.join(args)}") from None
+    tu.pyclad_texts = {filename: text.splitlines()}  # source lines, for the caret under errors
     errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
     if errors:
         first = errors[0]
-        lines = [format_diagnostic(d) for d in errors]
-        raise CompileError(first.spelling, loc_of(first.location), lines)
+        lines = [format_diagnostic(d, tu) for d in errors]
+        raise CompileError(first.spelling, loc_of(first.location, tu), lines)
     return tu
 
 
-def loc_of(location: ci.SourceLocation) -> Loc:
+def loc_of(location: ci.SourceLocation, tu: ci.TranslationUnit | None = None) -> Loc:
+    """A Loc; with ``tu``, carrying its source line (for the caret line of diagnostics)."""
     name = location.file.name if location.file else "<unknown>"
-    return Loc(name, location.line, location.column)
+    text = source_line(tu, name, location.line) if tu is not None and location.file else ""
+    return Loc(name, location.line, location.column, text)
 
 
-def format_diagnostic(d: ci.Diagnostic) -> str:
+def source_line(tu: ci.TranslationUnit, name: str, line: int) -> str:
+    """Line ``line`` of file ``name`` as the translation unit saw it: the text given for the
+    main file, a header as read from disk (once); "" if unknown."""
+    texts = getattr(tu, "pyclad_texts", None)
+    if texts is None:
+        texts = tu.pyclad_texts = {}
+    if name not in texts:
+        try:
+            with open(name, encoding="utf-8", errors="replace") as fh:
+                texts[name] = fh.read().splitlines()
+        except OSError:
+            texts[name] = []
+    lines = texts[name]
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def format_diagnostic(d: ci.Diagnostic, tu: ci.TranslationUnit | None = None) -> str:
+    """``file:line:col: error: message``, then the source line and a caret under the column."""
     sev = {ci.Diagnostic.Fatal: "fatal error", ci.Diagnostic.Error: "error"}.get(d.severity, "warning")
-    return f"{loc_of(d.location)}: {sev}: {d.spelling}"
+    where = loc_of(d.location, tu)
+    caret = where.caret()
+    return f"{where}: {sev}: {d.spelling}" + (f"\n{caret}" if caret else "")
