@@ -52,6 +52,11 @@ def main():
     hess = pyclad.hessian(model.energy, "t, k")(*args)
     print(f"Hessian w.r.t. (t, k):\n{hess}")
 
+    # Forward mode, reverse mode and finite differences compared entry by entry (first
+    # and second derivatives); raises GradientCheckError with a table if any disagree.
+    pyclad.check_grads(model.energy, args, order=2)
+    print("check_grads(order=2): forward, reverse and finite differences agree")
+
     print("\nThe generated C++ for dE/dt:\n")
     print(pyclad.differentiate(model.energy, "t").code)
 
