@@ -23,11 +23,13 @@ from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
 from ..ir import Var, div, is_zero, lit, mul, neg
 from .activity import active_variables, writable
+from .dispatch import exhaustive, handler
 from .forward import vectorize
 from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .program import Program
 from .rules import Custom, Partials
+from .sequence import sequence
 
 ULONG = ir.Type("unsigned long")
 
@@ -111,7 +113,7 @@ class ReverseTransform:
         self.vector = vector
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
-        self.fn = fn
+        self.fn = fn = sequence(fn)
         self.mode = mode
         self.names = Namer.for_function(fn)
         hoisted = replace(fn, body=self._hoist_block(fn.body))
@@ -495,28 +497,29 @@ class ReverseTransform:
         return plan
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        if isinstance(s, ir.Decl):
-            return self.decl(s, depth)
-        if isinstance(s, ir.ExprStmt):
-            return self.expr_stmt(s, depth)
-        if isinstance(s, ir.Block):
-            return self.stmts(s.stmts, depth)
-        if isinstance(s, ir.If):
-            return self.if_stmt(s, depth)
-        if isinstance(s, (ir.While, ir.DoWhile)):
-            return self.loop(s, depth)
-        if isinstance(s, ir.Break):
-            return [s], []
-        if isinstance(s, ir.Return):
-            if s.value is None or not s.value.type.is_float:
-                return [], []
-            seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
-            rev: list[ir.Stmt] = []
-            self.memo = {}
-            self.acc(s.value, seed, rev)
-            self.note_reads(rev)
-            return [], rev
-        raise self.unsupported(type(s).__name__, s)
+        return handler(self, _STMT, s, "reverse mode", self.fn.loc)(s, depth)
+
+    def block_stmt(self, s: ir.Block, depth: int):
+        return self.stmts(s.stmts, depth)
+
+    def break_stmt(self, s: ir.Break, depth: int):
+        return [s], []
+
+    def normalised_away(self, s: ir.Stmt, depth: int):
+        """for, switch, case labels and continue do not survive normalisation."""
+        raise self.unsupported(f"{type(s).__name__} after normalisation", s)
+
+    def return_stmt(self, s: ir.Return, depth: int):
+        if s.value is not None:
+            self._check_pure(s.value)  # its forward sweep does not run the returned expression
+        if s.value is None or not s.value.type.is_float:
+            return [], []
+        seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        self.acc(s.value, seed, rev)
+        self.note_reads(rev)
+        return [], rev
 
     def decl(self, s: ir.Decl, depth: int):
         if s.init is None:
@@ -823,69 +826,81 @@ class ReverseTransform:
         """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
         if not discard and (is_zero(adj) or not self.is_active(e)) and not _has_user_call(e, self):
             return
-        if isinstance(e, (Var, ir.Index)) or (isinstance(e, ir.Unary) and e.op == "*"):
-            a = self.adj_of(e)
-            if a is not None and e.type.is_float and not is_zero(adj):
-                out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+        handler(self, _ACC, e, "reverse mode", self.fn.loc)(e, adj, out, discard)
+
+    def acc_lvalue(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool) -> None:
+        a = self.adj_of(e)
+        if a is not None and e.type.is_float and not is_zero(adj):
+            out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+
+    def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
+        return
+
+    def acc_cast(self, e: ir.Cast, adj, out, discard) -> None:
+        if e.type.is_float and e.operand.type.is_float:
+            self.acc(e.operand, adj, out, discard)
+        else:
+            self._discard_into(e.operand, out)
+
+    def acc_unary(self, e: ir.Unary, adj, out, discard) -> None:
+        if e.op == "*":
+            self.acc_lvalue(e, adj, out, discard)
+        elif e.op == "-":
+            self.acc(e.operand, neg(adj), out, discard)
+        elif e.op == "+":
+            self.acc(e.operand, adj, out, discard)
+        elif e.type.is_float:
+            raise self.unsupported(f"operator '{e.op}' on a floating value", e)
+        else:
+            self._discard_into(e.operand, out)
+
+    def acc_binary(self, e: ir.Binary, adj, out, discard) -> None:
+        if e.op == ",":
+            raise self.unsupported("the comma operator here", e)
+        if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
+            self._discard_into(e, out)
             return
-        if isinstance(e, ir.Lit):
-            return
-        if isinstance(e, ir.Cast):
-            if e.type.is_float and e.operand.type.is_float:
-                self.acc(e.operand, adj, out, discard)
-            else:
-                self._discard_into(e.operand, out)
-            return
-        if isinstance(e, ir.Unary):
-            if e.op == "-":
-                self.acc(e.operand, neg(adj), out, discard)
-            elif e.op == "+":
-                self.acc(e.operand, adj, out, discard)
-            else:
-                self._discard_into(e.operand, out)
-            return
-        if isinstance(e, ir.Binary):
-            if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
-                self._discard_into(e, out)
-                return
-            a_act, b_act = (
-                self.is_active(e.lhs) or _has_user_call(e.lhs, self),
-                self.is_active(e.rhs) or _has_user_call(e.rhs, self),
-            )
-            if a_act and b_act:
-                adj = self.bind(adj, out)
-            if e.op in "+-":
-                self.acc(e.lhs, adj, out)
-                self.acc(e.rhs, adj if e.op == "+" else neg(adj), out)
-            elif e.op == "*":
-                if a_act:
-                    self.acc(e.lhs, mul(adj, self.value(e.rhs, out)), out)
-                if b_act:
-                    self.acc(e.rhs, mul(self.value(e.lhs, out), adj), out)
-            elif e.op == "/":
-                b = self.value(e.rhs, out)
-                if a_act:
-                    self.acc(e.lhs, div(adj, b), out)
-                if b_act:
-                    q = self.value(e, out)
-                    self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
-            return
-        if isinstance(e, ir.Cond):
-            self._no_writing_calls(e.cond, "in the condition of ?:")  # the reverse sweep evaluates it again
-            then: list[ir.Stmt] = []
-            other: list[ir.Stmt] = []
-            saved = dict(self.memo)
-            self.acc(e.then, adj, then)
-            self.memo = dict(saved)
-            self.acc(e.other, adj, other)
-            self.memo = saved
-            if then or other:
-                out.append(ir.If(e.cond, _block(then), _block(other) if other else None))
-            return
-        if isinstance(e, ir.Call):
-            self.acc_call(e, adj, out)
-            return
-        raise self.unsupported(type(e).__name__, e)
+        if e.op not in ("+", "-", "*", "/"):
+            raise self.unsupported(f"operator '{e.op}' on a floating value", e)
+        a_act, b_act = (
+            self.is_active(e.lhs) or _has_user_call(e.lhs, self),
+            self.is_active(e.rhs) or _has_user_call(e.rhs, self),
+        )
+        if a_act and b_act:
+            adj = self.bind(adj, out)
+        if e.op in "+-":
+            self.acc(e.lhs, adj, out)
+            self.acc(e.rhs, adj if e.op == "+" else neg(adj), out)
+        elif e.op == "*":
+            if a_act:
+                self.acc(e.lhs, mul(adj, self.value(e.rhs, out)), out)
+            if b_act:
+                self.acc(e.rhs, mul(self.value(e.lhs, out), adj), out)
+        else:
+            b = self.value(e.rhs, out)
+            if a_act:
+                self.acc(e.lhs, div(adj, b), out)
+            if b_act:
+                q = self.value(e, out)
+                self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
+
+    def acc_cond(self, e: ir.Cond, adj, out, discard) -> None:
+        self._no_writing_calls(e.cond, "in the condition of ?:")  # the reverse sweep evaluates it again
+        then: list[ir.Stmt] = []
+        other: list[ir.Stmt] = []
+        saved = dict(self.memo)
+        self.acc(e.then, adj, then)
+        self.memo = dict(saved)
+        self.acc(e.other, adj, other)
+        self.memo = saved
+        if then or other:
+            out.append(ir.If(e.cond, _block(then), _block(other) if other else None))
+
+    def acc_call_node(self, e: ir.Call, adj, out, discard) -> None:
+        self.acc_call(e, adj, out)
+
+    def acc_refused(self, e: ir.Expr, adj, out, discard) -> None:
+        raise self.unsupported(_DESCRIBE.get(type(e), type(e).__name__), e)
 
     def _target(self, e: ir.Call):
         rule = self.program.registry.lookup(e.callee)
@@ -1138,3 +1153,50 @@ def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
 
 def _block(stmts) -> ir.Block:
     return ir.Block(tuple(stmts))
+
+
+_STMT = exhaustive(
+    {
+        ir.Decl: "decl",
+        ir.ExprStmt: "expr_stmt",
+        ir.Block: "block_stmt",
+        ir.If: "if_stmt",
+        ir.While: "loop",
+        ir.DoWhile: "loop",
+        ir.Break: "break_stmt",
+        ir.Return: "return_stmt",
+        ir.For: "normalised_away",
+        ir.Switch: "normalised_away",
+        ir.Case: "normalised_away",
+        ir.Default: "normalised_away",
+        ir.Continue: "normalised_away",
+    },
+    ir.Stmt,
+    "reverse mode statements",
+)
+
+_ACC = exhaustive(
+    {
+        ir.Var: "acc_lvalue",
+        ir.Index: "acc_lvalue",
+        ir.Lit: "acc_literal",
+        ir.Cast: "acc_cast",
+        ir.Unary: "acc_unary",
+        ir.Binary: "acc_binary",
+        ir.Cond: "acc_cond",
+        ir.Call: "acc_call_node",
+        ir.Assign: "acc_refused",
+        ir.Step: "acc_refused",
+        ir.Member: "acc_refused",
+        ir.InitList: "acc_refused",
+    },
+    ir.Expr,
+    "reverse mode adjoints",
+)
+
+_DESCRIBE = {
+    ir.Assign: "an assignment inside an expression",
+    ir.Step: "an increment inside an expression",
+    ir.Member: "a member access",
+    ir.InitList: "an initialiser list in an expression",
+}

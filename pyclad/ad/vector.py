@@ -81,7 +81,7 @@ def vector_derivative(
             if direction is not None:
                 seed = ir.Call(f"::pyclad::vec<{n}>::unit", (lit(direction.offset, ir.INT),), ir.DOUBLE)
             pre.append(ir.Decl(d, ir.Type(p.type.base), seed))
-    body = t.block_stmts(fn.body.stmts)
+    body = t.block_stmts(t.fn.body.stmts)
     result = None
     if fn.ret.is_float:
         result = t.names.claim("_d_result")
