@@ -120,6 +120,7 @@ class ReverseTransform:
         self.body, extra = Normalizer(hoisted, self.names).run()
         work = replace(fn, body=self.body)
         self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
+        self.seeds = set(seeds)
         self.assignments: dict[str, int] = {}  # stores to each variable (declarations included)
         for n in ir.walk(self.body):
             target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
@@ -269,7 +270,16 @@ class ReverseTransform:
         }
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
-                if p.type.ptr or p.type.ref and not p.type.const:
+                if p.type.ptr:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                elif p.name not in self.seeds:
+                    # A scalar left out of wrt (or inactive in the caller) that the body
+                    # overwrites with a differentiated value: its adjoint is a local the
+                    # caller never sees.
+                    local = self.names.derivative(p.name)
+                    self.adj_local[p.name] = local
+                    self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
+                elif p.type.ref and not p.type.const:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 else:
                     self.adj_param[p.name] = self.names.derivative(p.name)
@@ -999,9 +1009,12 @@ def prune_forward(
             t = s.expr.target
             if isinstance(t, Var) and t.name in locals_ and not t.type.ptr and not t.type.dims:
                 value = s.expr.value if isinstance(s.expr, ir.Assign) else None
-                if value is None or _pure_calls(value):
+                if value is None or _pure_calls(value) or _effect_call(s.expr):
                     return t.name
         return None
+
+    def _effect_call(e) -> bool:  # r = g(x, t) with g writing t: the call stays, r can go
+        return e.op == "=" and isinstance(_unwrap(e.value), ir.Call)
 
     def reads(stmts, out: set[str]) -> None:
         for s in stmts:
@@ -1030,6 +1043,8 @@ def prune_forward(
         for s in stmts:
             name = candidate(s)
             if name is not None and name not in live:
+                if isinstance(s.expr, ir.Assign) and not _pure_calls(s.expr.value):
+                    out.append(ir.ExprStmt(_unwrap(s.expr.value), s.loc))
                 continue
             if isinstance(s, ir.Block):
                 s = ir.Block(tuple(drop(s.stmts, live)), s.loc)
@@ -1054,6 +1069,12 @@ def prune_forward(
         if new == fwd:
             return fwd
         fwd = new
+
+
+def _unwrap(e: ir.Expr) -> ir.Expr:
+    while isinstance(e, ir.Cast) and e.implicit:
+        e = e.operand
+    return e
 
 
 def _mentions(s: ir.Stmt, name: str) -> bool:
