@@ -25,6 +25,7 @@ from .activity import active_variables, writable
 from .activity import depends as depends_on
 from .dispatch import exhaustive, handler
 from .names import Namer, specialised
+from .pause import collector_paused
 from .program import Program
 from .rules import Custom, Partials
 from .sequence import sequence
@@ -79,6 +80,7 @@ class Extra:
     seed: int | None
 
 
+@collector_paused
 def derivative(
     program: Program, fn: ir.Function, wrt: str, element: int | None, name: str
 ) -> tuple[ir.Function, list[Extra]]:
@@ -111,6 +113,7 @@ def derivative(
     return t.tidy(out), extras
 
 
+@collector_paused
 def pushforward(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
     """The name of fn's pushforward for this activity pattern; generated on first use.
     ``vector`` > 0: tangents are ``pyclad::vec<vector>`` (vector forward mode)."""

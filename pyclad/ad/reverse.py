@@ -17,7 +17,8 @@ reverse sweep reads needs no tape at all: integer counters ``i++`` are undone by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import copy
+from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
@@ -27,6 +28,7 @@ from .dispatch import exhaustive, handler
 from .forward import vectorize
 from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
+from .pause import collector_paused
 from .program import Program
 from .rules import Custom, Partials
 from .sequence import sequence
@@ -43,6 +45,7 @@ class Output:
     wrt: bool
 
 
+@collector_paused
 def gradient(
     program: Program, fn: ir.Function, wrt: list[str], name: str
 ) -> tuple[ir.Function, list[Output]]:
@@ -62,6 +65,7 @@ def gradient(
     return out, outs
 
 
+@collector_paused
 def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
     """The name of fn's pullback for this activity pattern; generated on first use.
     ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
@@ -98,42 +102,79 @@ def _build(program, fn, seeds, mode, vector=0):
         # found it, for the caller's reverse sweep that goes on reading it.
         needed |= {p.name for p in fn.params if writable(p.type)}
     while True:
-        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector)
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
         t.run()
         if t.reads <= needed:
             return t
         needed |= t.reads
 
 
+@dataclass
+class _Prepared:
+    """What every run of the transform over one function starts from: the function with its
+    side effects sequenced, its body normalised, the activity of its variables and the facts
+    the set-up reads off the body (computed once, not once per run)."""
+
+    fn: ir.Function
+    body: ir.Block
+    extra: list[ir.Decl]
+    active: set[str]
+    names: Namer  # as the preparation left it; each run takes a copy
+    assignments: dict[str, int] = field(default_factory=dict)  # stores to each variable
+    assigned: set[str] = field(default_factory=set)  # roots of assignment and increment targets
+    decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
+    has_loop: bool = False
+    uses_returned: bool = False
+
+    def survey(self) -> None:
+        """One walk over the body for every fact the set-up needs."""
+        declared: set[str] = set()
+        for n in ir.walk(self.body):
+            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
+            if isinstance(n, ir.Decl) and n.name not in declared:
+                declared.add(n.name)
+                self.decls.append(n)
+            elif isinstance(n, (ir.Assign, ir.Step)):
+                root = ir.root_var(n.target)
+                target = root.name if root is not None else None
+                if target is not None:
+                    self.assigned.add(target)
+            elif isinstance(n, ir.Call):  # a callee may write through pointer/reference args
+                for a in n.args:
+                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                    if root is not None:
+                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
+            elif isinstance(n, (ir.While, ir.DoWhile)):
+                self.has_loop = True
+            elif isinstance(n, ir.Var) and n.name == RETURNED:
+                self.uses_returned = True
+            if target is not None:
+                self.assignments[target] = self.assignments.get(target, 0) + 1
+
+
 class ReverseTransform:
     def __init__(
-        self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed, vector: int = 0
+        self,
+        program: Program,
+        fn: ir.Function,
+        seeds: set[str],
+        mode: str,
+        needed,
+        vector: int = 0,
+        prep: _Prepared | None = None,
     ):
         self.program = program
         self.vector = vector
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
-        self.fn = fn = sequence(fn)
         self.mode = mode
-        self.names = Namer.for_function(fn)
-        hoisted = replace(fn, body=self._hoist_block(fn.body))
-        self.body, extra = Normalizer(hoisted, self.names).run()
-        work = replace(fn, body=self.body)
-        self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
         self.seeds = set(seeds)
-        self.assignments: dict[str, int] = {}  # stores to each variable (declarations included)
-        for n in ir.walk(self.body):
-            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
-            if isinstance(n, (ir.Assign, ir.Step)):
-                root = ir.root_var(n.target)
-                target = root.name if root is not None else None
-            if isinstance(n, ir.Call):  # a callee may write through pointer/reference args
-                for a in n.args:
-                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
-                    if root is not None:
-                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
-            if target is not None:
-                self.assignments[target] = self.assignments.get(target, 0) + 1
+        if prep is None:
+            prep = self._prepare(fn, seeds)
+        self.prep = prep
+        self.fn, self.body, self.active = prep.fn, prep.body, prep.active
+        self.names = copy.deepcopy(prep.names)
+        self.assignments = prep.assignments
         self.needed = needed  # None on the probing run: save nothing, record reads
         self.reads: set[str] = set()
         self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
@@ -142,7 +183,19 @@ class ReverseTransform:
         self.adj_local: dict[str, str] = {}
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
-        self._declare_locals(extra)
+        self._active_memo: dict[int, tuple[ir.Expr, bool]] = {}
+        self._call_memo: dict[int, tuple[ir.Expr, bool]] = {}
+        self._declare_locals(prep.extra)
+
+    def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
+        self.fn = fn = sequence(fn)
+        self.names = Namer.for_function(fn)
+        hoisted = replace(fn, body=self._hoist_block(fn.body))
+        body, extra = Normalizer(hoisted, self.names).run()
+        active = active_variables(replace(fn, body=body), seeds, self._callee_params) | set(seeds)
+        prep = _Prepared(fn, body, extra, active, copy.deepcopy(self.names))
+        prep.survey()
+        return prep
 
     def adjoint_names(self) -> set[str]:
         """Every name that holds an adjoint (retyped in vector reverse mode)."""
@@ -262,12 +315,7 @@ class ReverseTransform:
         return pre, _substitute(e, swap)
 
     def _declare_locals(self, extra) -> None:
-        has_loop = any(isinstance(n, (ir.While, ir.DoWhile)) for n in ir.walk(self.body))
-        assigned_params = {
-            r.name
-            for n in ir.walk(self.body)
-            if isinstance(n, (ir.Assign, ir.Step)) and (r := ir.root_var(n.target)) is not None
-        }
+        has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
                 if p.type.ptr:
@@ -302,36 +350,27 @@ class ReverseTransform:
                         )
         for d in extra:
             self.top.append(d)
-        declared: set[str] = set()
-        for n in ir.walk(self.body):
+        for n in self.prep.decls:
             # normalisation may copy the statements after a branch into both arms: one declaration
-            if isinstance(n, ir.Decl) and n.name not in declared:
-                declared.add(n.name)
-                t = n.type
-                if t.ref:
-                    raise UnsupportedError(
-                        "a reference local variable is not supported in reverse mode", n.loc
-                    )
-                plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
-                init = (
-                    ir.InitList((), plain)
+            t = n.type
+            if t.ref:
+                raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
+            plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+            init = (
+                ir.InitList((), plain) if t.dims else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+            )
+            self.top.append(ir.Decl(n.name, plain, init))
+            if n.name in self.active and t.holds_float:
+                d = self.names.derivative(n.name)
+                self.adj_local[n.name] = d
+                dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                dinit = (
+                    ir.InitList((), dplain)
                     if t.dims
-                    else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+                    else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
-                self.top.append(ir.Decl(n.name, plain, init))
-                if n.name in self.active and t.holds_float:
-                    d = self.names.derivative(n.name)
-                    self.adj_local[n.name] = d
-                    dplain = ir.Type(
-                        t.base, t.ptr, t.dims
-                    )  # adjoints are written even where the value is const
-                    dinit = (
-                        ir.InitList((), dplain)
-                        if t.dims
-                        else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
-                    )
-                    self.top.append(ir.Decl(d, dplain, dinit))
-        if any(isinstance(n, ir.Var) and n.name == RETURNED for n in ir.walk(self.body)):
+                self.top.append(ir.Decl(d, dplain, dinit))
+        if self.prep.uses_returned:
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
 
     def unsupported(self, what: str, node) -> UnsupportedError:
@@ -354,7 +393,19 @@ class ReverseTransform:
 
     # ------------------------------------------------------------------ adjoints
     def is_active(self, e: ir.Expr) -> bool:
-        return any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e))
+        """Some variable in ``e`` is active (memoised per node: the adjoint of an expression asks
+        this of every subexpression, which must not re-walk each subtree)."""
+        return _subtree_any(e, lambda n: isinstance(n, Var) and n.name in self.active, self._active_memo)
+
+    def has_user_call(self, e: ir.Expr) -> bool:
+        """``e`` calls a user function that returns a value and writes through a parameter."""
+        return _subtree_any(e, self._is_writing_user_call, self._call_memo)
+
+    def _is_writing_user_call(self, n) -> bool:
+        if not isinstance(n, ir.Call):
+            return False
+        fn, _ = self._target(n)
+        return fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params)
 
     def adj_var(self, v: Var) -> ir.Expr:
         """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
@@ -467,12 +518,12 @@ class ReverseTransform:
         """``recompute``: statement index -> assignments to run in the reverse sweep just
         before that statement's reverse (see ``recompute_plan``)."""
         fwd: list[ir.Stmt] = []
-        rev: list[ir.Stmt] = []
+        parts: list[list[ir.Stmt]] = []  # each statement's reverse, joined backwards at the end
         for k, s in enumerate(stmts):
             f, r = self.stmt(s, depth)
             fwd += f
-            rev = (recompute or {}).get(k, []) + r + rev
-        return fwd, rev
+            parts.append((recompute or {}).get(k, []) + r)
+        return fwd, [x for part in reversed(parts) for x in part]
 
     def recompute_plan(self, body: list[ir.Stmt]) -> dict[int, list[ir.Stmt]]:
         """Loop-body locals the reverse sweep recomputes instead of taping.
@@ -834,7 +885,7 @@ class ReverseTransform:
 
     def acc(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool = False) -> None:
         """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
-        if not discard and (is_zero(adj) or not self.is_active(e)) and not _has_user_call(e, self):
+        if not discard and (is_zero(adj) or not self.is_active(e)) and not self.has_user_call(e):
             return
         handler(self, _ACC, e, "reverse mode", self.fn.loc)(e, adj, out, discard)
 
@@ -873,8 +924,8 @@ class ReverseTransform:
         if e.op not in ("+", "-", "*", "/"):
             raise self.unsupported(f"operator '{e.op}' on a floating value", e)
         a_act, b_act = (
-            self.is_active(e.lhs) or _has_user_call(e.lhs, self),
-            self.is_active(e.rhs) or _has_user_call(e.rhs, self),
+            self.is_active(e.lhs) or self.has_user_call(e.lhs),
+            self.is_active(e.rhs) or self.has_user_call(e.rhs),
         )
         if a_act and b_act:
             adj = self.bind(adj, out)
@@ -1132,13 +1183,25 @@ def _simple_index(e: ir.Expr) -> bool:
     return isinstance(e, ir.Binary) and e.op in "+-*" and ir.is_atomic(e.lhs) and ir.is_atomic(e.rhs)
 
 
-def _has_user_call(e: ir.Expr, t: ReverseTransform) -> bool:
-    for n in ir.walk(e):
-        if isinstance(n, ir.Call):
-            fn, _ = t._target(n)
-            if fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params):
-                return True
-    return False
+def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> bool:
+    """``pred`` holds for some node of ``e``; every node's answer is kept in ``memo`` (keyed by
+    id, with the node itself so that the id stays its own), so each node is looked at once
+    however often its ancestors ask."""
+    hit = memo.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if (h := memo.get(id(n))) is not None and h[0] is n:
+            continue
+        kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
+        if not expanded:
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
+    return memo[id(e)][1]
 
 
 def _holds(e: ir.Expr, node) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .. import ir
 from ..ir import Var, lit
 from .forward import ForwardTransform, vectorize
+from .pause import collector_paused
 from .program import Program
 
 DPTR = ir.Type("double", 1)
@@ -55,6 +56,7 @@ def directions_for(fn: ir.Function, specs) -> list[Direction]:
     return out
 
 
+@collector_paused
 def vector_derivative(
     program: Program, fn: ir.Function, directions: list[Direction], name: str, comment: str = ""
 ) -> tuple[ir.Function, list[Buffer], int]:
