@@ -5,10 +5,16 @@ numbers are in benchmarks/bench_generation.py.)"""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from pyclad import ir
 from pyclad.ad import reverse
+from pyclad.errors import UnsupportedError
+from pyclad.frontend.depth import check_chain_lengths
 from pyclad.source import Source
 
 
@@ -71,3 +77,29 @@ def test_work_on_one_long_expression_grows_linearly_with_its_terms(visits, mode)
 def test_work_on_straight_line_code_grows_linearly_with_its_statements(visits, mode):
     small, large = work(visits, straight_line(250), mode), work(visits, straight_line(1000), mode)
     assert small > 0 and large <= 4.4 * small, (small, large)
+
+
+def test_an_expression_too_long_for_the_parser_is_refused_with_a_location_and_the_process_survives():
+    # 14,000 terms crash libclang's parser (stack overflow) if it ever sees them
+    code = (
+        "import pyclad\n"
+        "src = 'double f(double x) {\\n    return ' + ' + '.join(['x * 0.5'] * 14000) + ';\\n}\\n'\n"
+        "try:\n"
+        "    pyclad.cppdef(src)\n"
+        "except pyclad.UnsupportedError as e:\n"
+        "    print(e)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"<string>:2:\d+: error: .*too long for the C\+\+ parser", r.stdout), r.stdout
+
+
+def test_the_length_check_counts_one_chain_per_precedence_and_nesting_level():
+    ok = "double f(double x) { return " + " + ".join(["x * x * (x - 1)"] * 9000) + "; }"
+    check_chain_lengths(ok, "ok.cpp")  # 9,000 additions, 18,000 products in 9,000 short chains
+    listed = "double a[] = {" + ", ".join(["-1.5"] * 20000) + "};"
+    check_chain_lengths(listed, "list.cpp")  # an initialiser list is no chain
+    commented = "// " + "+ " * 20000 + '\ndouble s = "' + "+" * 20000 + '";'
+    check_chain_lengths(commented, "c.cpp")
+    with pytest.raises(UnsupportedError, match=r"long\.cpp:2:\d+"):
+        check_chain_lengths("double f(double x) {\n return " + " * ".join(["x"] * 10002) + "; }", "long.cpp")

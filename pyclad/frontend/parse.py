@@ -12,6 +12,7 @@ import subprocess
 import clang.cindex as ci
 
 from ..errors import CompileError, Loc
+from .depth import check_chain_lengths
 
 # CXBinaryOperatorKind and CXUnaryOperatorKind from clang-c/Index.h (clang >= 17).
 BINARY_OPS = {
@@ -131,6 +132,7 @@ def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
     global _index
     if _index is None:
         _index = ci.Index.create()
+    check_chain_lengths(text, filename)  # before libclang: a chain too long would crash it
     tu = _index.parse(filename, args=args, unsaved_files=[(filename, text)])
     errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
     if errors:
