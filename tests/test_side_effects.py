@@ -31,6 +31,14 @@ double step_in_loop(double x) {
 }
 double return_post(double& a) { return a++ * 2; }
 double through_ref(double x) { double a = x; double r = return_post(a); return r * a; }
+double while_step(double x) { double a = 0, s = 0; while ((a += 0.5) < 2) { s += a * x; } return s * x; }
+double for_step(double x) {
+    double s = 0;
+    int k = 0;
+    for (double a = x; (a *= 2) < 40 * x; k++) { if (k == 1) continue; s += a; }
+    return s;
+}
+double do_step(double x) { double a = x, s = 0; do { s += a * a; } while ((a -= 0.4) > 0); return s; }
 double unsequenced(double x) { double a = x; return a++ * a; }
 """
 
@@ -49,6 +57,11 @@ CASES = {
     # s = x (x + (x - 1) + (x - 2)) = 3x^2 - 3x, a = x - 3
     "step_in_loop": lambda x: 6 * x - 3 + 1,
     "through_ref": lambda x: 2 * (2 * x + 1),  # 2x (x + 1)
+    "while_step": lambda x: 2 * (0.5 + 1.0 + 1.5) * x,  # (0.5 + 1 + 1.5) x^2
+    # a = 2x, 4x, 8x, 16x, 32x (then 64x ends it), k = 1 skipped: s = (2 + 8 + 16 + 32) x
+    "for_step": lambda x: 2 + 8 + 16 + 32,
+    # a = x, x - 0.4, ..., while positive: at x = 1.5, four terms
+    "do_step": lambda x: sum(2 * (x - 0.4 * k) for k in range(4)),
 }
 
 

@@ -19,7 +19,9 @@ expression of its own, sequenced before the right one.
 Left as they are, for the transforms to handle or refuse: side effects that
 run only on some paths (in a branch of ``?:`` or on the right of ``&&`` and
 ``||``), side effects on pointers (``*p++``, which the transforms handle
-themselves), and side effects in loop conditions and increments.
+themselves), the increment of a ``for`` loop (a statement already), and the condition of
+a ``do``-``while`` loop whose body has a ``continue``.  A loop condition with side effects
+becomes the first statements of the loop body, ending in ``if (!cond) break;``.
 """
 
 from __future__ import annotations
@@ -43,14 +45,16 @@ def sequence(fn: ir.Function) -> ir.Function:
 
 
 def _full_exprs(s: ir.Stmt) -> list[ir.Expr]:
-    """The full expressions the pass sequences in statement ``s`` (not those of loop headers)."""
+    """The full expressions the pass sequences in statement ``s`` (not a for loop's increment)."""
     if isinstance(s, ir.Decl):
         return [s.init] if s.init is not None else []
     if isinstance(s, (ir.ExprStmt, ir.Return)):
         e = s.expr if isinstance(s, ir.ExprStmt) else s.value
         return [e] if e is not None else []
-    if isinstance(s, (ir.If, ir.Switch)):
+    if isinstance(s, (ir.If, ir.Switch, ir.While, ir.DoWhile)):
         return [s.cond]
+    if isinstance(s, ir.For):
+        return [s.cond] if s.cond is not None else []
     return []
 
 
@@ -124,6 +128,20 @@ def _check_order(e: ir.Expr) -> None:
                 )
 
 
+def _continues(s: ir.Stmt) -> bool:
+    """``s`` holds a ``continue`` of the loop it is the body of (not of a loop inside it)."""
+    if isinstance(s, ir.Continue):
+        return True
+    if isinstance(s, (ir.For, ir.While, ir.DoWhile)):
+        return False
+    return any(_continues(c) for c in ir.children(s) if isinstance(c, ir.Stmt))
+
+
+def _joined(first: ir.Stmt, rest: list[ir.Stmt]) -> ir.Block:
+    head = list(first.stmts) if isinstance(first, ir.Block) else [first]
+    return ir.Block(tuple(head + rest), first.loc)
+
+
 class _Sequencer:
     """Rewrites statements; ``pre`` and ``post`` collect the statements that run before and
     after the full expression being rewritten."""
@@ -185,13 +203,42 @@ class _Sequencer:
         return pre + post + [replace(s, cond=cond, body=self.block(s.body))]
 
     def loop(self, s) -> list[ir.Stmt]:
-        if not isinstance(s, ir.For):
-            return [replace(s, body=self.body(s.body))]
-        init: list[ir.Stmt] = []
-        for x in s.init:
-            init += self.stmt(x)
-        loop = replace(s, init=tuple(init[-1:]), body=self.body(s.body))
-        return [ir.Block(tuple(init[:-1]) + (loop,), s.loc)] if len(init) > 1 else [loop]
+        before: list[ir.Stmt] = []
+        if isinstance(s, ir.For):
+            init: list[ir.Stmt] = []
+            for x in s.init:
+                init += self.stmt(x)
+            before, s = init[:-1], replace(s, init=tuple(init[-1:]))
+        body = self.body(s.body)
+        pre, cond, post = self.full(s.cond) if s.cond is not None else ([], None, [])
+        if not pre and not post:
+            loop = replace(s, body=body)
+        elif isinstance(s, ir.DoWhile):
+            if _continues(body):  # a continue would skip the condition's statements
+                loop = replace(s, body=body)
+            else:
+                # bool _t; do { body; pre; _t = cond; post } while (_t);
+                flag = self.flag(cond, before)
+                test = ir.ExprStmt(ir.Assign("=", flag, cond, flag.type), s.loc)
+                loop = replace(s, body=_joined(body, pre + [test] + post), cond=flag)
+        else:
+            # for (init; ; step) { pre; bool _t = cond; post; if (!_t) break; body }: a continue
+            # still runs the increment, then the condition's statements
+            test: list[ir.Stmt] = []
+            flag = self.bind(cond, cond.type, test)
+            leave = ir.If(ir.Unary("!", flag, ir.BOOL), ir.Break(s.loc), None, s.loc)
+            forever = ir.Lit("true", ir.BOOL)
+            loop = replace(
+                s, cond=forever, body=_joined(ir.Block(tuple(pre + test + post + [leave])), [body])
+            )
+        return [ir.Block(tuple(before) + (loop,), s.loc)] if before else [loop]
+
+    def flag(self, cond: ir.Expr, before: list[ir.Stmt]) -> ir.Var:
+        """A variable declared before a loop to carry its condition."""
+        ty = ir.Type(cond.type.base, cond.type.ptr)
+        name = self.names.temp()
+        before.append(ir.Decl(name, ty, None, cond.loc))
+        return ir.Var(name, ty, cond.loc)
 
     def bind(self, value: ir.Expr, ty: ir.Type, pre: list[ir.Stmt]) -> ir.Var:
         plain = ir.Type(ty.base, ty.ptr)
