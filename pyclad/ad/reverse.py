@@ -1055,7 +1055,16 @@ def prune_forward(
     A gradient does not return the primal value, so an accumulator such as the
     ``s += ...`` of a sum is dead once the reverse sweep has what it needs."""
 
+    seen: dict[int, tuple[ir.Stmt, str | None]] = {}  # each statement is judged once
+
     def candidate(s: ir.Stmt) -> str | None:
+        hit = seen.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
+        seen[id(s)] = (s, judge(s))
+        return seen[id(s)][1]
+
+    def judge(s: ir.Stmt) -> str | None:
         if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)):
             t = s.expr.target
             if isinstance(t, Var) and t.name in locals_ and not t.type.ptr and not t.type.dims:
@@ -1089,11 +1098,14 @@ def prune_forward(
                 continue
             out.update(n.name for n in ir.walk(s) if isinstance(n, Var))
 
+    dropped = [0]
+
     def drop(stmts, live: set[str]) -> list[ir.Stmt]:
         out = []
         for s in stmts:
             name = candidate(s)
             if name is not None and name not in live:
+                dropped[0] += 1
                 if isinstance(s.expr, ir.Assign) and not _pure_calls(s.expr.value):
                     out.append(ir.ExprStmt(_unwrap(s.expr.value), s.loc))
                 continue
@@ -1116,8 +1128,9 @@ def prune_forward(
     while True:
         live = set(rest_reads)
         reads(fwd, live)
+        dropped[0] = 0
         new = drop(fwd, live)
-        if new == fwd:
+        if not dropped[0]:
             return fwd
         fwd = new
 
