@@ -125,6 +125,8 @@ class _Prepared:
     decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
     has_loop: bool = False
     uses_returned: bool = False
+    active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
+    call_memo: dict = field(default_factory=dict)  # node id -> (node, calls a writing user function)
 
     def survey(self) -> None:
         """One walk over the body for every fact the set-up needs."""
@@ -183,8 +185,8 @@ class ReverseTransform:
         self.adj_local: dict[str, str] = {}
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
-        self._active_memo: dict[int, tuple[ir.Expr, bool]] = {}
-        self._call_memo: dict[int, tuple[ir.Expr, bool]] = {}
+        self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
+        self._call_memo = prep.call_memo
         self._declare_locals(prep.extra)
 
     def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
