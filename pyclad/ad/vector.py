@@ -84,6 +84,9 @@ def vector_derivative(
                 seed = ir.Call(f"::pyclad::vec<{n}>::unit", (lit(direction.offset, ir.INT),), ir.DOUBLE)
             pre.append(ir.Decl(d, ir.Type(p.type.base), seed))
     body = t.block_stmts(t.fn.body.stmts)
+    read = {n.name for n in ir.walk(ir.Block(tuple(body))) if isinstance(n, Var)}
+    # a scalar seed nothing reads (the result does not depend on that input) is not declared
+    pre = [d for d in pre if not (isinstance(d, ir.Decl) and not d.type.ptr and d.name not in read)]
     result = None
     if fn.ret.is_float:
         result = t.names.claim("_d_result")
