@@ -338,27 +338,52 @@ class Function:
 # ----------------------------------------------------------------------------- traversal
 
 
+_CHILD_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """(field, holds a tuple) for each field of a node class that may hold sub-nodes, read
+    from the annotations once per class (``children`` is the hottest function of every pass)."""
+    out = []
+    for f in cls.__dataclass_fields__.values():
+        ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if f.name in ("type", "loc") or not any(k in ann for k in ("Expr", "Stmt", "Block")):
+            continue
+        out.append((f.name, ann.startswith("tuple")))
+    return tuple(out)
+
+
 def children(node: Expr | Stmt) -> list:
     """Direct sub-expressions and sub-statements, in evaluation/source order."""
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = _CHILD_FIELDS[type(node)] = _child_fields(type(node))
     out = []
-    for f in node.__dataclass_fields__:
-        if f in ("type", "loc"):
-            continue
+    for f, many in fields:
         v = getattr(node, f)
-        if isinstance(v, (Expr, Stmt)):
+        if many:
+            out.extend(v)
+        elif v is not None:
             out.append(v)
-        elif isinstance(v, tuple):
-            out.extend(x for x in v if isinstance(x, (Expr, Stmt)))
     return out
 
 
 def walk(node):
     """Pre-order iteration over a node and everything below it."""
     stack = [node]
+    pop, push, fields_of = stack.pop, stack.append, _CHILD_FIELDS.get
     while stack:
-        n = stack.pop()
+        n = pop()
         yield n
-        stack.extend(reversed(children(n)))
+        fields = fields_of(type(n))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(n)] = _child_fields(type(n))
+        for f, many in reversed(fields):
+            v = getattr(n, f)
+            if many:
+                stack.extend(reversed(v))
+            elif v is not None:
+                push(v)
 
 
 def root_var(e: Expr) -> Var | None:

@@ -5,7 +5,8 @@ The programs come from a small grammar: straight-line code over a few double loc
 (= += -= *=, + - * /, sin cos exp), for loops with constant, int-parameter and
 value-dependent trip counts, if/else on int parameters, loop counters and comparisons
 of values, switch (fall-through, default) on ints, break / continue / early return on
-loop counters, calls to a fixed helper and to fixed functions with a reference
+loop counters, side effects inside expressions (increments, nested assignments, the comma
+operator), calls to a fixed helper and to fixed functions with a reference
 output (one of them with its result inside arithmetic), reads of a const array parameter and reads and
 writes of a second array parameter.
 
@@ -89,7 +90,7 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
     """A list of statements, each a tuple (kind, ...)."""
     out = []
     for _ in range(draw(st.integers(1, size))):
-        choices = ["assign", "assign", "assign", "warr", "hout", "gref"]
+        choices = ["assign", "assign", "assign", "warr", "hout", "gref", "effect"]
         if depth > 0:
             choices += ["for_const", "for_param", "for_value", "if_param", "if_value", "switch"]
         if loops:
@@ -114,6 +115,19 @@ def block(draw, depth: int, loops: tuple[str, ...], size: int) -> list:
             a, b = (x if local not in x else "0.5" for x in (a, b))  # no unsequenced read of it
             op = draw(st.sampled_from(["=", "+=", "*="]))
             out.append(("assign", draw(st.sampled_from(LOCALS)), op, f"{b} * prop_gref({a}, {local})"))
+        elif kind == "effect":  # a side effect inside an expression: ++/--, nested =, comma
+            local, target = draw(st.sampled_from([(u, t) for u in LOCALS for t in LOCALS if u != t]))
+            a, b = draw(expr(1, loops)), draw(expr(1, loops))
+            b = b if local not in b else "0.5"  # no unsequenced read of the modified local
+            form = draw(st.sampled_from(["post", "pre", "nested", "comma"]))
+            if form in ("post", "pre"):
+                step = draw(st.sampled_from(["++", "--"]))
+                value = f"({local}{step}) * {b}" if form == "post" else f"({step}{local}) * {b}"
+            elif form == "nested":
+                value = f"({local} = {a}) * {b}"
+            else:
+                value = f"({local} += {a}, {local} * {draw(expr(1, loops))})"
+            out.append(("assign", target, draw(st.sampled_from(["=", "+=", "-="])), value))
         elif kind in ("for_const", "for_param"):
             var = f"i{len(loops)}"
             bound = str(draw(st.integers(1, 3))) if kind == "for_const" else "n"

@@ -384,17 +384,19 @@ def test_order_two_with_several_inputs_is_an_error(m):
 
 
 def test_unsupported_construct_is_reported_by_vector_mode(m):
-    """A construct neither mode can differentiate: the error names it and its place."""
+    """A construct neither mode can differentiate (a variable written and read in one
+    expression, in an order C++ leaves unspecified): the error names it and its place."""
     mod = pyclad.cppdef(
         "double g(double x, double y) {\n"
         "    double a = 0;\n"
-        "    double b = (a = x * y) + 1;\n"
+        "    double b = (a = x * y) + a;\n"
         "    return a * b;\n"
         "}\n"
     )
     with pytest.raises(pyclad.UnsupportedError) as info:  # scalars only: reported at once
         pyclad.differentiate(mod.g, ["x", "y"])
     assert re.search(r"<string>:3:\d+", str(info.value)), str(info.value)
+    assert "'a'" in str(info.value) and "unspecified" in str(info.value)
     still_works(m)
 
 

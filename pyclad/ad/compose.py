@@ -221,6 +221,7 @@ def hessian_driver(
             out_args.append(ir.Unary("&", Var(o.name, ir.DOUBLE), DPTR))
     buf_args: list[ir.Expr] = []
     copies: list[ir.Stmt] = []
+    covered: set = set()  # directions whose Hessian rows the copies fill
     nn = lit(n, SIZE)
     hess = Var("_hessian", DPTR)
     for b in buffers:
@@ -253,10 +254,16 @@ def hessian_driver(
                 )
                 dest = ir.Binary("+", hess, _mul(lit(dd.offset, SIZE), nn), DPTR) if dd.offset else hess
                 copies.append(ir.ExprStmt(ir.Call("::std::copy", (begin, end, dest), ir.VOID)))
+                covered.add(dd)
     args = [Var(p.name, p.type) for p in primal.params] + out_args
     args += buf_args
     body.append(ir.ExprStmt(ir.Call(kernel.name, tuple(args), ir.VOID)))
     body += copies
+    for dd in dirs:  # a gradient entry that does not depend on the directions: rows of zeros
+        if dd not in covered:
+            start = ir.Binary("+", hess, _mul(lit(dd.offset, SIZE), nn), DPTR) if dd.offset else hess
+            stop = ir.Binary("+", hess, _mul(lit(dd.offset + dd.size, SIZE), nn), DPTR)
+            body.append(ir.ExprStmt(ir.Call("::std::fill", (start, stop, lit(0)), ir.VOID)))
     params = (
         list(primal.params) + [ir.Param("_hessian", DPTR)] + [ir.Param(v.name, SIZE) for v in sizes.values()]
     )

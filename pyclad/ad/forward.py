@@ -23,9 +23,12 @@ from ..errors import NoDerivativeError, PycladError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
 from .activity import active_variables, writable
 from .activity import depends as depends_on
+from .dispatch import exhaustive, handler
 from .names import Namer, specialised
+from .pause import collector_paused
 from .program import Program
 from .rules import Custom, Partials
+from .sequence import sequence
 from .simplify import remove_dead_locals
 
 RETURN = "_d_return"
@@ -77,6 +80,7 @@ class Extra:
     seed: int | None
 
 
+@collector_paused
 def derivative(
     program: Program, fn: ir.Function, wrt: str, element: int | None, name: str
 ) -> tuple[ir.Function, list[Extra]]:
@@ -96,7 +100,7 @@ def derivative(
         else:
             seed = 1 if p.name == wrt else 0
             pre.append(ir.Decl(d, _plain(p.type), lit(seed)))
-    body = t.block_stmts(fn.body.stmts)
+    body = t.block_stmts(t.fn.body.stmts)
     what = f"{wrt}[{element}]" if element is not None else wrt
     comment = f"d {fn.name} / d {what}, forward mode."
     if extras:
@@ -109,6 +113,7 @@ def derivative(
     return t.tidy(out), extras
 
 
+@collector_paused
 def pushforward(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
     """The name of fn's pushforward for this activity pattern; generated on first use.
     ``vector`` > 0: tangents are ``pyclad::vec<vector>`` (vector forward mode)."""
@@ -124,7 +129,7 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
             params.append(ir.Param(t.names.derivative(p.name), p.type))
     if fn.ret.is_float:
         params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
-    body = t.block_stmts(fn.body.stmts)
+    body = t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:
         out = vectorize(out, t.tangent_names(), vector)
@@ -171,7 +176,7 @@ class ForwardTransform:
     ):
         self.program = program
         self.vector = vector
-        self.fn = fn
+        self.fn = fn = sequence(fn)
         self.names = Namer.for_function(fn)
         self.active = active_variables(fn, seeds, self._callee_params)
         self.returns_pair = returns_pair
@@ -284,34 +289,32 @@ class ForwardTransform:
 
     def stmt(self, s: ir.Stmt) -> list[ir.Stmt]:
         assert not self.pending
-        if isinstance(s, ir.Decl):
-            return self.decl(s)
-        if isinstance(s, ir.ExprStmt):
-            return self.expr_stmt(s)
-        if isinstance(s, ir.Block):
-            return [ir.Block(tuple(self.block_stmts(s.stmts)), s.loc)]
-        if isinstance(s, ir.If):
-            self.check_cond(s.cond)
-            other = self.body(s.other) if s.other is not None else None
-            if isinstance(s.other, ir.If) and len(other.stmts) == 1:
-                other = other.stmts[0]
-            return [ir.If(s.cond, self.body(s.then), other, s.loc)]
-        if isinstance(s, ir.For):
-            return self.for_stmt(s)
-        if isinstance(s, ir.While):
-            self.check_cond(s.cond)
-            return [ir.While(s.cond, self.body(s.body), s.loc)]
-        if isinstance(s, ir.DoWhile):
-            self.check_cond(s.cond)
-            return [ir.DoWhile(self.body(s.body), s.cond, s.loc)]
-        if isinstance(s, ir.Switch):
-            self.check_cond(s.cond)
-            return [ir.Switch(s.cond, ir.Block(tuple(self.block_stmts(s.body.stmts, True))), s.loc)]
-        if isinstance(s, ir.Return):
-            return self.return_stmt(s)
-        if isinstance(s, (ir.Break, ir.Continue, ir.Case, ir.Default)):
-            return [s]
-        raise self.unsupported(type(s).__name__, s)
+        return handler(self, _STMT, s, "forward mode", self.fn.loc)(s)
+
+    def block_stmt(self, s: ir.Block) -> list[ir.Stmt]:
+        return [ir.Block(tuple(self.block_stmts(s.stmts)), s.loc)]
+
+    def if_stmt(self, s: ir.If) -> list[ir.Stmt]:
+        self.check_cond(s.cond)
+        other = self.body(s.other) if s.other is not None else None
+        if isinstance(s.other, ir.If) and len(other.stmts) == 1:
+            other = other.stmts[0]
+        return [ir.If(s.cond, self.body(s.then), other, s.loc)]
+
+    def while_stmt(self, s: ir.While) -> list[ir.Stmt]:
+        self.check_cond(s.cond)
+        return [ir.While(s.cond, self.body(s.body), s.loc)]
+
+    def do_stmt(self, s: ir.DoWhile) -> list[ir.Stmt]:
+        self.check_cond(s.cond)
+        return [ir.DoWhile(self.body(s.body), s.cond, s.loc)]
+
+    def switch_stmt(self, s: ir.Switch) -> list[ir.Stmt]:
+        self.check_cond(s.cond)
+        return [ir.Switch(s.cond, ir.Block(tuple(self.block_stmts(s.body.stmts, True))), s.loc)]
+
+    def keep(self, s: ir.Stmt) -> list[ir.Stmt]:
+        return [s]
 
     def flush(self, *stmts: ir.Stmt) -> list[ir.Stmt]:
         out = self.pending + list(stmts)
@@ -559,65 +562,67 @@ class ForwardTransform:
 
     def expr(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr | None]:
         """(value, tangent) of e; tangent None for values that carry no derivative."""
-        if isinstance(e, ir.Lit):
-            return e, (lit(0) if e.type.is_float else None)
-        if isinstance(e, Var):
-            return e, self.tangent_var(e)
-        if isinstance(e, ir.Index):
-            bv, bt = self.expr(e.base)
-            if bt is None or is_zero(bt):
-                return ir.Index(bv, e.index, e.type, e.loc), (lit(0) if e.type.is_float else None)
-            idx = self.pure(e.index)
-            return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
-        if isinstance(e, ir.Unary):
-            return self.unary(e)
-        if isinstance(e, ir.Binary):
-            return self.binary(e)
-        if isinstance(e, ir.Cast):
-            v, t = self.expr(e.operand)
-            out = ir.Cast(v, e.type, e.loc, e.implicit)
-            if e.type.is_float:
-                if t is None or is_zero(t) or not e.operand.type.is_float:
-                    return out, lit(0)
-                return out, ir.Cast(t, e.type, e.loc, e.implicit)
-            if e.type.ptr and t is not None and not is_zero(t):
-                return out, ir.Cast(t, e.type, e.loc, e.implicit)
-            return out, None
-        if isinstance(e, ir.Cond):
-            return self.conditional(e)
-        if isinstance(e, ir.Call):
-            return self.call(e)
-        if isinstance(e, ir.Step):
-            root = ir.root_var(e.target)
-            if e.target.type.is_float and root is not None and root.name in self.active:
-                raise self.unsupported("increment of a differentiated variable inside an expression", e)
-            tstep = self.pointer_step(e)
-            if tstep is None:
-                return e, None
-            # An active pointer stepped inside an expression (*p++): step it and its tangent
-            # once, before the statement, and read the pointer value the expression means.
-            tv, tt = self.lvalue(e.target)
-            if e.prefix:
-                self.pending += [ir.ExprStmt(tstep, e.loc), ir.ExprStmt(e, e.loc)]
-                return tv, tt
-            ty = _plain(e.target.type.value())
-            name = self.names.temp()
-            dname = self.names.derivative(name)
-            self.pending += [
-                ir.Decl(dname, ty, tt),
-                ir.Decl(name, ty, tv),
-                ir.ExprStmt(tstep, e.loc),
-                ir.ExprStmt(e, e.loc),
-            ]
-            return Var(name, ty), Var(dname, ty)
-        if isinstance(e, ir.Assign):
-            root = ir.root_var(e.target)
-            if root is not None and root.name in self.active:
-                raise self.unsupported("assignment to a differentiated variable inside an expression", e)
-            return e, (lit(0) if e.type.is_float else None)
-        if isinstance(e, ir.InitList):
-            raise self.unsupported("an initialiser list in an expression", e)
-        raise self.unsupported(type(e).__name__, e)
+        return handler(self, _EXPR, e, "forward mode", self.fn.loc)(e)
+
+    def literal(self, e: ir.Lit):
+        return e, (lit(0) if e.type.is_float else None)
+
+    def variable(self, e: Var):
+        return e, self.tangent_var(e)
+
+    def index(self, e: ir.Index):
+        bv, bt = self.expr(e.base)
+        if bt is None or is_zero(bt):
+            return ir.Index(bv, e.index, e.type, e.loc), (lit(0) if e.type.is_float else None)
+        idx = self.pure(e.index)
+        return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
+
+    def cast(self, e: ir.Cast):
+        v, t = self.expr(e.operand)
+        out = ir.Cast(v, e.type, e.loc, e.implicit)
+        if e.type.is_float:
+            if t is None or is_zero(t) or not e.operand.type.is_float:
+                return out, lit(0)
+            return out, ir.Cast(t, e.type, e.loc, e.implicit)
+        if e.type.ptr and t is not None and not is_zero(t):
+            return out, ir.Cast(t, e.type, e.loc, e.implicit)
+        return out, None
+
+    def step(self, e: ir.Step):
+        root = ir.root_var(e.target)
+        if e.target.type.is_float and root is not None and root.name in self.active:
+            raise self.unsupported("increment of a differentiated variable inside an expression", e)
+        tstep = self.pointer_step(e)
+        if tstep is None:
+            return e, None
+        # An active pointer stepped inside an expression (*p++): step it and its tangent
+        # once, before the statement, and read the pointer value the expression means.
+        tv, tt = self.lvalue(e.target)
+        if e.prefix:
+            self.pending += [ir.ExprStmt(tstep, e.loc), ir.ExprStmt(e, e.loc)]
+            return tv, tt
+        ty = _plain(e.target.type.value())
+        name = self.names.temp()
+        dname = self.names.derivative(name)
+        self.pending += [
+            ir.Decl(dname, ty, tt),
+            ir.Decl(name, ty, tv),
+            ir.ExprStmt(tstep, e.loc),
+            ir.ExprStmt(e, e.loc),
+        ]
+        return Var(name, ty), Var(dname, ty)
+
+    def nested_assign(self, e: ir.Assign):
+        root = ir.root_var(e.target)
+        if root is not None and root.name in self.active:
+            raise self.unsupported("assignment to a differentiated variable inside an expression", e)
+        return e, (lit(0) if e.type.is_float else None)
+
+    def member(self, e: ir.Member):
+        raise self.unsupported("a member access", e)
+
+    def init_list_expr(self, e: ir.InitList):
+        raise self.unsupported("an initialiser list in an expression", e)
 
     def unary(self, e: ir.Unary):
         v, t = self.expr(e.operand)
@@ -645,9 +650,9 @@ class ForwardTransform:
                 return ir.Binary(op, pv, off, e.type), None
             off = self.pure(off)
             return ir.Binary(op, pv, off, e.type), ir.Binary(op, pt, off, e.type)
+        if op == ",":
+            raise self.unsupported("the comma operator here", e)
         if not e.type.is_float or op not in ("+", "-", "*", "/"):
-            if op == ",":
-                raise self.unsupported("the comma operator inside an expression", e)
             self.check_cond(e)
             return e, (lit(0) if e.type.is_float else None)
         a, ta = self.expr(e.lhs)
@@ -834,3 +839,43 @@ class ForwardTransform:
     def _is_active_lvalue(self, a: ir.Expr) -> bool:
         r = ir.root_var(a)
         return r is not None and r.name in self.active and not r.is_global
+
+
+_STMT = exhaustive(
+    {
+        ir.Decl: "decl",
+        ir.ExprStmt: "expr_stmt",
+        ir.Block: "block_stmt",
+        ir.If: "if_stmt",
+        ir.For: "for_stmt",
+        ir.While: "while_stmt",
+        ir.DoWhile: "do_stmt",
+        ir.Switch: "switch_stmt",
+        ir.Return: "return_stmt",
+        ir.Break: "keep",
+        ir.Continue: "keep",
+        ir.Case: "keep",
+        ir.Default: "keep",
+    },
+    ir.Stmt,
+    "forward mode statements",
+)
+
+_EXPR = exhaustive(
+    {
+        ir.Lit: "literal",
+        ir.Var: "variable",
+        ir.Index: "index",
+        ir.Unary: "unary",
+        ir.Binary: "binary",
+        ir.Cast: "cast",
+        ir.Cond: "conditional",
+        ir.Call: "call",
+        ir.Step: "step",
+        ir.Assign: "nested_assign",
+        ir.Member: "member",
+        ir.InitList: "init_list_expr",
+    },
+    ir.Expr,
+    "forward mode expressions",
+)

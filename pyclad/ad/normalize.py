@@ -35,26 +35,39 @@ class Leave(ir.Stmt):
 
 
 class _Renamer:
+    """``current`` maps each visible local to its new name (renamed ones only); each scope
+    keeps what its declarations replaced, to put back when it closes.  (Rebuilding the
+    mapping from all scopes at every statement made renaming quadratic in the locals.)"""
+
     def __init__(self, fn: ir.Function, namer: Namer):
         self.namer = namer
         self.declared = {p.name for p in fn.params}
-        self.scopes: list[dict[str, str]] = [{}]
+        self.current: dict[str, str] = {}
+        self.undo: list[list[tuple[str, str | None]]] = [[]]
 
     def mapping(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for s in self.scopes:
-            out.update(s)
-        return {k: v for k, v in out.items() if k != v}
+        return self.current
+
+    def bind(self, old: str, new: str) -> None:
+        self.undo[-1].append((old, self.current.get(old)))
+        if old != new:
+            self.current[old] = new
+        else:
+            self.current.pop(old, None)
 
     def expr(self, e):
-        return ir.rename(e, self.mapping()) if e is not None else None
+        return ir.rename(e, self.current) if e is not None else None
 
     def scoped(self, fn, *args):
-        self.scopes.append({})
+        self.undo.append([])
         try:
             return fn(*args)
         finally:
-            self.scopes.pop()
+            for old, previous in reversed(self.undo.pop()):
+                if previous is None:
+                    self.current.pop(old, None)
+                else:
+                    self.current[old] = previous
 
     def stmts(self, stmts) -> tuple:
         return tuple(self.stmt(s) for s in stmts)
@@ -66,7 +79,7 @@ class _Renamer:
             if name in self.declared:
                 name = self.namer.claim(s.name)
             self.declared.add(name)
-            self.scopes[-1][s.name] = name
+            self.bind(s.name, name)
             return replace(s, name=name, init=init)
         if isinstance(s, ir.Block):
             return replace(s, stmts=self.scoped(self.stmts, s.stmts))
@@ -96,7 +109,7 @@ class _Renamer:
             return replace(s, cond=self.expr(s.cond), body=self.scoped(self.stmt, s.body))
         if isinstance(s, ir.Switch):
             return replace(s, cond=self.expr(s.cond), body=self.scoped(self.stmt, s.body))
-        return ir.rename(s, self.mapping())
+        return ir.rename(s, self.current)
 
 
 def _stmts(s: ir.Stmt | None) -> list[ir.Stmt]:

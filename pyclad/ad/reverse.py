@@ -17,17 +17,21 @@ reverse sweep reads needs no tape at all: integer counters ``i++`` are undone by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import copy
+from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
 from ..ir import Var, div, is_zero, lit, mul, neg
 from .activity import active_variables, writable
+from .dispatch import exhaustive, handler
 from .forward import vectorize
 from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
+from .pause import collector_paused
 from .program import Program
 from .rules import Custom, Partials
+from .sequence import sequence
 
 ULONG = ir.Type("unsigned long")
 
@@ -41,6 +45,7 @@ class Output:
     wrt: bool
 
 
+@collector_paused
 def gradient(
     program: Program, fn: ir.Function, wrt: list[str], name: str
 ) -> tuple[ir.Function, list[Output]]:
@@ -60,6 +65,7 @@ def gradient(
     return out, outs
 
 
+@collector_paused
 def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
     """The name of fn's pullback for this activity pattern; generated on first use.
     ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
@@ -96,41 +102,81 @@ def _build(program, fn, seeds, mode, vector=0):
         # found it, for the caller's reverse sweep that goes on reading it.
         needed |= {p.name for p in fn.params if writable(p.type)}
     while True:
-        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector)
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
         t.run()
         if t.reads <= needed:
             return t
         needed |= t.reads
 
 
+@dataclass
+class _Prepared:
+    """What every run of the transform over one function starts from: the function with its
+    side effects sequenced, its body normalised, the activity of its variables and the facts
+    the set-up reads off the body (computed once, not once per run)."""
+
+    fn: ir.Function
+    body: ir.Block
+    extra: list[ir.Decl]
+    active: set[str]
+    names: Namer  # as the preparation left it; each run takes a copy
+    assignments: dict[str, int] = field(default_factory=dict)  # stores to each variable
+    assigned: set[str] = field(default_factory=set)  # roots of assignment and increment targets
+    decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
+    has_loop: bool = False
+    uses_returned: bool = False
+    active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
+    call_memo: dict = field(default_factory=dict)  # node id -> (node, calls a writing user function)
+
+    def survey(self) -> None:
+        """One walk over the body for every fact the set-up needs."""
+        declared: set[str] = set()
+        for n in ir.walk(self.body):
+            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
+            if isinstance(n, ir.Decl) and n.name not in declared:
+                declared.add(n.name)
+                self.decls.append(n)
+            elif isinstance(n, (ir.Assign, ir.Step)):
+                root = ir.root_var(n.target)
+                target = root.name if root is not None else None
+                if target is not None:
+                    self.assigned.add(target)
+            elif isinstance(n, ir.Call):  # a callee may write through pointer/reference args
+                for a in n.args:
+                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                    if root is not None:
+                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
+            elif isinstance(n, (ir.While, ir.DoWhile)):
+                self.has_loop = True
+            elif isinstance(n, ir.Var) and n.name == RETURNED:
+                self.uses_returned = True
+            if target is not None:
+                self.assignments[target] = self.assignments.get(target, 0) + 1
+
+
 class ReverseTransform:
     def __init__(
-        self, program: Program, fn: ir.Function, seeds: set[str], mode: str, needed, vector: int = 0
+        self,
+        program: Program,
+        fn: ir.Function,
+        seeds: set[str],
+        mode: str,
+        needed,
+        vector: int = 0,
+        prep: _Prepared | None = None,
     ):
         self.program = program
         self.vector = vector
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
-        self.fn = fn
         self.mode = mode
-        self.names = Namer.for_function(fn)
-        hoisted = replace(fn, body=self._hoist_block(fn.body))
-        self.body, extra = Normalizer(hoisted, self.names).run()
-        work = replace(fn, body=self.body)
-        self.active = active_variables(work, seeds, self._callee_params) | set(seeds)
-        self.assignments: dict[str, int] = {}  # stores to each variable (declarations included)
-        for n in ir.walk(self.body):
-            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
-            if isinstance(n, (ir.Assign, ir.Step)):
-                root = ir.root_var(n.target)
-                target = root.name if root is not None else None
-            if isinstance(n, ir.Call):  # a callee may write through pointer/reference args
-                for a in n.args:
-                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
-                    if root is not None:
-                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
-            if target is not None:
-                self.assignments[target] = self.assignments.get(target, 0) + 1
+        self.seeds = set(seeds)
+        if prep is None:
+            prep = self._prepare(fn, seeds)
+        self.prep = prep
+        self.fn, self.body, self.active = prep.fn, prep.body, prep.active
+        self.names = copy.deepcopy(prep.names)
+        self.assignments = prep.assignments
         self.needed = needed  # None on the probing run: save nothing, record reads
         self.reads: set[str] = set()
         self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
@@ -139,7 +185,19 @@ class ReverseTransform:
         self.adj_local: dict[str, str] = {}
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
-        self._declare_locals(extra)
+        self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
+        self._call_memo = prep.call_memo
+        self._declare_locals(prep.extra)
+
+    def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
+        self.fn = fn = sequence(fn)
+        self.names = Namer.for_function(fn)
+        hoisted = replace(fn, body=self._hoist_block(fn.body))
+        body, extra = Normalizer(hoisted, self.names).run()
+        active = active_variables(replace(fn, body=body), seeds, self._callee_params) | set(seeds)
+        prep = _Prepared(fn, body, extra, active, copy.deepcopy(self.names))
+        prep.survey()
+        return prep
 
     def adjoint_names(self) -> set[str]:
         """Every name that holds an adjoint (retyped in vector reverse mode)."""
@@ -259,15 +317,19 @@ class ReverseTransform:
         return pre, _substitute(e, swap)
 
     def _declare_locals(self, extra) -> None:
-        has_loop = any(isinstance(n, (ir.While, ir.DoWhile)) for n in ir.walk(self.body))
-        assigned_params = {
-            r.name
-            for n in ir.walk(self.body)
-            if isinstance(n, (ir.Assign, ir.Step)) and (r := ir.root_var(n.target)) is not None
-        }
+        has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
-                if p.type.ptr or p.type.ref and not p.type.const:
+                if p.type.ptr:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                elif p.name not in self.seeds:
+                    # A scalar left out of wrt (or inactive in the caller) that the body
+                    # overwrites with a differentiated value: its adjoint is a local the
+                    # caller never sees.
+                    local = self.names.derivative(p.name)
+                    self.adj_local[p.name] = local
+                    self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
+                elif p.type.ref and not p.type.const:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 else:
                     self.adj_param[p.name] = self.names.derivative(p.name)
@@ -290,36 +352,29 @@ class ReverseTransform:
                         )
         for d in extra:
             self.top.append(d)
-        declared: set[str] = set()
-        for n in ir.walk(self.body):
+        for n in self.prep.decls:
             # normalisation may copy the statements after a branch into both arms: one declaration
-            if isinstance(n, ir.Decl) and n.name not in declared:
-                declared.add(n.name)
-                t = n.type
-                if t.ref:
-                    raise UnsupportedError(
-                        "a reference local variable is not supported in reverse mode", n.loc
-                    )
-                plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
-                init = (
-                    ir.InitList((), plain)
-                    if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
-                    else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+            t = n.type
+            if t.ref:
+                raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
+            plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+            init = (
+                ir.InitList((), plain)
+                if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
+                else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+            )
+            self.top.append(ir.Decl(n.name, plain, init))
+            if n.name in self.active and t.holds_float:
+                d = self.names.derivative(n.name)
+                self.adj_local[n.name] = d
+                dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                dinit = (
+                    ir.InitList((), dplain)
+                    if t.dims
+                    else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
-                self.top.append(ir.Decl(n.name, plain, init))
-                if n.name in self.active and t.holds_float:
-                    d = self.names.derivative(n.name)
-                    self.adj_local[n.name] = d
-                    dplain = ir.Type(
-                        t.base, t.ptr, t.dims
-                    )  # adjoints are written even where the value is const
-                    dinit = (
-                        ir.InitList((), dplain)
-                        if t.dims
-                        else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
-                    )
-                    self.top.append(ir.Decl(d, dplain, dinit))
-        if any(isinstance(n, ir.Var) and n.name == RETURNED for n in ir.walk(self.body)):
+                self.top.append(ir.Decl(d, dplain, dinit))
+        if self.prep.uses_returned:
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
 
     def unsupported(self, what: str, node) -> UnsupportedError:
@@ -342,7 +397,19 @@ class ReverseTransform:
 
     # ------------------------------------------------------------------ adjoints
     def is_active(self, e: ir.Expr) -> bool:
-        return any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e))
+        """Some variable in ``e`` is active (memoised per node: the adjoint of an expression asks
+        this of every subexpression, which must not re-walk each subtree)."""
+        return _subtree_any(e, lambda n: isinstance(n, Var) and n.name in self.active, self._active_memo)
+
+    def has_user_call(self, e: ir.Expr) -> bool:
+        """``e`` calls a user function that returns a value and writes through a parameter."""
+        return _subtree_any(e, self._is_writing_user_call, self._call_memo)
+
+    def _is_writing_user_call(self, n) -> bool:
+        if not isinstance(n, ir.Call):
+            return False
+        fn, _ = self._target(n)
+        return fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params)
 
     def adj_var(self, v: Var) -> ir.Expr:
         """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
@@ -455,12 +522,12 @@ class ReverseTransform:
         """``recompute``: statement index -> assignments to run in the reverse sweep just
         before that statement's reverse (see ``recompute_plan``)."""
         fwd: list[ir.Stmt] = []
-        rev: list[ir.Stmt] = []
+        parts: list[list[ir.Stmt]] = []  # each statement's reverse, joined backwards at the end
         for k, s in enumerate(stmts):
             f, r = self.stmt(s, depth)
             fwd += f
-            rev = (recompute or {}).get(k, []) + r + rev
-        return fwd, rev
+            parts.append((recompute or {}).get(k, []) + r)
+        return fwd, [x for part in reversed(parts) for x in part]
 
     def recompute_plan(self, body: list[ir.Stmt]) -> dict[int, list[ir.Stmt]]:
         """Loop-body locals the reverse sweep recomputes instead of taping.
@@ -495,28 +562,29 @@ class ReverseTransform:
         return plan
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        if isinstance(s, ir.Decl):
-            return self.decl(s, depth)
-        if isinstance(s, ir.ExprStmt):
-            return self.expr_stmt(s, depth)
-        if isinstance(s, ir.Block):
-            return self.stmts(s.stmts, depth)
-        if isinstance(s, ir.If):
-            return self.if_stmt(s, depth)
-        if isinstance(s, (ir.While, ir.DoWhile)):
-            return self.loop(s, depth)
-        if isinstance(s, ir.Break):
-            return [s], []
-        if isinstance(s, ir.Return):
-            if s.value is None or not s.value.type.is_float:
-                return [], []
-            seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
-            rev: list[ir.Stmt] = []
-            self.memo = {}
-            self.acc(s.value, seed, rev)
-            self.note_reads(rev)
-            return [], rev
-        raise self.unsupported(type(s).__name__, s)
+        return handler(self, _STMT, s, "reverse mode", self.fn.loc)(s, depth)
+
+    def block_stmt(self, s: ir.Block, depth: int):
+        return self.stmts(s.stmts, depth)
+
+    def break_stmt(self, s: ir.Break, depth: int):
+        return [s], []
+
+    def normalised_away(self, s: ir.Stmt, depth: int):
+        """for, switch, case labels and continue do not survive normalisation."""
+        raise self.unsupported(f"{type(s).__name__} after normalisation", s)
+
+    def return_stmt(self, s: ir.Return, depth: int):
+        if s.value is not None:
+            self._check_pure(s.value)  # its forward sweep does not run the returned expression
+        if s.value is None or not s.value.type.is_float:
+            return [], []
+        seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        self.acc(s.value, seed, rev)
+        self.note_reads(rev)
+        return [], rev
 
     def decl(self, s: ir.Decl, depth: int):
         if s.init is None:
@@ -821,71 +889,83 @@ class ReverseTransform:
 
     def acc(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool = False) -> None:
         """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
-        if not discard and (is_zero(adj) or not self.is_active(e)) and not _has_user_call(e, self):
+        if not discard and (is_zero(adj) or not self.is_active(e)) and not self.has_user_call(e):
             return
-        if isinstance(e, (Var, ir.Index)) or (isinstance(e, ir.Unary) and e.op == "*"):
-            a = self.adj_of(e)
-            if a is not None and e.type.is_float and not is_zero(adj):
-                out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+        handler(self, _ACC, e, "reverse mode", self.fn.loc)(e, adj, out, discard)
+
+    def acc_lvalue(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool) -> None:
+        a = self.adj_of(e)
+        if a is not None and e.type.is_float and not is_zero(adj):
+            out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+
+    def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
+        return
+
+    def acc_cast(self, e: ir.Cast, adj, out, discard) -> None:
+        if e.type.is_float and e.operand.type.is_float:
+            self.acc(e.operand, adj, out, discard)
+        else:
+            self._discard_into(e.operand, out)
+
+    def acc_unary(self, e: ir.Unary, adj, out, discard) -> None:
+        if e.op == "*":
+            self.acc_lvalue(e, adj, out, discard)
+        elif e.op == "-":
+            self.acc(e.operand, neg(adj), out, discard)
+        elif e.op == "+":
+            self.acc(e.operand, adj, out, discard)
+        elif e.type.is_float:
+            raise self.unsupported(f"operator '{e.op}' on a floating value", e)
+        else:
+            self._discard_into(e.operand, out)
+
+    def acc_binary(self, e: ir.Binary, adj, out, discard) -> None:
+        if e.op == ",":
+            raise self.unsupported("the comma operator here", e)
+        if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
+            self._discard_into(e, out)
             return
-        if isinstance(e, ir.Lit):
-            return
-        if isinstance(e, ir.Cast):
-            if e.type.is_float and e.operand.type.is_float:
-                self.acc(e.operand, adj, out, discard)
-            else:
-                self._discard_into(e.operand, out)
-            return
-        if isinstance(e, ir.Unary):
-            if e.op == "-":
-                self.acc(e.operand, neg(adj), out, discard)
-            elif e.op == "+":
-                self.acc(e.operand, adj, out, discard)
-            else:
-                self._discard_into(e.operand, out)
-            return
-        if isinstance(e, ir.Binary):
-            if not e.type.is_float:  # a comparison: no derivative, but its calls may write some
-                self._discard_into(e, out)
-                return
-            a_act, b_act = (
-                self.is_active(e.lhs) or _has_user_call(e.lhs, self),
-                self.is_active(e.rhs) or _has_user_call(e.rhs, self),
-            )
-            if a_act and b_act:
-                adj = self.bind(adj, out)
-            if e.op in "+-":
-                self.acc(e.lhs, adj, out)
-                self.acc(e.rhs, adj if e.op == "+" else neg(adj), out)
-            elif e.op == "*":
-                if a_act:
-                    self.acc(e.lhs, mul(adj, self.value(e.rhs, out)), out)
-                if b_act:
-                    self.acc(e.rhs, mul(self.value(e.lhs, out), adj), out)
-            elif e.op == "/":
-                b = self.value(e.rhs, out)
-                if a_act:
-                    self.acc(e.lhs, div(adj, b), out)
-                if b_act:
-                    q = self.value(e, out)
-                    self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
-            return
-        if isinstance(e, ir.Cond):
-            self._no_writing_calls(e.cond, "in the condition of ?:")  # the reverse sweep evaluates it again
-            then: list[ir.Stmt] = []
-            other: list[ir.Stmt] = []
-            saved = dict(self.memo)
-            self.acc(e.then, adj, then)
-            self.memo = dict(saved)
-            self.acc(e.other, adj, other)
-            self.memo = saved
-            if then or other:
-                out.append(ir.If(e.cond, _block(then), _block(other) if other else None))
-            return
-        if isinstance(e, ir.Call):
-            self.acc_call(e, adj, out)
-            return
-        raise self.unsupported(type(e).__name__, e)
+        if e.op not in ("+", "-", "*", "/"):
+            raise self.unsupported(f"operator '{e.op}' on a floating value", e)
+        a_act, b_act = (
+            self.is_active(e.lhs) or self.has_user_call(e.lhs),
+            self.is_active(e.rhs) or self.has_user_call(e.rhs),
+        )
+        if a_act and b_act:
+            adj = self.bind(adj, out)
+        if e.op in "+-":
+            self.acc(e.lhs, adj, out)
+            self.acc(e.rhs, adj if e.op == "+" else neg(adj), out)
+        elif e.op == "*":
+            if a_act:
+                self.acc(e.lhs, mul(adj, self.value(e.rhs, out)), out)
+            if b_act:
+                self.acc(e.rhs, mul(self.value(e.lhs, out), adj), out)
+        else:
+            b = self.value(e.rhs, out)
+            if a_act:
+                self.acc(e.lhs, div(adj, b), out)
+            if b_act:
+                q = self.value(e, out)
+                self.acc(e.rhs, neg(div(mul(adj, q), b)), out)
+
+    def acc_cond(self, e: ir.Cond, adj, out, discard) -> None:
+        self._no_writing_calls(e.cond, "in the condition of ?:")  # the reverse sweep evaluates it again
+        then: list[ir.Stmt] = []
+        other: list[ir.Stmt] = []
+        saved = dict(self.memo)
+        self.acc(e.then, adj, then)
+        self.memo = dict(saved)
+        self.acc(e.other, adj, other)
+        self.memo = saved
+        if then or other:
+            out.append(ir.If(e.cond, _block(then), _block(other) if other else None))
+
+    def acc_call_node(self, e: ir.Call, adj, out, discard) -> None:
+        self.acc_call(e, adj, out)
+
+    def acc_refused(self, e: ir.Expr, adj, out, discard) -> None:
+        raise self.unsupported(_DESCRIBE.get(type(e), type(e).__name__), e)
 
     def _target(self, e: ir.Call):
         rule = self.program.registry.lookup(e.callee)
@@ -979,14 +1059,26 @@ def prune_forward(
     A gradient does not return the primal value, so an accumulator such as the
     ``s += ...`` of a sum is dead once the reverse sweep has what it needs."""
 
+    seen: dict[int, tuple[ir.Stmt, str | None]] = {}  # each statement is judged once
+
     def candidate(s: ir.Stmt) -> str | None:
+        hit = seen.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
+        seen[id(s)] = (s, judge(s))
+        return seen[id(s)][1]
+
+    def judge(s: ir.Stmt) -> str | None:
         if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)):
             t = s.expr.target
             if isinstance(t, Var) and t.name in locals_ and not t.type.ptr and not t.type.dims:
                 value = s.expr.value if isinstance(s.expr, ir.Assign) else None
-                if value is None or _pure_calls(value):
+                if value is None or _pure_calls(value) or _effect_call(s.expr):
                     return t.name
         return None
+
+    def _effect_call(e) -> bool:  # r = g(x, t) with g writing t: the call stays, r can go
+        return e.op == "=" and isinstance(_unwrap(e.value), ir.Call)
 
     def reads(stmts, out: set[str]) -> None:
         for s in stmts:
@@ -1010,11 +1102,16 @@ def prune_forward(
                 continue
             out.update(n.name for n in ir.walk(s) if isinstance(n, Var))
 
+    dropped = [0]
+
     def drop(stmts, live: set[str]) -> list[ir.Stmt]:
         out = []
         for s in stmts:
             name = candidate(s)
             if name is not None and name not in live:
+                dropped[0] += 1
+                if isinstance(s.expr, ir.Assign) and not _pure_calls(s.expr.value):
+                    out.append(ir.ExprStmt(_unwrap(s.expr.value), s.loc))
                 continue
             if isinstance(s, ir.Block):
                 s = ir.Block(tuple(drop(s.stmts, live)), s.loc)
@@ -1035,10 +1132,17 @@ def prune_forward(
     while True:
         live = set(rest_reads)
         reads(fwd, live)
+        dropped[0] = 0
         new = drop(fwd, live)
-        if new == fwd:
+        if not dropped[0]:
             return fwd
         fwd = new
+
+
+def _unwrap(e: ir.Expr) -> ir.Expr:
+    while isinstance(e, ir.Cast) and e.implicit:
+        e = e.operand
+    return e
 
 
 def _mentions(s: ir.Stmt, name: str) -> bool:
@@ -1096,13 +1200,25 @@ def _simple_index(e: ir.Expr) -> bool:
     return isinstance(e, ir.Binary) and e.op in "+-*" and ir.is_atomic(e.lhs) and ir.is_atomic(e.rhs)
 
 
-def _has_user_call(e: ir.Expr, t: ReverseTransform) -> bool:
-    for n in ir.walk(e):
-        if isinstance(n, ir.Call):
-            fn, _ = t._target(n)
-            if fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params):
-                return True
-    return False
+def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> bool:
+    """``pred`` holds for some node of ``e``; every node's answer is kept in ``memo`` (keyed by
+    id, with the node itself so that the id stays its own), so each node is looked at once
+    however often its ancestors ask."""
+    hit = memo.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if (h := memo.get(id(n))) is not None and h[0] is n:
+            continue
+        kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
+        if not expanded:
+            stack.append((n, True))
+            stack.extend((c, False) for c in kids)
+            continue
+        memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
+    return memo[id(e)][1]
 
 
 def _holds(e: ir.Expr, node) -> bool:
@@ -1138,3 +1254,50 @@ def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
 
 def _block(stmts) -> ir.Block:
     return ir.Block(tuple(stmts))
+
+
+_STMT = exhaustive(
+    {
+        ir.Decl: "decl",
+        ir.ExprStmt: "expr_stmt",
+        ir.Block: "block_stmt",
+        ir.If: "if_stmt",
+        ir.While: "loop",
+        ir.DoWhile: "loop",
+        ir.Break: "break_stmt",
+        ir.Return: "return_stmt",
+        ir.For: "normalised_away",
+        ir.Switch: "normalised_away",
+        ir.Case: "normalised_away",
+        ir.Default: "normalised_away",
+        ir.Continue: "normalised_away",
+    },
+    ir.Stmt,
+    "reverse mode statements",
+)
+
+_ACC = exhaustive(
+    {
+        ir.Var: "acc_lvalue",
+        ir.Index: "acc_lvalue",
+        ir.Lit: "acc_literal",
+        ir.Cast: "acc_cast",
+        ir.Unary: "acc_unary",
+        ir.Binary: "acc_binary",
+        ir.Cond: "acc_cond",
+        ir.Call: "acc_call_node",
+        ir.Assign: "acc_refused",
+        ir.Step: "acc_refused",
+        ir.Member: "acc_refused",
+        ir.InitList: "acc_refused",
+    },
+    ir.Expr,
+    "reverse mode adjoints",
+)
+
+_DESCRIBE = {
+    ir.Assign: "an assignment inside an expression",
+    ir.Step: "an increment inside an expression",
+    ir.Member: "a member access",
+    ir.InitList: "an initialiser list in an expression",
+}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .. import ir
 from ..ir import Var, lit
 from .forward import ForwardTransform, vectorize
+from .pause import collector_paused
 from .program import Program
 
 DPTR = ir.Type("double", 1)
@@ -55,6 +56,7 @@ def directions_for(fn: ir.Function, specs) -> list[Direction]:
     return out
 
 
+@collector_paused
 def vector_derivative(
     program: Program, fn: ir.Function, directions: list[Direction], name: str, comment: str = ""
 ) -> tuple[ir.Function, list[Buffer], int]:
@@ -81,7 +83,10 @@ def vector_derivative(
             if direction is not None:
                 seed = ir.Call(f"::pyclad::vec<{n}>::unit", (lit(direction.offset, ir.INT),), ir.DOUBLE)
             pre.append(ir.Decl(d, ir.Type(p.type.base), seed))
-    body = t.block_stmts(fn.body.stmts)
+    body = t.block_stmts(t.fn.body.stmts)
+    read = {n.name for n in ir.walk(ir.Block(tuple(body))) if isinstance(n, Var)}
+    # a scalar seed nothing reads (the result does not depend on that input) is not declared
+    pre = [d for d in pre if not (isinstance(d, ir.Decl) and not d.type.ptr and d.name not in read)]
     result = None
     if fn.ret.is_float:
         result = t.names.claim("_d_result")

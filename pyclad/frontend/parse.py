@@ -12,6 +12,7 @@ import subprocess
 import clang.cindex as ci
 
 from ..errors import CompileError, Loc
+from .depth import check_chain_lengths
 
 # CXBinaryOperatorKind and CXUnaryOperatorKind from clang-c/Index.h (clang >= 17).
 BINARY_OPS = {
@@ -135,6 +136,7 @@ def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
     global _index
     if _index is None:
         _index = ci.Index.create()
+    check_chain_lengths(text, filename)  # before libclang: a chain too long would crash it
     try:
         # The detailed record lists macro definitions (see layout.py).
         tu = _index.parse(

@@ -62,12 +62,25 @@ struct vec {
         for (std::size_t i = 0; i < N; ++i) v[i] -= o.v[i];
         return *this;
     }
+    // Scaling by a partial derivative: a direction whose tangent is exactly 0 stays
+    // exactly 0, even where the partial is inf or NaN (sqrt at 0, log of a negative
+    // base), as in scalar mode, where a zero tangent is never multiplied at all.
+    // Without this, one direction's infinite partial would turn every other lane to NaN.
+    // A finite factor (the common case) takes the plain loop: 0 * s is 0 already.
     vec& operator*=(double s) {
-        for (std::size_t i = 0; i < N; ++i) v[i] *= s;
+        if (std::isfinite(s)) {
+            for (std::size_t i = 0; i < N; ++i) v[i] *= s;
+        } else {
+            for (std::size_t i = 0; i < N; ++i) v[i] = v[i] == 0.0 ? 0.0 : v[i] * s;
+        }
         return *this;
     }
     vec& operator/=(double s) {
-        for (std::size_t i = 0; i < N; ++i) v[i] /= s;
+        if (s != 0.0 && std::isfinite(s)) {
+            for (std::size_t i = 0; i < N; ++i) v[i] /= s;
+        } else {
+            for (std::size_t i = 0; i < N; ++i) v[i] = v[i] == 0.0 ? 0.0 : v[i] / s;
+        }
         return *this;
     }
 };
