@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, get_include
+from .backends import cmake_dir
 from .errors import PycladError
 from .source import Result, Source, render
 
@@ -48,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.include_dir:
         print(get_include())
         return 0
+    if args.cmake_dir:
+        print(cmake_dir())
+        return 0
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -72,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         "--include-dir",
         action="store_true",
         help="print the directory of pyclad's C++ headers (for -I) and exit",
+    )
+    p.add_argument(
+        "--cmake-dir",
+        action="store_true",
+        help="print the directory of pyclad's CMake package (for -Dpyclad_DIR=...) and exit",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
