@@ -38,9 +38,12 @@ if(NOT TARGET pyclad::runtime)
 endif()
 
 # A venv or prefix install puts the `pyclad` script in <prefix>/bin, five levels above.
-find_program(PYCLAD_EXECUTABLE pyclad
-  HINTS "${_pyclad_here}/../../../../../bin" "${_pyclad_here}/../../../../bin"
-  DOC "command running pyclad (may be a list: python3;-m;pyclad)")
+# (A value given with -D is a command line, maybe a list: it is not looked up as a file.)
+if(NOT PYCLAD_EXECUTABLE)
+  find_program(PYCLAD_EXECUTABLE pyclad
+    HINTS "${_pyclad_here}/../../../../../bin" "${_pyclad_here}/../../../../bin"
+    DOC "command running pyclad (may be a list: python3;-m;pyclad)")
+endif()
 if(NOT PYCLAD_EXECUTABLE)
   set(pyclad_FOUND FALSE)
   set(pyclad_NOT_FOUND_MESSAGE "no `pyclad` command found; set PYCLAD_EXECUTABLE")
@@ -55,7 +58,8 @@ cmake_policy(SET CMP0116 NEW)
 #                        [WRT <params>] [ORDER <n>] [STD <c++17>] [OUTPUT_HEADER <file>]
 #                        [INCLUDE_DIRECTORIES <dir>...] [DEFINITIONS <NAME[=VALUE]>...])
 # Generates OUTPUT_HEADER (default: <binary dir>/<source stem>_d.hpp) before <target>
-# compiles, puts its directory on <target>'s include path and links pyclad::runtime.
+# compiles, puts its directory on <target>'s include path and links pyclad::runtime
+# (PUBLIC for a library, so its users include the header too).
 function(pyclad_add_derivatives target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE;MODE;WRT;ORDER;STD;OUTPUT_HEADER"
     "FUNCTIONS;INCLUDE_DIRECTORIES;DEFINITIONS")
@@ -110,9 +114,19 @@ function(pyclad_add_derivatives target)
     DEPFILE "${header}.d"
     COMMENT "pyclad: ${arg_MODE} derivatives of ${names}"
     VERBATIM)
+  # A library passes the header on to what links it (its own build generates it first).
+  get_target_property(type ${target} TYPE)
+  if(type STREQUAL "INTERFACE_LIBRARY")
+    message(FATAL_ERROR "pyclad_add_derivatives: '${target}' is an INTERFACE library; "
+      "give an executable or a library that compiles sources")
+  endif()
+  set(scope PUBLIC)
+  if(type STREQUAL "EXECUTABLE")
+    set(scope PRIVATE)
+  endif()
   target_sources(${target} PRIVATE "${header}")
-  target_include_directories(${target} PRIVATE "${header_dir}")
-  target_link_libraries(${target} PRIVATE pyclad::runtime)
+  target_include_directories(${target} ${scope} "${header_dir}")
+  target_link_libraries(${target} ${scope} pyclad::runtime)
 endfunction()
 
 cmake_policy(POP)

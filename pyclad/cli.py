@@ -16,8 +16,9 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, get_include
-from .backends import cmake_dir
+from .backends import cmake_dir, toolchain
 from .errors import PycladError
+from .frontend.includes import user_headers
 from .source import Result, Source, render
 
 MODES = ("forward", "reverse", "jacobian", "hessian")
@@ -111,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", metavar="OUT.hpp", help="output header (default: standard output)")
     g.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include dir")
     g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
-    g.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
+    g.add_argument("--std", help="C++ standard (default: the build's with -p, else c++17)")
+    _build_system_options(g)
     g.set_defaults(run=_gen)
     return p
 
@@ -130,7 +132,8 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
             text = fh.read()
     except OSError as exc:
         raise FileError(f"cannot read {args.file}: {exc.strerror}") from None
-    source = Source(text, args.file, args.std, args.include_dirs, _defines(args.defines))
+    defines = _with_build_flags(args, _defines(args.defines))
+    source = Source(text, args.file, args.std, args.include_dirs, defines)
 
     functions, seen = [], set()
     for name in args.functions:
@@ -148,7 +151,42 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
             raise FileError(f"cannot write {args.output}: {exc.strerror}") from None
     else:
         sys.stdout.write(header)
+    _write_depfile(args, source)
     return 0
+
+
+def _build_system_options(g: argparse.ArgumentParser) -> None:
+    g.add_argument(
+        "-MD", dest="depfile_md", action="store_true", help="also write a Make-style depfile (with -o)"
+    )
+    g.add_argument("-MF", dest="depfile", metavar="FILE", help="the depfile's name (default: OUT.hpp.d)")
+    g.add_argument(
+        "-p",
+        dest="build_dir",
+        metavar="BUILD_DIR",
+        help="take -std, -I and -D for FILE.cpp from BUILD_DIR/compile_commands.json",
+    )
+
+
+def _with_build_flags(args: argparse.Namespace, defines: dict[str, str | None]) -> dict[str, str | None]:
+    """Flags from ``-p BUILD_DIR`` first, the command line's own after them (they win)."""
+    if args.build_dir:
+        flags = toolchain.compile_flags(args.build_dir, args.file)
+        args.include_dirs = flags.include_dirs + args.include_dirs
+        defines = {**flags.defines, **defines}
+        args.std = args.std or flags.std
+    args.std = args.std or "c++17"
+    if (args.depfile_md or args.depfile) and not args.output:
+        raise UsageError("-MD/-MF need -o OUT.hpp (the depfile names it as the target)")
+    return defines
+
+
+def _write_depfile(args: argparse.Namespace, source: Source) -> None:
+    """``OUT.hpp: FILE.cpp headers...``: the build regenerates OUT.hpp when any of them changes."""
+    if not (args.depfile_md or args.depfile):
+        return
+    deps = [os.path.abspath(args.file)] + user_headers(source.tu)
+    toolchain.write_atomic(args.depfile or args.output + ".d", toolchain.depfile(args.output, deps))
 
 
 def _requests(source: Source, name: str, args: argparse.Namespace) -> list[Result]:
