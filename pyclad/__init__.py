@@ -15,6 +15,7 @@ from .api import (
     value_and_grad,
 )
 from .backends import runtime_include as get_include
+from .backends.aot import build_module as build
 from .errors import (
     ArgumentError,
     CompileError,
@@ -40,6 +41,7 @@ __all__ = [
     "UnsupportedError",
     "ValueAndGrad",
     "WrtError",
+    "build",
     "cppdef",
     "differentiate",
     "get_include",

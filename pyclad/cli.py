@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from . import __version__, get_include
 from .backends import cmake_dir, toolchain
+from .commands import add_commands
 from .errors import PycladError
 from .frontend.includes import user_headers
 from .source import Result, Source, render
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--std", help="C++ standard (default: the build's with -p, else c++17)")
     _build_system_options(g)
     g.set_defaults(run=_gen)
+    add_commands(sub)  # build, cache
     return p
 
 
