@@ -248,6 +248,7 @@ BAD = [
     ("chain_grad", (["a", "b"], 2, T)),
     ("chain_grad", (A, 2.5, T)),
     ("chain_grad", (A, "3", T)),
+    ("chain_grad", (A, float("inf"), T)),
 ]
 
 
@@ -263,6 +264,13 @@ def test_bad_arguments_raise_argument_error_like_the_jit(built, name, args):
     assert str(aot_err.value).startswith(f"{jit_err.value.loc}: error: ")
     for word in ("takes", "number", "integer", "array", "empty"):
         assert (word in str(jit_err.value)) == (word in str(aot_err.value)), (jit_err.value, aot_err.value)
+
+
+def test_an_integer_out_of_range_for_its_parameter_is_refused(built):
+    _, mods, _ = built
+    with pytest.raises(pyclad.ArgumentError, match="out of range"):
+        mods["rev_d"].chain_grad(A, 2**40, T)
+    assert mods["rev_d"].chain(A, 3.0, T) == mods["rev_d"].chain(A, 3, T)  # an integral float passes
 
 
 def test_hessian_index_range_outside_the_array_is_refused(built):

@@ -62,7 +62,7 @@ def plan(source: Source, functions: list[str], mode: str, wrt=None) -> list[Entr
 def _derivatives(source: Source, fn: ir.Function, name: str, mode: str, wrt):
     if mode == "forward":
         if wrt is None:
-            items = [p.name for p in fn.params if p.type.is_float]
+            items = [p.name for p in fn.params if p.type.is_float] or [None]  # None: Source explains
         else:
             items = [s.strip() for s in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
         return [(source.forward(name, w), False, []) for w in items]

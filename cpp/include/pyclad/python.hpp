@@ -9,6 +9,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -53,10 +54,15 @@ inline T integer(py::handle h, const std::string& where) {
     py::object v = py::reinterpret_borrow<py::object>(h);
     if (numpy_scalar(h)) v = h.attr("item")();
     if (PyBool_Check(v.ptr())) bad(where, "must be an integer, got " + py::repr(v).cast<std::string>());
-    if (PyLong_Check(v.ptr())) return py::cast<T>(v);
-    if (PyFloat_Check(v.ptr())) {
-        double d = PyFloat_AS_DOUBLE(v.ptr());
-        if (d == static_cast<double>(static_cast<long long>(d))) return static_cast<T>(d);
+    double d = PyFloat_Check(v.ptr()) ? PyFloat_AS_DOUBLE(v.ptr()) : 0.5;
+    if (std::isfinite(d) && std::floor(d) == d)
+        v = py::int_(v);  // 3.0 passes as 3, as on the JIT path
+    if (PyLong_Check(v.ptr())) {
+        try {
+            return py::cast<T>(v);
+        } catch (const py::cast_error&) {  // negative for an unsigned type, or too large
+            bad(where, "is out of range for its integer type, got " + py::repr(v).cast<std::string>());
+        }
     }
     bad(where, "must be an integer, got " + py::repr(v).cast<std::string>());
 }
