@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import ir
+from .backends import jit_cache
 from .backends.jit import JitModule
 from .errors import (
     ArgumentError,
@@ -618,7 +619,9 @@ def cppdef(
 def _module(text, filename, std, include_dirs, defines) -> Module:
     source = Source(text, filename, std, include_dirs, defines)
     jit = JitModule(text, filename, include_dirs, defines)
-    return Module(source, jit)
+    module = Module(source, jit)
+    jit_cache.attach(module)  # derivatives from the on-disk cache (backends/jit_cache.py)
+    return module
 
 
 def differentiate(fn, wrt=None, order: int = 1):

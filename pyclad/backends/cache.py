@@ -12,6 +12,7 @@ written again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -33,10 +34,22 @@ def root() -> str:
     return os.path.join(base, "pyclad")
 
 
+@functools.cache
 def _version() -> str:
+    """pyclad's version and a digest of its own source: an entry made by other code (a
+    development checkout edited since) is never read back."""
     from .. import __version__
+    from . import runtime_include
 
-    return __version__
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    h = hashlib.sha256(__version__.encode())
+    for base in (package, runtime_include()):
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(f for f in filenames if f.endswith((".py", ".hpp", ".h"))):
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    h.update(name.encode() + b"\0" + fh.read())
+    return f"{__version__}+{h.hexdigest()[:16]}"
 
 
 def key(text: str, headers: list[str], flags: list[str], request: object) -> str:
