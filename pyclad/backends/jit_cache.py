@@ -19,6 +19,7 @@ alone (the default one is).
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import queue
@@ -55,7 +56,9 @@ def attach(module) -> None:
     source = module.source
     run, compile_ = source._run, module._compile
     source._run = lambda key, make: run(key, lambda: state.result(key, make))
-    module._compile = lambda result, new: state.compile(result, new, compile_)
+    module._compile = lambda result, new, *extra, **options: state.compile(
+        result, new, compile_, extra, options
+    )
 
 
 class _State:
@@ -88,18 +91,23 @@ class _State:
         return result
 
     # -------------------------------------------------------------- compiled code (cling's JIT)
-    def compile(self, result, new: list[ir.Function], jit_compile) -> None:
-        if not new or not all(_plain(f) for f in new):
-            return jit_compile(result, new)
-        from ..source import render
-
-        code = render(result.helpers + [result.function])
-        k = cache.key(self.key, [], self.flags, code)
+    def compile(self, result, new: list[ir.Function], jit_compile, extra=(), options=None) -> None:
+        """Define ``new`` from a cached library, or JIT-compile it (and queue a library).
+        Variants the JIT compiles differently (``extra``/``options`` of the module's
+        ``_compile`` that are set, e.g. bounds-checked ones) and functions in C++ namespaces
+        always go to the JIT."""
+        options = options or {}
+        special = any(extra) or any(options.values()) or any("::" in f.name for f in new)
+        if not new or special or not all(_plain(f) for f in new):
+            return jit_compile(result, new, *extra, **options)
+        functions = result.helpers + [result.function]
+        k = cache.key(self.key, [], self.flags, [f.name for f in functions])
         # A name of its own: cppyy loads a second library of the same file name as the first.
         lib = os.path.join(cache.entry_dir("jit", k), f"{_namespace(k)}.so")
         if os.path.exists(lib) and self._load(lib, k, new):
             return None
-        jit_compile(result, new)
+        jit_compile(result, new, *extra, **options)
+        code = _render(functions, _namespace(k))
         if code.count("\n") >= LIBRARY_MIN_LINES and not os.path.exists(lib + ".failed"):
             self._build(lib, k, code)
         return None
@@ -130,10 +138,9 @@ class _State:
     def _build(self, lib: str, k: str, code: str) -> None:
         """Compile the library in the background: this process goes on with the JIT's code."""
         from .aot import compiler
-        from .jit import split_includes
 
         src = self.module.source
-        includes, body = split_includes(src.text)
+        includes, body = _split_includes(src.text)
         base = os.path.dirname(os.path.abspath(src.filename))
         ns = _namespace(k)
         tu = "\n".join(includes) + f"\n#include <pyclad/runtime.hpp>\nnamespace {ns} {{\n"
@@ -169,6 +176,27 @@ def _run_builds() -> None:
             )
         finally:
             _queue.task_done()
+
+
+def _render(functions: list[ir.Function], ns: str) -> str:
+    """The functions' C++ as compiled inside namespace ``ns`` (where the renderer needs to
+    know the scope the user's code lives in, it is told)."""
+    from ..source import render
+
+    if "root" in inspect.signature(render).parameters:
+        return render(functions, root=f"::{ns}")
+    return render(functions)
+
+
+_INCLUDE = re.compile(r"^\s*#\s*include\b")
+
+
+def _split_includes(text: str) -> tuple[list[str], str]:
+    """The ``#include`` lines (hoisted out of the library's namespace) and the rest, with
+    blank lines in their place so that line numbers stay."""
+    lines = text.splitlines()
+    includes = [line.strip() for line in lines if _INCLUDE.match(line)]
+    return includes, "\n".join("" if _INCLUDE.match(line) else line for line in lines)
 
 
 def _namespace(k: str) -> str:
