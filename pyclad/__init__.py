@@ -15,6 +15,7 @@ from .api import (
     value_and_grad,
 )
 from .backends import runtime_include as get_include
+from .backends.aot import build_module as build
 from .check import check_grads
 from .errors import (
     ArgumentError,
@@ -55,6 +56,7 @@ __all__ = [
     "UnsupportedError",
     "ValueAndGrad",
     "WrtError",
+    "build",
     "check_grads",
     "cppdef",
     "differentiate",

@@ -12,6 +12,7 @@ import numpy as np
 from . import ir
 from .ad import compose
 from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
+from .backends import jit_cache
 from .backends.call import check_extents, entry_name, invoke, length_plan, with_lengths
 from .backends.jit import JitModule
 from .checked import CHECKED
@@ -897,7 +898,9 @@ def cppdef(
 def _module(text, filename, std, include_dirs, defines) -> Module:
     source = Source(text, filename, std, include_dirs, defines)
     jit = JitModule(source.layout, filename, include_dirs, defines)
-    return Module(source, jit)
+    module = Module(source, jit)
+    jit_cache.attach(module)  # derivatives from the on-disk cache (backends/jit_cache.py)
+    return module
 
 
 def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):

@@ -9,17 +9,18 @@ bad command lines exit 2, as argparse does.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
 import re
 import shlex
 import sys
-import tempfile
 from collections.abc import Sequence
 
 from . import __version__, get_include
+from .backends import cmake_dir, toolchain
+from .commands import add_commands
 from .errors import PycladError
+from .frontend.includes import user_headers
 from .frontend.options import read_source
 from .source import Result, Source, render
 
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.include_dir:
         print(get_include())
         return 0
+    if args.cmake_dir:
+        print(cmake_dir())
+        return 0
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -76,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         "--include-dir",
         action="store_true",
         help="print the directory of pyclad's C++ headers (for -I) and exit",
+    )
+    p.add_argument(
+        "--cmake-dir",
+        action="store_true",
+        help="print the directory of pyclad's CMake package (for -Dpyclad_DIR=...) and exit",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -106,7 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", metavar="OUT.hpp", help="output header (default: standard output)")
     g.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include dir")
     g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
-    g.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
+    g.add_argument("--std", help="C++ standard (default: the build's with -p, else c++17)")
+    _build_system_options(g)
     g.set_defaults(run=_gen)
 
     c = sub.add_parser(
@@ -130,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
     c.add_argument("--std", default="c++17", help="C++ standard (default: c++17)")
     c.set_defaults(run=_check)
+
+    add_commands(sub)  # build, cache
     return p
 
 
@@ -158,7 +170,8 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
         text = read_source(args.file)
     except OSError as exc:
         raise FileError(f"cannot read {args.file}: {exc.strerror}") from None
-    source = Source(text, args.file, args.std, args.include_dirs, _defines(args.defines))
+    defines = _with_build_flags(args, _defines(args.defines))
+    source = Source(text, args.file, args.std, args.include_dirs, defines)
 
     functions, seen = [], set()
     for name in args.functions:
@@ -173,6 +186,7 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
         write_atomically(args.output, header, inputs)
     else:
         sys.stdout.write(header)
+    _write_depfile(args, source)
     return 0
 
 
@@ -183,21 +197,9 @@ def write_atomically(path: str, text: str, inputs: Sequence[str] = ()) -> None:
     for src in inputs:
         if _same_file(path, src):
             raise UsageError(f"refusing to write the output {path!r} over the input {src!r}")
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".pyclad-", suffix=".tmp", dir=directory)
+        toolchain.write_atomic(path, text)
     except OSError as exc:
-        raise FileError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a header is an ordinary file
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise FileError(f"cannot write {path}: {exc.strerror}") from None
 
 
@@ -206,6 +208,40 @@ def _same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:  # one of them does not exist (yet): compare resolved paths
         return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _build_system_options(g: argparse.ArgumentParser) -> None:
+    g.add_argument(
+        "-MD", dest="depfile_md", action="store_true", help="also write a Make-style depfile (with -o)"
+    )
+    g.add_argument("-MF", dest="depfile", metavar="FILE", help="the depfile's name (default: OUT.hpp.d)")
+    g.add_argument(
+        "-p",
+        dest="build_dir",
+        metavar="BUILD_DIR",
+        help="take -std, -I and -D for FILE.cpp from BUILD_DIR/compile_commands.json",
+    )
+
+
+def _with_build_flags(args: argparse.Namespace, defines: dict[str, str | None]) -> dict[str, str | None]:
+    """Flags from ``-p BUILD_DIR`` first, the command line's own after them (they win)."""
+    if args.build_dir:
+        flags = toolchain.compile_flags(args.build_dir, args.file)
+        args.include_dirs = flags.include_dirs + args.include_dirs
+        defines = {**flags.defines, **defines}
+        args.std = args.std or flags.std
+    args.std = args.std or "c++17"
+    if (args.depfile_md or args.depfile) and not args.output:
+        raise UsageError("-MD/-MF need -o OUT.hpp (the depfile names it as the target)")
+    return defines
+
+
+def _write_depfile(args: argparse.Namespace, source: Source) -> None:
+    """``OUT.hpp: FILE.cpp headers...``: the build regenerates OUT.hpp when any of them changes."""
+    if not (args.depfile_md or args.depfile):
+        return
+    deps = [os.path.abspath(args.file)] + user_headers(source.tu)
+    write_atomically(args.depfile or args.output + ".d", toolchain.depfile(args.output, deps), deps)
 
 
 def _requests(source: Source, name: str, args: argparse.Namespace) -> list[Result]:
