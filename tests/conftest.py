@@ -16,6 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The suite never reads or fills the user's on-disk cache: a fresh one per run (unless the
+# caller names one), so a cached derivative can never stand in for the code under test.
+if "PYCLAD_CACHE_DIR" not in os.environ:
+    import atexit
+    import tempfile
+
+    os.environ["PYCLAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="pyclad-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["PYCLAD_CACHE_DIR"], True)
+
 import pyclad
 
 # A 5-point central stencil with h = 1e-3 has truncation error ~h^4 f^(5) / 30
