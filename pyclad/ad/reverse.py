@@ -559,6 +559,9 @@ class ReverseTransform:
             )
             plan.setdefault(uses[-1], []).append(value)
             self.recomputed.add(st.name)
+            # The recomputation reads its inputs in the reverse sweep: a later overwrite of
+            # one of them (``p = q`` after ``double d = q - p``) must be restored before it.
+            self.note_reads([value])
         return plan
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
