@@ -147,29 +147,44 @@ def checked_function(fn: ir.Function, generated=()) -> ir.Function:
     return replace(fn, params=params, body=_node(fn.body, fn.loc, frozenset(generated)), comment="")
 
 
-def entry(fn: ir.Function, root: str = "") -> str:
+def entry_signature(fn: ir.Function) -> tuple[str, list[str]]:
+    """The entry shim's signature (its short name: it is written inside ``fn``'s namespaces)
+    and the names of its parameters: each pointer parameter of ``fn`` as (data, length)."""
+    params, names = [], []
+    for k, p in enumerate(fn.params):
+        params.append(p.type.spell(f"a{k}"))
+        names.append(f"a{k}")
+        if is_checked_pointer(p.type) and not p.type.ref:
+            params.append(f"std::size_t n{k}")
+            names.append(f"n{k}")
+    short = fn.name.split("::")[-1]
+    return f"{fn.ret.spell()} {short}({', '.join(params)})", names
+
+
+def entry(fn: ir.Function, root: str = "", inline: bool = True) -> str:
     """The shim Python calls: each pointer parameter of ``fn`` as (data, length).  It lives
-    in ``fn``'s namespaces inside ``ENTRY``, and calls the checked variant from ``root``."""
-    params, args = [], []
+    in ``fn``'s namespaces inside ``ENTRY``, and calls the checked variant from ``root``.
+    ``inline=False`` for a shared library, which must export it."""
+    args = []
     for k, p in enumerate(fn.params):
         if is_checked_pointer(p.type) and not p.type.ref:
-            params += [p.type.spell(f"a{k}"), f"std::size_t n{k}"]
             args.append(f"{checked_type(p.type).spell()}(a{k}, n{k}, {_quote(p.name).text})")
         else:
-            params.append(p.type.spell(f"a{k}"))
             args.append(f"a{k}")
     ret = "" if fn.ret.is_void else "return "
-    *namespaces, short = fn.name.split("::")
+    signature, _ = entry_signature(fn)
     text = (
-        f"inline {fn.ret.spell()} {short}({', '.join(params)}) {{\n"
+        f"{'inline ' if inline else ''}{signature} {{\n"
         f"    {ret}{root}::{CHECKED}::{fn.name}({', '.join(args)});\n}}\n"
     )
-    for n in reversed(namespaces):
+    for n in reversed(fn.name.split("::")[:-1]):
         text = f"namespace {n} {{\n{text}}}  // namespace {n}\n"
     return text
 
 
-def source(functions: list[ir.Function], render, generated=(), root: str = "") -> str:
+def source(
+    functions: list[ir.Function], render, generated=(), root: str = "", inline_entries: bool = True
+) -> str:
     """C++ text of the checked variants of ``functions`` (``render`` lays them out as the
     unchecked ones are) and of their entry shims.  ``generated``: the (qualified) names of
     every generated function they may call (their checked variants exist or are among these).
@@ -179,7 +194,7 @@ def source(functions: list[ir.Function], render, generated=(), root: str = "") -
     body = render(
         [_to_checked_callees(checked_function(f, names), names, root) for f in functions], root=root
     )
-    shims = "\n".join(entry(f, root) for f in functions)
+    shims = "\n".join(entry(f, root, inline_entries) for f in functions)
     return f"namespace {CHECKED} {{\n{body}}}\nnamespace {ENTRY} {{\n{shims}}}\n"
 
 
@@ -195,4 +210,4 @@ def _to_checked_callees(fn: ir.Function, generated: set[str], root: str) -> ir.F
     return replace(fn, body=ir.rebuild(fn.body, spell))
 
 
-__all__ = ["CHECKED", "ENTRY", "checked_function", "entry", "source"]
+__all__ = ["CHECKED", "ENTRY", "checked_function", "entry", "entry_signature", "source"]

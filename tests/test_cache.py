@@ -246,3 +246,49 @@ def test_a_library_the_compiler_refuses_is_not_tried_again(tmp_path, cache_dir):
     values, stats = answer(worker(path, failing))
     close(values, grad_by_hand(0.7, -0.4, 1.5))
     assert stats["libraries_loaded"] == 0 and [m.stat().st_mtime_ns for m in markers] == stamps
+
+
+CHECKED_WORKER = """
+import json, sys
+import numpy as np
+import pyclad
+from pyclad.backends import jit_cache
+jit_cache.LIBRARY_MIN_LINES = 0  # the small test function goes through a library too
+m = pyclad.load(sys.argv[1])
+g = pyclad.gradient(m.sumsq, "x")  # bounds-checked, the default
+x = np.array([0.5, -1.5, 2.0])
+assert np.allclose(g(x, 3), 2 * x, rtol=1e-14, atol=0)  # by hand: d sum x_i^2 = 2x
+try:
+    g(x, 4)
+    raise SystemExit("no BoundsError")
+except pyclad.BoundsError as e:
+    assert e.index == 3 and e.loc.file.endswith("sq.cpp") and e.loc.line == 3, str(e)
+jit_cache.wait()
+print(json.dumps(jit_cache.stats))
+"""
+
+
+def test_a_bounds_checked_gradient_comes_from_the_library_and_still_checks(tmp_path, cache_dir):
+    path = tmp_path / "sq.cpp"
+    path.write_text(
+        "double sumsq(const double* x, int n) {\n"
+        "    double s = 0;\n"
+        "    for (int i = 0; i < n; ++i) s += x[i] * x[i];\n"
+        "    return s;\n"
+        "}\n"
+    )
+
+    def run() -> dict:
+        p = subprocess.run(
+            [sys.executable, "-c", CHECKED_WORKER, str(path)],
+            check=False,
+            env=env(),
+            capture_output=True,
+            text=True,
+        )
+        assert p.returncode == 0, p.stderr
+        return json.loads(p.stdout.splitlines()[-1])
+
+    assert run()["libraries_loaded"] == 0  # the first process JIT-compiles and builds the library
+    assert len(list(cache_dir.rglob("__pyclad_c*.so"))) == 1
+    assert run() == {"results_read": 1, "results_made": 0, "libraries_loaded": 1}

@@ -47,7 +47,7 @@ def cppyy():
 # ``__pyclad_mN::pyclad``, which hides the global ``pyclad`` (and likewise
 # ``clad``): ``pyclad::ValueAndPushforward`` would not be found.  Nested namespaces
 # of the same names that pull in the global ones keep such spellings working.
-_RUNTIME_ALIASES = (
+RUNTIME_ALIASES = (
     "namespace pyclad {} namespace clad {}",
     "namespace pyclad { using namespace ::pyclad; } namespace clad { using namespace ::clad; }",
 )
@@ -71,7 +71,7 @@ class JitModule:
         code = (
             macros
             + "\n".join(includes)
-            + f"\n{_RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{_RUNTIME_ALIASES[1]}\n"
+            + f"\n{RUNTIME_ALIASES[0]}\nnamespace {self.namespace} {{\n{RUNTIME_ALIASES[1]}\n"
             + f'#line 1 "{escape(filename)}"\n{body}\n}}\n'
             + "".join(f"#undef {name}\n" for name in undefs)
         )

@@ -19,7 +19,6 @@ alone (the default one is).
 
 from __future__ import annotations
 
-import inspect
 import os
 import pickle
 import queue
@@ -29,7 +28,10 @@ import subprocess
 import threading
 
 from .. import emit, ir
+from ..checked import ENTRY, entry_signature
+from ..checked import source as checked_source
 from ..frontend.includes import user_headers
+from ..frontend.layout import assemble, escape
 from . import cache, runtime_include, toolchain
 
 # Measured: loading a library and declaring its functions costs ~0.05 s, cling compiles a
@@ -56,9 +58,7 @@ def attach(module) -> None:
     source = module.source
     run, compile_ = source._run, module._compile
     source._run = lambda key, make: run(key, lambda: state.result(key, make))
-    module._compile = lambda result, new, *extra, **options: state.compile(
-        result, new, compile_, extra, options
-    )
+    module._compile = lambda result, new, checked=False: state.compile(result, new, compile_, checked)
 
 
 class _State:
@@ -91,28 +91,26 @@ class _State:
         return result
 
     # -------------------------------------------------------------- compiled code (cling's JIT)
-    def compile(self, result, new: list[ir.Function], jit_compile, extra=(), options=None) -> None:
-        """Define ``new`` from a cached library, or JIT-compile it (and queue a library).
-        Variants the JIT compiles differently (``extra``/``options`` of the module's
-        ``_compile`` that are set, e.g. bounds-checked ones) and functions in C++ namespaces
-        always go to the JIT."""
-        options = options or {}
-        special = any(extra) or any(options.values()) or any("::" in f.name for f in new)
-        if not new or special or not all(_plain(f) for f in new):
-            return jit_compile(result, new, *extra, **options)
+    def compile(self, result, new: list[ir.Function], jit_compile, checked: bool = False) -> None:
+        """Define ``new`` (the plain or the bounds-checked variant) from a cached library, or
+        JIT-compile it (and queue a library).  Functions in C++ namespaces and signatures
+        with other than built-in types always go to the JIT."""
+        if not new or any("::" in f.name for f in new) or not all(_plain(f) for f in new):
+            return jit_compile(result, new, checked)
         functions = result.helpers + [result.function]
-        k = cache.key(self.key, [], self.flags, [f.name for f in functions])
+        variant = ["checked"] if checked else []
+        k = cache.key(self.key, [], self.flags, [f.name for f in functions] + variant)
         # A name of its own: cppyy loads a second library of the same file name as the first.
         lib = os.path.join(cache.entry_dir("jit", k), f"{_namespace(k)}.so")
-        if os.path.exists(lib) and self._load(lib, k, new):
+        if os.path.exists(lib) and self._load(lib, k, new, checked):
             return None
-        jit_compile(result, new, *extra, **options)
-        code = _render(functions, _namespace(k))
+        jit_compile(result, new, checked)
+        code = _render(functions, _namespace(k), checked)
         if code.count("\n") >= LIBRARY_MIN_LINES and not os.path.exists(lib + ".failed"):
             self._build(lib, k, code)
         return None
 
-    def _load(self, lib: str, k: str, new: list[ir.Function]) -> bool:
+    def _load(self, lib: str, k: str, new: list[ir.Function], checked: bool) -> bool:
         from .jit import cppyy
 
         c, ns, jit = cppyy(), _namespace(k), self.module._jit
@@ -121,14 +119,25 @@ class _State:
         except Exception:  # noqa: BLE001 - an unloadable library is rebuilt
             os.unlink(lib)
             return False
-        decls = "".join(emit.declaration(f) for f in new)
         # Forwarders, not using-declarations: cppyy finds only functions defined in a scope.
-        uses = "".join(
-            f"inline {emit.signature(f)} {{ return ::{ns}::{f.name}({', '.join(p.name for p in f.params)}); }}\n"
-            for f in new
-        )
+        if checked:  # Python calls the entry shims (pyclad.checked.entry)
+            signatures = [entry_signature(f) for f in new]
+            decls = "".join(f"{sig};\n" for sig, _ in signatures)
+            uses = "".join(
+                f"inline {sig} {{ return ::{ns}::{ENTRY}::{f.name}({', '.join(names)}); }}\n"
+                for f, (sig, names) in zip(new, signatures)
+            )
+            code = f"namespace {ns} {{ namespace {ENTRY} {{\n{decls}}} }}\n"
+            code += f"namespace {jit.namespace} {{ namespace {ENTRY} {{\n{uses}}} }}\n"
+        else:
+            decls = "".join(emit.declaration(f) for f in new)
+            uses = "".join(
+                f"inline {emit.signature(f)} {{ return ::{ns}::{f.name}({', '.join(p.name for p in f.params)}); }}\n"
+                for f in new
+            )
+            code = f"namespace {ns} {{\n{decls}}}\nnamespace {jit.namespace} {{\n{uses}}}\n"
         try:
-            ok = c.cppdef(f"namespace {ns} {{\n{decls}}}\nnamespace {jit.namespace} {{\n{uses}}}\n")
+            ok = c.cppdef(code)
         except SyntaxError:
             return False
         if ok is not False:
@@ -138,13 +147,17 @@ class _State:
     def _build(self, lib: str, k: str, code: str) -> None:
         """Compile the library in the background: this process goes on with the JIT's code."""
         from .aot import compiler
+        from .jit import RUNTIME_ALIASES
 
         src = self.module.source
-        includes, body = _split_includes(src.text)
+        # The module's text as cling compiles it (system headers hoisted, the user's own
+        # inlined: see frontend/layout.py), inside the library's namespace.
+        includes, body = assemble(src.layout)
         base = os.path.dirname(os.path.abspath(src.filename))
         ns = _namespace(k)
-        tu = "\n".join(includes) + f"\n#include <pyclad/runtime.hpp>\nnamespace {ns} {{\n"
-        tu += f'#line 1 "{src.filename}"\n{body}\n{code}\n}}\n'
+        tu = "\n".join(includes) + f"\n#include <pyclad/runtime.hpp>\n{RUNTIME_ALIASES[0]}\n"
+        tu += f"namespace {ns} {{\n{RUNTIME_ALIASES[1]}\n"
+        tu += f'#line 1 "{escape(src.filename)}"\n{body}\n{code}\n}}\n'
         cpp = os.path.join(cache.entry_dir("jit", k), "derivative.cpp")
         toolchain.write_atomic(cpp, tu)
         tmp = lib + f".tmp{os.getpid()}"
@@ -178,25 +191,15 @@ def _run_builds() -> None:
             _queue.task_done()
 
 
-def _render(functions: list[ir.Function], ns: str) -> str:
-    """The functions' C++ as compiled inside namespace ``ns`` (where the renderer needs to
-    know the scope the user's code lives in, it is told)."""
+def _render(functions: list[ir.Function], ns: str, checked: bool) -> str:
+    """The functions' C++ (plain, or their bounds-checked variants with exported entry shims)
+    as compiled inside namespace ``ns``."""
     from ..source import render
 
-    if "root" in inspect.signature(render).parameters:
+    if not checked:
         return render(functions, root=f"::{ns}")
-    return render(functions)
-
-
-_INCLUDE = re.compile(r"^\s*#\s*include\b")
-
-
-def _split_includes(text: str) -> tuple[list[str], str]:
-    """The ``#include`` lines (hoisted out of the library's namespace) and the rest, with
-    blank lines in their place so that line numbers stay."""
-    lines = text.splitlines()
-    includes = [line.strip() for line in lines if _INCLUDE.match(line)]
-    return includes, "\n".join("" if _INCLUDE.match(line) else line for line in lines)
+    names = [f.name for f in functions]
+    return checked_source(functions, render, names, f"::{ns}", inline_entries=False)
 
 
 def _namespace(k: str) -> str:
