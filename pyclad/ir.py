@@ -68,7 +68,7 @@ class Type:
 
     def value(self) -> Type:
         """The type without reference."""
-        return replace(self, ref=False)
+        return replace(self, ref=False) if self.ref else self
 
     def element(self) -> Type:
         """The type of ``p[i]`` for a pointer or array ``p``."""

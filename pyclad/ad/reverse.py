@@ -104,7 +104,9 @@ def _build(program, fn, seeds, mode, vector=0):
     while True:
         t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
         t.run()
-        if t.reads <= needed:
+        # Only the function's own variables are ever saved: reads of the names a run made up
+        # itself (saved values, adjoint temporaries) cannot change what the next run saves.
+        if not (t.reads - needed) & probe.prep.variables:
             return t
         needed |= t.reads
 
@@ -123,6 +125,7 @@ class _Prepared:
     assignments: dict[str, int] = field(default_factory=dict)  # stores to each variable
     assigned: set[str] = field(default_factory=set)  # roots of assignment and increment targets
     decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
+    variables: set[str] = field(default_factory=set)  # every name the body and signature use
     has_loop: bool = False
     uses_returned: bool = False
     active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
@@ -131,7 +134,10 @@ class _Prepared:
     def survey(self) -> None:
         """One walk over the body for every fact the set-up needs."""
         declared: set[str] = set()
+        self.variables = {p.name for p in self.fn.params} | {d.name for d in self.extra}
         for n in ir.walk(self.body):
+            if isinstance(n, (ir.Var, ir.Decl)):
+                self.variables.add(n.name)
             target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
             if isinstance(n, ir.Decl) and n.name not in declared:
                 declared.add(n.name)
