@@ -32,6 +32,8 @@ _ASSIGN, _COND, _UNARY, _POSTFIX, _PRIMARY = 2, 3, 15, 16, 100
 
 
 def prec(e: ir.Expr) -> int:
+    if isinstance(e, ir.Var):  # the commonest node first
+        return _PRIMARY
     if isinstance(e, ir.Binary):
         return _BINARY_PREC[e.op]
     if isinstance(e, ir.Assign):

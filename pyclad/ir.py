@@ -386,6 +386,30 @@ def walk(node):
                 push(v)
 
 
+def var_names(node, out: set[str] | None = None) -> set[str]:
+    """The names of every variable in ``node`` (added to ``out`` if given).  The same nodes
+    as ``walk`` visits, without a generator: the passes that read every name of a whole
+    generated function are the largest walks of a transform."""
+    out = set() if out is None else out
+    stack = [node]
+    pop, push, extend, fields_of = stack.pop, stack.append, stack.extend, _CHILD_FIELDS.get
+    while stack:
+        n = pop()
+        if isinstance(n, Var):
+            out.add(n.name)
+            continue
+        fields = fields_of(type(n))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(n)] = _child_fields(type(n))
+        for f, many in fields:
+            v = getattr(n, f)
+            if many:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return out
+
+
 def root_var(e: Expr) -> Var | None:
     """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``)."""
     while True:

@@ -30,7 +30,7 @@ from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .pause import collector_paused
 from .program import Program
-from .rules import Custom, Partials
+from .rules import BUILTINS, Custom, Partials
 from .sequence import sequence
 
 ULONG = ir.Type("unsigned long")
@@ -396,7 +396,9 @@ class ReverseTransform:
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = prune_forward(self.fwd, self.rev + self.tail, locals_, self.recomputed)
         body = fwd + self.rev + self.tail
-        used = {n.name for s in body for n in ir.walk(s) if isinstance(n, Var)}
+        used: set[str] = set()
+        for s in body:
+            ir.var_names(s, used)
         # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
         top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
         return ir.Block(tuple(top + body))
@@ -456,9 +458,7 @@ class ReverseTransform:
 
     def note_reads(self, stmts) -> None:
         for s in stmts:
-            for n in ir.walk(s):
-                if isinstance(n, Var):
-                    self.reads.add(n.name)
+            ir.var_names(s, self.reads)
 
     # ------------------------------------------------------------------ storage
     def slot(self, ty: ir.Type, depth: int, prefix: str = "_t") -> str:
@@ -1090,9 +1090,7 @@ def prune_forward(
         for s in stmts:
             if candidate(s) is not None:
                 if isinstance(s.expr, ir.Assign):
-                    for n in ir.walk(s.expr.value):
-                        if isinstance(n, Var):
-                            out.add(n.name)
+                    ir.var_names(s.expr.value, out)
                 continue
             if isinstance(s, ir.Block):
                 reads(s.stmts, out)
@@ -1100,13 +1098,13 @@ def prune_forward(
             if isinstance(s, (ir.If, ir.While, ir.DoWhile, ir.For)):
                 for c in ir.children(s):
                     if isinstance(c, ir.Expr):
-                        out.update(n.name for n in ir.walk(c) if isinstance(n, Var))
+                        ir.var_names(c, out)
                     else:
                         reads([c], out)
                 if isinstance(s, ir.For):
                     reads(list(s.init), out)
                 continue
-            out.update(n.name for n in ir.walk(s) if isinstance(n, Var))
+            ir.var_names(s, out)
 
     dropped = [0]
 
@@ -1169,13 +1167,12 @@ def _writes(s: ir.Stmt, names: set[str]) -> bool:
 
 def _pure_calls(e: ir.Expr) -> bool:
     """Only calls to library math functions: no effect on program state."""
-    from .rules import BUILTINS
-
-    return all(
-        not isinstance(n, (ir.Assign, ir.Step))
-        and (not isinstance(n, ir.Call) or (n.callee in BUILTINS and n.text.startswith("::")))
-        for n in ir.walk(e)
-    )
+    for n in ir.walk(e):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            return False
+        if isinstance(n, ir.Call) and not (n.callee in BUILTINS and n.text.startswith("::")):
+            return False
+    return True
 
 
 def _address(e: ir.Expr) -> ir.Expr:
@@ -1213,15 +1210,15 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
     hit = memo.get(id(e))
     if hit is not None and hit[0] is e:
         return hit[1]
-    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    stack: list[tuple[ir.Expr, list | None]] = [(e, None)]  # kids: None until expanded
     while stack:
-        n, expanded = stack.pop()
+        n, kids = stack.pop()
         if (h := memo.get(id(n))) is not None and h[0] is n:
             continue
-        kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
-        if not expanded:
-            stack.append((n, True))
-            stack.extend((c, False) for c in kids)
+        if kids is None:
+            kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
+            stack.append((n, kids))
+            stack.extend((c, None) for c in kids)
             continue
         memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
     return memo[id(e)][1]
