@@ -70,6 +70,10 @@ class Type:
         """The type without reference."""
         return replace(self, ref=False) if self.ref else self
 
+    def plain(self) -> Type:
+        """The type without const and reference (how adjoints and temporaries are declared)."""
+        return Type(self.base, self.ptr, self.dims) if self.const or self.ref else self
+
     def element(self) -> Type:
         """The type of ``p[i]`` for a pointer or array ``p``."""
         if self.dims:

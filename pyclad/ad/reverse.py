@@ -422,7 +422,7 @@ class ReverseTransform:
     def adj_var(self, v: Var) -> ir.Expr:
         """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
         if v.name in self.adj_local:
-            return Var(self.adj_local[v.name], ir.Type(v.type.base, v.type.ptr, v.type.dims))
+            return Var(self.adj_local[v.name], v.type.plain())
         if v.name in self.adj_param:
             ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
             if v.type.ptr:
@@ -880,7 +880,7 @@ class ReverseTransform:
         else:
             return e
         name = self.names.temp()
-        ty = ir.Type(e.type.base)
+        ty = e.type.plain()  # a floating scalar: its base type
         out.append(ir.Decl(name, ty, v))
         self.memo[key] = Var(name, ty)
         return self.memo[key]
