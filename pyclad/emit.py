@@ -32,6 +32,8 @@ _ASSIGN, _COND, _UNARY, _POSTFIX, _PRIMARY = 2, 3, 15, 16, 100
 
 
 def prec(e: ir.Expr) -> int:
+    if isinstance(e, ir.Var):  # the commonest node first
+        return _PRIMARY
     if isinstance(e, ir.Binary):
         return _BINARY_PREC[e.op]
     if isinstance(e, ir.Assign):
@@ -195,9 +197,20 @@ class _Writer:
         return " ".join(x.strip() for x in w.lines)
 
 
-def signature(fn: ir.Function) -> str:
-    params = ", ".join(p.type.spell(p.name) for p in fn.params)
+def signature(fn: ir.Function, unused: frozenset[str] = frozenset()) -> str:
+    """``ret name(params)``; the parameters named in ``unused`` are marked ``[[maybe_unused]]``."""
+    params = ", ".join(
+        ("[[maybe_unused]] " if p.name in unused else "") + p.type.spell(p.name) for p in fn.params
+    )
     return f"{fn.ret.spell()} {fn.name}({params})"
+
+
+def unread_params(fn: ir.Function) -> frozenset[str]:
+    """Parameters the body never names.  A derivative keeps clad's signature although it may
+    not need every parameter (the derivative of a function linear in ``x`` does not read
+    ``x``, a pushforward may ignore a tangent): marking those keeps -Wextra quiet."""
+    read = ir.var_names(fn.body)
+    return frozenset(p.name for p in fn.params if p.name and p.name not in read)
 
 
 def function(fn: ir.Function, prefix: str = "") -> str:
@@ -205,7 +218,7 @@ def function(fn: ir.Function, prefix: str = "") -> str:
     w = _Writer()
     for c in fn.comment.splitlines():
         w.line(f"// {c}" if c else "//")
-    w.line(prefix + signature(fn) + " {")
+    w.line(prefix + signature(fn, unread_params(fn)) + " {")
     w.body(fn.body)
     w.line("}")
     return "\n".join(w.lines) + "\n"

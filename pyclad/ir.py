@@ -68,7 +68,11 @@ class Type:
 
     def value(self) -> Type:
         """The type without reference."""
-        return replace(self, ref=False)
+        return replace(self, ref=False) if self.ref else self
+
+    def plain(self) -> Type:
+        """The type without const and reference (how adjoints and temporaries are declared)."""
+        return Type(self.base, self.ptr, self.dims) if self.const or self.ref else self
 
     def element(self) -> Type:
         """The type of ``p[i]`` for a pointer or array ``p``."""
@@ -384,6 +388,30 @@ def walk(node):
                 stack.extend(reversed(v))
             elif v is not None:
                 push(v)
+
+
+def var_names(node, out: set[str] | None = None) -> set[str]:
+    """The names of every variable in ``node`` (added to ``out`` if given).  The same nodes
+    as ``walk`` visits, without a generator: the passes that read every name of a whole
+    generated function are the largest walks of a transform."""
+    out = set() if out is None else out
+    stack = [node]
+    pop, push, extend, fields_of = stack.pop, stack.append, stack.extend, _CHILD_FIELDS.get
+    while stack:
+        n = pop()
+        if isinstance(n, Var):
+            out.add(n.name)
+            continue
+        fields = fields_of(type(n))
+        if fields is None:
+            fields = _CHILD_FIELDS[type(n)] = _child_fields(type(n))
+        for f, many in fields:
+            v = getattr(n, f)
+            if many:
+                extend(v)
+            elif v is not None:
+                push(v)
+    return out
 
 
 def root_var(e: Expr) -> Var | None:

@@ -146,7 +146,8 @@ def _recursive(functions: list[ir.Function], names: set[str]) -> bool:
     seen: set[str] = set()
     for f in functions:  # callees come first: a call to a later function is a cycle
         seen.add(f.name)
-        if any(c in names and c not in seen for c in _calls(f)) or f.name in _calls(f):
+        calls = _calls(f)
+        if any(c in names and c not in seen for c in calls) or f.name in calls:
             return True
     return False
 

@@ -123,7 +123,6 @@ int main() {{
         "-Wall",
         "-Wextra",
         "-Werror",
-        "-Wno-unused-parameter",  # a derivative of a linear function does not read x
         f"-I{pyclad.get_include()}",
         "main.cpp",
         "-o",

@@ -246,7 +246,6 @@ def test_gen_headers_of_same_named_functions_compile_together_and_give_each_its_
             "-Wall",
             "-Wextra",
             "-Werror",
-            "-Wno-unused-parameter",  # a derivative need not read every primal parameter
             f"-I{pyclad.get_include()}",
             "main.cpp",
             "-o",

@@ -266,7 +266,7 @@ def test_every_gradient_runs_clean_under_the_sanitizers_and_matches_finite_diffe
     derivatives = render(functions) + checked.source(functions, render)
     (tmp_path / "gradients.cpp").write_text(CONSTRUCTS.read_text() + derivatives + main)
     out, _ = gxx_build_and_run(
-        tmp_path, "gradients.cpp", "-Wno-unused-parameter", "-Wno-unused-variable", optimized=False
+        tmp_path, "gradients.cpp", "-Wextra", "-Werror", "-Wno-unused-variable", optimized=False
     )
     got = [float(v) for v in out.split()]
     expected = [w for point in wants for w in point]

@@ -30,7 +30,7 @@ from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .pause import collector_paused
 from .program import Program
-from .rules import Custom, Partials
+from .rules import BUILTINS, Custom, Partials
 from .sequence import sequence
 
 ULONG = ir.Type("unsigned long")
@@ -104,7 +104,9 @@ def _build(program, fn, seeds, mode, vector=0):
     while True:
         t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
         t.run()
-        if t.reads <= needed:
+        # Only the function's own variables are ever saved: reads of the names a run made up
+        # itself (saved values, adjoint temporaries) cannot change what the next run saves.
+        if not (t.reads - needed) & probe.prep.variables:
             return t
         needed |= t.reads
 
@@ -123,6 +125,7 @@ class _Prepared:
     assignments: dict[str, int] = field(default_factory=dict)  # stores to each variable
     assigned: set[str] = field(default_factory=set)  # roots of assignment and increment targets
     decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
+    variables: set[str] = field(default_factory=set)  # every name the body and signature use
     has_loop: bool = False
     uses_returned: bool = False
     active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
@@ -131,7 +134,10 @@ class _Prepared:
     def survey(self) -> None:
         """One walk over the body for every fact the set-up needs."""
         declared: set[str] = set()
+        self.variables = {p.name for p in self.fn.params} | {d.name for d in self.extra}
         for n in ir.walk(self.body):
+            if isinstance(n, (ir.Var, ir.Decl)):
+                self.variables.add(n.name)
             target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
             if isinstance(n, ir.Decl) and n.name not in declared:
                 declared.add(n.name)
@@ -390,7 +396,9 @@ class ReverseTransform:
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = prune_forward(self.fwd, self.rev + self.tail, locals_, self.recomputed)
         body = fwd + self.rev + self.tail
-        used = {n.name for s in body for n in ir.walk(s) if isinstance(n, Var)}
+        used: set[str] = set()
+        for s in body:
+            ir.var_names(s, used)
         # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
         top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
         return ir.Block(tuple(top + body))
@@ -414,7 +422,7 @@ class ReverseTransform:
     def adj_var(self, v: Var) -> ir.Expr:
         """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
         if v.name in self.adj_local:
-            return Var(self.adj_local[v.name], ir.Type(v.type.base, v.type.ptr, v.type.dims))
+            return Var(self.adj_local[v.name], v.type.plain())
         if v.name in self.adj_param:
             ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
             if v.type.ptr:
@@ -450,9 +458,7 @@ class ReverseTransform:
 
     def note_reads(self, stmts) -> None:
         for s in stmts:
-            for n in ir.walk(s):
-                if isinstance(n, Var):
-                    self.reads.add(n.name)
+            ir.var_names(s, self.reads)
 
     # ------------------------------------------------------------------ storage
     def slot(self, ty: ir.Type, depth: int, prefix: str = "_t") -> str:
@@ -877,7 +883,7 @@ class ReverseTransform:
         else:
             return e
         name = self.names.temp()
-        ty = ir.Type(e.type.base)
+        ty = e.type.plain()  # a floating scalar: its base type
         out.append(ir.Decl(name, ty, v))
         self.memo[key] = Var(name, ty)
         return self.memo[key]
@@ -1087,9 +1093,7 @@ def prune_forward(
         for s in stmts:
             if candidate(s) is not None:
                 if isinstance(s.expr, ir.Assign):
-                    for n in ir.walk(s.expr.value):
-                        if isinstance(n, Var):
-                            out.add(n.name)
+                    ir.var_names(s.expr.value, out)
                 continue
             if isinstance(s, ir.Block):
                 reads(s.stmts, out)
@@ -1097,13 +1101,13 @@ def prune_forward(
             if isinstance(s, (ir.If, ir.While, ir.DoWhile, ir.For)):
                 for c in ir.children(s):
                     if isinstance(c, ir.Expr):
-                        out.update(n.name for n in ir.walk(c) if isinstance(n, Var))
+                        ir.var_names(c, out)
                     else:
                         reads([c], out)
                 if isinstance(s, ir.For):
                     reads(list(s.init), out)
                 continue
-            out.update(n.name for n in ir.walk(s) if isinstance(n, Var))
+            ir.var_names(s, out)
 
     dropped = [0]
 
@@ -1166,13 +1170,12 @@ def _writes(s: ir.Stmt, names: set[str]) -> bool:
 
 def _pure_calls(e: ir.Expr) -> bool:
     """Only calls to library math functions: no effect on program state."""
-    from .rules import BUILTINS
-
-    return all(
-        not isinstance(n, (ir.Assign, ir.Step))
-        and (not isinstance(n, ir.Call) or (n.callee in BUILTINS and n.text.startswith("::")))
-        for n in ir.walk(e)
-    )
+    for n in ir.walk(e):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            return False
+        if isinstance(n, ir.Call) and not (n.callee in BUILTINS and n.text.startswith("::")):
+            return False
+    return True
 
 
 def _address(e: ir.Expr) -> ir.Expr:
@@ -1210,15 +1213,15 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
     hit = memo.get(id(e))
     if hit is not None and hit[0] is e:
         return hit[1]
-    stack: list[tuple[ir.Expr, bool]] = [(e, False)]
+    stack: list[tuple[ir.Expr, list | None]] = [(e, None)]  # kids: None until expanded
     while stack:
-        n, expanded = stack.pop()
+        n, kids = stack.pop()
         if (h := memo.get(id(n))) is not None and h[0] is n:
             continue
-        kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
-        if not expanded:
-            stack.append((n, True))
-            stack.extend((c, False) for c in kids)
+        if kids is None:
+            kids = [c for c in ir.children(n) if isinstance(c, ir.Expr)]
+            stack.append((n, kids))
+            stack.extend((c, None) for c in kids)
             continue
         memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
     return memo[id(e)][1]
