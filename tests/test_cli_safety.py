@@ -6,15 +6,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-import pyclad
+from conftest import gxx_build_and_run
 
 MODEL = "double sq(double x) { return x * x * x; }\n"  # d/dx = 3 x^2
 
@@ -26,24 +24,9 @@ def gen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def compile_and_run(tmp: Path, main: str) -> str:
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
+    """Build main.cpp warning-free (with g++ -O2, and again under the sanitizers) and run it."""
     (tmp / "main.cpp").write_text(main)
-    cmd = [
-        gxx,
-        "-std=c++17",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        f"-I{pyclad.get_include()}",
-        "main.cpp",
-        "-o",
-        "main",
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp)
-    assert build.returncode == 0, build.stderr
-    return subprocess.run(["./main"], check=True, capture_output=True, text=True, cwd=tmp).stdout
+    return gxx_build_and_run(tmp, "main.cpp", "-Wextra", "-Werror")[0]
 
 
 @pytest.mark.parametrize("spelling", ["model.cpp", "./model.cpp", "sub/../model.cpp", "ABS", "link.cpp"])

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import arr
+from conftest import arr, gxx_build_and_run
 
 import pyclad
 
@@ -80,9 +79,6 @@ def test_jacobian_rows_are_not_poisoned_by_an_infinite_partial(m, mode):
 def test_pyclad_gen_hessian_writes_zero_rows_where_the_gradient_entry_is_constant(tmp_path):
     """d f / d x = 2 does not depend on any direction: its Hessian row is written as zeros,
     not left as the caller's memory was."""
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "f.cpp").write_text("double lin(double x, double y) { return 2 * x + y * y; }\n")
     r = subprocess.run(
         [sys.executable, "-m", "pyclad", "gen", "f.cpp", "-f", "lin", "--mode", "hessian", "-o", "f_h.hpp"],
@@ -100,15 +96,5 @@ def test_pyclad_gen_hessian_writes_zero_rows_where_the_gradient_entry_is_constan
         ' std::printf("%g %g %g %g\\n", h[0], h[1], h[2], h[3]); }\n'
     )
     (tmp_path / "main.cpp").write_text(main)
-    build = subprocess.run(
-        [gxx, "-std=c++17", "-Wall", "-Wextra", f"-I{pyclad.get_include()}", "main.cpp", "-o", "main"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert build.returncode == 0, build.stderr
-    out = subprocess.run(
-        [str(tmp_path / "main")], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+    out, _ = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra")
     assert [float(v) for v in out.split()] == [0.0, 0.0, 0.0, 2.0]  # d2/dx2, d2/dxdy, d2/dydx, d2/dy2

@@ -2,11 +2,11 @@
 ones, and custom derivatives with the wrong parameters.  References are hand formulas."""
 
 import math
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import gxx_build_and_run
 
 import pyclad
 
@@ -56,9 +56,6 @@ def test_a_user_literal_is_applied_once_in_the_generated_code(m):
 
 
 def test_gen_header_with_literals_enums_and_anonymous_namespaces_compiles(tmp_path):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "model.cpp").write_text(SOURCE)
     for mode, out in (("forward", "fwd.hpp"), ("reverse", "rev.hpp")):
         args = [sys.executable, "-m", "pyclad", "gen", "model.cpp", "--mode", mode, "-f", "f", "-o", out]
@@ -68,20 +65,7 @@ def test_gen_header_with_literals_enums_and_anonymous_namespaces_compiles(tmp_pa
         '#include <cstdio>\n#include "model.cpp"\n#include "fwd.hpp"\n#include "rev.hpp"\n'
         f'int main() {{ double g = 0; f_grad({X!r}, &g); std::printf("%.17g %.17g\\n", f_darg0({X!r}), g); }}\n'
     )
-    cmd = [
-        gxx,
-        "-std=c++17",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        f"-I{pyclad.get_include()}",
-        "main.cpp",
-        "-o",
-        "main",
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp_path)
-    assert build.returncode == 0, build.stderr
-    out = subprocess.run(["./main"], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    out = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")[0].split()
     assert all(math.isclose(float(v), deriv(X), rel_tol=1e-12) for v in out)
 
 

@@ -5,11 +5,11 @@ References are hand-derived formulas; the same source goes through the JIT and t
 """
 
 import math
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import gxx_build_and_run
 
 import pyclad
 
@@ -90,9 +90,6 @@ def test_a_command_line_macro_still_works():
 
 
 def test_gen_headers_with_macros_compile_and_give_the_derivatives(tmp_path):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "model.cpp").write_text(SOURCE)
     for mode, out in (("forward", "fwd.hpp"), ("reverse", "rev.hpp")):
         args = ["gen", "model.cpp", "--mode", mode, "-f", "consts", "-f", "loop", "-f", "kinds", "-o", out]
@@ -117,20 +114,7 @@ int main() {{
 }}
 """
     (tmp_path / "main.cpp").write_text(main)
-    cmd = [
-        gxx,
-        "-std=c++17",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        f"-I{pyclad.get_include()}",
-        "main.cpp",
-        "-o",
-        "main",
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp_path)
-    assert build.returncode == 0, build.stderr
-    out = subprocess.run(["./main"], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    out = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")[0].split()
     want = [REFS[n][1](X) for n in ("consts", "loop", "kinds")] * 2
     for got, w in zip(map(float, out), want):
         assert math.isclose(got, w, rel_tol=1e-12)

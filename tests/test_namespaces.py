@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import arr
+from conftest import arr, gxx_build_and_run
 
 import pyclad
 
@@ -229,9 +229,6 @@ int main() {
 
 
 def test_gen_headers_of_same_named_functions_compile_together_and_give_each_its_derivative(tmp_path):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "model.cpp").write_text(SOURCE)
     for out, args in GEN:
         r = pyclad_cli("gen", "model.cpp", *args, "-o", out, cwd=tmp_path)
@@ -239,25 +236,7 @@ def test_gen_headers_of_same_named_functions_compile_together_and_give_each_its_
     rev = (tmp_path / "rev.hpp").read_text()
     assert "namespace b {" in rev and "::b::h_pullback(" in rev and "::a::h_pullback(" in rev
     (tmp_path / "main.cpp").write_text(MAIN.replace("X_", repr(X)).replace("Y_", repr(Y)))
-    build = subprocess.run(
-        [
-            gxx,
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{pyclad.get_include()}",
-            "main.cpp",
-            "-o",
-            "main",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert build.returncode == 0, build.stderr
-    lines = subprocess.run(["./main"], check=True, capture_output=True, text=True, cwd=tmp_path).stdout
+    lines, _ = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")
     got = {line.split()[0]: [float(t) for t in line.split()[1:]] for line in lines.splitlines()}
     x, y, v = X, Y, [0.6, -1.4]
     close(got["fwd"], [FS["a::f"][1](x, y)[0], FS["b::f"][1](x, y)[0]], "forward")
@@ -334,8 +313,7 @@ def test_mutual_recursion_inside_a_namespace_beside_a_same_named_function(tmp_pa
         close(pyclad.gradient(m.a.q, "x")(X, n), deriv, f"a::q reverse n={n}")
         close(pyclad.differentiate(m.a.q, "x")(X, n), deriv, f"a::q forward n={n}")
         close(pyclad.gradient(m.b.p, "x")(X, n), n * 2**n * X ** (n - 1) if n else 0.0, f"b::p n={n}")
-    gxx = shutil.which("g++")
-    if gxx is None:
+    if shutil.which("g++") is None:
         return
     (tmp_path / "m.cpp").write_text(MUTUAL)
     r = pyclad_cli(
@@ -354,21 +332,18 @@ def test_mutual_recursion_inside_a_namespace_beside_a_same_named_function(tmp_pa
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
-    (tmp_path / "main.cpp").write_text('#include "m.cpp"\n#include "d.hpp"\nint main() { return 0; }\n')
-    build = subprocess.run(
-        [
-            gxx,
-            "-std=c++17",
-            "-fsyntax-only",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{pyclad.get_include()}",
-            "main.cpp",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
+    (tmp_path / "main.cpp").write_text(
+        '#include <cstdio>\n#include "m.cpp"\n#include "d.hpp"\nint main() {\n'
+        "    const int ns[4] = {0, 1, 2, 5};\n"
+        "    for (int n : ns) {\n"
+        "        double dq = 0, dp = 0;\n"
+        f"        a::q_grad({X!r}, n, &dq);\n"
+        f"        b::p_grad({X!r}, n, &dp);\n"
+        '        std::printf("%.17g %.17g\\n", dq, dp);\n'
+        "    }\n}\n"
     )
-    assert build.returncode == 0, build.stderr
+    out, _ = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")
+    for n, line in zip((0, 1, 2, 5), out.splitlines(), strict=True):
+        dq, dp = (float(v) for v in line.split())
+        close(dq, mutual(X, n, "q")[1], f"generated a::q_grad n={n}")
+        close(dp, n * 2**n * X ** (n - 1) if n else 0.0, f"generated b::p_grad n={n}")

@@ -5,12 +5,12 @@ and as a `pyclad gen` header built with -Wall -Wextra -Werror) and matches hand 
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import gxx_build_and_run
 
 import pyclad
 
@@ -60,9 +60,6 @@ def test_gradient_wrt_x_through_callees_that_overwrite_y(m):
 
 
 def test_pyclad_gen_header_for_partial_wrt_compiles_cleanly_and_is_right(tmp_path):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "model.cpp").write_text(SRC)
     for f in ("scaled", "scales_array", "calls_it"):
         r = subprocess.run(
@@ -102,27 +99,7 @@ int main() {{
 }}
 """
     (tmp_path / "main.cpp").write_text(main)
-    build = subprocess.run(
-        [
-            gxx,
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{pyclad.get_include()}",
-            "main.cpp",
-            "-o",
-            "main",
-        ],
-        check=False,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr
-    out = subprocess.run(
-        [str(tmp_path / "main")], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
+    out, _ = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")
     dx, gx, cx = (float(v) for v in out.split())
     assert math.isclose(dx, d_scaled(1.5, 2.0), rel_tol=1e-14)
     assert math.isclose(gx, d_scales_array(0.7, [0.5, -1.0]), rel_tol=1e-14)

@@ -6,11 +6,10 @@ parameter is marked ``[[maybe_unused]]``, so generated headers compile warning-f
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import sys
 
-import pytest
+from conftest import gxx_build_and_run
 
 import pyclad
 
@@ -94,9 +93,6 @@ int main() {{
 
 
 def test_gen_headers_with_unread_parameters_compile_under_wextra_werror_and_give_the_derivatives(tmp_path):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ is not installed")
     (tmp_path / "model.cpp").write_text(SOURCE)
     for out, args in GEN:
         r = subprocess.run(
@@ -110,20 +106,7 @@ def test_gen_headers_with_unread_parameters_compile_under_wextra_werror_and_give
     headers = "".join((tmp_path / out).read_text() for out, _ in GEN)
     assert headers.count("[[maybe_unused]]") >= 4  # the checks below are not vacuous
     (tmp_path / "main.cpp").write_text(MAIN)
-    cmd = [
-        gxx,
-        "-std=c++17",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        f"-I{pyclad.get_include()}",
-        "main.cpp",
-        "-o",
-        "main",
-    ]
-    build = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp_path)
-    assert build.returncode == 0, build.stderr
-    out = subprocess.run(["./main"], check=True, capture_output=True, text=True, cwd=tmp_path).stdout.split()
+    out = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")[0].split()
     got = [float(v) for v in out]
     want = [DCUBIC_DX, DUSES_DY, *GRAD_LIN, *GRAD_USES, *HESS_QUAD[0], *HESS_QUAD[1]]
     for g, w in zip(got, want, strict=True):
