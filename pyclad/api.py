@@ -276,7 +276,10 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
     if t.holds_float:
         if isinstance(a, bool) or not isinstance(a, (int, float)):
             raise ArgumentError(f"{where} must be a number, got {type(a).__name__}", fn.loc)
-        return float(a)
+        try:
+            return float(a)
+        except OverflowError:  # an int beyond every double
+            raise ArgumentError(f"{where} is {t.spell()}: {a} is outside its range", fn.loc) from None
     if t.base == "bool":
         return bool(a)
     if isinstance(a, bool) or not isinstance(a, int):
@@ -880,6 +883,8 @@ def _derive(fn: Function, make, checked: bool = False) -> Result:
 
 def load(path: str | os.PathLike, std: str = "c++17", include_dirs=(), defines=None) -> Module:
     """Parse and compile a C++ file; its functions become attributes of the returned module."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError(f"load takes the path of a C++ file, got {type(path).__name__}")
     path = os.fspath(path)
     try:
         text = read_source(path)
@@ -892,6 +897,8 @@ def cppdef(
     code: str, std: str = "c++17", include_dirs=(), defines=None, filename: str = "<string>"
 ) -> Module:
     """Parse and compile C++ given as a string."""
+    if not isinstance(code, str):
+        raise ArgumentError(f"cppdef takes the C++ source as a str, got {type(code).__name__}")
     return _module(code, filename, std, include_dirs, defines)
 
 
@@ -903,6 +910,11 @@ def _module(text, filename, std, include_dirs, defines) -> Module:
     return module
 
 
+def _check_flag(fn: Function, checked) -> None:
+    if not isinstance(checked, bool):
+        raise ArgumentError(f"checked must be True or False, got {checked!r}", fn.ir.loc)
+
+
 def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     """Forward-mode derivative of ``fn`` with respect to one scalar parameter or one array
     element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
@@ -910,6 +922,7 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     all the derivatives in one pass.  A single name (``"x"``, ``"arr"``) returns the bare
     value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode)."""
     fn = _handle(fn)
+    _check_flag(fn, checked)
     specs = parse_wrt(fn.ir, wrt)
     single = len(specs) == 1 and (
         (not fn.ir.params[specs[0].index].type.ptr)
@@ -950,6 +963,7 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
     fn = _handle(fn)
+    _check_flag(fn, checked)
     if not fn.ir.ret.is_float:
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc
@@ -973,6 +987,7 @@ def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
     fn = _handle(fn)
+    _check_flag(fn, checked)
     result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt), checked)
     return Gradient(fn, result, single=_single_name(wrt), checked=checked)
 
@@ -994,6 +1009,7 @@ def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian
     order.  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
     or "auto".  ``checked`` as in gradient()."""
     fn = _handle(fn)
+    _check_flag(fn, checked)
     if mode not in ("auto", "forward", "reverse"):
         raise WrtError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}", fn.ir.loc)
     _, layout = fn.module.source.jacobian_layout(fn.name, wrt)  # errors now, not at call time

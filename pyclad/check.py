@@ -15,7 +15,9 @@ Finite differences use the 5-point central stencil
 about 1e-12 relative on smooth functions.  An entry passes when
 ``|derivative - fd| <= atol + rtol * |fd|`` (both NaN, or the same infinity, also passes);
 ``atol`` and ``rtol`` default to ``1e-6``, far above the stencil's error and far below the
-error of a wrong derivative rule.  Near a kink or a branch the stencil straddles, finite
+error of a wrong derivative rule.  A function computing in single precision (a ``float``
+result or parameter) rounds ~1e-7 relative, so its defaults are eps ``1e-2`` and tolerances
+``1e-3``.  Near a kink or a branch the stencil straddles, finite
 differences are not a reference: move the point or loosen the tolerances.
 """
 
@@ -34,6 +36,8 @@ from .errors import ArgumentError, GradientCheckError, NoDerivativeError, Pyclad
 DEFAULT_EPS = 1e-3
 DEFAULT_ATOL = 1e-6
 DEFAULT_RTOL = 1e-6
+SINGLE_EPS = 1e-2  # the defaults for a function computing in single precision
+SINGLE_TOL = 1e-3
 SHOWN = 10  # entries in a failure's table, the worst first
 FWD_OVER_FWD_MAX = 32  # inputs for which order 2 also runs forward over forward (one kernel each)
 
@@ -89,14 +93,22 @@ def check_grads(
 
 def _verdict(f, args, order, modes, eps, atol, rtol) -> tuple[bool, str]:
     """(passed, the failure's message or the table of every entry)."""
-    atol = DEFAULT_ATOL if atol is None else atol
-    rtol = DEFAULT_RTOL if rtol is None else rtol
     fn = api._handle(f)
+    single = _single_precision(fn)
+    atol = (SINGLE_TOL if single else DEFAULT_ATOL) if atol is None else atol
+    rtol = (SINGLE_TOL if single else DEFAULT_RTOL) if rtol is None else rtol
+    eps = SINGLE_EPS if eps is None and single else eps
     entries = compare(fn, args, order, modes, eps)
     bad = [e for e in entries if not e.ok(atol, rtol)]
     if bad:
         return False, failure_message(fn, args, entries, bad, atol, rtol, eps)
     return True, f"gradient check of {fn.name} at {_args_text(args)} passed:\n" + table(entries)
+
+
+def _single_precision(fn: api.Function) -> bool:
+    """Whether ``fn`` computes in single precision: finite differences of it are ~1e-4 accurate."""
+    types = [fn.ir.ret, *(p.type for p in fn.ir.params)]
+    return any(t.base == "float" for t in types)
 
 
 def compare(
@@ -137,6 +149,11 @@ def _modes(fn, modes, order) -> list[str]:
 
 def _point(fn: api.Function, args: Sequence) -> list:
     """The arguments as the primal takes them: float64 (or the parameter's dtype) copies."""
+    if not isinstance(args, (tuple, list)):
+        raise ArgumentError(
+            f"check_grads takes the arguments of {fn.name} as a tuple, e.g. (1.0,), got {type(args).__name__}",
+            fn.ir.loc,
+        )
     if len(args) != len(fn.ir.params):
         raise ArgumentError(
             f"{fn.name} takes {len(fn.ir.params)} arguments, check_grads got {len(args)}", fn.ir.loc

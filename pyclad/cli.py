@@ -233,6 +233,8 @@ def _with_build_flags(args: argparse.Namespace, defines: dict[str, str | None]) 
     args.std = args.std or "c++17"
     if (args.depfile_md or args.depfile) and not args.output:
         raise UsageError("-MD/-MF need -o OUT.hpp (the depfile names it as the target)")
+    if args.depfile and args.output and _same_file(args.depfile, args.output):
+        raise UsageError(f"refusing to write the depfile {args.depfile!r} over the output {args.output!r}")
     return defines
 
 
@@ -241,6 +243,11 @@ def _write_depfile(args: argparse.Namespace, source: Source) -> None:
     if not (args.depfile_md or args.depfile):
         return
     deps = [os.path.abspath(args.file)] + user_headers(source.tu)
+    for path in [args.output, *deps]:
+        if "\n" in path or "\r" in path:
+            raise FileError(
+                f"cannot write a depfile naming {path!r}: Make cannot spell a line break in a path"
+            )
     write_atomically(args.depfile or args.output + ".d", toolchain.depfile(args.output, deps), deps)
 
 

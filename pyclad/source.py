@@ -243,7 +243,7 @@ class Source:
 
     def forward(self, name: str, wrt: str | None, order: int = 1) -> Result:
         fn = self.function(name)
-        if not isinstance(order, int) or order < 1:
+        if not isinstance(order, int) or isinstance(order, bool) or order < 1:
             raise WrtError(f"order must be a positive integer, got {order!r}", fn.loc)
         specs = parse_wrt(fn, wrt)
         if len(specs) != 1 or (specs[0].stop is not None and specs[0].stop != specs[0].start):
@@ -453,6 +453,8 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
             items.pop()  # "w," names one input, as a tuple
     elif isinstance(spec, (list, tuple)):
         items = list(spec)
+        if not items:  # a derivative with respect to nothing: surely not what was meant
+            raise WrtError(f"wrt is empty: name at least one parameter of '{fn.name}'", fn.loc)
     else:
         names = ", ".join(f"{i}: '{p.name}'" for i, p in enumerate(fn.params))
         raise WrtError(

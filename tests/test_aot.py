@@ -317,3 +317,103 @@ def test_build_into_the_cache_reuses_an_unchanged_request(built):
     assert Path(first.__file__).parent == Path(again.__file__).parent
     assert str(tmp / "cache") in first.__file__
     assert len(list((tmp / "cache").rglob("_native*"))) == 1
+
+
+# ---------------------------------------------------------------------------- buffers, namespaces
+SAFETY = """\
+namespace a { double f(double x) { return x * x; } }
+namespace b { double f(double x) { return x * x * x; } }
+double total(const double* v, int n) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) s += v[i] * v[i];
+    return s;
+}
+double vol(double e[3]) { return e[0] * e[1] * e[2]; }
+double grow(double* w, int n) {
+    double r = 0;
+    for (int i = 0; i < n; ++i) { w[i] *= 2; r += w[i]; }
+    return r;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def safety(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("aot_safety")
+    (tmp / "safe.cpp").write_text(SAFETY)
+    mod = pyclad.build(tmp / "safe.cpp", ["a::f", "b::f", "total", "vol", "grow"], "reverse", out_dir=tmp)
+    return mod, pyclad.load(tmp / "safe.cpp")
+
+
+def test_functions_of_the_same_name_in_two_namespaces_get_their_own_gradients(safety):
+    mod, _ = safety
+    assert mod.a_f_grad(2.0) == (4.0,)  # d x^2 / dx
+    assert mod.b_f_grad(2.0) == (12.0,)  # d x^3 / dx
+    assert mod.a_f(3.0) == 9.0 and mod.b_f(3.0) == 27.0
+
+
+def test_an_array_shorter_than_the_gradient_indexes_is_a_located_bounds_error_and_nothing_is_written(safety):
+    mod, jit = safety
+    canary = np.full(8, 7.0)
+    v = canary[:3]  # the elements after it are the canary
+    with pytest.raises(pyclad.BoundsError) as aot_err:
+        mod.total_grad(v, 6)
+    with pytest.raises(pyclad.BoundsError) as jit_err:
+        pyclad.gradient(jit.total)(v, 6)
+    assert str(aot_err.value) == str(jit_err.value)
+    assert isinstance(aot_err.value, IndexError) and aot_err.value.loc.line == 5
+    # The reverse sweep runs i = 5, 4, ...: the first access is refused.
+    assert "'v'" in str(aot_err.value) and "index 5" in str(aot_err.value)
+    assert (canary == 7.0).all()
+    close(mod.total_grad(np.array([1.0, -2.0]), 2)[0], [2.0, -4.0])  # 2 v
+
+
+def test_an_array_shorter_than_its_declared_length_is_refused_as_the_jit_refuses_it(safety):
+    mod, jit = safety
+    for aot_call, jit_call in [(mod.vol, jit.vol), (mod.vol_grad, pyclad.gradient(jit.vol))]:
+        with pytest.raises(pyclad.BoundsError) as aot_err:
+            aot_call(np.ones(2))
+        with pytest.raises(pyclad.BoundsError) as jit_err:
+            jit_call(np.ones(2))
+        assert str(aot_err.value) == str(jit_err.value) and "e[3]" in str(aot_err.value)
+    close(mod.vol_grad(np.array([1.0, 2.0, 3.0]))[0], [6.0, 3.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [[1.0, 2.0], np.ones(2, np.float32), np.ones(4)[::2], np.frombuffer(b"\0" * 16)],
+    ids=["list", "float32", "strided", "read-only"],
+)
+def test_the_primal_refuses_an_output_it_could_only_write_into_a_hidden_copy(safety, arg):
+    mod, jit = safety
+    with pytest.raises(pyclad.ArgumentError, match="writable C-contiguous float64") as aot_err:
+        mod.grow(arg, 2)
+    with pytest.raises(pyclad.ArgumentError, match="writable C-contiguous float64"):
+        jit.grow(arg, 2)
+    assert aot_err.value.loc.line == 9
+    w = np.array([1.0, 2.0])
+    assert mod.grow(w, 2) == 6.0 and list(w) == [2.0, 4.0]  # written in place
+
+
+def test_scalars_are_read_as_the_jit_reads_them_huge_ints_refused_and_0d_arrays_taken(safety):
+    mod, jit = safety
+    with pytest.raises(pyclad.ArgumentError) as aot_err:
+        mod.a_f_grad(10**400)
+    with pytest.raises(pyclad.ArgumentError) as jit_err:
+        pyclad.gradient(jit["a::f"])(10**400)
+    assert "outside its range" in str(aot_err.value) and "outside its range" in str(jit_err.value)
+    assert mod.a_f_grad(np.array(2.0)) == pyclad.gradient(jit["a::f"])(np.array(2.0)) == (4.0,)
+
+
+def test_build_into_a_path_that_is_a_file_is_an_error_without_a_traceback(tmp_path):
+    (tmp_path / "m.cpp").write_text("double f(double x) { return x * x; }\n")
+    (tmp_path / "taken").write_text("")
+    r = pyclad_cli("build", "m.cpp", "-f", "f", "-o", "taken", cwd=tmp_path)
+    assert r.returncode == 1 and "cannot create the package directory" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_build_refuses_a_forward_wrt_naming_a_variable_twice_as_the_jit_does(tmp_path):
+    (tmp_path / "m.cpp").write_text("double f(double x, double y) { return x * y; }\n")
+    r = pyclad_cli("build", "m.cpp", "-f", "f", "--mode", "forward", "--wrt", "x, x", "-o", "o", cwd=tmp_path)
+    assert r.returncode == 1 and "m.cpp:1:8: error: 'x' is named twice" in r.stderr, r.stderr

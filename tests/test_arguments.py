@@ -325,3 +325,37 @@ def test_the_same_array_for_two_pointers_that_are_only_read_is_fine(m):
     )
     with pytest.raises(pyclad.ArgumentError, match="can be written in place by dot"):
         m.dot(x, [1.0, 2.0, 3.0], 3)  # the primal's rule is by type: a non-const pointer
+
+
+def test_an_int_too_large_for_any_double_is_an_argument_error_naming_the_parameter():
+    m = pyclad.cppdef("double big_sq(double x) { return x * x; }")
+    for call in (m.big_sq, pyclad.gradient(m.big_sq), pyclad.differentiate(m.big_sq, "x")):
+        with pytest.raises(pyclad.ArgumentError, match="'x' of big_sq is double: 1000+ is outside its range"):
+            call(10**400)
+    assert pyclad.gradient(m.big_sq, "x")(2**60) == 2.0 * 2**60  # a large int that fits
+
+
+def test_check_grads_given_a_bare_number_for_its_arguments_says_to_pass_a_tuple():
+    m = pyclad.cppdef("double cg_sq(double x) { return x * x; }")
+    with pytest.raises(pyclad.ArgumentError, match="as a tuple"):
+        pyclad.check_grads(m.cg_sq, 3.0)
+    pyclad.check_grads(m.cg_sq, (3.0,))
+
+
+def test_options_of_the_wrong_kind_are_refused_not_taken_for_truthy_values():
+    m = pyclad.cppdef("double opt_sq(double x, double y) { return x * x * y; }")
+    with pytest.raises(pyclad.ArgumentError, match="checked must be True or False"):
+        pyclad.gradient(m.opt_sq, checked="no")
+    with pytest.raises(pyclad.WrtError, match="order must be a positive integer"):
+        pyclad.differentiate(m.opt_sq, "x", order=True)
+    with pytest.raises(pyclad.WrtError, match="wrt is empty"):
+        pyclad.gradient(m.opt_sq, [])
+    assert pyclad.gradient(m.opt_sq, ["y"])(3.0, 2.0) == (9.0,)  # d/dy = x^2
+
+
+@pytest.mark.parametrize("bad", [3, b"double q(double x) { return x; }", None], ids=["int", "bytes", "None"])
+def test_load_and_cppdef_given_something_other_than_a_path_or_source_text_say_what_they_take(bad):
+    with pytest.raises(pyclad.ArgumentError, match="cppdef takes the C\\+\\+ source as a str"):
+        pyclad.cppdef(bad)
+    with pytest.raises(pyclad.ArgumentError, match="load takes the path of a C\\+\\+ file"):
+        pyclad.load(bad)

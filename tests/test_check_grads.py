@@ -216,3 +216,21 @@ def test_cli_check_refuses_unreadable_points(tmp_path):
     with pytest.raises(pyclad.ArgumentError, match="takes 2 arguments"):
         run_cli_check(str(path), "poly", "0.7")
     assert parse_at("1, [2, 3.5], -4e-1") == [1, [2, 3.5], -0.4]
+
+
+def test_check_grads_passes_a_correct_single_precision_gradient_and_still_catches_a_wrong_one():
+    m = pyclad.cppdef(
+        """
+#include <pyclad/runtime.hpp>
+float sp_sum(const float* a, int n) { float r = 0; for (int i = 0; i < n; ++i) r += a[i] * a[i]; return r; }
+float sp_sq(float x) { return x * x; }
+float sp_twice(float x) { return 2 * sp_sq(x); }
+namespace pyclad { namespace custom_derivatives {
+// Wrong on purpose: d x^2 = 2 x dx, not 2.1 x dx (5% off).
+pyclad::ValueAndPushforward<float, float> sp_sq_pushforward(float x, float d_x) { return {x * x, 2.1f * x * d_x}; }
+}}
+"""
+    )
+    pyclad.check_grads(m.sp_sum, (np.array([1.0, 2.0, -0.5], np.float32), 3))
+    with pytest.raises(pyclad.GradientCheckError):
+        pyclad.check_grads(m.sp_twice, (1.5,), modes=("fwd",))

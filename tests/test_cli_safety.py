@@ -135,3 +135,17 @@ def test_a_newline_in_wrt_is_refused_with_a_location(tmp_path):
     )
     assert r.returncode == 1 and "model.cpp:1:" in r.stderr
     assert not (tmp_path / "o.hpp").exists()
+
+
+def test_gen_refuses_a_depfile_named_like_its_output_header(tmp_path):
+    (tmp_path / "m.cpp").write_text("double f(double x) { return x * x; }\n")
+    r = gen("m.cpp", "-f", "f", "-MD", "-MF", "./m_d.hpp", "-o", "m_d.hpp", cwd=tmp_path)
+    assert r.returncode == 2 and "depfile" in r.stderr
+    assert not (tmp_path / "m_d.hpp").exists()
+
+
+def test_gen_refuses_a_depfile_that_would_have_to_name_a_path_with_a_line_break(tmp_path):
+    (tmp_path / "m.cpp").write_text("double f(double x) { return x * x; }\n")
+    r = gen("m.cpp", "-f", "f", "-MD", "-MF", "m.d", "-o", "a\nb.hpp", cwd=tmp_path)
+    assert r.returncode == 1 and "line break" in r.stderr
+    assert not (tmp_path / "m.d").exists()

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from .. import ir
+from .. import checked, ir
 from ..errors import CompileError, PycladError, UnsupportedError, WrtError
 from ..source import Result, Source, parse_wrt, render
 from . import runtime_include, toolchain
@@ -46,13 +47,11 @@ def plan(source: Source, functions: list[str], mode: str, wrt=None) -> list[Entr
     if mode not in MODES:
         raise WrtError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     entries: list[Entry] = []
-    for name in functions:
+    for name in dict.fromkeys(functions):  # a function named twice is bound once
         fn = source.function(name)
-        ns = name.rpartition("::")[0]
         entries.append(Entry(name.replace("::", "_"), name, fn, "primal"))
         for result, bare, ranges in _derivatives(source, fn, name, mode, wrt):
-            gname = result.function.name
-            cxx = f"{ns}::{gname}" if ns else gname
+            cxx = result.function.name  # qualified already: "ns::f_grad"
             entries.append(Entry(cxx.replace("::", "_"), cxx, fn, mode, result, bare, ranges))
     for e in entries:
         _check_signature(e.primal)
@@ -65,6 +64,9 @@ def _derivatives(source: Source, fn: ir.Function, name: str, mode: str, wrt):
             items = [p.name for p in fn.params if p.type.is_float] or [None]  # None: Source explains
         else:
             items = [s.strip() for s in wrt.split(",")] if isinstance(wrt, str) else list(wrt)
+            twice = next((w for k, w in enumerate(items) if w in items[:k]), None)
+            if twice is not None:
+                raise WrtError(f"{twice!r} is named twice in wrt {wrt!r}", fn.loc)
         return [(source.forward(name, w), False, []) for w in items]
     if mode == "reverse":
         bare = isinstance(wrt, str) and "," not in wrt
@@ -125,6 +127,8 @@ def _convert(e: Entry, arrays: dict[str, str]) -> tuple[list[str], list[str]]:
                 lines.append(f"    {v} = pp::copy({v});")
             arrays[p.name] = v
             call.append(f"{v}.data()" if p.type.const else f"pp::ptr({v})")
+            if p.extent is not None:  # ``double a[3]``: the function may touch all of them
+                lines.append(_extent_check(fn, p, v))
         elif kind == "scalar":
             lines.append(f'    double {v} = pp::scalar(args[{i}], "{where}");')
             call.append(v)
@@ -142,6 +146,36 @@ def _convert(e: Entry, arrays: dict[str, str]) -> tuple[list[str], list[str]]:
             f'{stop} is outside the array passed (length " + std::to_string(pp::len({v})) + ")");'
         )
     return lines, call
+
+
+def _extent_check(fn: ir.Function, p: ir.Param, v: str) -> str:
+    """Refuse an array shorter than ``p``'s declared length, as the JIT path does (BoundsError)."""
+    loc = p.loc or fn.loc
+    where = f"{loc.file}:{loc.line}:{loc.col}" if loc else ""
+    what = f"argument '{p.name}' of {fn.name} is declared {p.type.base} {p.name}[{p.extent}], but the array passed has length "
+    return (
+        f"    if (pp::len({v}) < {p.extent}) throw std::out_of_range({_cxx_string('extent|' + where + '|' + p.name + '|')} "
+        f"+ std::to_string(pp::len({v})) + {_cxx_string('|' + what)} + std::to_string(pp::len({v})));"
+    )
+
+
+def _cxx_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _entry_call(e: Entry, call: list[str]) -> str:
+    """The call of a derivative through its bounds-checked entry shim: each pointer argument
+    followed by its buffer's length (see pyclad.checked), as the JIT path calls it."""
+    params = e.result.function.params
+    out = []
+    for q, arg in zip(params, call):
+        out.append(arg)
+        if checked.is_checked_pointer(q.type) and not q.type.ref:
+            m = re.fullmatch(r"pp::ptr\((\w+)\)|(\w+)\.data\(\)|&(\w+)", arg)
+            if m is None:
+                raise PycladError(f"cannot pass the length of '{q.name}' to {e.result.function.name}")
+            out.append("1" if m.group(3) else f"pp::len({m.group(1) or m.group(2)})")
+    return f"{checked.ENTRY}::{e.cxx}({', '.join(out)})"
 
 
 def _trailing(e: Entry) -> list[ir.Param]:
@@ -180,7 +214,7 @@ def _forward(e: Entry, arrays: dict[str, str], call: list[str]) -> list[str]:
         lines.append(f'    pp::darray {v} = pp::seeded({arrays[x.like]}, {seed}, "{x.like}");')
         arrays[x.name] = v
         call.append(f"{v}.data()")
-    lines.append(f"    return py::float_({e.cxx}({', '.join(call)}));")
+    lines.append(f"    return py::float_({_entry_call(e, call)});")
     return lines
 
 
@@ -199,7 +233,7 @@ def _reverse(e: Entry, arrays: dict[str, str], call: list[str]) -> list[str]:
             out = f"py::float_({v})"
         if o.wrt:
             returned.append(out)
-    lines.append(f"    {e.cxx}({', '.join(call)});")
+    lines.append(f"    {_entry_call(e, call)};")
     if e.bare and len(returned) == 1:
         lines.append(f"    return py::object({returned[0]});")
     else:
@@ -228,7 +262,7 @@ def _matrix(e: Entry, arrays: dict[str, str], call: list[str]) -> list[str]:
             call.append(f"pp::len({arrays[q.name[3:]]})")
         else:
             raise PycladError(f"cannot bind parameter '{q.name}' of {e.result.function.name}")
-    return lines + [f"    {e.cxx}({', '.join(call)});", "    return std::move(m);"]
+    return lines + [f"    {_entry_call(e, call)};", "    return std::move(m);"]
 
 
 def binding(entries: list[Entry], source_path: str, header: str, module: str) -> str:
@@ -257,8 +291,8 @@ def binding(entries: list[Entry], source_path: str, header: str, module: str) ->
 
 
 def header(entries: list[Entry], what: str) -> str:
-    """The derivatives as ``pyclad gen`` writes them: inline functions, helpers once each,
-    in the functions' namespace when they share one."""
+    """The derivatives as ``pyclad gen`` writes them (inline functions, helpers once each, each
+    in its namespaces), then their bounds-checked variants and entry shims, which the bindings call."""
     functions, seen = [], set()
     for e in entries:
         if e.result is None:
@@ -267,11 +301,10 @@ def header(entries: list[Entry], what: str) -> str:
             if f.name not in seen:
                 seen.add(f.name)
                 functions.append(f)
-    body = render(functions, inline=True).rstrip("\n")
-    spaces = {e.cxx.rpartition("::")[0] for e in entries if e.kind == "primal"}
-    ns = spaces.pop() if len(spaces) == 1 else ""
-    if ns:
-        body = f"namespace {ns} {{\n\n{body}\n\n}}  // namespace {ns}"
+    body = render(functions, inline=True).rstrip("\n")  # each function inside its namespaces
+    # The bindings call the bounds-checked variants (one translation unit: no inline guards).
+    names = [f.name for f in functions]
+    body += "\n\n" + checked.source(functions, lambda fs, root: render(fs, root=root), names).rstrip("\n")
     includes = "".join(
         f"#include <{h}>\n" for h in ("algorithm", "cmath", "cstddef", "vector", "pyclad/runtime.hpp")
     )
@@ -288,6 +321,8 @@ __all__ = {names!r}
 
 # Where each function is defined: errors name it as the JIT path's do.
 _LOCS = {locs!r}
+# The C++ name of each derivative, as the JIT path's errors spell it.
+_CXX = {cxx!r}
 
 
 class _ArgumentError(TypeError):
@@ -303,6 +338,14 @@ def _error(name, exc):
     return ArgumentError(str(exc), Loc(file, line, col))
 
 
+def _bounds(name, exc):
+    try:
+        from pyclad.backends.call import bounds_from_text
+    except ImportError:
+        return exc
+    return bounds_from_text(str(exc), _CXX.get(name, name))
+
+
 def _wrap(name):
     native = getattr(_native, name)
 
@@ -311,6 +354,8 @@ def _wrap(name):
             return native(*args)
         except TypeError as exc:
             raise _error(name, exc) from None
+        except IndexError as exc:  # an access outside a buffer, refused before it happened
+            raise _bounds(name, exc) from None
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = native.__doc__
@@ -328,7 +373,8 @@ def shim(entries: list[Entry], doc: str) -> str:
     for e in entries:
         loc = e.primal.loc
         locs[e.pyname] = (loc.file, loc.line, loc.col) if loc else ("<unknown>", 0, 0)
-    text = _SHIM.format(doc=doc, names=names, locs=locs)
+    cxx = {e.pyname: e.result.function.name for e in entries if e.result is not None}
+    text = _SHIM.format(doc=doc, names=names, locs=locs, cxx=cxx)
     return text + "".join(f'{n} = _wrap("{n}")\n' for n in names)
 
 
@@ -394,7 +440,10 @@ def build(req: Request, out_dir: str) -> str:
     what = f"{req.mode} derivatives of {', '.join(req.functions)} in {req.path}"
     pkg = os.path.join(out_dir, name)
     src = os.path.join(pkg, "src")
-    os.makedirs(src, exist_ok=True)
+    try:
+        os.makedirs(src, exist_ok=True)
+    except OSError as exc:
+        raise PycladError(f"cannot create the package directory {pkg}: {exc.strerror}") from None
     hpp = os.path.join(src, f"{name}.hpp")
     toolchain.write_atomic(hpp, header(entries, f"The {what}, generated by pyclad."))
     cpp = os.path.join(src, f"{name}_bindings.cpp")

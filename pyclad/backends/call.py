@@ -9,6 +9,9 @@ becomes ``CrashError``.
 
 from __future__ import annotations
 
+import linecache
+import os
+
 import numpy as np
 
 from ..checked import ENTRY, is_checked_pointer
@@ -96,14 +99,33 @@ def _display(name: str) -> str:
     return f"'{name}'" if of == name else f"'{name}' (the derivative buffer of '{of}')"
 
 
-def _bounds(text: str, name: str) -> BoundsError:
-    """A BoundsError from a ``pyclad::bounds_error`` message "WHERE|NAME|INDEX|LENGTH"."""
-    where, param, index, length = text.rsplit("bounds_error:", 1)[-1].strip().rsplit("|", 3)
-    loc = None
+def bounds_from_text(text: str, name: str) -> BoundsError:
+    """The BoundsError of an ahead-of-time module's IndexError: a checked access of the kernel
+    ``name`` ("WHERE|NAME|INDEX|LENGTH"), or an array shorter than a ``double a[3]``
+    parameter ("extent|WHERE|NAME|LENGTH|MESSAGE"), worded as the JIT path words them."""
+    if text.startswith("extent|"):
+        where, param, length, message = text.removeprefix("extent|").rsplit("|", 3)  # a path may hold "|"
+        return BoundsError(message, _loc(where), param, int(length), int(length))
+    return _bounds(text, name)
+
+
+def _loc(where: str) -> Loc | None:
+    """The Loc of "file:line:col", with the source line for the caret when the file is readable."""
     if where.count(":") >= 2:
         file, line, col = where.rsplit(":", 2)
         if line.isdigit() and col.isdigit():
-            loc = Loc(file, int(line), int(col))
+            text = ""
+            if os.path.isfile(file):
+                linecache.checkcache(file)  # the file may have been edited since
+                text = linecache.getline(file, int(line)).rstrip("\r\n")
+            return Loc(file, int(line), int(col), text)
+    return None
+
+
+def _bounds(text: str, name: str) -> BoundsError:
+    """A BoundsError from a ``pyclad::bounds_error`` message "WHERE|NAME|INDEX|LENGTH"."""
+    where, param, index, length = text.rsplit("bounds_error:", 1)[-1].strip().rsplit("|", 3)
+    loc = _loc(where)
     index = int(index.split()[0])
     length = int(length.split()[0])
     return BoundsError(

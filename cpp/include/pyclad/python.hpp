@@ -28,7 +28,18 @@ inline std::string type_name(py::handle h) { return Py_TYPE(h.ptr())->tp_name; }
 
 // A numpy scalar or 0-d array (anything with a dtype and no length), read as its item.
 inline bool numpy_scalar(py::handle h) {
+    if (py::isinstance<py::array>(h)) return py::reinterpret_borrow<py::array>(h).ndim() == 0;
     return py::hasattr(h, "dtype") && py::hasattr(h, "item") && !py::hasattr(h, "__len__");
+}
+
+// A Python int as a double; one beyond every double is a bad argument (as in the JIT path).
+inline double long_as_double(py::handle h, const std::string& where) {
+    double v = PyLong_AsDouble(h.ptr());
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw py::type_error(where + " is double: " + py::str(h).cast<std::string>() + " is outside its range");
+    }
+    return v;
 }
 
 inline void arity(const py::args& args, std::size_t n, const char* signature) {
@@ -40,11 +51,11 @@ inline void arity(const py::args& args, std::size_t n, const char* signature) {
 
 inline double scalar(py::handle h, const std::string& where) {
     if (PyFloat_Check(h.ptr())) return PyFloat_AS_DOUBLE(h.ptr());
-    if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return py::cast<double>(h);
+    if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return long_as_double(h, where);
     if (numpy_scalar(h)) {
         py::object item = h.attr("item")();
-        if ((PyFloat_Check(item.ptr()) || PyLong_Check(item.ptr())) && !PyBool_Check(item.ptr()))
-            return py::cast<double>(item);
+        if (PyFloat_Check(item.ptr())) return PyFloat_AS_DOUBLE(item.ptr());
+        if (PyLong_Check(item.ptr()) && !PyBool_Check(item.ptr())) return long_as_double(item, where);
     }
     bad(where, "must be a number, got " + type_name(h));
 }
@@ -75,6 +86,19 @@ inline bool boolean(py::handle h, const std::string&) { return PyObject_IsTrue(h
 inline darray array(py::handle h, const std::string& where, const std::string& type, bool writes) {
     if (h.is_none() || PyFloat_Check(h.ptr()) || PyLong_Check(h.ptr()) || PyUnicode_Check(h.ptr()))
         bad(where, "is " + type + ": pass an array, got " + type_name(h));
+    if (writes) {  // written in place: a converted copy would lose the writes
+        bool is_array = py::isinstance<py::array>(h);
+        py::array given = is_array ? py::reinterpret_borrow<py::array>(h) : py::array();
+        if (!is_array || given.dtype().kind() != 'f' || given.itemsize() != 8 ||
+            !(given.flags() & py::array::c_style) || !given.writeable()) {
+            std::string what = !is_array ? "a " + type_name(h)
+                                      : std::string(given.writeable() ? "" : "read-only ") +
+                                            ((given.flags() & py::array::c_style) ? "" : "non-contiguous (strided) ") +
+                                            py::str(given.dtype()).cast<std::string>() + " array";
+            bad(where, "(" + type + ") is written in place: pass a writable C-contiguous float64 numpy array "
+                       "(or declare the parameter const); got " + what);
+        }
+    }
     py::array any = py::array::ensure(h);
     if (!any) bad(where, ": cannot convert to an array");
     char kind = any.dtype().kind();
