@@ -4,7 +4,7 @@ agree with finite differences of the primal.
 The programs, the evaluation points and the safety rules of the reference (branch tracing,
 step-size error estimate) are those of test_reverse_property.py.  Forward mode checks one
 direction per program (drawn with it: a scalar parameter or an element of either array);
-vector mode checks every direction at once.  Hypothesis runs derandomized without a database.
+vector mode checks every direction at once.  Hypothesis runs as property_settings says.
 """
 
 from __future__ import annotations
@@ -14,21 +14,14 @@ import math
 
 import numpy as np
 from conftest import fd, fresh
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_reverse_property import ALEN, PRELUDE, H, program, render, same_branches
+from test_reverse_property import ALEN, PRELUDE, H, program, property_settings, render, same_branches
 
 import pyclad
 
 _names = itertools.count()
 NAMES = ["x0", "x1", "x2", "a", "w"]
-SETTINGS = {
-    "max_examples": 100,
-    "deadline": None,
-    "derandomize": True,
-    "database": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
-}
 
 
 def load(prog, prefix: str):
@@ -62,7 +55,7 @@ def check(src, f, trace, args, index, element, got) -> bool:
 DIRECTIONS = [(k, None) for k in range(3)] + [(k, e) for k in (3, 4) for e in range(ALEN)]
 
 
-@settings(**SETTINGS)
+@property_settings(80)
 @given(program(), st.sampled_from(DIRECTIONS))
 def test_random_program_forward_derivative_matches_finite_differences(prog, direction):
     src, f, trace, args = load(prog, "fprop_fn")
@@ -72,7 +65,7 @@ def test_random_program_forward_derivative_matches_finite_differences(prog, dire
     assume(check(src, f, trace, args, index, element, got))
 
 
-@settings(**SETTINGS)
+@property_settings(80)
 @given(program())
 def test_random_program_vector_derivative_matches_finite_differences(prog):
     src, f, trace, args = load(prog, "vprop_fn")
