@@ -17,7 +17,10 @@ import numpy as np
 import pytest
 
 # The suite never reads or fills the user's on-disk cache: a fresh one per run (unless the
-# caller names one), so a cached derivative can never stand in for the code under test.
+# caller names one), so a cached derivative can never stand in for the code under test.  The
+# JIT cache is off except in the tests of the cache itself (tests/test_cache.py turns it on):
+# otherwise every big derivative would also start a background g++ build of its library.
+os.environ.setdefault("PYCLAD_CACHE", "0")
 if "PYCLAD_CACHE_DIR" not in os.environ:
     import atexit
     import tempfile

@@ -238,8 +238,9 @@ def test_gen_hessian_header_compiles_and_matches_hand_formula(tmp_path):
         "double rosen(const double* x, int n) { double s = 0; for (int i = 0; i < n - 1; i++) {"
         " double a = x[i+1] - x[i]*x[i]; double b = 1 - x[i]; s += 100 * a * a + b * b; } return s; }\n"
     )
-    r = pyclad_cli("gen", "rosen.cpp", "-f", "rosen", "--mode", "hessian", "--wrt", "x[0:2]", "-o", "h.hpp",
-                   cwd=tmp_path)
+    r = pyclad_cli(
+        "gen", "rosen.cpp", "-f", "rosen", "--mode", "hessian", "--wrt", "x[0:2]", "-o", "h.hpp", cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     main = """\
 #include <cstdio>
@@ -254,9 +255,15 @@ int main() {
     got = [float(v) for v in compile_and_run(tmp_path, main).split()]
     x = [0.5, 1.1, 0.9]
     want = [  # d2/dxi dxj of sum 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2, by hand
-        1200 * x[0] ** 2 - 400 * x[1] + 2, -400 * x[0], 0,
-        -400 * x[0], 200 + 1200 * x[1] ** 2 - 400 * x[2] + 2, -400 * x[1],
-        0, -400 * x[1], 200,
+        1200 * x[0] ** 2 - 400 * x[1] + 2,
+        -400 * x[0],
+        0,
+        -400 * x[0],
+        200 + 1200 * x[1] ** 2 - 400 * x[2] + 2,
+        -400 * x[1],
+        0,
+        -400 * x[1],
+        200,
     ]
     assert all(rel_close(g, w, 1e-12) or abs(g - w) < 1e-9 for g, w in zip(got, want)), (got, want)
 

@@ -214,7 +214,9 @@ def test_wrong_argument_count(m):
 
 
 @pytest.mark.parametrize(
-    "args", [("a", 2), (1.0, 2.5), (None, 2), (1.0, "3"), ([1.0], 2)], ids=["str", "float-int", "none", "str-int", "list"]
+    "args",
+    [("a", 2), (1.0, 2.5), (None, 2), (1.0, "3"), ([1.0], 2)],
+    ids=["str", "float-int", "none", "str-int", "list"],
 )
 def test_wrong_argument_types(m, args):
     d = pyclad.differentiate(m.f, "x")

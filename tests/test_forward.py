@@ -39,23 +39,34 @@ CASES = [
     Case(
         "literals",
         "double lit_poly(double x) { return 3.0 * x * x - 2 * x + 1.5e0 + 0x10 + 2.f + 7; }",
-        "lit_poly", "x", [(1.3,), (-0.4,)], lambda x: 6 * x - 2,
+        "lit_poly",
+        "x",
+        [(1.3,), (-0.4,)],
+        lambda x: 6 * x - 2,
     ),
     Case(
         "unary_plus_minus",
         "double unary_pm(double x, double y) { return -x * -y + (+x) - (-(y)); }",
-        "unary_pm", "x", [(1.3, 0.7)], lambda x, y: y + 1,
+        "unary_pm",
+        "x",
+        [(1.3, 0.7)],
+        lambda x, y: y + 1,
     ),
     Case(
         "quotient",
         "double quotient(double x, double y) { return (x + 1) / (x * y - 2); }",
-        "quotient", "x", [(1.3, 0.7)],
+        "quotient",
+        "x",
+        [(1.3, 0.7)],
         lambda x, y: ((x * y - 2) - (x + 1) * y) / (x * y - 2) ** 2,
     ),
     Case(
         "quotient_wrt_denominator",
         "double quotient2(double x, double y) { return x / y / y; }",
-        "quotient2", "y", [(1.3, 0.7)], lambda x, y: -2 * x / y**3,
+        "quotient2",
+        "y",
+        [(1.3, 0.7)],
+        lambda x, y: -2 * x / y**3,
     ),
     Case(
         "compound_assignment",
@@ -67,7 +78,9 @@ CASES = [
             r /= y + x;
             return r;
         }""",
-        "compound", "x", [(1.3, 0.7)],
+        "compound",
+        "x",
+        [(1.3, 0.7)],
         # r = (x + y x - 2 x) x / (y + x) = (y - 1) x^2 / (x + y)
         lambda x, y: (y - 1) * (2 * x * (x + y) - x * x) / (x + y) ** 2,
     ),
@@ -81,7 +94,10 @@ CASES = [
             r -= 4.5;
             return r;
         }""",
-        "compound_const", "x", [(0.9,)], lambda x: 1.5,
+        "compound_const",
+        "x",
+        [(0.9,)],
+        lambda x: 1.5,
     ),
     Case(
         "compound_assignment_to_itself",
@@ -93,7 +109,10 @@ CASES = [
             r -= r * 0.5;  // 2x
             return r * x;  // 2x^2
         }""",
-        "compound_self", "x", [(0.9,)], lambda x: 4 * x,
+        "compound_self",
+        "x",
+        [(0.9,)],
+        lambda x: 4 * x,
     ),
     Case(
         "increment_decrement_of_a_float",
@@ -106,7 +125,10 @@ CASES = [
             r++;
             return r * x;
         }""",
-        "incdec", "x", [(0.9,)], lambda x: 2 * x + 1,
+        "incdec",
+        "x",
+        [(0.9,)],
+        lambda x: 2 * x + 1,
     ),
     Case(
         "increment_of_an_int_counter",
@@ -118,12 +140,18 @@ CASES = [
             k += 2;
             return x * k;
         }""",
-        "int_counter", "x", [(0.9,)], lambda x: 3,
+        "int_counter",
+        "x",
+        [(0.9,)],
+        lambda x: 3,
     ),
     Case(
         "ternary",
         "double ternary(double x, double y) { return x > y ? x * x : y * x; }",
-        "ternary", "x", [(1.5, 0.5), (0.2, 0.5)], lambda x, y: 2 * x if x > y else y,
+        "ternary",
+        "x",
+        [(1.5, 0.5), (0.2, 0.5)],
+        lambda x, y: 2 * x if x > y else y,
     ),
     Case(
         "nested_ternary_with_calls",
@@ -131,7 +159,9 @@ CASES = [
         double ternary_calls(double x) {
             return x > 0 ? std::sin(x) * x : (x < -1 ? std::exp(x) : x * x * x);
         }""",
-        "ternary_calls", "x", [(0.7,), (-2.0,), (-0.5,)],
+        "ternary_calls",
+        "x",
+        [(0.7,), (-2.0,), (-0.5,)],
         lambda x: (math.cos(x) * x + math.sin(x)) if x > 0 else (math.exp(x) if x < -1 else 3 * x * x),
     ),
     Case(
@@ -141,7 +171,10 @@ CASES = [
             double back = static_cast<double>(n);
             return x * n + back + double(n) * x * x;
         }""",
-        "casts", "x", [(2.5,), (1.3,)], lambda x: int(x) + 2 * int(x) * x,
+        "casts",
+        "x",
+        [(2.5,), (1.3,)],
+        lambda x: int(x) + 2 * int(x) * x,
     ),
     Case(
         "integer_arithmetic_mixed_in",
@@ -149,7 +182,10 @@ CASES = [
             int n = 3;
             return x / n + n / 2 * x + k % 2 * x * x + (double)k;
         }""",
-        "int_mix", "x", [(1.1, 3), (1.1, 4)], lambda x, k: 1 / 3 + 1 + (k % 2) * 2 * x,
+        "int_mix",
+        "x",
+        [(1.1, 3), (1.1, 4)],
+        lambda x, k: 1 / 3 + 1 + (k % 2) * 2 * x,
     ),
     Case(
         "logical_operators_in_conditions",
@@ -157,7 +193,9 @@ CASES = [
             if ((x > 0 && y > 0) || !(x > -1)) return x * y;
             return x + y;
         }""",
-        "logic", "x", [(0.5, 0.5), (0.5, -0.5), (-2.0, 3.0)],
+        "logic",
+        "x",
+        [(0.5, 0.5), (0.5, -0.5), (-2.0, 3.0)],
         lambda x, y: y if (x > 0 and y > 0) or not (x > -1) else 1,
     ),
     Case(
@@ -169,7 +207,10 @@ CASES = [
             for (unsigned i = 0; i < sizeof(a) / sizeof(a[0]); ++i) s += a[i] * (c - 'a' + 2);
             return s;
         }""",
-        "chars_sizeof", "x", [(0.7,)], lambda x: 2 * (2 + 2 * x),
+        "chars_sizeof",
+        "x",
+        [(0.7,)],
+        lambda x: 2 * (2 + 2 * x),
     ),
     Case(
         "for_ever_with_break",
@@ -182,7 +223,10 @@ CASES = [
             }
             return r;
         }""",
-        "for_ever", "x", [(0.7,)], lambda x: 3 * x * x,
+        "for_ever",
+        "x",
+        [(0.7,)],
+        lambda x: 3 * x * x,
     ),
     Case(
         "do_while_with_continue",
@@ -196,7 +240,10 @@ CASES = [
             } while (i < 4);
             return r;
         }""",
-        "do_continue", "x", [(0.7,)], lambda x: 1 + 3 + 4,
+        "do_continue",
+        "x",
+        [(0.7,)],
+        lambda x: 1 + 3 + 4,
     ),
     Case(
         "auto_and_constexpr_locals",
@@ -205,7 +252,10 @@ CASES = [
             constexpr double k = 2.0;
             return y * k;
         }""",
-        "auto_local", "x", [(0.7,)], lambda x: 4 * x,
+        "auto_local",
+        "x",
+        [(0.7,)],
+        lambda x: 4 * x,
     ),
     Case(
         "assignment_to_parameters",
@@ -214,7 +264,9 @@ CASES = [
             y = x + y;
             return x * y;
         }""",
-        "params_assigned", "x", [(1.2, 0.7)],
+        "params_assigned",
+        "x",
+        [(1.2, 0.7)],
         # x' = x y, y' = x y + y, result = x y (x y + y) = x^2 y^2 + x y^2
         lambda x, y: 2 * x * y * y + y * y,
     ),
@@ -222,9 +274,13 @@ CASES = [
     Case(
         "float_function",
         "float fl(float x, float y) { return x * y * 3.0f + x / y; }",
-        "fl", "x", [(1.25, 0.5)], lambda x, y: 3 * y + 1 / y,
+        "fl",
+        "x",
+        [(1.25, 0.5)],
+        lambda x, y: 3 * y + 1 / y,
         # float arithmetic: 1e-6 against the formula; differences of a float primal are noisier
-        rtol=1e-6, fd_rtol=1e-4,
+        rtol=1e-6,
+        fd_rtol=1e-4,
     ),
     Case(
         "float_local_in_double_function",
@@ -233,13 +289,20 @@ CASES = [
             float b = (float)x;   // rounding to float: derivative 1
             return a * b + x;
         }""",
-        "fl_local", "x", [(1.25,)], lambda x: 3, fd_check=False,
+        "fl_local",
+        "x",
+        [(1.25,)],
+        lambda x: 3,
+        fd_check=False,
     ),
     Case(
         "long_double_function",
         """#include <cmath>
         long double ld(long double x) { return x * x * std::exp(x) + std::sin(x) / 2.0L; }""",
-        "ld", "x", [(0.6,)], lambda x: (2 * x + x * x) * math.exp(x) + math.cos(x) / 2,
+        "ld",
+        "x",
+        [(0.6,)],
+        lambda x: (2 * x + x * x) * math.exp(x) + math.cos(x) / 2,
     ),
     # ------------------------------------------------------------ control flow
     Case(
@@ -258,7 +321,9 @@ CASES = [
             }
             return r * x;
         }""",
-        "branches", "x", [(-0.5,), (0.5,), (1.5,), (2.5,)],
+        "branches",
+        "x",
+        [(-0.5,), (0.5,), (1.5,), (2.5,)],
         lambda x: -2 * x if x < 0 else 3 * x * x if x < 1 else 1.5 * math.sqrt(x) if x < 2 else 4 * x,
     ),
     Case(
@@ -268,7 +333,10 @@ CASES = [
             for (int i = 0; i < n; i++) r *= x;
             return r;
         }""",
-        "power_loop", "x", [(1.1, 5), (0.7, 0), (0.7, 1)], lambda x, n: n * x ** (n - 1) if n else 0,
+        "power_loop",
+        "x",
+        [(1.1, 5), (0.7, 0), (0.7, 1)],
+        lambda x, n: n * x ** (n - 1) if n else 0,
     ),
     Case(
         "for_loop_break_continue",
@@ -281,7 +349,10 @@ CASES = [
             }
             return r;
         }""",
-        "break_continue", "x", [(0.8,)], lambda x: 32 * x,
+        "break_continue",
+        "x",
+        [(0.8,)],
+        lambda x: 32 * x,
     ),
     Case(
         "while_loop",
@@ -294,7 +365,10 @@ CASES = [
             }
             return r;
         }""",
-        "while_loop", "x", [(0.8,)], lambda x: 1 + sum(0.5**k for k in range(1, 6)),
+        "while_loop",
+        "x",
+        [(0.8,)],
+        lambda x: 1 + sum(0.5**k for k in range(1, 6)),
     ),
     Case(
         "while_true_with_break",
@@ -308,7 +382,10 @@ CASES = [
             }
             return r;
         }""",
-        "while_break", "x", [(1.3,)], lambda x: 4 * x**3,
+        "while_break",
+        "x",
+        [(1.3,)],
+        lambda x: 4 * x**3,
     ),
     Case(
         "do_while_loop",
@@ -322,7 +399,10 @@ CASES = [
             } while (i < 4);
             return r;
         }""",
-        "do_while", "x", [(0.8,)], lambda x: sum(i * math.cos(i * x) for i in range(4)),
+        "do_while",
+        "x",
+        [(0.8,)],
+        lambda x: sum(i * math.cos(i * x) for i in range(4)),
     ),
     Case(
         "nested_loops",
@@ -336,7 +416,9 @@ CASES = [
             }
             return r * x;
         }""",
-        "nested", "x", [(0.8, 0.3)],
+        "nested",
+        "x",
+        [(0.8, 0.3)],
         lambda x, y: 2 * x * sum(i - y * j for i in range(3) for j in range(4) if i != j),
     ),
     Case(
@@ -347,7 +429,9 @@ CASES = [
             if (t < 0) return -t;
             return t * t;
         }""",
-        "early", "x", [(1.5,), (-0.5,), (0.25,)],
+        "early",
+        "x",
+        [(1.5,), (-0.5,), (0.25,)],
         lambda x: 3 * x * x if x > 1 else -2 if x < 0 else 8 * x,
     ),
     Case(
@@ -361,7 +445,10 @@ CASES = [
             return r;
         }""",
         # x = 2: r = 16 after 4 multiplications (i = 3)
-        "early_loop", "x", [(2.0,), (0.5,)], lambda x: 4 * x**3 if x > 1 else 0.0,
+        "early_loop",
+        "x",
+        [(2.0,), (0.5,)],
+        lambda x: 4 * x**3 if x > 1 else 0.0,
     ),
     Case(
         "switch_with_fallthrough_and_default",
@@ -384,7 +471,9 @@ CASES = [
             }
             return r;
         }""",
-        "sw", "x", [(0.8, 0), (0.8, 1), (0.8, 2), (0.8, 7)],
+        "sw",
+        "x",
+        [(0.8, 0), (0.8, 1), (0.8, 2), (0.8, 7)],
         lambda x, k: [1 + 2 * x, 1, math.exp(x)][k] if k < 3 else -2 * x,
     ),
     Case(
@@ -397,7 +486,10 @@ CASES = [
             }
             return 0;
         }""",
-        "sw_ret", "x", [(0.8, 3), (0.8, 4), (0.8, 5)], lambda x, k: 2 * x if k % 3 == 0 else 3,
+        "sw_ret",
+        "x",
+        [(0.8, 3), (0.8, 4), (0.8, 5)],
+        lambda x, k: 2 * x if k % 3 == 0 else 3,
     ),
     # ------------------------------------------------------------ locals
     Case(
@@ -411,7 +503,10 @@ CASES = [
             b = b - x;
             return b * a;
         }""",
-        "locals", "x", [(0.8, 0.3)], None,
+        "locals",
+        "x",
+        [(0.8, 0.3)],
+        None,
     ),
     Case(
         "local_fixed_size_array",
@@ -422,7 +517,10 @@ CASES = [
             for (int i = 0; i < 3; ++i) s += a[i];
             return s;
         }""",
-        "local_array", "x", [(0.8,)], lambda x: 1 + 2 * x + 3 * x * x,
+        "local_array",
+        "x",
+        [(0.8,)],
+        lambda x: 1 + 2 * x + 3 * x * x,
     ),
     Case(
         "local_array_filled_in_a_loop",
@@ -432,7 +530,10 @@ CASES = [
             double m[2][2] = {{x, 1}, {2, x}};
             return a[3] * a[1] + m[0][0] * m[1][1] - m[0][1] * m[1][0];
         }""",
-        "local_array_loop", "x", [(0.8,)], lambda x: 6 * x + 2 * x,
+        "local_array_loop",
+        "x",
+        [(0.8,)],
+        lambda x: 6 * x + 2 * x,
     ),
     Case(
         "reference_to_a_local",
@@ -443,7 +544,10 @@ CASES = [
             r += x;
             return a * x;
         }""",
-        "local_ref", "x", [(0.8,)], lambda x: 4 * x,
+        "local_ref",
+        "x",
+        [(0.8,)],
+        lambda x: 4 * x,
     ),
     Case(
         "pointer_into_a_local_array",
@@ -453,7 +557,10 @@ CASES = [
             p[1] *= x;
             return a[1] + *p;
         }""",
-        "local_ptr", "x", [(0.8,)], lambda x: 4 * x + 1,
+        "local_ptr",
+        "x",
+        [(0.8,)],
+        lambda x: 4 * x + 1,
     ),
     Case(
         "const_reference_to_a_temporary",
@@ -462,7 +569,10 @@ CASES = [
             const double& s = x;
             return r * s;
         }""",
-        "cref_tmp", "x", [(0.7,)], lambda x: 4 * x,
+        "cref_tmp",
+        "x",
+        [(0.7,)],
+        lambda x: 4 * x,
     ),
     Case(
         "pointer_declared_null_then_seated",
@@ -471,13 +581,19 @@ CASES = [
             if (n > 1) q = p + 1;
             return *q * q[0];
         }""",
-        "null_then", "p[1]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[1],
+        "null_then",
+        "p[1]",
+        [(arr(0.5, 1.5, -2.0), 3)],
+        lambda p, n: 2 * p[1],
     ),
     Case(
         "global_constant",
         """const double SCALE = 2.5;
         double global_k(double x) { return SCALE * x * x; }""",
-        "global_k", "x", [(0.8,)], lambda x: 5 * x,
+        "global_k",
+        "x",
+        [(0.8,)],
+        lambda x: 5 * x,
     ),
     # ------------------------------------------------------------ pointer, array, reference params
     Case(
@@ -487,12 +603,18 @@ CASES = [
             for (int i = 0; i < n; ++i) s += p[i] * p[i];
             return s;
         }""",
-        "sum_sq", "p[1]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[1],
+        "sum_sq",
+        "p[1]",
+        [(arr(0.5, 1.5, -2.0), 3)],
+        lambda p, n: 2 * p[1],
     ),
     Case(
         "fixed_size_array_param",
         "double prod3(double arr[3]) { return arr[0] * arr[1] * arr[2]; }",
-        "prod3", "arr[1]", [(arr(0.5, 1.5, -2.0),)], lambda a: a[0] * a[2],
+        "prod3",
+        "arr[1]",
+        [(arr(0.5, 1.5, -2.0),)],
+        lambda a: a[0] * a[2],
     ),
     Case(
         "pointer_param_written_and_dereferenced",
@@ -501,7 +623,10 @@ CASES = [
             double* q = p + 2;
             return p[0] + *p * *q;
         }""",
-        "ptr_write", "p[0]", [(arr(0.5, 1.5, -2.0),)], lambda p: p[1] + p[1] * p[2],
+        "ptr_write",
+        "p[0]",
+        [(arr(0.5, 1.5, -2.0),)],
+        lambda p: p[1] + p[1] * p[2],
     ),
     Case(
         "pointer_param_walked_with_postincrement",
@@ -514,7 +639,10 @@ CASES = [
             return s;
         }""",
         # p0 p1 + p1 p2 + p2 p3 with n = 3 over 4 elements
-        "walk", "p[1]", [(arr(0.5, 1.5, -2.0, 0.25), 3)], lambda p, n: p[0] + p[2],
+        "walk",
+        "p[1]",
+        [(arr(0.5, 1.5, -2.0, 0.25), 3)],
+        lambda p, n: p[0] + p[2],
     ),
     Case(
         "pointer_param_stepped_as_a_statement",
@@ -526,7 +654,10 @@ CASES = [
             }
             return s;
         }""",
-        "step_stmt", "p[2]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[2],
+        "step_stmt",
+        "p[2]",
+        [(arr(0.5, 1.5, -2.0), 3)],
+        lambda p, n: 2 * p[2],
     ),
     Case(
         "pointer_moved_by_compound_assignment",
@@ -537,7 +668,10 @@ CASES = [
             q -= 1;
             return r + *q;
         }""",
-        "moved", "p[1]", [(arr(0.5, 1.5, -2.0),)], lambda p: p[2],
+        "moved",
+        "p[1]",
+        [(arr(0.5, 1.5, -2.0),)],
+        lambda p: p[2],
     ),
     Case(
         "output_array_written_from_the_wrt_scalar",
@@ -546,7 +680,10 @@ CASES = [
             out[1] = out[0] * x;
             return out[1] + out[0];
         }""",
-        "fill_out", "x", [(1.5, np.zeros(2))], lambda x, out: 3 * x * x + 2 * x,
+        "fill_out",
+        "x",
+        [(1.5, np.zeros(2))],
+        lambda x, out: 3 * x * x + 2 * x,
     ),
     Case(
         "loop_increment_that_needs_temporaries",
@@ -557,17 +694,26 @@ CASES = [
             }
             return r;
         }""",
-        "inc_temps", "x", [(0.5,)], lambda x: 3 * math.sin(x) ** 2 * math.cos(x),
+        "inc_temps",
+        "x",
+        [(0.5,)],
+        lambda x: 3 * math.sin(x) ** 2 * math.cos(x),
     ),
     Case(
         "const_reference_param",
         "double cref(const double& x, double y) { return x * y * x; }",
-        "cref", "x", [(0.5, 1.5)], lambda x, y: 2 * x * y,
+        "cref",
+        "x",
+        [(0.5, 1.5)],
+        lambda x, y: 2 * x * y,
     ),
     Case(
         "integer_param_before_the_wrt_param",
         "double int_first(int n, double x) { return n * x * x; }",
-        "int_first", "x", [(3, 0.7)], lambda n, x: 2 * n * x,
+        "int_first",
+        "x",
+        [(3, 0.7)],
+        lambda n, x: 2 * n * x,
     ),
     # ------------------------------------------------------------ calls to user functions
     Case(
@@ -575,7 +721,10 @@ CASES = [
         """#include <cmath>
         double sq(double v) { return v * v; }
         double calls_sq(double x) { return sq(std::sin(x)) + sq(x); }""",
-        "calls_sq", "x", [(0.8,)], lambda x: 2 * math.sin(x) * math.cos(x) + 2 * x,
+        "calls_sq",
+        "x",
+        [(0.8,)],
+        lambda x: 2 * math.sin(x) * math.cos(x) + 2 * x,
     ),
     Case(
         "nested_calls",
@@ -583,19 +732,28 @@ CASES = [
         double g2(double a) { return g1(a, a + 1) * 2; }
         double nested_calls(double x, double y) { return g2(g1(x, y)); }""",
         # g2(u) = 2 u (u + 1), u = x y
-        "nested_calls", "x", [(0.8, 0.3)], lambda x, y: 2 * (2 * x * y + 1) * y,
+        "nested_calls",
+        "x",
+        [(0.8, 0.3)],
+        lambda x, y: 2 * (2 * x * y + 1) * y,
     ),
     Case(
         "call_with_an_inactive_argument",
         """double g3(double a, double b) { return a * a * b; }
         double inactive_arg(double x, double y) { return g3(y, x) + g3(x, 2.0); }""",
-        "inactive_arg", "x", [(0.8, 0.3)], lambda x, y: y * y + 4 * x,
+        "inactive_arg",
+        "x",
+        [(0.8, 0.3)],
+        lambda x, y: y * y + 4 * x,
     ),
     Case(
         "call_into_a_namespace",
         """namespace geo { double cube(double v) { return v * v * v; } }
         double ns_call(double x) { return geo::cube(x) + 1; }""",
-        "ns_call", "x", [(0.7,)], lambda x: 3 * x * x,
+        "ns_call",
+        "x",
+        [(0.7,)],
+        lambda x: 3 * x * x,
     ),
     Case(
         "callee_writing_through_a_pointer_to_a_scalar",
@@ -605,7 +763,10 @@ CASES = [
             sq_into(x, &y);
             return y;
         }""",
-        "ptr_out", "x", [(0.7,)], lambda x: 2 * x,
+        "ptr_out",
+        "x",
+        [(0.7,)],
+        lambda x: 2 * x,
     ),
     Case(
         "recursion_with_an_int_depth",
@@ -614,13 +775,19 @@ CASES = [
             return x * rpow(x, n - 1);
         }
         double recursion(double x) { return rpow(x, 5) + rpow(2 * x, 2); }""",
-        "recursion", "x", [(0.8,)], lambda x: 5 * x**4 + 8 * x,
+        "recursion",
+        "x",
+        [(0.8,)],
+        lambda x: 5 * x**4 + 8 * x,
     ),
     Case(
         "recursive_function_itself",
         """double fact_pow(double x, int n) { return n <= 1 ? x : x * fact_pow(x * 0.5, n - 1); }""",
         # x * (x/2) * (x/4) = x^3 / 8 for n = 3
-        "fact_pow", "x", [(0.8, 3)], lambda x, n: 3 * x * x / 8,
+        "fact_pow",
+        "x",
+        [(0.8, 3)],
+        lambda x, n: 3 * x * x / 8,
     ),
     Case(
         "callee_with_an_output_reference",
@@ -630,7 +797,10 @@ CASES = [
             h(x, y);
             return y * 3;
         }""",
-        "out_param", "x", [(0.8,)], lambda x: 6 * x,
+        "out_param",
+        "x",
+        [(0.8,)],
+        lambda x: 6 * x,
     ),
     Case(
         "callee_accumulating_into_a_reference",
@@ -642,14 +812,19 @@ CASES = [
             acc(2 * x, s);
             return s * s;
         }""",
-        "out_acc", "x", [(0.8, 0.3)],
+        "out_acc",
+        "x",
+        [(0.8, 0.3)],
         lambda x, y: 2 * (y + math.sin(x) + math.sin(2 * x)) * (math.cos(x) + 2 * math.cos(2 * x)),
     ),
     Case(
         "callee_taking_a_const_reference",
         """double cube(const double& v) { return v * v * v; }
         double cref_call(double x) { double t = x + 1; return cube(t); }""",
-        "cref_call", "x", [(0.8,)], lambda x: 3 * (x + 1) ** 2,
+        "cref_call",
+        "x",
+        [(0.8,)],
+        lambda x: 3 * (x + 1) ** 2,
     ),
     Case(
         "callee_writing_through_a_pointer",
@@ -659,7 +834,10 @@ CASES = [
             scale2(a, 3, x);
             return a[0] + a[1] + a[2];
         }""",
-        "ptr_call", "x", [(0.8,)], lambda x: 1 + 2 * x + 3 * x * x,
+        "ptr_call",
+        "x",
+        [(0.8,)],
+        lambda x: 1 + 2 * x + 3 * x * x,
     ),
     Case(
         "int_returning_callee_with_an_output_reference",
@@ -671,12 +849,18 @@ CASES = [
             k = status_exp(2 * x, y);
             return y * k;
         }""",
-        "int_out", "x", [(0.7,)], lambda x: 2 * math.exp(2 * x),
+        "int_out",
+        "x",
+        [(0.7,)],
+        lambda x: 2 * math.exp(2 * x),
     ),
     Case(
         "recursion_through_a_pointer_param",
         """double sumrec(const double* p, int n) { return n == 0 ? 0 : *p * *p + sumrec(p + 1, n - 1); }""",
-        "sumrec", "p[2]", [(arr(0.5, 1.5, -2.0), 3)], lambda p, n: 2 * p[2],
+        "sumrec",
+        "p[2]",
+        [(arr(0.5, 1.5, -2.0), 3)],
+        lambda p, n: 2 * p[2],
     ),
     Case(
         "local_array_passed_to_an_array_param",
@@ -687,7 +871,10 @@ CASES = [
             double a[3] = {c[0], c[1], 3.0};
             return norm3(a);
         }""",
-        "uses_norm", "x", [(0.7,)], lambda x: 5 * x / math.sqrt(5 * x * x + 9),
+        "uses_norm",
+        "x",
+        [(0.7,)],
+        lambda x: 5 * x / math.sqrt(5 * x * x + 9),
     ),
     Case(
         "switch_on_a_cast_of_the_wrt_variable",
@@ -697,13 +884,19 @@ CASES = [
             default: return x;
             }
         }""",
-        "switch_cast", "x", [(1.5,), (2.5,)], lambda x: 2 * x if int(x) == 1 else 1,
+        "switch_cast",
+        "x",
+        [(1.5,), (2.5,)],
+        lambda x: 2 * x if int(x) == 1 else 1,
     ),
     Case(
         "int_returning_callee",
         """int count_pos(double x) { return x > 0 ? 1 : 0; }
         double int_callee(double x) { return count_pos(x) * x + count_pos(-x); }""",
-        "int_callee", "x", [(0.8,), (-0.8,)], lambda x: 1 if x > 0 else 0,
+        "int_callee",
+        "x",
+        [(0.8,), (-0.8,)],
+        lambda x: 1 if x > 0 else 0,
     ),
 ]
 
@@ -745,8 +938,12 @@ def test_forward_derivative_matches_references(constructs, case):
         if case.ref is not None:
             assert_close(got, case.ref(*fresh(args)), rtol=case.rtol, what=f"{case.id}{args} vs formula")
         if case.fd_check:
-            assert_close(got, fd(f, list(args), index, element), rtol=case.fd_rtol,
-                         what=f"{case.id}{args} vs finite differences")
+            assert_close(
+                got,
+                fd(f, list(args), index, element),
+                rtol=case.fd_rtol,
+                what=f"{case.id}{args} vs finite differences",
+            )
 
 
 SECOND_ORDER = [c for c in CASES if c.fd_check and c.rtol == 1e-8]
@@ -988,7 +1185,9 @@ def test_loading_an_edited_file_gives_the_new_code(tmp_path):
 
 def test_same_request_on_fresh_modules_gives_identical_code():
     src = "\n".join(c.cpp for c in CASES if c.fn in ("nested_calls",))
-    src += "\n#include <cmath>\ndouble det(double x, double y) { return std::sin(x * y) / (x + y) + g2(x); }\n"
+    src += (
+        "\n#include <cmath>\ndouble det(double x, double y) { return std::sin(x * y) / (x + y) + g2(x); }\n"
+    )
     codes = []
     for _ in range(2):
         m = pyclad.cppdef(src)
@@ -1043,7 +1242,11 @@ def test_generated_code_is_identical_across_processes():
         env = dict(os.environ, PYTHONHASHSEED=seed)
         r = subprocess.run(
             [sys.executable, "-c", script, os.path.dirname(__file__)],
-            env=env, capture_output=True, text=True, timeout=120, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert r.returncode == 0, r.stderr
         outs.append(r.stdout)
@@ -1075,9 +1278,20 @@ def test_generated_code_compiles_without_warnings_under_gcc(tmp_path):
     path = tmp_path / "derivatives.cpp"
     path.write_text(text + "#include <pyclad/runtime.hpp>\n" + render(functions))
     r = subprocess.run(
-        [gxx, "-std=c++17", "-fsyntax-only", "-Wall", "-Wextra", "-Werror",
-         "-I", pyclad.get_include(), str(path)],
-        capture_output=True, text=True, check=False,
+        [
+            gxx,
+            "-std=c++17",
+            "-fsyntax-only",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-I",
+            pyclad.get_include(),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert r.returncode == 0, r.stderr[:4000]
 
@@ -1144,9 +1358,12 @@ def test_every_construct_runs_clean_under_the_sanitizers_and_agrees_with_the_for
     got = [float(v) for v in out.split()]
     assert len(got) == 2 * len(wants)
     for plain, safe, (what, want, rtol) in zip(got[::2], got[1::2], wants):
-        assert plain == safe or (math.isnan(plain) and math.isnan(safe)), f"{what}: checked {safe}, plain {plain}"
+        assert plain == safe or (math.isnan(plain) and math.isnan(safe)), (
+            f"{what}: checked {safe}, plain {plain}"
+        )
         if want is not None:
             assert_close(plain, want, rtol=rtol, what=f"{what} (g++ build) vs formula")
+
 
 def test_custom_derivative_takes_precedence_over_a_builtin():
     m = pyclad.cppdef(

@@ -82,9 +82,7 @@ SECOND = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name,wrt,args,ref", SECOND, ids=[f"{n}/d{w}2@{a[0]}" for n, w, a, _ in SECOND]
-)
+@pytest.mark.parametrize("name,wrt,args,ref", SECOND, ids=[f"{n}/d{w}2@{a[0]}" for n, w, a, _ in SECOND])
 def test_second_derivative_matches_hand_formula(m, name, wrt, args, ref):
     f = getattr(m, name)
     d2 = pyclad.differentiate(f, wrt, order=2)

@@ -241,8 +241,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-
-
 # ---------------------------------------------------------------- the variables of a Hessian
 
 
@@ -286,13 +284,18 @@ def fd_of_gradient(fn, args, dirs, h=1e-3):
 
     def g(at):
         out = grad(*at)
-        return np.array([out[wrt.index(names[k])] if e is None else out[wrt.index(names[k])][e] for k, e in dirs])
+        return np.array(
+            [out[wrt.index(names[k])] if e is None else out[wrt.index(names[k])][e] for k, e in dirs]
+        )
 
     cols = []
     for d in dirs:
         cols.append(
-            (8 * (g(moved(args, [(d, h)])) - g(moved(args, [(d, -h)])))
-             - (g(moved(args, [(d, 2 * h)])) - g(moved(args, [(d, -2 * h)])))) / (12 * h)
+            (
+                8 * (g(moved(args, [(d, h)])) - g(moved(args, [(d, -h)])))
+                - (g(moved(args, [(d, 2 * h)])) - g(moved(args, [(d, -2 * h)])))
+            )
+            / (12 * h)
         )
     return np.column_stack(cols)
 
@@ -547,7 +550,9 @@ def test_hessian_against_references(m, case):
     H = pyclad.hessian(fn, case.wrt)(*copies(case.args))
     assert isinstance(H, np.ndarray) and H.shape == (len(dirs), len(dirs))
     assert_symmetric(H, case.id)
-    assert_matrix_close(H, fd_of_gradient(fn, case.args, dirs), 1e-6, f"{case.id} vs differences of the gradient")
+    assert_matrix_close(
+        H, fd_of_gradient(fn, case.args, dirs), 1e-6, f"{case.id} vs differences of the gradient"
+    )
     assert_matrix_close(H, second_differences(fn, case.args, dirs), 1e-5, f"{case.id} vs second differences")
     if case.hand is not None:
         assert_matrix_close(H, case.hand(*case.args), 1e-12, f"{case.id} vs hand formula", floor=1e-12)

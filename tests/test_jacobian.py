@@ -259,8 +259,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-
-
 # ---------------------------------------------------------------- references
 
 
@@ -485,38 +483,99 @@ CASES = [
     JCase("g", (0.7, 1.3, np.zeros(4)), ["a", "b"], ["out"], hand=hand_g),
     JCase("g", (0.7, 1.3, np.zeros(4)), ["b"], ["out"], wrt="b", hand=lambda a, b, o: hand_g(a, b, o)[:, 1:]),
     JCase("polar", (1.7, 0.6, np.zeros(2)), ["r", "th"], ["p"], hand=hand_polar),
-    JCase("scale_sq", (0.9, arr(0.3, -0.8, 1.1, 0.5), 4, np.zeros(4)), ["s", "x"], ["out"], hand=hand_scale_sq),
-    JCase("scale_sq", (0.9, arr(0.3, -0.8, 1.1, 0.5), 4, np.zeros(4)), ["x"], ["out"], wrt="x",
-          hand=lambda s, x, n, o: hand_scale_sq(s, x, n, o)[:, 1:]),
+    JCase(
+        "scale_sq", (0.9, arr(0.3, -0.8, 1.1, 0.5), 4, np.zeros(4)), ["s", "x"], ["out"], hand=hand_scale_sq
+    ),
+    JCase(
+        "scale_sq",
+        (0.9, arr(0.3, -0.8, 1.1, 0.5), 4, np.zeros(4)),
+        ["x"],
+        ["out"],
+        wrt="x",
+        hand=lambda s, x, n, o: hand_scale_sq(s, x, n, o)[:, 1:],
+    ),
     JCase("two_out", (arr(0.7, -1.3, 0.4), np.zeros(2), np.zeros(3)), ["x"], ["a", "b"], hand=hand_two_out),
-    JCase("lorenz", (arr(1.1, -0.4, 2.3), 10.0, 28.0, 8.0 / 3.0, np.zeros(3)),
-          ["u", "sigma", "rho", "beta"], ["du"], hand=hand_lorenz),
-    JCase("lorenz", (arr(1.1, -0.4, 2.3), 10.0, 28.0, 8.0 / 3.0, np.zeros(3)), ["u"], ["du"], wrt="u",
-          hand=lambda *a: hand_lorenz(*a)[:, :3]),
+    JCase(
+        "lorenz",
+        (arr(1.1, -0.4, 2.3), 10.0, 28.0, 8.0 / 3.0, np.zeros(3)),
+        ["u", "sigma", "rho", "beta"],
+        ["du"],
+        hand=hand_lorenz,
+    ),
+    JCase(
+        "lorenz",
+        (arr(1.1, -0.4, 2.3), 10.0, 28.0, 8.0 / 3.0, np.zeros(3)),
+        ["u"],
+        ["du"],
+        wrt="u",
+        hand=lambda *a: hand_lorenz(*a)[:, :3],
+    ),
     JCase("heat_rhs", (U6, 2.5, 6, np.zeros(6)), ["u", "r"], ["du"]),
     JCase("piecewise", (arr(1.5, 0.4, -0.7, 2.2, 0.9), 5, np.zeros(5)), ["x"], ["out"], hand=hand_piecewise),
     JCase("softmax", (arr(0.3, -1.2, 2.0, 0.5), 4, np.zeros(4)), ["x"], ["p"], hand=hand_softmax),
     JCase("cumprod", (arr(0.9, 1.3, -0.7, 1.1, 0.6), 5, np.zeros(5)), ["x"], ["out"], hand=hand_cumprod),
     JCase("newton_sqrt", (arr(0.3, 2.0, 5.5), 3, np.zeros(3)), ["x"], ["y"], hand=hand_newton_sqrt),
-    JCase("matvec", (np.linspace(-1, 1.3, 9), arr(0.4, -0.2, 1.5), 3, np.zeros(3)), ["x"], ["y"], wrt="x",
-          hand=hand_matvec_x),
-    JCase("matvec", (np.linspace(-1, 1.3, 9), arr(0.4, -0.2, 1.5), 3, np.zeros(3)), ["A", "x"], ["y"],
-          hand=hand_matvec_all),
+    JCase(
+        "matvec",
+        (np.linspace(-1, 1.3, 9), arr(0.4, -0.2, 1.5), 3, np.zeros(3)),
+        ["x"],
+        ["y"],
+        wrt="x",
+        hand=hand_matvec_x,
+    ),
+    JCase(
+        "matvec",
+        (np.linspace(-1, 1.3, 9), arr(0.4, -0.2, 1.5), 3, np.zeros(3)),
+        ["A", "x"],
+        ["y"],
+        hand=hand_matvec_all,
+    ),
     JCase("normalize", (arr(0.3, -1.2, 2.0, 0.5), 4, np.zeros(4)), ["x"], ["out"], hand=hand_normalize),
     JCase("conv_sq", (U6, arr(0.5, -1.0, 2.0), 6, 3, np.zeros(4)), ["x", "k"], ["y"], hand=hand_conv_sq),
-    JCase("conv_sq", (U6, arr(0.5, -1.0, 2.0), 6, 3, np.zeros(4)), ["k"], ["y"], wrt="k", hand=hand_conv_sq_k),
+    JCase(
+        "conv_sq", (U6, arr(0.5, -1.0, 2.0), 6, 3, np.zeros(4)), ["k"], ["y"], wrt="k", hand=hand_conv_sq_k
+    ),
     JCase("local_array", (arr(0.2, -0.5, 0.9), np.zeros(4)), ["x"], ["out"], hand=hand_local_array),
-    JCase("early_return", (arr(0.5, 1.3), np.zeros(2)), ["x"], ["out"], id="early_return not taken",
-          hand=lambda x, o: np.array([[x[1], x[0]], [np.cos(x[0]) * x[1], np.sin(x[0])]])),
-    JCase("early_return", (arr(-0.5, 1.3), np.zeros(2)), ["x"], ["out"], id="early_return taken",
-          hand=lambda x, o: np.array([[x[1], x[0]], [0, 0]])),
-    JCase("pointer_walk", (arr(0.5, 1.3, -0.2), 3, np.zeros(3)), ["x"], ["out"],
-          hand=lambda x, n, o: np.diag((1 + x) * np.exp(x))),
-    JCase("every_other", (arr(0.5, 1.3, 0.2, 0.7), 4, np.zeros(4)), ["x"], ["out"],
-          hand=lambda x, n, o: np.array([[x[1], x[0], 0, 0], [0, 0, 0, 0], [0, 0, x[3], x[2]], [0, 0, 0, 0]])),
-    JCase("via_local_array", (arr(0.5, 1.3), np.zeros(2)), ["x"], ["out"],
-          hand=lambda x, o: np.array([[x[1], x[0]], [2 * x[0] * x[1], x[0] ** 2]])),
-    JCase("moments", (arr(0.3, -1.2, 2.0, 0.5, 1.1, -0.4), 6, np.zeros(2)), ["x"], ["out"], hand=hand_moments),
+    JCase(
+        "early_return",
+        (arr(0.5, 1.3), np.zeros(2)),
+        ["x"],
+        ["out"],
+        id="early_return not taken",
+        hand=lambda x, o: np.array([[x[1], x[0]], [np.cos(x[0]) * x[1], np.sin(x[0])]]),
+    ),
+    JCase(
+        "early_return",
+        (arr(-0.5, 1.3), np.zeros(2)),
+        ["x"],
+        ["out"],
+        id="early_return taken",
+        hand=lambda x, o: np.array([[x[1], x[0]], [0, 0]]),
+    ),
+    JCase(
+        "pointer_walk",
+        (arr(0.5, 1.3, -0.2), 3, np.zeros(3)),
+        ["x"],
+        ["out"],
+        hand=lambda x, n, o: np.diag((1 + x) * np.exp(x)),
+    ),
+    JCase(
+        "every_other",
+        (arr(0.5, 1.3, 0.2, 0.7), 4, np.zeros(4)),
+        ["x"],
+        ["out"],
+        hand=lambda x, n, o: np.array([[x[1], x[0], 0, 0], [0, 0, 0, 0], [0, 0, x[3], x[2]], [0, 0, 0, 0]]),
+    ),
+    JCase(
+        "via_local_array",
+        (arr(0.5, 1.3), np.zeros(2)),
+        ["x"],
+        ["out"],
+        hand=lambda x, o: np.array([[x[1], x[0]], [2 * x[0] * x[1], x[0] ** 2]]),
+    ),
+    JCase(
+        "moments", (arr(0.3, -1.2, 2.0, 0.5, 1.1, -0.4), 6, np.zeros(2)), ["x"], ["out"], hand=hand_moments
+    ),
 ]
 
 
@@ -616,11 +675,19 @@ def test_auto_falls_back_to_forward_when_reverse_cannot(m):
     x = arr(0.2, -0.5, 0.9, 1.3, -0.7)
     want = np.array(
         [
-            [x[1] * (x[2] + x[3] * x[4]), x[0] * (x[2] + x[3] * x[4]), x[0] * x[1], x[0] * x[1] * x[4], x[0] * x[1] * x[3]],
+            [
+                x[1] * (x[2] + x[3] * x[4]),
+                x[0] * (x[2] + x[3] * x[4]),
+                x[0] * x[1],
+                x[0] * x[1] * x[4],
+                x[0] * x[1] * x[3],
+            ],
             [x[1], x[0], -1, -x[4], -x[3]],
         ]
     )
-    assert_matrix_close(fd_jacobian(m.via_helper_wide, (x, np.zeros(2)), ["x"], ["out"]), want, 1e-6, "fd check")
+    assert_matrix_close(
+        fd_jacobian(m.via_helper_wide, (x, np.zeros(2)), ["x"], ["out"]), want, 1e-6, "fd check"
+    )
     J = pyclad.jacobian(m.via_helper_wide)
     for _ in range(2):
         assert_matrix_close(J(x, np.zeros(2)), want, 1e-12, "via_helper_wide auto")
@@ -641,7 +708,9 @@ def test_custom_derivatives_reverse_and_auto(m):
             [b / (3 * c(a) ** 2), c(a)],
         ]
     )
-    assert_matrix_close(fd_jacobian(m.uses_custom, (a, b, np.zeros(3)), ["a", "b"], ["out"]), want, 1e-6, "fd")
+    assert_matrix_close(
+        fd_jacobian(m.uses_custom, (a, b, np.zeros(3)), ["a", "b"], ["out"]), want, 1e-6, "fd"
+    )
     got = pyclad.jacobian(m.uses_custom, mode="reverse")(a, b, np.zeros(3))
     assert_matrix_close(got, want, 1e-12, "uses_custom reverse")
     J = pyclad.jacobian(m.uses_custom)

@@ -134,7 +134,9 @@ CASES = [
     Case("r_local_array_callee", [(0.7, 1.3)]),
     Case("r_callee_early_loop", [(arr(0.3, 0.9, 0.6, 1.1), 4), (arr(0.1, 0.2), 2)]),
     Case("r_ternary_calls", [(0.7, 1.3), (-0.7, 1.3)]),
-    Case("r_writing_call_in_expr", [(0.7, 1.3)], forward=False),  # forward mode: see test_forward_mode_call_writing_through_ref
+    Case(
+        "r_writing_call_in_expr", [(0.7, 1.3)], forward=False
+    ),  # forward mode: see test_forward_mode_call_writing_through_ref
     # more control flow, pointers
     Case("r_do_while_continue", [(0.8, 5), (0.8, 1)]),
     Case("r_switch_continue", [(arr(0.3, 0.8, -0.5, 1.1, 0.2, 0.9, -0.6), 7)]),
@@ -259,7 +261,10 @@ def test_every_gradient_runs_clean_under_the_sanitizers_and_matches_finite_diffe
             for o in r.extras:
                 k = index[o.param]
                 elements = [None] if not isinstance(point[k], np.ndarray) else range(point[k].size)
-                want += [(fd(primal, list(point), k, e) if o.wrt else None, f"{case.id} d/d{o.param}") for e in elements]
+                want += [
+                    (fd(primal, list(point), k, e) if o.wrt else None, f"{case.id} d/d{o.param}")
+                    for e in elements
+                ]
             wants.append(want)
     body = "".join(calls).replace("\n", "\n    ")
     main = f"#include <cstdio>\nint main() {{\n    {body}return 0;\n}}\n"
@@ -367,7 +372,13 @@ def test_generated_code_is_deterministic():
         codes.append(
             [
                 pyclad.gradient(getattr(m, name)).code
-                for name in ("r_early_return_nested", "r_call_in_loop", "r_switch_in_loop", "r_recursion", "r_ref_out_loop")
+                for name in (
+                    "r_early_return_nested",
+                    "r_call_in_loop",
+                    "r_switch_in_loop",
+                    "r_recursion",
+                    "r_ref_out_loop",
+                )
             ]
         )
     assert codes[0] == codes[1]

@@ -105,7 +105,9 @@ def still_works(m):
     assert math.isclose(gx, math.exp(0.5) * 2.0, rel_tol=1e-14) and math.isclose(gy, math.exp(0.5))
 
 
-@pytest.mark.parametrize("bad", [1.0, None, "abc", [[1.0, 2.0], [3.0, object()]]], ids=["float", "None", "str", "ragged"])
+@pytest.mark.parametrize(
+    "bad", [1.0, None, "abc", [[1.0, 2.0], [3.0, object()]]], ids=["float", "None", "str", "ragged"]
+)
 def test_pointer_param_without_an_array(m, bad):
     g = pyclad.gradient(m.s, "x")
     with pytest.raises(pyclad.ArgumentError) as info:
@@ -224,7 +226,9 @@ def test_a_failed_request_leaves_no_half_generated_helpers(m):
     with pytest.raises(pyclad.UnsupportedError):
         pyclad.gradient(m2.writes_param, "x")
     gx, gy = pyclad.gradient(m2.ok_use)(0.5, -1.5)  # a local array: saved whole, supported
-    assert math.isclose(gx, 2 * 0.5 * 1.5**2, rel_tol=1e-14) and math.isclose(gy, 2 * -1.5 * 0.5**2, rel_tol=1e-14)
+    assert math.isclose(gx, 2 * 0.5 * 1.5**2, rel_tol=1e-14) and math.isclose(
+        gy, 2 * -1.5 * 0.5**2, rel_tol=1e-14
+    )
     still_works(m)
 
 

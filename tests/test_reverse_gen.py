@@ -73,7 +73,12 @@ C = 0.7
 
 def pyclad_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pyclad", *args], check=False, capture_output=True, text=True, cwd=cwd, timeout=120
+        [sys.executable, "-m", "pyclad", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -174,7 +179,10 @@ def test_reference_output_in_a_loop(built, jit, row, args):
 
 def test_wrt_subset_header(built, jit):
     _, headers, rows, _ = built
-    assert "void subset_grad_0_2(double x, double y, double z, double *_d_x, double *_d_z)" in headers["subset_d.hpp"]
+    assert (
+        "void subset_grad_0_2(double x, double y, double z, double *_d_x, double *_d_z)"
+        in headers["subset_d.hpp"]
+    )
     want = pyclad.gradient(jit.subset, "x, z")(0.4, -0.6, 1.1)
     agree(rows[4], list(want), 1e-12)
     agree(rows[4], [fd(jit.subset, [0.4, -0.6, 1.1], k) for k in (0, 2)], 1e-8)
@@ -195,15 +203,29 @@ def test_headers_compile_without_warnings(built):
 
 def test_same_request_gives_the_same_header(built):
     tmp, headers, _, _ = built
-    r = pyclad_cli("gen", "model.cpp", "--mode", "reverse", "-f", "tape_loop", "-f", "with_ref", "-o", "again.hpp", cwd=tmp)
-    assert r.returncode == 0, r.stderr
-    assert (tmp / "again.hpp").read_text() == headers["loops_d.hpp"].replace("loops_d.hpp", "again.hpp").replace(
-        "LOOPS_D_HPP", "AGAIN_HPP"
+    r = pyclad_cli(
+        "gen",
+        "model.cpp",
+        "--mode",
+        "reverse",
+        "-f",
+        "tape_loop",
+        "-f",
+        "with_ref",
+        "-o",
+        "again.hpp",
+        cwd=tmp,
     )
+    assert r.returncode == 0, r.stderr
+    assert (tmp / "again.hpp").read_text() == headers["loops_d.hpp"].replace(
+        "loops_d.hpp", "again.hpp"
+    ).replace("LOOPS_D_HPP", "AGAIN_HPP")
 
 
 def test_gen_reverse_error_is_located(tmp_path):
-    (tmp_path / "bad.cpp").write_text("double f(double* x, int n) {\n    double& r = x[0];\n    return r * r;\n}\n")
+    (tmp_path / "bad.cpp").write_text(
+        "double f(double* x, int n) {\n    double& r = x[0];\n    return r * r;\n}\n"
+    )
     r = pyclad_cli("gen", "bad.cpp", "--mode", "reverse", "-f", "f", "-o", "bad.hpp", cwd=tmp_path)
     assert r.returncode == 1
     assert "bad.cpp:2:" in r.stderr and "reference local variable" in r.stderr

@@ -167,8 +167,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-
-
 def close(got, want, rtol, what, atol=1e-10):
     assert math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol), (
         f"{what}: got {float(got)!r}, want {float(want)!r} (diff {float(got) - float(want):.3e})"
