@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from .errors import Loc
 
 FLOAT_BASES = ("float", "double", "long double")
-# Built-in arithmetic types; any other base (an enum class) is value-initialised with ``{}``.
-ARITHMETIC_BASES = FLOAT_BASES + (
+# Built-in integral types (bool and the character types included): their values carry no
+# derivative.
+INTEGRAL_BASES = (
     "bool",
     "char",
     "signed char",
@@ -28,6 +29,8 @@ ARITHMETIC_BASES = FLOAT_BASES + (
     "long long",
     "unsigned long long",
 )
+# Built-in arithmetic types; any other base (an enum class) is value-initialised with ``{}``.
+ARITHMETIC_BASES = FLOAT_BASES + INTEGRAL_BASES
 
 
 @dataclass(frozen=True)

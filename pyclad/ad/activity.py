@@ -10,26 +10,11 @@ from __future__ import annotations
 
 from .. import ir
 
-_INTEGRAL = {
-    "bool",
-    "char",
-    "signed char",
-    "unsigned char",
-    "short",
-    "unsigned short",
-    "int",
-    "unsigned int",
-    "long",
-    "unsigned long",
-    "long long",
-    "unsigned long long",
-}
-
 
 def _carries_no_derivative(e: ir.Expr) -> bool:
     """An integer or bool value: whatever it is computed from, its derivative is zero."""
     t = getattr(e, "type", None)
-    return t is not None and t.base in _INTEGRAL and not t.ptr and not t.dims
+    return t is not None and t.base in ir.INTEGRAL_BASES and not t.ptr and not t.dims
 
 
 def depends(e: ir.Expr | None, active: set[str]) -> bool:
