@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,18 @@ import pyclad
 FD_STEP = 1e-3
 RTOL = 1e-8
 ATOL = 1e-10
+
+
+def pyclad_cli(*args, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed ``pyclad`` command (as ``python -m pyclad``), capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "pyclad", *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def moved_args(args, index, element, delta):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import pyclad_cli
 
 import pyclad
 
@@ -74,15 +75,8 @@ BUILDS = {  # module name -> functions, mode, wrt
 }
 
 
-def pyclad_cli(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pyclad", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
+def cli(*args, cwd) -> subprocess.CompletedProcess:
+    return pyclad_cli(*args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +92,7 @@ def built(tmp_path_factory):
         functions, mode, wrt = BUILDS[name]
         if name == "rev_d":
             flags = [a for f in functions for a in ("-f", f)]
-            r = pyclad_cli(
-                "build", "model.cpp", *flags, "--mode", mode, "-o", str(out), "--name", name, cwd=tmp
-            )
+            r = cli("build", "model.cpp", *flags, "--mode", mode, "-o", str(out), "--name", name, cwd=tmp)
             assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stderr
             return None
         if name == "jac_d":
@@ -281,9 +273,9 @@ def test_hessian_index_range_outside_the_array_is_refused(built):
 
 def test_build_refuses_parameters_python_cannot_pass_with_a_location(tmp_path):
     (tmp_path / "m.cpp").write_text("double f(double& x, double y) { x = y; return x * y; }\n")
-    r = pyclad_cli("build", "m.cpp", "-f", "f", "-o", "out", cwd=tmp_path)
+    r = cli("build", "m.cpp", "-f", "f", "-o", "out", cwd=tmp_path)
     assert r.returncode == 1 and "m.cpp:1:18: error:" in r.stderr and "'x' of 'f' is double &" in r.stderr
-    r = pyclad_cli("build", "m.cpp", "-f", "f", "--mode", "sideways", cwd=tmp_path)
+    r = cli("build", "m.cpp", "-f", "f", "--mode", "sideways", cwd=tmp_path)
     assert r.returncode == 2
 
 
@@ -408,12 +400,12 @@ def test_scalars_are_read_as_the_jit_reads_them_huge_ints_refused_and_0d_arrays_
 def test_build_into_a_path_that_is_a_file_is_an_error_without_a_traceback(tmp_path):
     (tmp_path / "m.cpp").write_text("double f(double x) { return x * x; }\n")
     (tmp_path / "taken").write_text("")
-    r = pyclad_cli("build", "m.cpp", "-f", "f", "-o", "taken", cwd=tmp_path)
+    r = cli("build", "m.cpp", "-f", "f", "-o", "taken", cwd=tmp_path)
     assert r.returncode == 1 and "cannot create the package directory" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_build_refuses_a_forward_wrt_naming_a_variable_twice_as_the_jit_does(tmp_path):
     (tmp_path / "m.cpp").write_text("double f(double x, double y) { return x * y; }\n")
-    r = pyclad_cli("build", "m.cpp", "-f", "f", "--mode", "forward", "--wrt", "x, x", "-o", "o", cwd=tmp_path)
+    r = cli("build", "m.cpp", "-f", "f", "--mode", "forward", "--wrt", "x, x", "-o", "o", cwd=tmp_path)
     assert r.returncode == 1 and "m.cpp:1:8: error: 'x' is named twice" in r.stderr, r.stderr

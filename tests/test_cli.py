@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import gxx_build_and_run
+from conftest import gxx_build_and_run, pyclad_cli
 
 import pyclad
 
@@ -58,17 +56,6 @@ def energy_dk(x, v, k):
 
 def chain_dt(a, t):
     return sum(ai * math.cos(ai * t) for ai in a)
-
-
-def pyclad_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pyclad", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def compile_and_run(tmp: Path, main: str, *flags: str) -> str:

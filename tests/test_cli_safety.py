@@ -8,19 +8,16 @@ import os
 import re
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import gxx_build_and_run
+from conftest import gxx_build_and_run, pyclad_cli
 
 MODEL = "double sq(double x) { return x * x * x; }\n"  # d/dx = 3 x^2
 
 
 def gen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pyclad", "gen", *args], check=False, capture_output=True, text=True, cwd=cwd
-    )
+    return pyclad_cli("gen", *args, cwd=cwd)
 
 
 def compile_and_run(tmp: Path, main: str) -> str:

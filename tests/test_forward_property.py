@@ -9,33 +9,14 @@ vector mode checks every direction at once.  Hypothesis runs as property_setting
 
 from __future__ import annotations
 
-import itertools
-import math
-
-import numpy as np
 from conftest import fd, fresh
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_reverse_property import ALEN, PRELUDE, H, program, property_settings, render, same_branches
+from test_reverse_property import ALEN, H, load_program, program, property_settings, same_branches
 
 import pyclad
 
-_names = itertools.count()
 NAMES = ["x0", "x1", "x2", "a", "w"]
-
-
-def load(prog, prefix: str):
-    body, result, (xs, a, w, n) = prog
-    name = f"{prefix}{next(_names)}"
-    src = (
-        PRELUDE + render(body, result, name, trace=False) + render(body, result, name + "_trace", trace=True)
-    )
-    m = pyclad.cppdef(src)
-    f, trace = getattr(m, name), getattr(m, name + "_trace")
-    args = [*xs, np.array(a), np.array(w), n]
-    value = f(*fresh(args))
-    assume(math.isfinite(value) and abs(value) < 1e4)
-    return src, f, trace, args
 
 
 def check(src, f, trace, args, index, element, got) -> bool:
@@ -58,7 +39,7 @@ DIRECTIONS = [(k, None) for k in range(3)] + [(k, e) for k in (3, 4) for e in ra
 @property_settings(80)
 @given(program(), st.sampled_from(DIRECTIONS))
 def test_random_program_forward_derivative_matches_finite_differences(prog, direction):
-    src, f, trace, args = load(prog, "fprop_fn")
+    src, f, trace, args = load_program(prog, "fprop_fn")
     index, element = direction
     wrt = NAMES[index] if element is None else f"{NAMES[index]}[{element}]"
     got = pyclad.differentiate(f, wrt)(*fresh(args))
@@ -68,7 +49,7 @@ def test_random_program_forward_derivative_matches_finite_differences(prog, dire
 @property_settings(80)
 @given(program())
 def test_random_program_vector_derivative_matches_finite_differences(prog):
-    src, f, trace, args = load(prog, "vprop_fn")
+    src, f, trace, args = load_program(prog, "vprop_fn")
     got = pyclad.differentiate(f, NAMES)(*fresh(args))
     assert len(got) == 5
     checked = 0

@@ -10,16 +10,14 @@ step sizes and allowed for.  Hypothesis runs as property_settings says."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 from conftest import fd2, fresh, moved_args
 from hypothesis import assume, given
-from test_reverse_property import PRELUDE, program, property_settings, render
+from test_reverse_property import load_program, program, property_settings
 
 import pyclad
 
-_names = itertools.count()
 SCALARS = ("x0", "x1", "x2")
 
 
@@ -54,16 +52,7 @@ H2 = 2e-3
 @property_settings(15)
 @given(program())
 def test_random_program_hessian_matches_second_differences(prog):
-    body, result, (xs, a, w, n) = prog
-    name = f"hprop_fn{next(_names)}"
-    src = (
-        PRELUDE + render(body, result, name, trace=False) + render(body, result, name + "_trace", trace=True)
-    )
-    m = pyclad.cppdef(src)
-    f, trace = getattr(m, name), getattr(m, name + "_trace")
-    args = [*xs, np.array(a), np.array(w), n]
-    value = f(*fresh(args))
-    assume(math.isfinite(value) and abs(value) < 1e2)
+    src, f, trace, args = load_program(prog, "hprop_fn", bound=1e2)
     got = np.asarray(pyclad.hessian(f, ", ".join(SCALARS))(*fresh(args)))
     assert got.shape == (3, 3)
     checked = 0

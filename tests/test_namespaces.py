@@ -6,12 +6,10 @@ Every reference is a hand-derived formula.  The same source is differentiated in
 
 import math
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from conftest import arr, gxx_build_and_run
+from conftest import arr, gxx_build_and_run, pyclad_cli
 
 import pyclad
 
@@ -134,17 +132,6 @@ def test_generated_names_are_qualified_and_written_inside_their_namespace(m):
 
 
 # ---------------------------------------------------------------------------- pyclad gen + g++
-def pyclad_cli(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "pyclad", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
-
-
 GEN = [
     (
         "fwd.hpp",

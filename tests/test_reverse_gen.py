@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fd, gxx_build_and_run
+from conftest import fd, gxx_build_and_run, pyclad_cli
 
 import pyclad
 
@@ -69,17 +66,6 @@ double spring(double x, double k) {
 
 X = [0.3, -0.8, 1.2, 0.5]
 C = 0.7
-
-
-def pyclad_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pyclad", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ import math
 import os
 
 import numpy as np
-from conftest import fd, moved_args
+from conftest import fd, fresh, moved_args
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -359,19 +359,27 @@ def property_settings(examples: int) -> settings:
     )
 
 
-@property_settings(45)
-@given(program())
-def test_random_program_gradient_matches_finite_differences(prog):
+def load_program(prog, prefix: str, bound: float = 1e4):
+    """Compile a drawn program and its branch-tracing twin; returns (source, function, trace,
+    arguments).  Programs whose value at the point is not finite or exceeds ``bound`` are
+    rejected (finite differences would not be a safe reference there)."""
     body, result, (xs, a, w, n) = prog
-    name = f"prop_fn{next(_names)}"
+    name = f"{prefix}{next(_names)}"
     src = (
         PRELUDE + render(body, result, name, trace=False) + render(body, result, name + "_trace", trace=True)
     )
     m = pyclad.cppdef(src)
     f, trace = getattr(m, name), getattr(m, name + "_trace")
     args = [*xs, np.array(a), np.array(w), n]
-    value = f(*moved_args(args, 0, None, 0.0))
-    assume(math.isfinite(value) and abs(value) < 1e4)
+    value = f(*fresh(args))
+    assume(math.isfinite(value) and abs(value) < bound)
+    return src, f, trace, args
+
+
+@property_settings(45)
+@given(program())
+def test_random_program_gradient_matches_finite_differences(prog):
+    src, f, trace, args = load_program(prog, "prop_fn")
 
     grad = pyclad.gradient(f)(*moved_args(args, 0, None, 0.0))
     assert len(grad) == 5  # x0, x1, x2, a, w
