@@ -33,16 +33,46 @@ INTEGRAL_BASES = (
 ARITHMETIC_BASES = FLOAT_BASES + INTEGRAL_BASES
 
 
+# What the innermost (named) part of a type is.
+BUILTIN = "builtin"  # arithmetic types, void, and scoped enums (their spelling in ``base``)
+RECORD = "record"  # a struct or class of the user's code: its fields in ``Type.fields``
+VECTOR = "vector"  # std::vector<T>: T in ``Type.args``
+STD_ARRAY = "std_array"  # std::array<T, N>: T in ``Type.args``, N in ``Type.size``
+CONTAINERS = (VECTOR, STD_ARRAY)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A data member of a record."""
+
+    name: str
+    type: Type
+
+
 @dataclass(frozen=True)
 class Type:
-    """A C++ type: a base spelling plus pointer levels, array dims, const and reference."""
+    """A C++ type: its innermost named type, then pointer levels, array dims, const and
+    reference.
+
+    The named part is ``base`` (its C++ spelling: ``double``, ``Params``,
+    ``std::vector<double>``) with its ``kind``: a builtin, a record (``fields``, in
+    declaration order), or a standard container (element type ``args[0]``; ``size`` for
+    ``std::array``).  Records are compared by name, as C++ does: ``fields`` takes no part
+    in equality, so a record met again inside its own definition (``Node* next``), which
+    is lowered without fields, is still the same type.
+    """
 
     base: str
     ptr: int = 0
     dims: tuple[int, ...] = ()
     const: bool = False  # const of the innermost value (``const double*``, ``const double&``)
     ref: bool = False
+    kind: str = BUILTIN
+    args: tuple[Type, ...] = ()
+    size: int | None = None
+    fields: tuple[Field, ...] = field(default=(), compare=False, repr=False)
 
+    # ---------------------------------------------------------------- what it is
     @property
     def is_float(self) -> bool:
         """A floating scalar (possibly a reference to one): the values that carry derivatives."""
@@ -50,8 +80,30 @@ class Type:
 
     @property
     def holds_float(self) -> bool:
-        """Floating scalar, or pointer/array/reference to floating storage."""
+        """Floating scalar, or pointer/array/reference to floating storage (records and
+        containers: see ``carries_float``)."""
         return self.base in FLOAT_BASES
+
+    @property
+    def carries_float(self) -> bool:
+        """Its values hold floating numbers somewhere: a floating type, a record with such a
+        field (nested records included), a container of such elements, or a pointer, array
+        or reference to any of those."""
+        if self.kind == RECORD:
+            return any(f.type.carries_float for f in self.fields)
+        if self.kind in CONTAINERS:
+            return self.args[0].carries_float
+        return self.base in FLOAT_BASES
+
+    @property
+    def is_record(self) -> bool:
+        """A record value (or a reference to one), not a pointer or array of records."""
+        return self.kind == RECORD and self.ptr == 0 and not self.dims
+
+    @property
+    def is_container(self) -> bool:
+        """A std::vector / std::array value (or a reference to one)."""
+        return self.kind in CONTAINERS and self.ptr == 0 and not self.dims
 
     @property
     def is_pointer(self) -> bool:
@@ -67,7 +119,29 @@ class Type:
 
     @property
     def is_integral(self) -> bool:
-        return not self.holds_float and self.ptr == 0 and not self.dims and self.base != "void"
+        return (
+            self.kind == BUILTIN
+            and not self.holds_float
+            and self.ptr == 0
+            and not self.dims
+            and self.base != "void"
+        )
+
+    def field_named(self, name: str) -> Field | None:
+        """The data member ``name`` of a record type."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    # ---------------------------------------------------------------- related types
+    def named(self) -> Type:
+        """The innermost named type alone: no pointer, array, const or reference."""
+        return self.derived()
+
+    def derived(
+        self, ptr: int = 0, dims: tuple[int, ...] = (), const: bool = False, ref: bool = False
+    ) -> Type:
+        """A type built on the same named type with the given declarators (``double`` ->
+        ``double*``; a record keeps its fields, a container its element type)."""
+        return replace(self, ptr=ptr, dims=dims, const=const, ref=ref)
 
     def value(self) -> Type:
         """The type without reference."""
@@ -75,12 +149,15 @@ class Type:
 
     def plain(self) -> Type:
         """The type without const and reference (how adjoints and temporaries are declared)."""
-        return Type(self.base, self.ptr, self.dims) if self.const or self.ref else self
+        return self.derived(self.ptr, self.dims) if self.const or self.ref else self
 
     def element(self) -> Type:
-        """The type of ``p[i]`` for a pointer or array ``p``."""
+        """The type of ``p[i]`` for a pointer, array or standard container ``p``."""
         if self.dims:
             return replace(self, dims=self.dims[1:], ref=False)
+        if self.ptr == 0 and self.kind in CONTAINERS:
+            inner = self.args[0]
+            return replace(inner, const=inner.const or self.const, ref=False)
         return replace(self, ptr=self.ptr - 1, ref=False)
 
     def pointer_to(self) -> Type:
@@ -88,7 +165,7 @@ class Type:
 
     def decay(self) -> Type:
         if self.dims:
-            return Type(self.base, self.ptr + 1, self.dims[1:], self.const)
+            return replace(self, ptr=self.ptr + 1, dims=self.dims[1:], ref=False)
         return self.value()
 
     def spell(self, name: str = "") -> str:
@@ -99,6 +176,16 @@ class Type:
         dims = "".join(f"[{d}]" for d in self.dims)
         decl = f"{base}{' ' if stars or amp or name else ''}{stars}{amp}{name}{dims}"
         return decl.rstrip()
+
+
+def vector_of(element: Type) -> Type:
+    """``std::vector<element>``."""
+    return Type(f"::std::vector<{element.spell()}>", kind=VECTOR, args=(element,))
+
+
+def std_array_of(element: Type, n: int) -> Type:
+    """``std::array<element, n>``."""
+    return Type(f"::std::array<{element.spell()}, {n}>", kind=STD_ARRAY, args=(element,), size=n)
 
 
 DOUBLE = Type("double")
@@ -177,16 +264,28 @@ class Cond(Expr):
     loc: Loc | None = field(default=None, compare=False)
 
 
+# What a call calls (``Call.kind``).  One model for every callee: the receiver of a method
+# (the object, as an lvalue) is its first argument, as ``this`` is the first parameter of
+# the method's IR function; a constructor call builds a value of its record type; an
+# operator call is the call of ``operator+`` (a free function or a method); a lambda or
+# functor call is the method call of its record's ``operator()``.
+FUNCTION = "function"
+METHOD = "method"
+CONSTRUCTOR = "constructor"
+
+
 @dataclass(frozen=True)
 class Call(Expr):
     """A call.  ``callee`` is the key used to look the function up (``sin``, ``g``,
-    ``ns::g``); ``spelling`` is what the emitter writes."""
+    ``ns::g``, ``Vec2::norm``); ``spelling`` is what the emitter writes; ``kind`` says how
+    (see FUNCTION, METHOD, CONSTRUCTOR above)."""
 
     callee: str
     args: tuple[Expr, ...]
     type: Type
     loc: Loc | None = field(default=None, compare=False)
     spelling: str = ""
+    kind: str = FUNCTION
 
     @property
     def text(self) -> str:

@@ -64,7 +64,8 @@ def _extent(c: ci.Cursor) -> int | None:
     return dims[0] if dims else None
 
 
-def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
+def lower_type(t: ci.Type, cursor: ci.Cursor, _open: tuple[str, ...] = ()) -> ir.Type:
+    """The IR type of a libclang type (``_open``: the records being lowered around it)."""
     t = t.get_canonical()
     try:
         t.kind  # noqa: B018 - the bindings know no kind for some types (_Float16, __bf16)
@@ -73,27 +74,89 @@ def lower_type(t: ci.Type, cursor: ci.Cursor) -> ir.Type:
     if t.kind in _SCALARS:
         return ir.Type(_SCALARS[t.kind], const=t.is_const_qualified())
     if t.kind == T.POINTER:
-        inner = lower_type(t.get_pointee(), cursor)
+        inner = lower_type(t.get_pointee(), cursor, _open)
         if inner.ref or inner.dims:
             raise unsupported(f"type '{t.spelling}'", cursor)
-        return ir.Type(inner.base, inner.ptr + 1, (), inner.const)
+        return inner.derived(inner.ptr + 1, (), inner.const)
     if t.kind in (T.LVALUEREFERENCE, T.RVALUEREFERENCE):
-        inner = lower_type(t.get_pointee(), cursor)
-        return ir.Type(inner.base, inner.ptr, inner.dims, inner.const, ref=True)
+        inner = lower_type(t.get_pointee(), cursor, _open)
+        return inner.derived(inner.ptr, inner.dims, inner.const, ref=True)
     # libclang puts the const of ``const double b[3]`` on the array type, not on its element.
     if t.kind == T.CONSTANTARRAY:
-        inner = lower_type(t.element_type, cursor)
+        inner = lower_type(t.element_type, cursor, _open)
         const = inner.const or t.is_const_qualified()
-        return ir.Type(inner.base, inner.ptr, (t.element_count, *inner.dims), const)
+        return inner.derived(inner.ptr, (t.element_count, *inner.dims), const)
     if t.kind == T.INCOMPLETEARRAY:
-        inner = lower_type(t.element_type, cursor)
-        return ir.Type(inner.base, inner.ptr + 1, (), inner.const or t.is_const_qualified())
+        inner = lower_type(t.element_type, cursor, _open)
+        return inner.derived(inner.ptr + 1, (), inner.const or t.is_const_qualified())
     if t.kind == T.ENUM:
         decl = t.get_declaration()
         if decl.is_scoped_enum():  # no implicit conversion to int: keep the type
             return ir.Type(_enum_spelling(decl), const=t.is_const_qualified())
         return ir.Type("int")
+    if t.kind == T.RECORD:
+        named = _record_type(t, cursor, _open)
+        return named.derived(const=t.is_const_qualified())
     raise unsupported(f"type '{t.spelling}'", cursor)
+
+
+def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -> ir.Type:
+    """The named type of a class type: a standard container, or a record of the user's code
+    with its data members (a record met again inside its own definition, through a pointer
+    such as ``Node* next``, is named without its fields)."""
+    decl = t.get_declaration()
+    qualified = "::".join(qualified_name(decl) + (decl.spelling,))
+    # The standard library's inline namespaces (libstdc++'s __debug, libc++'s __1) add no name.
+    if (
+        "::".join(n for n in qualified_name(decl) if not n.startswith("__")) + "::" + decl.spelling
+        in _CONTAINERS
+    ):
+        qualified = "std::" + decl.spelling
+    if qualified in _CONTAINERS:
+        if t.get_num_template_arguments() < 1:
+            raise unsupported(f"type '{t.spelling}'", cursor)
+        arg = t.get_template_argument_type(0)
+        element = lower_type(arg, cursor, open_records)
+        if element.ref or element.const:
+            raise unsupported(f"type '{t.spelling}'", cursor)
+        if qualified == "std::vector":
+            return ir.vector_of(element)
+        size = t.get_size() // max(arg.get_canonical().get_size(), 1)
+        return ir.std_array_of(element, size)
+    if decl.is_anonymous() or decl.spelling == "" or "(lambda at" in t.spelling:
+        raise unsupported(f"type '{t.spelling}'", cursor)
+    if _in_system_header(decl):
+        raise unsupported(
+            f"the library type '{t.spelling}' (records of the user's code and "
+            "std::vector / std::array are supported)",
+            cursor,
+        )
+    if qualified in open_records:
+        return ir.Type(qualified, kind=ir.RECORD)
+    inner = open_records + (qualified,)
+    fields = []
+    for c in decl.get_children():
+        if c.kind == K.FIELD_DECL:
+            if c.is_bitfield():
+                raise unsupported("a bit-field member", c)
+            fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
+        elif c.kind == K.CXX_BASE_SPECIFIER:
+            raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
+    return ir.Type(qualified, kind=ir.RECORD, fields=tuple(fields))
+
+
+_CONTAINERS = ("std::vector", "std::array")
+
+
+def _in_system_header(decl: ci.Cursor) -> bool:
+    location = decl.location
+    return location.file is not None and bool(_is_in_system_header(location))
+
+
+def _is_in_system_header(location: ci.SourceLocation) -> int:
+    fn = ci.conf.lib.clang_Location_isInSystemHeader
+    fn.argtypes, fn.restype = [ci.SourceLocation], ctypes.c_int
+    return fn(location)
 
 
 def qualified_name(cursor: ci.Cursor) -> tuple[str, ...]:

@@ -1,0 +1,59 @@
+"""The shadow of a type: what the tangent (forward mode) and the adjoint (reverse mode) of
+a value of that type is, declared and zeroed.
+
+One place decides it, so that forward, reverse and vector modes agree:
+
+- a floating scalar's shadow is a scalar of the same type;
+- a pointer or array of floating storage is shadowed by a pointer or array of the same
+  shape (tangents of read-only inputs stay read-only; adjoints are always writable);
+- a record's shadow is a record of the same type (clad's convention), zero-initialised,
+  its floating fields carrying the derivatives and its integer fields carried but never
+  read;
+- a standard container's shadow is a container of the same type and size.
+
+A gradient takes the adjoint of every parameter it differentiates through a pointer
+(``double* _d_x``, ``Params* _d_p``, ``std::vector<double>* _d_v``).
+"""
+
+from __future__ import annotations
+
+from .. import ir
+
+
+def carries_derivative(t: ir.Type) -> bool:
+    """Values of this type can hold derivatives (floating data anywhere inside)."""
+    return t.carries_float
+
+
+def tangent_type(t: ir.Type) -> ir.Type:
+    """The declared type of the tangent of a variable of type ``t``: its value type, const
+    kept only below a pointer (the tangent of a read-only input is read-only too)."""
+    return t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
+
+
+def adjoint_type(t: ir.Type) -> ir.Type:
+    """The declared type of the adjoint of a local variable of type ``t``: the same shape,
+    never const (adjoints are written where the value is read-only)."""
+    return t.derived(t.ptr, t.dims)
+
+
+def adjoint_param_type(t: ir.Type) -> ir.Type:
+    """The type of a gradient's or pullback's adjoint parameter for a parameter of type
+    ``t``: a writable pointer to the named type (``double*`` for ``double``, ``const
+    double&`` and ``const double*``; ``Params*`` for a record by value or reference)."""
+    return t.named().derived(1)
+
+
+def adjoint_pointee(t: ir.Type) -> ir.Type:
+    """The type of ``*_d_p`` for the adjoint parameter of a parameter of type ``t``."""
+    return t.named()
+
+
+def zero(t: ir.Type) -> ir.Expr:
+    """The zero of a scalar, record or fixed-size shadow of type ``t``, as an initialiser:
+    ``0`` for arithmetic scalars, ``{}`` (value-initialised: every field zero) otherwise."""
+    if t.is_float and t.kind == ir.BUILTIN:
+        return ir.lit(0, t.plain())
+    if t.kind == ir.BUILTIN and not t.ptr and not t.dims and t.base in ir.ARITHMETIC_BASES:
+        return ir.Lit("false", t.plain()) if t.base == "bool" else ir.lit(0, t.plain())
+    return ir.InitList((), t.plain())
