@@ -98,10 +98,19 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.Cond):
         return f"{expr(e.cond, _COND + 1)} ? {expr(e.then, _ASSIGN)} : {expr(e.other, _COND)}"
     if isinstance(e, ir.Call):
+        if e.kind == ir.METHOD:  # the receiver is the first argument: ``v.push_back(x)``
+            receiver, args = e.args[0], e.args[1:]
+            if isinstance(receiver, ir.Unary) and receiver.op == "*":
+                head = f"{expr(receiver.operand, _POSTFIX)}->{e.text}"
+            else:
+                head = f"{expr(receiver, _POSTFIX)}.{e.text}"
+            return f"{head}({', '.join(expr(a, _ASSIGN) for a in args)})"
         return f"{e.text}({', '.join(expr(a, _ASSIGN) for a in e.args)})"
     if isinstance(e, ir.Index):
         return f"{expr(e.base, _POSTFIX)}[{expr(e.index)}]"
     if isinstance(e, ir.Member):
+        if isinstance(e.operand, ir.Unary) and e.operand.op == "*":
+            return f"{expr(e.operand.operand, _POSTFIX)}->{e.name}"
         return f"{expr(e.operand, _POSTFIX)}.{e.name}"
     if isinstance(e, ir.Cast):
         if e.implicit:

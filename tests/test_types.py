@@ -67,3 +67,18 @@ def test_a_library_type_other_than_the_containers_is_a_located_error():
         m = pyclad.cppdef("#include <string>\ndouble g(std::string s, double x) { return x; }")
         pyclad.gradient(m.g, "x")
     assert ":2:" in str(e.value)
+
+
+def test_member_reads_through_a_value_and_a_pointer_lower_and_print_as_written():
+    m = pyclad.cppdef("struct P { double a, b; };\ndouble f(P p, const P* q) { return p.a + q->b; }")
+    assert "return p.a + q->b;" in pyclad.emit.function(m._source.function("f"))
+
+
+def test_a_method_call_prints_its_receiver_as_the_object_the_method_is_called_on():
+    v = ir.Var("v", ir.vector_of(ir.DOUBLE))
+    p = ir.Var("p", ir.vector_of(ir.DOUBLE).derived(1))
+    push = ir.Call("std::vector::push_back", (v, ir.lit(1.5)), ir.VOID, spelling="push_back", kind=ir.METHOD)
+    size = ir.Call(
+        "std::vector::size", (ir.Unary("*", p, p.type.element()),), ir.INT, spelling="size", kind=ir.METHOD
+    )
+    assert pyclad.emit.expr(push) == "v.push_back(1.5)" and pyclad.emit.expr(size) == "p->size()"

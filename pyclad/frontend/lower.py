@@ -481,10 +481,24 @@ class Lowerer:
         if k == K.CALL_EXPR:
             return self.call(c, kids)
         if k == K.MEMBER_REF_EXPR:
-            raise unsupported("member access (classes)", c)
+            return self.member(c, kids)
         if k == K.LAMBDA_EXPR:
             raise unsupported("a lambda", c)
         raise unsupported(f"expression kind {k.name}", c)
+
+    def member(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Member:
+        """``p.a`` and ``p->a`` (as ``(*p).a``): a data member of a record."""
+        ref = c.referenced
+        if ref is None or ref.kind != K.FIELD_DECL:
+            raise unsupported(f"a use of the member '{c.spelling}' that is not a data member read", c)
+        if not kids:
+            raise unsupported(f"the member '{c.spelling}' of 'this' (a method body)", c)
+        base = self.expr(kids[0])
+        if base.type.is_pointer:
+            base = ir.Unary("*", base, base.type.element(), loc(kids[0]))
+        if base.type.kind != ir.RECORD or base.type.ptr or base.type.dims:
+            raise unsupported(f"member access on a value of type '{base.type.spell()}'", c)
+        return ir.Member(base, c.spelling, self.type_of(c), loc(c))
 
     def type_of(self, c: ci.Cursor) -> ir.Type:
         return lower_type(c.type, c)
