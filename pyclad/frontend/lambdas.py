@@ -1,0 +1,100 @@
+"""Lambdas defined and called in a function body.
+
+A lambda is a record whose fields are its captures and whose ``operator()`` is a method.
+The record is flattened, so that the generated code never needs to name the closure
+type: each by-value capture becomes a local copy made where the lambda is defined
+(``_lin_u``, for ``u`` captured by ``lin``), and ``operator()`` becomes a generated free
+function of the captures followed by its own parameters, by-reference captures passed by
+reference (``f_lambda0(acc, v)``).  A call ``sq(x)`` is the call of that function; the
+function's primal is emitted with the derivatives that call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import clang.cindex as ci
+
+from .. import ir
+from ..errors import UnsupportedError
+from . import callees
+from .parse import loc_of
+
+K = ci.CursorKind
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A lambda in scope: its ``operator()``'s IR function and what a call passes for the
+    captures (before the call's own arguments)."""
+
+    key: str
+    captures: tuple[ir.Expr, ...]
+
+
+def _loc(c: ci.Cursor):
+    return loc_of(c.location, c.translation_unit)
+
+
+def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.Stmt]]:
+    """Lower the lambda expression ``lam`` (held by the variable ``var``, or called where it
+    is written when None): its operator() function, and the copies of its by-value captures."""
+    from .lower import lower_type
+
+    call_op = next((k for k in lam.type.get_declaration().get_children() if k.spelling == "operator()"), None)
+    if call_op is None or call_op.kind != K.CXX_METHOD:
+        raise UnsupportedError("a generic lambda (auto parameters) is not supported", _loc(lam))
+    if not call_op.is_const_method():
+        raise UnsupportedError("a mutable lambda is not supported", _loc(lam))
+    body = next((k for k in lam.get_children() if k.kind == K.COMPOUND_STMT), None)
+    default, explicit = callees.capture_modes(lam)
+    params: list[ir.Param] = []
+    passed: list[ir.Expr] = []
+    copies: list[ir.Stmt] = []
+    for cap in callees.captured(body, lam) if body is not None else []:
+        t = lower_type(cap.type, cap)
+        if t.dims:
+            t = t.decay()
+            by_ref = True  # an array is passed as a pointer to its storage
+            if not explicit.get(cap.spelling, default == "&"):
+                raise UnsupportedError(
+                    f"a lambda capturing the array '{cap.spelling}' by value is not supported", _loc(lam)
+                )
+        else:
+            by_ref = explicit.get(cap.spelling, default == "&")
+        value = ir.Var(cap.spelling, t, _loc(lam))
+        if by_ref or var is None:
+            ref = not (t.ptr or t.dims) and by_ref
+            params.append(ir.Param(cap.spelling, t.derived(t.ptr, t.dims, t.const, ref=ref), _loc(cap)))
+            passed.append(value)
+        else:
+            copy = f"_{var}_{cap.spelling}"
+            copies.append(ir.Decl(copy, t.plain(), value, _loc(lam)))
+            params.append(ir.Param(cap.spelling, t.plain(), _loc(cap)))
+            passed.append(ir.Var(copy, t.plain(), _loc(lam)))
+    for k in lam.get_children():
+        if k.kind == K.PARM_DECL:
+            params.append(ir.Param(k.spelling, lowerer.param_type(k), _loc(k)))
+    key = _name(lowerer)
+    outer_owner, outer_this = lowerer.owner, lowerer.this
+    lowerer.owner, lowerer.this = key, None
+    try:
+        block = lowerer.block(body) if body is not None else ir.Block(())
+    finally:
+        lowerer.owner, lowerer.this = outer_owner, outer_this
+    ret = lower_type(call_op.result_type, call_op)
+    fn = ir.Function(key, ret, tuple(params), block, _loc(lam), comment="")
+    lowerer.index.lowered[key] = fn
+    lowerer.index.synthesized[key] = fn
+    return Closure(key, tuple(passed)), copies
+
+
+def _name(lowerer) -> str:
+    """``f_lambda0``, ``f_lambda1``, ... after the function that defines them, skipping
+    names the source already uses."""
+    k = 0
+    while True:
+        name = f"{lowerer.owner}_lambda{k}"
+        if name not in lowerer.index.lowered and name not in lowerer.index.definitions:
+            return name
+        k += 1
