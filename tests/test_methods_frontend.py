@@ -174,3 +174,8 @@ def test_a_method_and_a_function_that_would_share_derivative_names_are_refused()
     with pytest.raises(pyclad.NameClashError) as info:
         clash.function("V::n")
     assert "V_n" in str(info.value) and info.value.loc.line == 1
+
+
+def test_a_method_returning_its_own_object_works_through_the_object_alone(src):
+    fn = src.function("geo::Vec2::operator+=")
+    assert fn.ret.is_void and isinstance(fn.body.stmts[-1], ir.Return) and fn.body.stmts[-1].value is None

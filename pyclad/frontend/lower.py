@@ -310,6 +310,8 @@ class Lowerer:
             elif c.kind == K.COMPOUND_STMT and with_body:
                 body = self.block(c)
         ret = lower_type(cursor.result_type, cursor)
+        if cursor.kind == K.CXX_METHOD and self.this is not None and body is not None:
+            ret, body = methods.chaining(self.this, ret, body)
         if cursor.kind == K.CONSTRUCTOR:
             ret = self.this.type.value()
             if with_body:

@@ -51,6 +51,22 @@ def deref(e: ir.Expr, loc) -> ir.Expr:
     return ir.Unary("*", e, e.type.element(), loc)
 
 
+def chaining(this: ir.Var, ret: ir.Type, body: ir.Block) -> tuple[ir.Type, ir.Block]:
+    """A method that returns its own object by reference (``return *this;`` in ``operator+=``
+    or a chained setter) works through the object alone: its IR function returns nothing,
+    so that its derivatives carry no adjoint or tangent of a result that is the receiver."""
+    if not (ret.ref and ret.kind == ir.RECORD and ret.named() == this.type.named()):
+        return ret, body
+    returns = [n for n in ir.walk(body) if isinstance(n, ir.Return)]
+    if not returns or not all(isinstance(r.value, ir.Var) and r.value.name == this.name for r in returns):
+        return ret, body
+
+    def bare(n):
+        return ir.Return(None, n.loc) if isinstance(n, ir.Return) else n
+
+    return ir.VOID, ir.rebuild(body, bare)
+
+
 def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], body: ir.Block) -> ir.Block:
     """The IR body of a constructor: build, initialise the fields, run the body, return."""
     this = lowerer.this

@@ -226,6 +226,8 @@ class Calls:
         return fn, rule
 
     def acc_call(self, e: ir.Call, adj: ir.Expr, out: list[ir.Stmt]) -> None:
+        if ir.is_raw_construction(e):  # the object a constructor starts from: no adjoint flows back
+            return
         fn, rule = self._target(e)
         if fn is not None:
             return self.user_pullback(e, fn, adj, out)
@@ -236,7 +238,7 @@ class Calls:
             if sum(act) > 1:
                 adj = self.bind(adj, out)
             vals = [self.value(a, out) if a.type.is_float else a for a in e.args]
-            result = ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling)
+            result = replace(e, args=tuple(vals))
             if rule.uses_result:
                 result = self.value(e, out)
             partials = rule.fn(vals, result)
