@@ -11,7 +11,7 @@ function's primal is emitted with the derivatives that call it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import clang.cindex as ci
 
@@ -83,10 +83,57 @@ def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.S
     finally:
         lowerer.owner, lowerer.this = outer_owner, outer_this
     ret = lower_type(call_op.result_type, call_op)
+    # A by-reference capture the body only reads is passed as const: callers then know the
+    # call leaves it alone (a mistaken const is a compile error of the generated code, never
+    # a wrong derivative).
+    by_ref = {
+        p.name for p, a in zip(params, passed) if a is not None and isinstance(a, ir.Var) and a.name == p.name
+    }
+    written = _written(block, by_ref, lowerer)
+    params = [
+        replace(p, type=p.type.derived(p.type.ptr, p.type.dims, True, p.type.ref))
+        if p.name in by_ref and p.name not in written and (p.type.ref or p.type.ptr)
+        else p
+        for p in params
+    ]
     fn = ir.Function(key, ret, tuple(params), block, _loc(lam), comment="")
     lowerer.index.lowered[key] = fn
     lowerer.index.synthesized[key] = fn
     return Closure(key, tuple(passed)), copies
+
+
+def _root(e: ir.Expr) -> ir.Var | None:
+    while isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Cast)):
+        e = e.operand if not isinstance(e, ir.Index) else e.base
+    return e if isinstance(e, ir.Var) else None
+
+
+def _written(body: ir.Block, names: set[str], lowerer) -> set[str]:
+    """Which of ``names`` the body may write: assigned, stepped, its address taken, or passed
+    to a callee (a non-const method's object, a writable reference or pointer parameter)."""
+    out: set[str] = set()
+    for n in ir.walk(body):
+        if isinstance(n, (ir.Assign, ir.Step)) or (isinstance(n, ir.Unary) and n.op == "&"):
+            r = _root(n.target if not isinstance(n, ir.Unary) else n.operand)
+            if r is not None:
+                out.add(r.name)
+        elif isinstance(n, ir.Call):
+            try:
+                callee = lowerer.index.function(n.callee) if n.callee else None
+            except UnsupportedError:
+                callee = None
+            for i, a in enumerate(n.args):
+                r = _root(a)
+                if r is None or r.name not in names:
+                    continue
+                if callee is None or i >= len(callee.params):
+                    if a.type.ptr or a.type.dims or n.kind == ir.METHOD:
+                        out.add(r.name)
+                    continue
+                t = callee.params[i].type
+                if (t.ref or t.ptr) and not t.const:
+                    out.add(r.name)
+    return out
 
 
 def _name(lowerer) -> str:
