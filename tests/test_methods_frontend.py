@@ -179,3 +179,14 @@ def test_a_method_and_a_function_that_would_share_derivative_names_are_refused()
 def test_a_method_returning_its_own_object_works_through_the_object_alone(src):
     fn = src.function("geo::Vec2::operator+=")
     assert fn.ret.is_void and isinstance(fn.body.stmts[-1], ir.Return) and fn.body.stmts[-1].value is None
+
+
+def test_a_by_reference_capture_the_lambda_only_reads_is_passed_as_const(src):
+    src.function("f")
+    inline = src.index.synthesized["f_lambda2"]
+    assert [(p.name, p.type.ref, p.type.const) for p in inline.params] == [
+        ("acc", True, True),
+        ("z", False, False),
+    ]
+    sq = src.index.synthesized["f_lambda0"]
+    assert sq.params[0].type.ref and not sq.params[0].type.const  # acc += v * v writes it
