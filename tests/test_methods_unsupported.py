@@ -47,6 +47,10 @@ double passed_lambda(double x) {
 }
 struct Clock { double t; double tick(double dt) { auto f = [this](double d) { return t + d; }; return f(dt); } };
 double this_lambda(double x) { Clock c{x}; return c.tick(x); }
+double generic_lambda(double x) {
+    auto f = [](auto v) { return v * v; };
+    return f(x);
+}
 double cube(double x) { return x * x * x; }
 """
 
@@ -60,6 +64,7 @@ CASES = [
     ("mutable_lambda", "a mutable lambda", 28),
     ("passed_lambda", "a lambda used other than by calling it", 34),
     ("this_lambda", "the lambda capture 'this'", 36),
+    ("generic_lambda", "a generic lambda", 39),
 ]
 
 
