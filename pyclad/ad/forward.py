@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from .. import ir
-from ..errors import NoDerivativeError, PycladError, UnsupportedError
+from ..errors import NoDerivativeError, PycladError, UnsupportedError, WrtError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
 from .activity import active_variables, writable
 from .activity import depends as depends_on
@@ -27,8 +27,11 @@ from .dispatch import exhaustive, handler
 from .names import Namer, specialised
 from .pause import collector_paused
 from .program import Program
+from .records import expand as expand_records
+from .records import split_shadows
 from .rules import Custom, Partials
 from .sequence import sequence
+from .shadow import tangent_type, zero
 from .simplify import remove_dead_locals
 
 RETURN = "_d_return"
@@ -50,6 +53,7 @@ def vec_type(t: ir.Type, n: int) -> ir.Type:
 def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
     statements then carry n directional derivatives at once."""
+    fn, tangents = split_shadows(fn, tangents)  # a record's shadow: one vector per field
 
     def retype(node):
         if isinstance(node, ir.Decl) and node.name in tangents:
@@ -78,13 +82,16 @@ class Extra:
     name: str
     like: str
     seed: int | None
+    field: str = ""  # a pointer to records: the field of the pointed record seeded with 1
 
 
 @collector_paused
 def derivative(
     program: Program, fn: ir.Function, wrt: str, element: int | None, name: str
 ) -> tuple[ir.Function, list[Extra]]:
-    """d fn / d wrt (or d fn / d wrt[element]) as a new function ``name``."""
+    """d fn / d wrt (or d fn / d wrt[element]) as a new function ``name``.  ``wrt`` may name
+    a floating field of a record parameter (``"p.a"``, ``"s.in.b"``): its tangent is seeded."""
+    wrt, _, path = wrt.partition(".")
     seeds = {wrt}
     t = ForwardTransform(program, fn, seeds)
     pre: list[ir.Stmt] = []
@@ -96,21 +103,61 @@ def derivative(
         d = t.names.derivative(p.name)
         if p.type.ptr:
             params.append(ir.Param(d, p.type.value()))
-            extras.append(Extra(d, p.name, element if p.name == wrt else None))
+            if p.type.kind == ir.RECORD:
+                extras.append(Extra(d, p.name, None, path if p.name == wrt else ""))
+            else:
+                extras.append(Extra(d, p.name, element if p.name == wrt else None))
+        elif p.type.kind == ir.RECORD:
+            pre.append(ir.Decl(d, _plain(p.type), zero(p.type)))
+            if p.name == wrt:
+                pre.append(ir.ExprStmt(_seed_field(Var(d, _plain(p.type)), path, p, fn)))
         else:
             seed = 1 if p.name == wrt else 0
             pre.append(ir.Decl(d, _plain(p.type), lit(seed)))
     body = t.block_stmts(t.fn.body.stmts)
-    what = f"{wrt}[{element}]" if element is not None else wrt
+    what = f"{wrt}[{element}]" if element is not None else (f"{wrt}.{path}" if path else wrt)
     comment = f"d {fn.name} / d {what}, forward mode."
     if extras:
         comment += "\n" + "\n".join(
             f"{e.name}: tangent of {e.like}; "
-            + (f"all zeros but {e.name}[{e.seed}] = 1." if e.seed is not None else "all zeros.")
+            + (
+                f"all zeros but {e.name}[{e.seed}] = 1."
+                if e.seed is not None
+                else f"all zeros but {e.name}->{e.field} = 1."
+                if e.field
+                else "all zeros."
+            )
             for e in extras
         )
     out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
     return t.tidy(out), extras
+
+
+def _seed_field(tangent: Var, path: str, p: ir.Param, fn: ir.Function) -> ir.Assign:
+    """``_d_p.a = 1``: the direction of ``wrt="p.a"``."""
+    target: ir.Expr = tangent
+    for name in path.split(".") if path else ():
+        f = target.type.field_named(name) if target.type.is_record else None
+        if f is None:
+            break
+        target = ir.Member(target, name, f.type.value())
+    if not path or not target.type.is_float:
+        raise WrtError(
+            f"forward mode differentiates along one direction: name one floating field of "
+            f"'{p.name}' ({p.type.spell()}), e.g. '{p.name}.{_first_float(p.type)}'; "
+            "pyclad.gradient gives all of them",
+            p.loc or fn.loc,
+        )
+    return ir.Assign("=", target, lit(1), target.type)
+
+
+def _first_float(t: ir.Type) -> str:
+    for f in t.fields:
+        if f.type.is_float:
+            return f.name
+        if f.type.is_record and f.type.carries_float:
+            return f"{f.name}.{_first_float(f.type)}"
+    return "a"
 
 
 @collector_paused
@@ -127,8 +174,8 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.names.derivative(p.name), p.type))
-    if fn.ret.is_float:
-        params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
+    if fn.ret.is_float or _record_value(fn.ret):
+        params.append(ir.Param(t.ret_name, fn.ret.named().derived(ref=True)))
     body = t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:
@@ -161,13 +208,24 @@ def _pure_call(program: Program, c: ir.Call, seen: set[str]) -> bool:
     return True
 
 
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage (a scalar, or what a pointer or array holds), or records of it: the
+    values whose tangents this transform tracks."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record returned (or passed) by value that carries derivatives."""
+    return t.is_record and t.carries_float
+
+
 def _is_null(e: ir.Expr) -> bool:
     """A null pointer constant (its tangent is null as well)."""
     return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
 
 
 def _plain(t: ir.Type) -> ir.Type:
-    return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+    return tangent_type(t)
 
 
 class ForwardTransform:
@@ -176,7 +234,7 @@ class ForwardTransform:
     ):
         self.program = program
         self.vector = vector
-        self.fn = fn = sequence(fn)
+        self.fn = fn = expand_records(sequence(fn))
         self.names = Namer.for_function(fn)
         self.active = active_variables(fn, seeds, self._callee_params)
         self.returns_pair = returns_pair
@@ -336,7 +394,9 @@ class ForwardTransform:
             )
         if is_tape(s.type) and s.name in self.active:  # a gradient's tape: its tangent is a tape too
             return [ir.Decl(self.names.derivative(s.name), s.type, None, s.loc), s]
-        if s.name not in self.active or not s.type.holds_float:
+        if s.type.is_record and s.name in self.active and s.type.carries_float:
+            return self.record_decl(s)
+        if s.name not in self.active or not _shadowed(s.type):
             if isinstance(s.init, ir.Call):  # int k = h(x, y): h may write active outputs
                 v, _ = self.expr(s.init)
                 return self.flush(ir.Decl(s.name, s.type, v, s.loc))
@@ -380,6 +440,31 @@ class ForwardTransform:
             ir.Decl(s.name, s.type, v, s.loc),
         )
 
+    def record_decl(self, s: ir.Decl) -> list[ir.Stmt]:
+        """``P q;`` (its fields are stored one by one, see records.py), ``P m = make(x);``,
+        ``const P& r = ps[i];``: the tangent is a record of the same type."""
+        d = self.names.derivative(s.name)
+        ty = _plain(s.type)
+        if s.init is None or isinstance(s.init, ir.InitList) and not s.init.items:
+            return [ir.Decl(d, ty, zero(ty), s.loc), s]
+        if s.type.ref:
+            v, t = self.lvalue(s.init) if not s.type.const else self.expr(s.init)
+            if t is None or is_zero(t):
+                raise self.unsupported("binding a reference to a record without a tangent", s)
+            return self.flush(ir.Decl(d, s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
+        if not isinstance(s.init, ir.Call):
+            raise self.unsupported("this record initialiser", s)
+        self.result_name = s
+        v, t = self.expr(s.init)
+        self.result_name = None
+        if isinstance(v, Var) and v.name == s.name:
+            if isinstance(t, Var) and t.name == d:
+                return self.flush()
+            return self.flush(ir.Decl(d, ty, t if t is not None else zero(ty), s.loc))
+        return self.flush(
+            ir.Decl(d, ty, t if t is not None else zero(ty), s.loc), ir.Decl(s.name, s.type, v, s.loc)
+        )
+
     def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
         """Values and tangents of a (possibly nested) array initialiser."""
         vals, tans = [], []
@@ -411,9 +496,18 @@ class ForwardTransform:
         root = ir.root_var(e.target)
         if root is None:
             raise self.unsupported("this assignment target", e)
+        if e.target.type.is_record and isinstance(e.value, ir.InitList) and not e.value.items:
+            # q = {}: every field reset (a record's adjoint zeroed, in a gradient differentiated again)
+            if root.name not in self.active or not _shadowed(e.target.type):
+                return [ir.ExprStmt(e, loc)]
+            _, tt = self.lvalue(e.target)
+            return [
+                ir.ExprStmt(ir.Assign("=", tt, ir.InitList((), tt.type), tt.type), loc),
+                ir.ExprStmt(e, loc),
+            ]
         if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        if root.name not in self.active or not e.target.type.holds_float:
+        if root.name not in self.active or not _shadowed(e.target.type):
             if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
                 v, _ = self.expr(e.value)
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
@@ -499,6 +593,13 @@ class ForwardTransform:
     def return_stmt(self, s: ir.Return) -> list[ir.Stmt]:
         if s.value is None:
             return [s]
+        if _record_value(s.value.type):
+            if not self.returns_pair:
+                raise self.unsupported("returning a record from the differentiated function", s)
+            v, t = self.expr(s.value)
+            ret = Var(self.ret_name, self.fn.ret.named())
+            t = t if t is not None and not is_zero(t) else zero(ret.type)
+            return self.flush(ir.ExprStmt(ir.Assign("=", ret, t, ret.type), s.loc), ir.Return(v, s.loc))
         if not s.value.type.is_float:
             self.check_cond(s.value)
             return [s]
@@ -513,7 +614,7 @@ class ForwardTransform:
         """``++_d_p`` for ``++p`` when ``p`` is an active pointer (else None)."""
         t = e.target.type
         root = ir.root_var(e.target)
-        if t.is_float or not t.holds_float or root is None or root.name not in self.active:
+        if t.is_float or not _shadowed(t) or root is None or root.name not in self.active:
             return None
         _, tt = self.lvalue(e.target)
         return ir.Step(e.op, e.prefix, tt, tt.type, e.loc)
@@ -558,6 +659,9 @@ class ForwardTransform:
             return ir.Unary("*", pv, e.type, e.loc), ir.Unary("*", pt, e.type, e.loc)
         if isinstance(e, ir.Cast) and e.implicit:
             return self.lvalue(e.operand)
+        if isinstance(e, ir.Member):
+            bv, bt = self.lvalue(e.operand)
+            return ir.Member(bv, e.name, e.type, e.loc), ir.Member(bt, e.name, e.type, e.loc)
         raise self.unsupported("this kind of assignment target", e)
 
     def expr(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr | None]:
@@ -619,7 +723,12 @@ class ForwardTransform:
         return e, (lit(0) if e.type.is_float else None)
 
     def member(self, e: ir.Member):
-        raise self.unsupported("a member access", e)
+        """The tangent of ``p.a`` is ``_d_p.a`` (``_d_q->b`` through a pointer)."""
+        v, t = self.expr(e.operand)
+        out = ir.Member(v, e.name, e.type, e.loc)
+        if t is None or is_zero(t) or not e.type.carries_float:
+            return out, (lit(0) if e.type.is_float else None)
+        return out, ir.Member(t, e.name, e.type, e.loc)
 
     def init_list_expr(self, e: ir.InitList):
         raise self.unsupported("an initialiser list in an expression", e)
@@ -635,7 +744,7 @@ class ForwardTransform:
                 return ir.Unary("*", v, e.type), (lit(0) if e.type.is_float else None)
             return ir.Unary("*", v, e.type), ir.Unary("*", t, e.type)
         if e.op == "&":
-            if e.operand.type.holds_float and t is not None and not is_zero(t):
+            if _shadowed(e.operand.type) and t is not None and not is_zero(t):
                 lv, lt = self.lvalue(e.operand)
                 return ir.Unary("&", lv, e.type), ir.Unary("&", lt, e.type)
             return ir.Unary("&", v, e.type), None
@@ -810,19 +919,20 @@ class ForwardTransform:
                 v, t = self.lvalue(a) if self._is_active_lvalue(a) else (self.expr(a)[0], None)
             else:
                 v, t = self.expr(a)
-            is_active = p.type.holds_float and t is not None and not is_zero(t)
+            is_active = _shadowed(p.type) and t is not None and not is_zero(t)
             vals.append(v)
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
-        if not any(active) or (not fn.ret.is_float and not writes):
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        if not any(active) or (not valued and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
             return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (
                 lit(0) if e.type.is_float else None
             )
         name = pushforward(self.program, fn, active, self.vector)
         args = vals + [t for t, a in zip(tans, active) if a]
-        if not fn.ret.is_float:
+        if not valued:
             c = ir.Call(name, tuple(args), fn.ret, e.loc)
             if fn.ret.is_void:
                 self.pending.append(ir.ExprStmt(c, e.loc))
@@ -831,7 +941,7 @@ class ForwardTransform:
         ty = _plain(fn.ret.value())
         tmp = target.name if target is not None else self.names.temp()
         dtmp = self.names.derivative(tmp)
-        self.pending.append(ir.Decl(dtmp, ty, lit(0)))
+        self.pending.append(ir.Decl(dtmp, ty, zero(ty)))
         call = ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)
         self.pending.append(ir.Decl(tmp, target.type if target is not None else ty, call))
         return Var(tmp, ty), Var(dtmp, ty)

@@ -30,8 +30,11 @@ from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .pause import collector_paused
 from .program import Program
+from .records import accumulate
+from .records import expand as expand_records
 from .rules import BUILTINS, Custom, Partials
 from .sequence import sequence
+from .shadow import adjoint_param_type, adjoint_type, zero
 
 ULONG = ir.Type("unsigned long")
 
@@ -54,7 +57,7 @@ def gradient(
     params = list(fn.params)
     for p in fn.params:
         if p.name in wrt or (p.type.ptr and p.name in t.active):
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
             outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
     what = ", ".join(wrt)
     comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
@@ -77,11 +80,11 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool], vecto
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
     t = _build(program, fn, seeds, mode="pullback", vector=vector)
     params = list(fn.params)
-    if fn.ret.is_float:
-        params.append(ir.Param(t.seed_name, fn.ret.value()))
+    if fn.ret.is_float or _record_value(fn.ret):
+        params.append(ir.Param(t.seed_name, fn.ret.plain()))
     for p, a in zip(fn.params, active_params):
         if a:
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
     out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
@@ -95,7 +98,8 @@ def _build(program, fn, seeds, mode, vector=0):
     the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
     probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
     probe.run()
-    needed = set(probe.reads)
+    aliases = _pointer_targets(probe.prep.body)
+    needed = _through_pointers(set(probe.reads), aliases)
     if mode == "pullback":
         # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
         # sweep must leave what it overwrote through pointer and reference parameters as it
@@ -108,7 +112,37 @@ def _build(program, fn, seeds, mode, vector=0):
         # itself (saved values, adjoint temporaries) cannot change what the next run saves.
         if not (t.reads - needed) & probe.prep.variables:
             return t
-        needed |= t.reads
+        needed = _through_pointers(needed | t.reads, aliases)
+
+
+def _pointer_targets(body: ir.Block) -> list[tuple[str, str]]:
+    """(pointer, variable it points into) for each pointer local bound or re-seated in the
+    body (``P* q = &ps[i]``, ``r = arr``)."""
+    out = []
+    for n in ir.walk(body):
+        if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
+            name, value = n.name, n.init
+        elif isinstance(n, ir.Assign) and isinstance(n.target, Var) and n.target.type.ptr:
+            name, value = n.target.name, n.value
+        else:
+            continue
+        root = ir.root_var(value.operand if isinstance(value, ir.Unary) and value.op == "&" else value)
+        if root is not None and root.name != name:
+            out.append((name, root.name))
+    return out
+
+
+def _through_pointers(needed: set[str], aliases: list[tuple[str, str]]) -> set[str]:
+    """What the reverse sweep reads through a pointer it reads is read too: the storage the
+    pointer points into must be restored as well."""
+    changed = True
+    while changed:
+        changed = False
+        for ptr, target in aliases:
+            if ptr in needed and target not in needed:
+                needed.add(target)
+                changed = True
+    return needed
 
 
 @dataclass
@@ -191,12 +225,13 @@ class ReverseTransform:
         self.adj_local: dict[str, str] = {}
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
+        self.fresh: dict[str, set[ir.Expr]] = {}  # record local -> its fields stored so far (depth 0)
         self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
         self._call_memo = prep.call_memo
         self._declare_locals(prep.extra)
 
     def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
-        self.fn = fn = sequence(fn)
+        self.fn = fn = expand_records(sequence(fn))
         self.names = Namer.for_function(fn)
         hoisted = replace(fn, body=self._hoist_block(fn.body))
         body, extra = Normalizer(hoisted, self.names).run()
@@ -316,7 +351,7 @@ class ReverseTransform:
         pre: list[ir.Stmt] = []
         swap: dict[int, Var] = {}
         for c in calls:
-            ty = ir.Type(c.type.base, c.type.ptr)
+            ty = c.type.derived(c.type.ptr)
             name = self.names.temp("_c")
             pre.append(ir.Decl(name, ty, c, c.loc))
             swap[id(c)] = Var(name, ty, c.loc)
@@ -325,7 +360,9 @@ class ReverseTransform:
     def _declare_locals(self, extra) -> None:
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
-            if p.type.holds_float and (p.name in self.active):
+            if p.type.kind == ir.RECORD and not p.type.ptr and p.name in self.active and p.type.carries_float:
+                self._record_param(p, assigned_params)
+            elif _shadowed(p.type) and (p.name in self.active):
                 if p.type.ptr:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 elif p.name not in self.seeds:
@@ -363,25 +400,42 @@ class ReverseTransform:
             t = n.type
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
-            plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+            plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
             init = (
                 ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
                 else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
             )
             self.top.append(ir.Decl(n.name, plain, init))
-            if n.name in self.active and t.holds_float:
+            if n.name in self.active and _shadowed(t):
                 d = self.names.derivative(n.name)
                 self.adj_local[n.name] = d
-                dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
                     ir.InitList((), dplain)
-                    if t.dims
+                    if t.dims or t.kind == ir.RECORD and not t.ptr
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
         if self.prep.uses_returned:
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
+
+    def _record_param(self, p: ir.Param, assigned: set[str]) -> None:
+        """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
+        caller's record takes it; a local record, added to ``*_d_p`` field by field at the
+        end, when the body assigns fields of its own copy (the caller's adjoint must only be
+        added to) or when the parameter is no input of this derivative."""
+        rec = p.type.named()
+        if p.name not in self.seeds:
+            self.adj_local[p.name] = self.names.derivative(p.name)
+            self.top.append(ir.Decl(self.adj_local[p.name], rec, zero(rec)))
+            return
+        self.adj_param[p.name] = self.names.derivative(p.name)
+        if p.name in assigned and not (p.type.ref and not p.type.const):
+            local = self.adj_local[p.name] = self.names.claim(f"_d_{p.name}")
+            self.top.append(ir.Decl(local, rec, zero(rec)))
+            ptr = Var(self.adj_param[p.name], adjoint_param_type(p.type))
+            self.tail += accumulate(ir.Unary("*", ptr, rec), Var(local, rec), rec)
 
     def unsupported(self, what: str, node) -> UnsupportedError:
         return UnsupportedError(
@@ -424,10 +478,10 @@ class ReverseTransform:
         if v.name in self.adj_local:
             return Var(self.adj_local[v.name], v.type.plain())
         if v.name in self.adj_param:
-            ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
+            ptr = Var(self.adj_param[v.name], adjoint_param_type(v.type))
             if v.type.ptr:
                 return ptr
-            return ir.Unary("*", ptr, ir.Type(v.type.base))
+            return ir.Unary("*", ptr, v.type.named())
         raise self.unsupported(f"'{v.name}' without an adjoint", v)
 
     def adj_of(self, e: ir.Expr) -> ir.Expr | None:
@@ -454,6 +508,9 @@ class ReverseTransform:
             return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
+        if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
+            base = self.adj_of(e.operand)
+            return None if base is None else ir.Member(base, e.name, e.type.value())
         return None
 
     def note_reads(self, stmts) -> None:
@@ -466,13 +523,13 @@ class ReverseTransform:
         if depth:
             self.top.append(ir.Decl(name, ir.Type(f"::pyclad::tape<{ty.spell()}>"), None))
         else:
-            self.top.append(ir.Decl(name, ty, ir.Lit("false", ty) if ty.base == "bool" else lit(0, ty)))
+            self.top.append(ir.Decl(name, ty, zero(ty) if not ty.ptr else lit(0, ty)))
         return name
 
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if target.type.dims:
             return self.save_array(target, depth)
-        ty = ir.Type(target.type.base, target.type.ptr, const=target.type.const and target.type.ptr > 0)
+        ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)
         tv = Var(name, ty)
@@ -513,9 +570,12 @@ class ReverseTransform:
 
     def _note_indices(self, target: ir.Expr) -> None:
         """The reverse sweep names ``target`` again: its index variables must be restored too."""
-        while isinstance(target, ir.Index):
-            self.note_reads([ir.ExprStmt(target.index)])
-            target = target.base
+        while isinstance(target, (ir.Index, ir.Member)) or isinstance(target, ir.Unary) and target.op == "*":
+            if isinstance(target, ir.Index):
+                self.note_reads([ir.ExprStmt(target.index)])
+                target = target.base
+            else:
+                target = target.operand
 
     def must_save(self, target: ir.Expr) -> bool:
         root = ir.root_var(target)
@@ -550,6 +610,7 @@ class ReverseTransform:
                 or st.type.dims
                 or st.type.ptr
                 or st.type.ref
+                or st.type.kind == ir.RECORD
             ):
                 continue
             if self.assignments.get(st.name, 0) != 1 or not _pure_calls(st.init):
@@ -586,9 +647,11 @@ class ReverseTransform:
     def return_stmt(self, s: ir.Return, depth: int):
         if s.value is not None:
             self._check_pure(s.value)  # its forward sweep does not run the returned expression
-        if s.value is None or not s.value.type.is_float:
+        if s.value is not None and _record_value(s.value.type) and self.mode != "pullback":
+            raise self.unsupported("returning a record from the differentiated function", s)
+        if s.value is None or not (s.value.type.is_float or _record_value(s.value.type)):
             return [], []
-        seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
+        seed = Var(self.seed_name, self.fn.ret.plain()) if self.mode == "pullback" else lit(1)
         rev: list[ir.Stmt] = []
         self.memo = {}
         self.acc(s.value, seed, rev)
@@ -596,9 +659,13 @@ class ReverseTransform:
         return [], rev
 
     def decl(self, s: ir.Decl, depth: int):
+        if s.type.is_record and depth == 0 and (s.init is None or isinstance(s.init, ir.InitList)):
+            self.fresh[s.name] = set()  # its field stores that follow are its initialisation
         if s.init is None:
             return [], []
         target = Var(s.name, s.type.value())
+        if s.type.is_record and isinstance(s.init, ir.InitList) and not s.init.items:
+            return self.reset_record(target, depth, first=depth == 0, loc=s.loc)
         if isinstance(s.init, ir.InitList):
             if len(s.type.dims) != 1:
                 raise self.unsupported("a multi-dimensional local array", s)
@@ -611,6 +678,28 @@ class ReverseTransform:
                 rev = r + rev
             return fwd, rev
         return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+
+    def _first_store(self, target: ir.Expr, root: Var) -> bool:
+        """The first store into a field of a record local since its declaration, outside
+        loops: the old value is never read again, so it needs no save (``P q = {x, y};``)."""
+        fields = self.fresh.get(root.name)
+        if fields is None or not isinstance(target, ir.Member) or target in fields:
+            return False
+        if any(isinstance(n, ir.Index) and not isinstance(n.index, ir.Lit) for n in ir.walk(target)):
+            return False
+        fields.add(target)
+        return True
+
+    def reset_record(self, target: ir.Expr, depth: int, first: bool, loc):
+        """``q = {}`` (a record value-initialised before some of its fields are stored, see
+        records.py): the old fields are restored and the adjoint of the reset ones dropped."""
+        ty = target.type.value()
+        save_f, save_r = self.save(target, depth) if not first and self.must_save(target) else ([], [])
+        primal = ir.ExprStmt(ir.Assign("=", target, ir.InitList((), ty), ty), loc)
+        adj = self.adj_of(target)
+        if adj is None or (first and depth == 0):
+            return save_f + [primal], save_r
+        return save_f + [primal], [ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type), loc)] + save_r
 
     def expr_stmt(self, s: ir.ExprStmt, depth: int):
         e = s.expr
@@ -652,6 +741,9 @@ class ReverseTransform:
         root = ir.root_var(target)
         if root is None:
             raise self.unsupported("this assignment target", e)
+        if target.type.is_record and isinstance(value, ir.InitList) and not value.items:
+            return self.reset_record(target, depth, first, loc)
+        first = first or (depth == 0 and self._first_store(target, root))
         self._check_pure(value)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
@@ -684,7 +776,7 @@ class ReverseTransform:
             ], adj_r + save_r
         if root.is_global and self.is_active(value):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        adj = self.adj_of(target) if target.type.is_float else None
+        adj = self.adj_of(target) if target.type.is_float or _record_value(target.type) else None
         call_f, call_r = self.call_outputs(value, depth)
         if adj is None:  # no derivative flows through the value; calls in it may still write some
             return save_f + call_f + [primal], save_r + call_r + self.discard_calls(value)
@@ -697,12 +789,12 @@ class ReverseTransform:
                 r = self.adj_temp("_r_d")
                 rv = Var(r, target.type.value())
                 rev.append(ir.Decl(r, target.type.value(), adj))
-                rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                rev.append(ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type)))
                 self.acc(value, rv, rev)
             else:
                 self.acc(value, adj, rev)
                 if not (first and depth == 0):
-                    rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                    rev.append(ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type)))
         else:  # += / -=: the target's adjoint passes through unchanged, and is the value's
             seed = adj
             if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
@@ -715,6 +807,8 @@ class ReverseTransform:
         self.note_reads([x for x in rev])
         if ir.is_atomic(target) is False:
             self.note_reads([ir.ExprStmt(target.index)] if isinstance(target, ir.Index) else [])
+            if isinstance(target, ir.Member):
+                self._note_indices(target)
         return save_f + call_f + [primal], save_r + call_r + rev
 
     def call_outputs(self, e: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
@@ -906,6 +1000,8 @@ class ReverseTransform:
         a = self.adj_of(e)
         if a is not None and e.type.is_float and not is_zero(adj):
             out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+        elif a is not None and _record_value(e.type) and not is_zero(adj):
+            out += accumulate(a, adj, e.type.value())  # a record: field by field
 
     def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
         return
@@ -1021,7 +1117,7 @@ class ReverseTransform:
             raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
         mask = []
         for p, a in zip(fn.params, e.args):
-            if not p.type.holds_float:
+            if not _shadowed(p.type):
                 mask.append(False)
             elif p.type.ptr or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
@@ -1030,7 +1126,8 @@ class ReverseTransform:
         if not any(mask):
             return
         name = pullback(self.program, fn, mask, self.vector)
-        self.emit_pullback(name, e, mask, adj if fn.ret.is_float else None, out, False, fn)
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        self.emit_pullback(name, e, mask, adj if valued else None, out, False, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
         args = [self.value(a, out) if a.type.is_float else a for a in e.args]
@@ -1050,9 +1147,9 @@ class ReverseTransform:
                 tail.append(ad)
             else:
                 r = self.adj_temp("_r")
-                ty = ir.Type(a.type.base)
-                out.append(ir.Decl(r, ty, lit(0)))
-                tail.append(ir.Unary("&", Var(r, ty), ir.Type(a.type.base, 1)))
+                ty = a.type.named()
+                out.append(ir.Decl(r, ty, zero(ty)))
+                tail.append(ir.Unary("&", Var(r, ty), ty.derived(1)))
                 after.append((a, Var(r, ty)))
         seed = [adj] if adj is not None else []
         out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
@@ -1084,6 +1181,15 @@ def prune_forward(
                 value = s.expr.value if isinstance(s.expr, ir.Assign) else None
                 if value is None or _pure_calls(value) or _effect_call(s.expr):
                     return t.name
+            root = _field_root(t)
+            if (
+                root is not None
+                and root.name in locals_
+                and isinstance(s.expr, ir.Assign)
+                and _pure_calls(s.expr.value)
+                and not ir.has_side_effects(t)
+            ):
+                return root.name  # a field of a local record
         return None
 
     def _effect_call(e) -> bool:  # r = g(x, t) with g writing t: the call stays, r can go
@@ -1094,6 +1200,8 @@ def prune_forward(
             if candidate(s) is not None:
                 if isinstance(s.expr, ir.Assign):
                     ir.var_names(s.expr.value, out)
+                    if not isinstance(s.expr.target, Var):  # the indices of a field store
+                        out |= ir.var_names(s.expr.target) - {candidate(s)}
                 continue
             if isinstance(s, ir.Block):
                 reads(s.stmts, out)
@@ -1146,6 +1254,16 @@ def prune_forward(
         fwd = new
 
 
+def _field_root(e: ir.Expr) -> Var | None:
+    """The record variable ``e`` stores a field of (``q.a``, ``s.in.b``, ``s.v[i]``), if it
+    stores into the variable itself (no pointer in between)."""
+    if not isinstance(e, ir.Member):
+        return None
+    while isinstance(e, (ir.Member, ir.Index)):
+        e = e.operand if isinstance(e, ir.Member) else e.base
+    return e if isinstance(e, Var) and e.type.is_record and not e.type.ref else None
+
+
 def _unwrap(e: ir.Expr) -> ir.Expr:
     while isinstance(e, ir.Cast) and e.implicit:
         e = e.operand
@@ -1181,10 +1299,22 @@ def _pure_calls(e: ir.Expr) -> bool:
 def _address(e: ir.Expr) -> ir.Expr:
     if isinstance(e, ir.Unary) and e.op == "*":
         return e.operand
-    return ir.Unary("&", e, ir.Type(e.type.base, 1))
+    return ir.Unary("&", e, e.type.named().derived(1))
+
+
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage, or records of it: the values that have adjoints."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record value (or reference) with floating fields: its adjoint is a record too."""
+    return t.is_record and t.carries_float
 
 
 def _simple_lvalue(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Member):
+        return _simple_lvalue(e.operand)
     if isinstance(e, ir.Index):
         return _simple_lvalue(e.base) and (ir.is_atomic(e.index) or _simple_index(e.index))
     if isinstance(e, ir.Unary) and e.op == "*":
@@ -1195,6 +1325,8 @@ def _simple_lvalue(e: ir.Expr) -> bool:
 def _repeatable_lvalue(e: ir.Expr) -> bool:
     """An lvalue the reverse sweep can name again: its indices have no side effects (their
     variables are restored to the forward sweep's values, see ``note_reads``)."""
+    if isinstance(e, ir.Member):
+        return _repeatable_lvalue(e.operand)
     if isinstance(e, ir.Index):
         return _repeatable_lvalue(e.base) and not ir.has_side_effects(e.index)
     if isinstance(e, ir.Unary) and e.op == "*":
@@ -1294,7 +1426,7 @@ _ACC = exhaustive(
         ir.Call: "acc_call_node",
         ir.Assign: "acc_refused",
         ir.Step: "acc_refused",
-        ir.Member: "acc_refused",
+        ir.Member: "acc_lvalue",
         ir.InitList: "acc_refused",
     },
     ir.Expr,

@@ -185,6 +185,7 @@ class SourceIndex:
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
+    records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -198,6 +199,9 @@ class SourceIndex:
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()))
                 continue
+            main = c.location.file is not None and c.location.file.name == self.main_file
+            if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and c.is_definition() and c.spelling and main:
+                self.records.add("::".join(ns + (c.spelling,)))
             if c.kind != K.FUNCTION_DECL:
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
@@ -503,8 +507,23 @@ class Lowerer:
     def type_of(self, c: ci.Cursor) -> ir.Type:
         return lower_type(c.type, c)
 
-    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+    def implicit_copy(self, c: ci.Cursor, ref, kids: list[ci.Cursor]) -> ir.Expr | None:
+        """A record's implicit (or defaulted) copy or move: ``P r = q`` is ``q`` itself, and
+        ``r = q`` an assignment of the whole record (field by field, to the transforms)."""
+        if ref is None or not ref.is_default_method():
+            return None
+        if ref.kind == K.CONSTRUCTOR and (ref.is_copy_constructor() or ref.is_move_constructor()):
+            return self.expr(kids[-1]) if kids else None
+        if ref.kind == K.CXX_METHOD and ref.spelling == "operator=" and len(kids) == 3:
+            target = self.expr(kids[0])
+            return ir.Assign("=", target, self.expr(kids[2]), target.type.value(), loc(c))
+        return None
+
+    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Expr:
         ref = c.referenced
+        copy = self.implicit_copy(c, ref, kids)
+        if copy is not None:
+            return copy
         if ref is None or ref.kind != K.FUNCTION_DECL:
             raise unsupported("a call that is not to a plain function", c)
         if ref.spelling.startswith('operator""'):
