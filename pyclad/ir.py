@@ -524,13 +524,14 @@ def var_names(node, out: set[str] | None = None) -> set[str]:
 
 
 def root_var(e: Expr) -> Var | None:
-    """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``)."""
+    """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``,
+    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``)."""
     while True:
         if isinstance(e, Var):
             return e
         if isinstance(e, Index):
             e = e.base
-        elif isinstance(e, Unary) and e.op == "*" or isinstance(e, Cast):
+        elif isinstance(e, (Member, Cast)) or isinstance(e, Unary) and e.op == "*":
             e = e.operand
         elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
             e = e.lhs

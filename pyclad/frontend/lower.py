@@ -188,6 +188,7 @@ class SourceIndex:
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
+    records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -203,7 +204,9 @@ class SourceIndex:
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
             if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
-                self._scan(c, ns + (c.spelling,))
+                if c.spelling:
+                    self.records.add("::".join(ns + (c.spelling,)))
+                self._scan(c, ns + (c.spelling,))  # its methods and nested records
                 continue
             if c.kind in (K.CXX_METHOD, K.CONSTRUCTOR):
                 if in_main and not c.is_default_method():
@@ -582,8 +585,23 @@ class Lowerer:
     def type_of(self, c: ci.Cursor) -> ir.Type:
         return lower_type(c.type, c)
 
+    def implicit_copy(self, c: ci.Cursor, ref, kids: list[ci.Cursor]) -> ir.Expr | None:
+        """A record's implicit (or defaulted) copy or move: ``P r = q`` is ``q`` itself, and
+        ``r = q`` an assignment of the whole record (field by field, to the transforms)."""
+        if ref is None or not ref.is_default_method():
+            return None
+        if ref.kind == K.CONSTRUCTOR and (ref.is_copy_constructor() or ref.is_move_constructor()):
+            return self.expr(kids[-1]) if kids else None
+        if ref.kind == K.CXX_METHOD and ref.spelling == "operator=" and len(kids) == 3:
+            target = self.expr(kids[0])
+            return ir.Assign("=", target, self.expr(kids[2]), target.type.value(), loc(c))
+        return None
+
     def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Expr:
         ref = c.referenced
+        copy = self.implicit_copy(c, ref, kids)
+        if copy is not None:
+            return copy
         if ref is not None and ref.kind == K.CONSTRUCTOR:
             return self.construct(c, kids, ref)
         if ref is not None and ref.kind == K.CXX_METHOD:

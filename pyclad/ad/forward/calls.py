@@ -11,7 +11,8 @@ from ...ir import Var, is_zero, lit, mul
 from ..activity import writable
 from ..program import Program
 from ..rules import Custom, Partials
-from .util import POP, PUSH, _plain
+from ..shadow import zero
+from .util import POP, PUSH, _plain, _record_value, _shadowed
 
 
 class Calls:
@@ -107,19 +108,20 @@ class Calls:
                 v, t = self.lvalue(a) if self._is_active_lvalue(a) else (self.expr(a)[0], None)
             else:
                 v, t = self.expr(a)
-            is_active = p.type.holds_float and t is not None and not is_zero(t)
+            is_active = _shadowed(p.type) and t is not None and not is_zero(t)
             vals.append(v)
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
-        if not any(active) or (not fn.ret.is_float and not writes):
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        if not any(active) or (not valued and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
             return replace(e, args=tuple(vals)), (lit(0) if e.type.is_float else None)
         from . import pushforward  # the package's entry point, which runs this transform on the callee
 
         name = pushforward(self.program, fn, active, self.vector)
         args = vals + [t for t, a in zip(tans, active) if a]
-        if not fn.ret.is_float:
+        if not valued:
             c = ir.Call(name, tuple(args), fn.ret, e.loc)
             if fn.ret.is_void:
                 self.pending.append(ir.ExprStmt(c, e.loc))
@@ -128,7 +130,7 @@ class Calls:
         ty = _plain(fn.ret.value())
         tmp = target.name if target is not None else self.names.temp()
         dtmp = self.names.derivative(tmp)
-        self.pending.append(ir.Decl(dtmp, ty, lit(0)))
+        self.pending.append(ir.Decl(dtmp, ty, zero(ty)))
         call = ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)
         self.pending.append(ir.Decl(tmp, target.type if target is not None else ty, call))
         return Var(tmp, ty), Var(dtmp, ty)

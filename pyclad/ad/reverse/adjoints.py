@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from ... import ir
 from ...ir import Var, div, is_zero, mul, neg
-from ..dispatch import exhaustive, handler
-from .util import _block
+from ..dispatch import exhaustive
+from ..records import accumulate
+from .util import _block, _record_value
 
 
 class Adjoints:
@@ -49,12 +50,14 @@ class Adjoints:
         """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
         if not discard and (is_zero(adj) or not self.is_active(e)) and not self.has_user_call(e):
             return
-        handler(self, _ACC, e, "reverse mode", self.fn.loc)(e, adj, out, discard)
+        self.visit_expr(e, adj, out, discard)
 
     def acc_lvalue(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool) -> None:
         a = self.adj_of(e)
         if a is not None and e.type.is_float and not is_zero(adj):
             out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+        elif a is not None and _record_value(e.type) and not is_zero(adj):
+            out += accumulate(a, adj, e.type.value())  # a record: field by field
 
     def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
         return
@@ -127,6 +130,8 @@ class Adjoints:
 
 
 def _simple_lvalue(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Member):
+        return _simple_lvalue(e.operand)
     if isinstance(e, ir.Index):
         return _simple_lvalue(e.base) and (ir.is_atomic(e.index) or _simple_index(e.index))
     if isinstance(e, ir.Unary) and e.op == "*":
@@ -150,7 +155,7 @@ _ACC = exhaustive(
         ir.Call: "acc_call_node",
         ir.Assign: "acc_refused",
         ir.Step: "acc_refused",
-        ir.Member: "acc_refused",
+        ir.Member: "acc_lvalue",
         ir.InitList: "acc_refused",
     },
     ir.Expr,

@@ -11,7 +11,8 @@ from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
 from ..activity import writable
 from ..rules import Custom, Partials
-from .util import _block, _subtree_any
+from ..shadow import zero
+from .util import _block, _record_value, _shadowed, _subtree_any
 
 
 class Calls:
@@ -109,7 +110,7 @@ class Calls:
         pre: list[ir.Stmt] = []
         swap: dict[int, Var] = {}
         for c in calls:
-            ty = ir.Type(c.type.base, c.type.ptr)
+            ty = c.type.derived(c.type.ptr)
             name = self.names.temp("_c")
             pre.append(ir.Decl(name, ty, c, c.loc))
             swap[id(c)] = Var(name, ty, c.loc)
@@ -265,7 +266,7 @@ class Calls:
             raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
         mask = []
         for p, a in zip(fn.params, e.args):
-            if not p.type.holds_float:
+            if not _shadowed(p.type):
                 mask.append(False)
             elif p.type.ptr or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
@@ -276,7 +277,8 @@ class Calls:
         from . import pullback  # the package's entry point, which runs this transform on the callee
 
         name = pullback(self.program, fn, mask, self.vector)
-        self.emit_pullback(name, e, mask, adj if fn.ret.is_float else None, out, False, fn)
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        self.emit_pullback(name, e, mask, adj if valued else None, out, False, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
         args = [self.value(a, out) if a.type.is_float else a for a in e.args]
@@ -296,9 +298,9 @@ class Calls:
                 tail.append(ad)
             else:
                 r = self.adj_temp("_r")
-                ty = ir.Type(a.type.base)
-                out.append(ir.Decl(r, ty, lit(0)))
-                tail.append(ir.Unary("&", Var(r, ty), ir.Type(a.type.base, 1)))
+                ty = a.type.named()
+                out.append(ir.Decl(r, ty, zero(ty)))
+                tail.append(ir.Unary("&", Var(r, ty), ty.derived(1)))
                 after.append((a, Var(r, ty)))
         seed = [adj] if adj is not None else []
         out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
@@ -309,7 +311,7 @@ class Calls:
 def _address(e: ir.Expr) -> ir.Expr:
     if isinstance(e, ir.Unary) and e.op == "*":
         return e.operand
-    return ir.Unary("&", e, ir.Type(e.type.base, 1))
+    return ir.Unary("&", e, e.type.named().derived(1))
 
 
 def _holds(e: ir.Expr, node) -> bool:

@@ -39,6 +39,16 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
     return memo[id(e)][1]
 
 
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage, or records of it: the values that have adjoints."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record value (or reference) with floating fields: its adjoint is a record too."""
+    return t.is_record and t.carries_float
+
+
 def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
     if s is None:
         return []
