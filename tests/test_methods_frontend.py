@@ -190,3 +190,15 @@ def test_a_by_reference_capture_the_lambda_only_reads_is_passed_as_const(src):
     ]
     sq = src.index.synthesized["f_lambda0"]
     assert sq.params[0].type.ref and not sq.params[0].type.const  # acc += v * v writes it
+
+
+def test_a_captured_array_is_passed_as_a_pointer_and_used_as_one():
+    s = Source(
+        "double f(double x) { double a[2] = {x, 2 * x}; auto g = [&](int i) { return a[i]; }; return g(1); }",
+        "a.cpp",
+    )
+    s.function("f")
+    (fn,) = s.index.synthesized.values()
+    assert fn.params[0].type.ptr == 1 and fn.params[0].type.const
+    uses = [n for n in ir.walk(fn.body) if isinstance(n, ir.Var) and n.name == "a"]
+    assert uses and all(u.type.ptr == 1 and not u.type.dims for u in uses)

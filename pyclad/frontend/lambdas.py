@@ -51,10 +51,12 @@ def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.S
     params: list[ir.Param] = []
     passed: list[ir.Expr] = []
     copies: list[ir.Stmt] = []
+    decayed: set[str] = set()  # captured arrays, passed as pointers
     for cap in callees.captured(body, lam) if body is not None else []:
         t = lower_type(cap.type, cap)
         if t.dims:
             t = t.decay()
+            decayed.add(cap.spelling)
             by_ref = True  # an array is passed as a pointer to its storage
             if not explicit.get(cap.spelling, default == "&"):
                 raise UnsupportedError(
@@ -83,6 +85,7 @@ def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.S
     finally:
         lowerer.owner, lowerer.this = outer_owner, outer_this
     ret = lower_type(call_op.result_type, call_op)
+    block = _retyped(block, {p.name: p.type for p in params if p.type.ptr and p.name in decayed})
     # A by-reference capture the body only reads is passed as const: callers then know the
     # call leaves it alone (a mistaken const is a compile error of the generated code, never
     # a wrong derivative).
@@ -100,6 +103,19 @@ def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.S
     lowerer.index.lowered[key] = fn
     lowerer.index.synthesized[key] = fn
     return Closure(key, tuple(passed)), copies
+
+
+def _retyped(body: ir.Block, types: dict[str, ir.Type]) -> ir.Block:
+    """The body with the uses of captured arrays typed as the pointers they are passed as."""
+    if not types:
+        return body
+
+    def retype(n):
+        if isinstance(n, ir.Var) and n.name in types and n.type.dims:
+            return replace(n, type=types[n.name])
+        return n
+
+    return ir.rebuild(body, retype)
 
 
 def _root(e: ir.Expr) -> ir.Var | None:

@@ -28,10 +28,10 @@ double simulate(const double* x0, double k, double dt, int steps) {
         ps[i].m = 1.0 + i;
     }
     Spring s{k, 1.0};
-    auto pair_force = [&](const Particle& a, const Particle& b) { return s.force(b.x - a.x); };
+    auto pair_force = [&](int i, int j) { return s.force(ps[j].x - ps[i].x); };
     for (int t = 0; t < steps; t++) {
         for (int i = 0; i < 2; i++) {
-            double f = pair_force(ps[i], ps[i + 1]);
+            double f = pair_force(i, i + 1);
             ps[i].kick(-f, dt);
             ps[i + 1].kick(f, dt);
         }
