@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import ir
+from . import containers, ir
 from .ad import compose
 from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
 from .backends import jit_cache
@@ -195,6 +195,12 @@ def convert_args(
     made = []
     for e in extras:
         like = arrays[e.like]
+        if not isinstance(like, np.ndarray):  # a container's tangent: a container like it
+            buf = containers.seeded(fn.param(e.like).type, like, e.seed)
+            arrays[e.name] = buf
+            out.append(buf)
+            made.append(buf)
+            continue
         buf = np.zeros(like.shape[0], dtype=like.dtype)
         if e.seed is not None:
             if e.seed >= buf.shape[0]:
@@ -242,6 +248,9 @@ def _refine_plan(function: Function) -> None:
 def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = False):
     t = p.type
     where = f"argument '{p.name}' of {fn.name}"
+    if containers.is_container(t):
+        arrays[p.name] = arg = containers.argument(fn, p, a, private)
+        return arg
     if t.ptr == 1 and t.base in _DTYPES:
         dtype = _DTYPES[t.base]
         if isinstance(a, (int, float)) or a is None:
@@ -295,6 +304,8 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
 def _result(t: ir.Type, value):
     if t.is_void:
         return None
+    if containers.is_container(t):
+        return containers.to_numpy(value)
     if t.holds_float:
         return float(value)
     return value
@@ -343,12 +354,18 @@ class Gradient(Derivative):
         # its dtype, and whether it is returned.
         self._outs = [
             (
-                index[o.param] if fn.param(o.param).type.ptr else None,
+                index[o.param] if fn.param(o.param).type.indexable else None,
                 _DTYPES.get(fn.param(o.param).type.base, np.float64),
                 o.wrt,
             )
             for o in result.extras
         ]
+        # A container's adjoint is a container like the argument, returned as a numpy array.
+        self._containers = (
+            {i: fn.params[i].type for i, _, _ in self._outs if i is not None}
+            if any(i is not None and containers.is_container(fn.params[i].type) for i, _, _ in self._outs)
+            else {}
+        )
 
         # Scalar adjoints of double (all a scalar function has) live in one block, zeroed per
         # call: no allocation.  Array adjoints are fresh arrays (they are returned).
@@ -371,10 +388,17 @@ class Gradient(Derivative):
             if not self._every:
                 values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
             return values[0] if self.single else tuple(values)
-        outs = [np.zeros(1 if i is None else conv[i].shape[0], dtype) for i, dtype, _ in self._outs]
+        outs = [
+            containers.zeros_like(self._containers[i], conv[i])
+            if i in self._containers
+            else np.zeros(1 if i is None else conv[i].shape[0], dtype)
+            for i, dtype, _ in self._outs
+        ]
         (self._call or self._fn())(conv + outs)
         values = [
-            buf if i is not None else float(buf[0]) for (i, _, wrt), buf in zip(self._outs, outs) if wrt
+            (containers.to_numpy(buf) if i in self._containers else buf) if i is not None else float(buf[0])
+            for (i, _, wrt), buf in zip(self._outs, outs)
+            if wrt
         ]
         return values[0] if self.single else tuple(values)
 
@@ -385,7 +409,13 @@ class ValueAndGrad:
 
     def __init__(self, grad: Gradient):
         self.grad = grad
-        self._written = plan_of(grad.primal.ir).written
+        fn = grad.primal.ir
+        # Arrays and non-const container references the primal may write: it runs on copies.
+        self._written = plan_of(fn).written + tuple(
+            i
+            for i, p in enumerate(fn.params)
+            if containers.is_container(p.type) and p.type.ref and not p.type.const
+        )
 
     @property
     def code(self) -> str:
@@ -402,6 +432,8 @@ class ValueAndGrad:
             for i in self._written:
                 if isinstance(at[i], np.ndarray):
                     at[i] = at[i].copy()
+                elif containers.is_container(primal.ir.params[i].type):
+                    at[i] = type(at[i])(at[i])
         value = _result(primal.ir.ret, invoke(primal._native, at, primal.name))
         return value, self.grad._run(conv)
 

@@ -25,8 +25,10 @@ ENTRY = "__pyclad_entry"
 
 
 def is_checked_pointer(t: ir.Type) -> bool:
-    """A type the checked variant spells ``pyclad::checked<T>``: one level of pointer."""
-    return t.ptr == 1 and not t.dims
+    """A type the checked variant spells ``pyclad::checked<T>``: one level of pointer (a
+    pointer to a standard container, such as a gradient's ``std::vector<double>* _d_v``,
+    points at one object whose accesses the container checks itself)."""
+    return t.ptr == 1 and not t.dims and t.kind not in ir.CONTAINERS
 
 
 def checked_type(t: ir.Type) -> ir.Type:
@@ -49,7 +51,7 @@ def _where(loc) -> ir.Lit:
 def _bounded(e: ir.Expr) -> bool:
     """Whether ``e``'s C++ value in the checked variant carries bounds: a pointer the kernel
     owns, arithmetic on one, or a local array (which ``pyclad::at`` checks by its size)."""
-    if e.type.dims:
+    if e.type.dims or e.type.is_container:
         return True
     if not is_checked_pointer(e.type):
         return False
@@ -72,6 +74,14 @@ def _bounded(e: ir.Expr) -> bool:
 
 def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
     loc = getattr(e, "loc", None) or loc
+    if isinstance(e, ir.Index) and e.base.type.is_container:
+        root = ir.root_var(e.base)
+        name = _quote(root.name if root is not None else "a container")
+        return ir.Call(
+            "::pyclad::at",
+            (_expr(e.base, loc, generated), _expr(e.index, loc, generated), _where(loc), name),
+            e.type,
+        )
     if isinstance(e, ir.Index) and _bounded(e.base):
         return ir.Call(
             "::pyclad::at",

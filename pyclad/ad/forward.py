@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from .. import ir
 from ..errors import NoDerivativeError, PycladError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
+from . import containers
 from .activity import active_variables, writable
 from .activity import depends as depends_on
 from .dispatch import exhaustive, handler
 from .names import Namer, specialised
 from .pause import collector_paused
 from .program import Program
-from .rules import Custom, Partials
+from .rules import Custom, Partials, Reduction
 from .sequence import sequence
 from .simplify import remove_dead_locals
 
@@ -44,6 +45,10 @@ def vec_type(t: ir.Type, n: int) -> ir.Type:
     """The vector-mode tangent type of a value of type t."""
     if is_tape(t):
         return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    if t.kind in ir.CONTAINERS:  # a container of tangent vectors, the same size
+        inner = vec_type(t.args[0], n)
+        named = ir.vector_of(inner) if t.kind == ir.VECTOR else ir.std_array_of(inner, t.size)
+        return named.derived(t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
     return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
 
 
@@ -52,6 +57,7 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     statements then carry n directional derivatives at once."""
 
     def retype(node):
+        node = containers.vector_zero(node, tangents, n)
         if isinstance(node, ir.Decl) and node.name in tangents:
             return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
         if isinstance(node, Var) and node.name in tangents:
@@ -94,7 +100,10 @@ def derivative(
         if p.name not in t.active:
             continue
         d = t.names.derivative(p.name)
-        if p.type.ptr:
+        if p.type.is_container:  # the tangent of a container: a container of the same size
+            params.append(ir.Param(d, p.type))
+            extras.append(Extra(d, p.name, element if p.name == wrt else None))
+        elif p.type.ptr:
             params.append(ir.Param(d, p.type.value()))
             extras.append(Extra(d, p.name, element if p.name == wrt else None))
         else:
@@ -167,7 +176,7 @@ def _is_null(e: ir.Expr) -> bool:
 
 
 def _plain(t: ir.Type) -> ir.Type:
-    return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+    return t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
 
 
 class ForwardTransform:
@@ -187,7 +196,7 @@ class ForwardTransform:
     # ------------------------------------------------------------------ helpers
     def _callee_params(self, c: ir.Call):
         rule = self.program.registry.lookup(c.callee)
-        if isinstance(rule, (Partials, Custom)):
+        if isinstance(rule, (Partials, Custom, Reduction)):
             return None  # a custom derivative stands for the body, which need not be readable
         f = self.program.function(c.callee)
         return f.params if f is not None else None
@@ -344,7 +353,7 @@ class ForwardTransform:
                 self.check_cond(s.init)
             return [s]
         d = self.names.derivative(s.name)
-        if s.type.dims:
+        if s.type.dims or (s.type.is_container and isinstance(s.init, ir.InitList)):
             if isinstance(s.init, ir.InitList):
                 vals, tans = self.init_list(s.init)
                 return self.flush(
@@ -368,6 +377,9 @@ class ForwardTransform:
                 return self.flush(ir.Decl(d, _plain(s.type), t if t is not None else lit(0), s.loc))
         else:  # a const reference may bind a temporary; its tangent then binds one too
             v, t = self.expr(s.init)
+        if s.type.is_container and (t is None or is_zero(t)):  # zeros shaped like the new value
+            zeros = containers.zero_like(Var(s.name, s.type.value()))
+            return self.flush(ir.Decl(s.name, s.type, v, s.loc), ir.Decl(d, _plain(s.type), zeros, s.loc))
         if t is None or (is_zero(t) and not s.type.is_float):
             if s.type.ptr and _is_null(v):
                 t = v
@@ -399,6 +411,8 @@ class ForwardTransform:
             tstep = self.pointer_step(e)
             # The tangent of x++ is the tangent of x; an active pointer moves with its tangent.
             return [s] if tstep is None else [ir.ExprStmt(tstep, s.loc), s]
+        if isinstance(e, ir.Call) and (stmts := containers.forward_runtime_stmt(self, e, s.loc)) is not None:
+            return self.flush(*stmts)
         if isinstance(e, ir.Call):
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
@@ -419,6 +433,20 @@ class ForwardTransform:
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
             self.check_cond(e.value)
             return [ir.ExprStmt(e, loc)]
+        if e.target.type.is_container:  # w = v: the tangent container is copied too
+            tv, tt = self.lvalue(e.target)
+            v, t = self.expr(e.value)
+            if e.op != "=":
+                raise self.unsupported(f"operator '{e.op}' on a container", e)
+            if t is None or is_zero(t):  # zeros shaped like the new value
+                return self.flush(
+                    ir.ExprStmt(ir.Assign("=", tv, v, e.type), loc),
+                    ir.ExprStmt(ir.Assign("=", tt, containers.zero_like(tv), tt.type), loc),
+                )
+            return self.flush(
+                ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc),
+                ir.ExprStmt(ir.Assign("=", tv, v, e.type), loc),
+            )
         if not e.target.type.is_float and e.op in ("+=", "-="):  # pointer moved: p += k
             tv, tt = self.lvalue(e.target)
             off = self.pure(e.value)
@@ -728,10 +756,18 @@ class ForwardTransform:
         return None
 
     def call(self, e: ir.Call):
+        if containers.is_member(e):
+            return containers.forward_member(self, e)
+        if containers.is_constructor(e):
+            return containers.forward_constructor(self, e)
+        if (pair := containers.forward_runtime(self, e)) is not None:
+            return pair
         target = self.bind_result(e)
         if e.callee in (PUSH, POP):
             return self.tape_call(e)
         rule = self.program.registry.lookup(e.callee)
+        if isinstance(rule, Reduction):
+            return containers.forward_reduction(self, e, rule)
         fn = None
         if not isinstance(rule, Custom):
             fn = self.program.function(e.callee) if "::std::" not in e.text else None
@@ -791,10 +827,14 @@ class ForwardTransform:
                 f"'{e.callee}' has a custom pullback but no {e.callee.split('::')[-1]}_pushforward", e.loc
             )
         for a, (_, t) in zip(e.args, pairs):
-            if t is not None and not a.type.is_float and not is_zero(t):
+            if t is not None and not a.type.is_float and not a.type.is_container and not is_zero(t):
                 raise self.unsupported("a custom derivative of a function with pointer arguments", e)
         args = [v for v, _ in pairs] + [
-            t if t is not None else lit(0) for (_, t), a in zip(pairs, e.args) if a.type.holds_float
+            t
+            if t is not None and not is_zero(t)
+            else (containers.zero_like(v) if a.type.is_container else lit(0))
+            for (v, t), a in zip(pairs, e.args)
+            if a.type.holds_float
         ]
         name = self.names.temp()
         self.pending.append(ir.Decl(name, ir.AUTO, ir.Call(rule.pushforward, tuple(args), ir.AUTO, e.loc)))

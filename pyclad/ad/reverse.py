@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from .. import ir
 from ..errors import NoDerivativeError, UnsupportedError
 from ..ir import Var, div, is_zero, lit, mul, neg
+from . import containers, shadow
 from .activity import active_variables, writable
 from .dispatch import exhaustive, handler
 from .forward import vectorize
@@ -30,7 +31,7 @@ from .names import Namer, specialised
 from .normalize import RETURNED, Normalizer
 from .pause import collector_paused
 from .program import Program
-from .rules import BUILTINS, Custom, Partials
+from .rules import BUILTINS, Custom, Partials, Reduction
 from .sequence import sequence
 
 ULONG = ir.Type("unsigned long")
@@ -53,8 +54,8 @@ def gradient(
     outs: list[Output] = []
     params = list(fn.params)
     for p in fn.params:
-        if p.name in wrt or (p.type.ptr and p.name in t.active):
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+        if p.name in wrt or (p.type.indexable and p.name in t.active):
+            params.append(ir.Param(t.adj_param[p.name], shadow.adjoint_param_type(p.type)))
             outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
     what = ", ".join(wrt)
     comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
@@ -81,7 +82,7 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool], vecto
         params.append(ir.Param(t.seed_name, fn.ret.value()))
     for p, a in zip(fn.params, active_params):
         if a:
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            params.append(ir.Param(t.adj_param[p.name], shadow.adjoint_param_type(p.type)))
     out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
@@ -218,7 +219,7 @@ class ReverseTransform:
     # ------------------------------------------------------------------ set-up
     def _callee_params(self, c: ir.Call):
         rule = self.program.registry.lookup(c.callee)
-        if isinstance(rule, Partials):
+        if isinstance(rule, (Partials, Reduction)) or containers.is_member(c):
             return None
         f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
         return f.params if f is not None else None
@@ -326,7 +327,7 @@ class ReverseTransform:
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
-                if p.type.ptr:
+                if p.type.ptr or p.type.is_container:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 elif p.name not in self.seeds:
                     # A scalar left out of wrt (or inactive in the caller) that the body
@@ -363,7 +364,7 @@ class ReverseTransform:
             t = n.type
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
-            plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+            plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
             init = (
                 ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
@@ -373,10 +374,10 @@ class ReverseTransform:
             if n.name in self.active and t.holds_float:
                 d = self.names.derivative(n.name)
                 self.adj_local[n.name] = d
-                dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                dplain = t.derived(t.ptr, t.dims)  # adjoints are written even where the value is const
                 dinit = (
                     ir.InitList((), dplain)
-                    if t.dims
+                    if t.dims or t.is_container
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
@@ -424,10 +425,10 @@ class ReverseTransform:
         if v.name in self.adj_local:
             return Var(self.adj_local[v.name], v.type.plain())
         if v.name in self.adj_param:
-            ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
+            ptr = Var(self.adj_param[v.name], shadow.adjoint_param_type(v.type))
             if v.type.ptr:
                 return ptr
-            return ir.Unary("*", ptr, ir.Type(v.type.base))
+            return ir.Unary("*", ptr, shadow.adjoint_pointee(v.type))
         raise self.unsupported(f"'{v.name}' without an adjoint", v)
 
     def adj_of(self, e: ir.Expr) -> ir.Expr | None:
@@ -454,6 +455,9 @@ class ReverseTransform:
             return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
+        if containers.is_member(e) and e.spelling == "data":  # v.data(): the adjoint's data()
+            base = self.adj_of(e.args[0])
+            return None if base is None else containers.method(base, "data", (), e.type)
         return None
 
     def note_reads(self, stmts) -> None:
@@ -599,7 +603,7 @@ class ReverseTransform:
         if s.init is None:
             return [], []
         target = Var(s.name, s.type.value())
-        if isinstance(s.init, ir.InitList):
+        if isinstance(s.init, ir.InitList) and not s.type.is_container:
             if len(s.type.dims) != 1:
                 raise self.unsupported("a multi-dimensional local array", s)
             fwd, rev = [], []
@@ -639,6 +643,8 @@ class ReverseTransform:
                 f, r = self.save(e.target, depth) if self.must_save(e.target) else ([], [])
                 return f + [s], r
             return [s], []
+        if containers.is_member(e):
+            return containers.reverse_member(self, e, depth, s)
         if isinstance(e, ir.Call):
             return self.call_stmt(e, depth, s)
         if isinstance(e, ir.Binary) and e.op == ",":
@@ -653,6 +659,8 @@ class ReverseTransform:
         if root is None:
             raise self.unsupported("this assignment target", e)
         self._check_pure(value)
+        if target.type.is_container:
+            return containers.reverse_assign(self, e, depth, first, loc)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
             op = "="
@@ -977,7 +985,11 @@ class ReverseTransform:
         raise self.unsupported(_DESCRIBE.get(type(e), type(e).__name__), e)
 
     def _target(self, e: ir.Call):
+        if containers.is_member(e) or containers.is_constructor(e):
+            return None, None
         rule = self.program.registry.lookup(e.callee)
+        if isinstance(rule, Reduction):
+            return None, rule
         fn = None
         if not isinstance(rule, Custom) and "::std::" not in e.text:
             fn = self.program.function(e.callee)
@@ -989,6 +1001,8 @@ class ReverseTransform:
             return self.user_pullback(e, fn, adj, out)
         if not any(self.is_active(a) for a in e.args):
             return
+        if isinstance(rule, Reduction):
+            return containers.reverse_reduction(self, e, rule, adj, out)
         if isinstance(rule, Partials):
             act = [self.is_active(a) for a in e.args]
             if sum(act) > 1:
@@ -1043,7 +1057,12 @@ class ReverseTransform:
                     tail.append(ir.Lit("nullptr", ir.Type(a.type.base, 1)))
                 continue
             by_ref = p is not None and (p.type.ptr or (p.type.ref and not p.type.const))
-            if by_ref or (p is None and a.type.ptr):
+            if custom and a.type.is_container:  # the adjoint container, through a pointer
+                ad = self.adj_of(a)
+                if ad is None:
+                    raise self.unsupported("passing a container without an adjoint to a custom pullback", a)
+                tail.append(_address(ad))
+            elif by_ref or (p is None and a.type.ptr):
                 ad = self.adj_of(a)
                 if p is not None and p.type.ref:
                     ad = _address(ad)

@@ -15,7 +15,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import Loc, UnsupportedError
-from . import custom, literals
+from . import containers, custom, literals
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -256,10 +256,33 @@ class SourceIndex:
 class Lowerer:
     def __init__(self, index: SourceIndex):
         self.index = index
+        self.bound: dict[int, ir.Expr] = {}  # reference loop variables -> the element they name
+        self.iterators: dict[int, ir.Expr] = {}  # iterator loop variables -> the element *it is
+        self.used: set[str] | None = None  # identifiers of the function (for fresh names)
+
+    loc_of = staticmethod(loc)
+
+    def fresh(self, prefix: str) -> str:
+        """A local name the function does not use (for the index of a lowered range-for)."""
+        if self.used is None:
+            self.used = set()
+        k = 0
+        while f"{prefix}{k}" in self.used:
+            k += 1
+        self.used.add(f"{prefix}{k}")
+        return f"{prefix}{k}"
+
+    def bind(self, decl: ci.Cursor, e: ir.Expr) -> None:
+        self.bound[decl.hash] = e
+
+    def unbind(self, decl: ci.Cursor) -> None:
+        del self.bound[decl.hash]
 
     # ------------------------------------------------------------------ declarations
     def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
         params = []
+        if with_body:
+            self.used = {t.spelling for t in cursor.get_tokens() if t.kind == ci.TokenKind.IDENTIFIER}
         body = None
         for c in cursor.get_children():
             if c.kind == K.PARM_DECL:
@@ -316,7 +339,10 @@ class Lowerer:
         if k == K.DO_STMT:
             return [ir.DoWhile(self.one(kids[0]), self.expr(kids[1]), L)]
         if k == K.FOR_STMT:
-            return [self.for_stmt(c, kids)]
+            over = containers.iterator_for(self, c, kids, L)
+            return [over if over is not None else self.for_stmt(c, kids)]
+        if k == K.CXX_FOR_RANGE_STMT:
+            return [containers.range_for(self, c, kids, L)]
         if k == K.BREAK_STMT:
             return [ir.Break(L)]
         if k == K.CONTINUE_STMT:
@@ -340,7 +366,8 @@ class Lowerer:
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
         if k.is_expression():
-            return [ir.ExprStmt(self.expr(c), L)]
+            moved = containers.algorithm_stmt(self, c, L)
+            return moved if moved is not None else [ir.ExprStmt(self.expr(c), L)]
         raise unsupported(f"statement kind {k.name}", c)
 
     def decl(self, v: ci.Cursor) -> ir.Stmt:
@@ -443,6 +470,10 @@ class Lowerer:
                 if enum is not None and enum.is_scoped_enum():
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
+            if ref is not None and ref.kind == K.VAR_DECL and ref.hash in self.bound:
+                return self.bound[ref.hash]
+            if ref is not None and ref.hash in self.iterators:
+                raise unsupported(f"a use of the iterator '{c.spelling}' other than *{c.spelling}", c)
             if ref is not None and ref.kind == K.VAR_DECL:
                 is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
                 return ir.Var(c.spelling, self.type_of(c), L, is_global=is_global)
@@ -456,6 +487,10 @@ class Lowerer:
             if op is None:
                 raise unsupported("this unary operator", c)
             sym, prefix = op
+            if sym == "*" and (element := containers.dereferenced(self, c)) is not None:
+                return element  # *it of std::array's pointer iterator
+            if sym == "*" and (element := containers.selected(self, c, L)) is not None:
+                return element  # *std::max_element(v.begin(), v.end())
             operand = self.expr(kids[0])
             if sym in ("++", "--"):
                 return ir.Step(sym, prefix, operand, self.type_of(c), L)
@@ -474,8 +509,10 @@ class Lowerer:
         if k == K.ARRAY_SUBSCRIPT_EXPR:
             return ir.Index(self.expr(kids[0]), self.expr(kids[1]), self.type_of(c), L)
         if k in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR):
-            operand = [x for x in kids if x.kind.is_expression()][-1]
-            return ir.Cast(self.expr(operand), self.type_of(c), L)
+            operand = self.expr([x for x in kids if x.kind.is_expression()][-1])
+            if operand.type.is_container and operand.type.named() == self.type_of(c).named():
+                return operand  # std::vector<double>(3): the constructor call itself
+            return ir.Cast(operand, self.type_of(c), L)
         if k == K.INIT_LIST_EXPR:
             return ir.InitList(tuple(self.expr(x) for x in kids), self.type_of(c), L)
         if k == K.CALL_EXPR:
@@ -503,8 +540,22 @@ class Lowerer:
     def type_of(self, c: ci.Cursor) -> ir.Type:
         return lower_type(c.type, c)
 
-    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Expr:
         ref = c.referenced
+        if ref is not None and ref.spelling == "operator*" and (element := containers.dereferenced(self, c)):
+            return element  # *it of a loop over begin()/end()
+        if (
+            ref is not None
+            and ref.spelling == "operator*"
+            and (element := containers.selected(self, c, loc(c)))
+        ):
+            return element  # *std::max_element(v.begin(), v.end())
+        if ref is not None and ref.kind == K.FUNCTION_DECL and containers.is_algorithm(ref):
+            return containers.algorithm_value(self, c, ref, kids, loc(c))
+        if ref is not None and ref.kind == K.CXX_METHOD and containers.receiver_type(self, ref):
+            return containers.member_call(self, c, ref, kids, loc(c))
+        if ref is not None and ref.kind == K.CONSTRUCTOR and self.type_of(c).is_container:
+            return containers.constructor(self, c, kids, loc(c))
         if ref is None or ref.kind != K.FUNCTION_DECL:
             raise unsupported("a call that is not to a plain function", c)
         if ref.spelling.startswith('operator""'):
