@@ -207,3 +207,42 @@ def test_vector_mode_and_jacobians_wrt_a_vector_parameter_are_refused_with_its_l
     with pytest.raises(pyclad.UnsupportedError, match="container parameter 'v'") as info:
         pyclad.hessian(m.grow)(X)
     assert info.value.loc is not None and info.value.loc.line == 6
+
+
+CALLS = r"""
+#include <cmath>
+#include <vector>
+double sq(const std::vector<double>& v) { double s = 0; for (double x : v) s += x * x; return s; }
+double byval(std::vector<double> v, double c) { for (auto& x : v) x = x * c; return v[0] * v[1]; }
+void scale(std::vector<double>& v, double c) { for (auto& x : v) x *= c; }
+void grow(std::vector<double>& v, double c) { v.push_back(c * v[0]); }
+double f(const std::vector<double>& v, double c) {
+    std::vector<double> w = v;
+    scale(w, c);
+    grow(w, c);
+    return sq(v) * c + byval(v, c) + sq(w) + byval(w, 2.0) * w.back();
+}
+double f_arr(const double* v, double c) {
+    double w[4] = {v[0] * c, v[1] * c, v[2] * c, 0};
+    w[3] = c * w[0];
+    double sv = v[0] * v[0] + v[1] * v[1] + v[2] * v[2];
+    double sw = w[0] * w[0] + w[1] * w[1] + w[2] * w[2] + w[3] * w[3];
+    return sv * c + v[0] * c * v[1] * c + sw + w[0] * 2.0 * w[1] * 2.0 * w[3];
+}
+"""
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_calls_that_take_read_copy_scale_and_grow_vectors_differentiate_in_both_modes(checked):
+    m = pyclad.cppdef(CALLS)
+    x, c = np.array([0.6, -0.8, 1.2]), 1.3
+    gv, gc = pyclad.gradient(m.f, checked=checked)(x, c)
+    tv, tc = pyclad.gradient(m.f_arr, checked=checked)(x, c)
+    np.testing.assert_allclose(gv, tv, rtol=1e-12)
+    assert_close(gc, tc, rtol=1e-12)
+    ref = _fd_all(m.f, (x, c))
+    np.testing.assert_allclose(gv, ref[0], rtol=1e-7)
+    assert_close(gc, ref[1], rtol=1e-7)
+    for k in range(3):
+        assert_close(pyclad.differentiate(m.f, f"v[{k}]", checked=checked)(x, c), tv[k], rtol=1e-12)
+    assert_close(pyclad.differentiate(m.f, "c", checked=checked)(x, c), tc, rtol=1e-12)

@@ -149,7 +149,7 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
     if name == "push_back":
         fwd = [s]
         if adj is not None:
-            fwd.append(ir.ExprStmt(method(adj, "push_back", (_zero_element(recv.type),), ir.VOID), s.loc))
+            fwd.append(match_size(adj, recv, s.loc))
             last = ir.Binary("-", method(adj, "size", (), SIZE_T), lit(1, SIZE_T), SIZE_T)
             back = ir.Index(adj, last, recv.type.element())
             value = e.args[1]
@@ -172,7 +172,7 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
     record, undo, load = _record(rt, recv, keep, depth)
     fwd = [record, s]
     if adj is not None:
-        fwd.append(ir.ExprStmt(method(adj, name, _adjoint_args(e, recv.type), ir.VOID), s.loc))
+        fwd.append(match_size(adj, recv, s.loc))
     rev += load
     if adj is not None:
         filled = stored(e)
@@ -187,10 +187,26 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
     return fwd, rev
 
 
-def _adjoint_args(e: ir.Call, t: ir.Type) -> tuple[ir.Expr, ...]:
-    """The arguments of the same member call on the adjoint: sizes as given, stored values zero."""
-    keep = set(RESIZERS[e.spelling])
-    return tuple(_zero_element(t) if k in keep else a for k, a in enumerate(e.args[1:]))
+def match_size(adj: ir.Expr, recv: ir.Expr, loc=None) -> ir.Stmt:
+    """The adjoint grown (with zeros) or shrunk to the primal's size after a size change.  A
+    pullback re-runs its callee's forward sweep on adjoints the caller's forward sweep has
+    sized already: then this changes nothing, and the adjoints of what the call stored stay."""
+    return ir.ExprStmt(
+        ir.Call("::pyclad::match_size", (adj, recv), ir.VOID, spelling="::pyclad::match_size"), loc
+    )
+
+
+def resized_by_call(rt, e: ir.Call) -> list[ir.Stmt]:
+    """After a call of a user function that may resize container arguments (non-const
+    references): their adjoints resized like them."""
+    fn, _ = rt._target(e)
+    out = []
+    for p, a in zip(fn.params if fn is not None else (), e.args):
+        if p.type.is_container and p.type.ref and not p.type.const:
+            adj = rt.adj_of(a)
+            if adj is not None and _repeatable(adj):
+                out.append(match_size(adj, a))
+    return out
 
 
 def _repeatable(e: ir.Expr) -> bool:
@@ -213,7 +229,7 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
     primal = ir.ExprStmt(e, loc)
     save_f, save_r = ([], [])
     if not first and (adj is not None or rt.must_save(target)):
-        save_f, save_r = _save_whole(rt, target, depth)
+        save_f, save_r = save_whole(rt, target, depth)
     if adj is None:
         return save_f + [primal], save_r
     if not _repeatable(adj):
@@ -238,7 +254,7 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
     return fwd, rev
 
 
-def _save_whole(rt, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+def save_whole(rt, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
     """A copy of a container that an assignment replaces (the container itself: its size
     is not known before it runs)."""
     ty = target.type.named()
@@ -311,7 +327,13 @@ def forward_runtime_stmt(t, e: ir.Call, loc) -> list[ir.Stmt] | None:
     """Tangent statements (then the statement) of a runtime helper called as a statement by
     a gradient (``add_each(*_d_v, s)``, ...), or None if ``e`` is none of them."""
     name = e.callee
-    if name not in ("::pyclad::add_each", "::pyclad::add_scaled", "::pyclad::add_to", "::pyclad::unresize"):
+    if name not in (
+        "::pyclad::add_each",
+        "::pyclad::add_scaled",
+        "::pyclad::add_to",
+        "::pyclad::unresize",
+        "::pyclad::match_size",
+    ):
         return None
     pairs = [t.expr(a) for a in e.args]
     values = tuple(v for v, _ in pairs)
@@ -322,7 +344,7 @@ def forward_runtime_stmt(t, e: ir.Call, loc) -> list[ir.Stmt] | None:
         out.append(ir.ExprStmt(ir.Call(name, args, ir.VOID, e.loc, e.spelling), loc))
 
     if d is not None and not is_zero(d):
-        if name == "::pyclad::unresize":
+        if name in ("::pyclad::unresize", "::pyclad::match_size"):
             call(d, values[1])
         elif name == "::pyclad::add_scaled":
             if pairs[1][1] is not None and not is_zero(pairs[1][1]):

@@ -138,7 +138,13 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
             params.append(ir.Param(t.names.derivative(p.name), p.type))
     if fn.ret.is_float:
         params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
-    body = t.block_stmts(t.fn.body.stmts)
+    # A container argument without a tangent that the body makes active: zeros shaped like it.
+    body = [
+        ir.Decl(t.names.derivative(p.name), _plain(p.type), containers.zero_like(Var(p.name, p.type.value())))
+        for p, a in zip(fn.params, active_params)
+        if not a and p.type.is_container and p.name in t.active
+    ]
+    body += t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:
         out = vectorize(out, t.tangent_names(), vector)

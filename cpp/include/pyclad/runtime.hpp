@@ -305,6 +305,14 @@ void unresize(V& d, const undo<V>& u) {
     d.resize(u.kept());
     d.resize(u.size, zero_like(typename V::value_type()));
 }
+// The adjoint d given the size of the primal v after a size change: shrunk, or grown with
+// zeros shaped like the new elements (nothing happens when it has that size already).
+template <typename V, typename P>
+void match_size(V& d, const P& v) {
+    std::size_t n = d.size();
+    if (n > v.size()) d.resize(v.size());
+    for (std::size_t i = n; i < v.size(); ++i) d.push_back(zero_like(v[i]));
+}
 // The sum of d[from], d[from + 1], ...: the adjoint of a value a container stored there.
 template <typename V>
 typename V::value_type sum_from(const V& d, std::size_t from) {

@@ -210,6 +210,7 @@ class Calls:
     def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
         fwd, restore = self.call_outputs(e, depth)
         fwd.append(s)
+        fwd += containers.resized_by_call(self, e)
         rev: list[ir.Stmt] = []
         self.memo = {}
         if e.type.is_float:
@@ -272,7 +273,7 @@ class Calls:
         for p, a in zip(fn.params, e.args):
             if not p.type.holds_float:
                 mask.append(False)
-            elif p.type.ptr or (p.type.ref and not p.type.const):
+            elif p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
             else:
                 mask.append(self.is_active(a))
@@ -293,7 +294,9 @@ class Calls:
                 if custom and a.type.holds_float:
                     tail.append(ir.Lit("nullptr", ir.Type(a.type.base, 1)))
                 continue
-            by_ref = p is not None and (p.type.ptr or (p.type.ref and not p.type.const))
+            by_ref = p is not None and (
+                p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const)
+            )
             if custom and a.type.is_container:  # the adjoint container, through a pointer
                 ad = self.adj_of(a)
                 if ad is None:
@@ -301,7 +304,7 @@ class Calls:
                 tail.append(_address(ad))
             elif by_ref or (p is None and a.type.ptr):
                 ad = self.adj_of(a)
-                if p is not None and p.type.ref:
+                if p is not None and (p.type.ref or p.type.is_container):
                     ad = _address(ad)
                 tail.append(ad)
             else:
@@ -319,7 +322,7 @@ class Calls:
 def _address(e: ir.Expr) -> ir.Expr:
     if isinstance(e, ir.Unary) and e.op == "*":
         return e.operand
-    return ir.Unary("&", e, ir.Type(e.type.base, 1))
+    return ir.Unary("&", e, e.type.named().derived(1))
 
 
 def _holds(e: ir.Expr, node) -> bool:

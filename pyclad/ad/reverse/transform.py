@@ -138,11 +138,33 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage):
         f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
         return f.params if f is not None else None
 
+    def _container_adjoint(self, p: ir.Param, assigned: bool) -> None:
+        """The adjoint of a container parameter: the caller's, through ``_d_v``; a local
+        container of zeros shaped like the argument where the caller passes none (a
+        pullback's inactive argument that the body makes active), or where a by-value
+        parameter is assigned (the caller's adjoint must only be added to, at the end)."""
+        name = self.names.derivative(p.name)
+        zeros = containers.zero_like(Var(p.name, p.type.value()))
+        if p.name not in self.seeds and self.mode == "pullback":
+            self.adj_local[p.name] = name
+            self.top.append(ir.Decl(name, p.type.named(), zeros))
+            return
+        self.adj_param[p.name] = name
+        if assigned and not p.type.ref:
+            local = self.names.claim(f"_d_{p.name}")
+            self.adj_local[p.name] = local
+            self.top.append(ir.Decl(local, p.type.named(), zeros))
+            caller = ir.Unary("*", Var(name, shadow.adjoint_param_type(p.type)), p.type.named())
+            add = ir.Call("::pyclad::add_to", (caller, Var(local, p.type.named())), ir.VOID)
+            self.tail.append(ir.ExprStmt(add))
+
     def _declare_locals(self, extra) -> None:
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
             if p.type.holds_float and (p.name in self.active):
-                if p.type.ptr or p.type.is_container:
+                if p.type.is_container:
+                    self._container_adjoint(p, p.name in assigned_params)
+                elif p.type.ptr:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 elif p.name not in self.seeds:
                     # A scalar left out of wrt (or inactive in the caller) that the body
