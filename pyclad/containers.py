@@ -110,7 +110,14 @@ def from_python(t: ir.Type, a, where: str, loc):
     return cpp_class(t)(arr) if arr.size else cpp_class(t)()
 
 
-_DTYPES = {"double": np.float64, "float": np.float32}
+_DTYPES = {
+    "double": np.float64,
+    "float": np.float32,
+    "int": np.int32,
+    "long": np.int64,
+    "long long": np.int64,
+    "unsigned long": np.uint64,
+}
 
 
 def numbers(a, element: ir.Type, where: str, loc) -> np.ndarray:
@@ -125,9 +132,16 @@ def numbers(a, element: ir.Type, where: str, loc) -> np.ndarray:
         raise ArgumentError(f"{where}: cannot convert to an array ({exc})", loc) from None
     if arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
         raise ArgumentError(f"{where}: expected numbers, got an array of {arr.dtype}", loc)
+    if element.is_integral and arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
+        raise ArgumentError(f"{where} holds {element.spell()}: got numbers that are not integers", loc)
     if arr.ndim != 1:
         raise ArgumentError(f"{where}: expected a 1-D array, got shape {arr.shape}", loc)
-    return np.ascontiguousarray(arr, dtype=_DTYPES[element.base])
+    dtype = _DTYPES[element.base]
+    if element.is_integral and arr.size:
+        info = np.iinfo(dtype)
+        if arr.min() < info.min or arr.max() > info.max:
+            raise ArgumentError(f"{where} holds {element.spell()}: a number is outside its range", loc)
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def zeros_like(t: ir.Type, like) -> object:

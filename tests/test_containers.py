@@ -266,3 +266,21 @@ def test_value_and_grad_of_a_function_that_resizes_its_vector_argument(m):
     value, grad = pyclad.value_and_grad(m2.f)([3.0, 2.0])
     assert_close(value, 18.0, rtol=1e-15)
     np.testing.assert_allclose(grad[0], [2 * 3.0 * 2.0, 3.0 * 3.0], rtol=1e-15)
+
+
+def test_an_index_vector_of_int_gathers_elements_and_their_adjoints_add_up():
+    m = pyclad.cppdef(
+        "#include <vector>\ndouble f(const std::vector<double>& v, const std::vector<int>& idx) {\n"
+        "    std::vector<double> w; double s = 0;\n"
+        "    for (int k : idx) w.emplace_back(v[k] * v[k]);\n"
+        "    for (double y : w) s += y; return s; }"
+    )
+    v = np.array([1.0, 2.0, 3.0])
+    assert_close(m.f(v, [0, 2, 2]), 19.0, rtol=1e-15)
+    np.testing.assert_allclose(
+        pyclad.gradient(m.f, "v")(v, np.array([0, 2, 2])), [2.0, 0.0, 12.0], rtol=1e-15
+    )
+    with pytest.raises(pyclad.ArgumentError, match="'idx'.*not integers"):
+        m.f(v, [0.5])
+    with pytest.raises(pyclad.ArgumentError, match="'idx'.*outside its range"):
+        m.f(v, [2**40])

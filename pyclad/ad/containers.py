@@ -249,7 +249,8 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
         if src is not None:
             rev.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (src, adj), ir.VOID)))
     rev += save_r
-    rev.append(ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type)))
+    if not (first and depth == 0):  # the adjoint of the value before: zeros
+        rev.append(ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type)))
     rt.note_reads(rev)
     return fwd, rev
 

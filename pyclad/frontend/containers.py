@@ -59,6 +59,8 @@ def member_call(lowerer, c: ci.Cursor, ref: ci.Cursor, kids: list[ci.Cursor], lo
     if not base.type.is_container:
         raise UnsupportedError(f"'{name}' on a value of type '{base.type.spell()}'", loc)
     element = base.type.element()
+    if name == "emplace_back" and len(args) == 1 and element.kind == ir.BUILTIN and not element.ptr:
+        name = "push_back"  # one number constructed in place is that number stored
     if name in ("operator[]", "at"):
         return ir.Index(base, args[0], element, loc)
     if name == "front":
