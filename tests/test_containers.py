@@ -284,3 +284,29 @@ def test_an_index_vector_of_int_gathers_elements_and_their_adjoints_add_up():
         m.f(v, [0.5])
     with pytest.raises(pyclad.ArgumentError, match="'idx'.*outside its range"):
         m.f(v, [2**40])
+
+
+def test_check_grads_checks_vector_parameters_element_by_element(m):
+    pyclad.check_grads(m.reads, (X,))
+    pyclad.check_grads(m.fixed, (np.array([0.3, -0.8, 1.7]), [1.1, 0.2, -0.6]), order=2)
+
+
+def test_second_order_forward_mode_wrt_a_vector_element_matches_finite_differences(m):
+    from conftest import fd2
+
+    for k in range(X.size):
+        got = pyclad.differentiate(m.reads, f"v[{k}]", order=2)(X)
+        assert_close(got, fd2(m.reads, [X], 0, k), rtol=1e-6, atol=1e-6, what=f"d2/dv[{k}]^2")
+
+
+def test_a_vector_returned_by_a_call_is_refused_in_both_modes_not_taken_as_constant():
+    m = pyclad.cppdef(
+        "#include <vector>\nstd::vector<double> twice(const std::vector<double>& v) {\n"
+        "    std::vector<double> w = v; for (auto& x : w) x *= 2; return w; }\n"
+        "double f(const std::vector<double>& v) { std::vector<double> w = twice(v); return w[0] * v[0]; }"
+    )
+    np.testing.assert_allclose(m.twice([1.0, 2.0]), [2.0, 4.0])
+    for make in (lambda: pyclad.gradient(m.f), lambda: pyclad.differentiate(m.f, "v[0]")):
+        with pytest.raises(pyclad.UnsupportedError, match="container|std::vector") as info:
+            make()([1.0, 2.0])
+        assert info.value.loc.line == 4

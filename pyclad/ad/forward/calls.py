@@ -123,6 +123,8 @@ class Calls:
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
+        if any(active) and fn.ret.holds_float and not fn.ret.is_float and not fn.ret.ptr:
+            raise self.unsupported(f"a call returning a {fn.ret.spell()} built from differentiated values", e)
         if not any(active) or (not fn.ret.is_float and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
             return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (
