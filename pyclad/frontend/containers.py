@@ -23,7 +23,7 @@ METHODS = ("size", "empty", "data", "push_back", "resize", "assign", "clear", "r
 SIZE_T = ir.Type("unsigned long")
 
 
-def receiver_type(lowerer, ref: ci.Cursor) -> bool:
+def is_container_member(ref: ci.Cursor) -> bool:
     """Whether ``ref`` (a method's declaration) is a member of std::vector or std::array."""
     parent = ref.semantic_parent
     if parent is None or parent.kind not in (K.CLASS_DECL, K.STRUCT_DECL, K.CLASS_TEMPLATE):

@@ -552,7 +552,7 @@ class Lowerer:
             return element  # *std::max_element(v.begin(), v.end())
         if ref is not None and ref.kind == K.FUNCTION_DECL and containers.is_algorithm(ref):
             return containers.algorithm_value(self, c, ref, kids, loc(c))
-        if ref is not None and ref.kind == K.CXX_METHOD and containers.receiver_type(self, ref):
+        if ref is not None and ref.kind == K.CXX_METHOD and containers.is_container_member(ref):
             return containers.member_call(self, c, ref, kids, loc(c))
         if ref is not None and ref.kind == K.CONSTRUCTOR and self.type_of(c).is_container:
             return containers.constructor(self, c, kids, loc(c))
