@@ -310,3 +310,39 @@ def test_a_vector_returned_by_a_call_is_refused_in_both_modes_not_taken_as_const
         with pytest.raises(pyclad.UnsupportedError, match="container|std::vector") as info:
             make()([1.0, 2.0])
         assert info.value.loc.line == 4
+
+
+NESTED = r"""
+#include <vector>
+double rows_built(const std::vector<double>& v, double c) {
+    std::vector<std::vector<double>> m;
+    m.push_back(v);
+    std::vector<double> r(2, c);
+    m.push_back(r);
+    std::vector<double> z(3);
+    m.push_back(z);
+    m[2][1] = c * v[0];
+    double s = 0;
+    for (const auto& row : m)
+        for (double x : row) s += x * x * m[0][1];
+    return s;
+}
+double rows_built_arr(const double* v, double c) {
+    double s = v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + 2 * c * c + c * v[0] * c * v[0];
+    return s * v[1];
+}
+"""
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_a_vector_of_vectors_built_row_by_row_differentiates_in_both_modes(checked):
+    m = pyclad.cppdef(NESTED)
+    x, c = np.array([0.6, -0.8, 1.2]), 0.7
+    gv, gc = pyclad.gradient(m.rows_built, checked=checked)(x, c)
+    tv, tc = pyclad.gradient(m.rows_built_arr, checked=checked)(x, c)
+    np.testing.assert_allclose(gv, tv, rtol=1e-12)
+    assert_close(gc, tc, rtol=1e-12)
+    np.testing.assert_allclose(gv, _fd_grad(lambda y: m.rows_built(y, c), x), rtol=1e-8)
+    for k in range(3):
+        assert_close(pyclad.differentiate(m.rows_built, f"v[{k}]", checked=checked)(x, c), tv[k], rtol=1e-12)
+    assert_close(pyclad.differentiate(m.rows_built, "c", checked=checked)(x, c), tc, rtol=1e-12)

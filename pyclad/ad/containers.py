@@ -69,8 +69,12 @@ def forward_member(t, e: ir.Call):
         if k not in keep:
             v = t.pure(v)  # a size: read by the primal and by the tangent
             d = v
-        elif d is None or is_zero(d):
-            d = _zero_element(recv.type)
+        elif d is None or is_zero(d):  # a stored value without a tangent: zeros shaped like it
+            if recv.type.element().kind in ir.CONTAINERS:
+                v = t.pure(v)
+                d = zero_like(v)
+            else:
+                d = _zero_element(recv.type)
         values.append(v)
         tangents.append(d)
     if rt is None and any(k in keep and not is_zero(d) for k, d in enumerate(tangents)):
@@ -157,6 +161,11 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
                 r = rt.adj_temp("_r")
                 rev.append(ir.Decl(r, recv.type.element().plain(), back))
                 rt.acc(value, Var(r, recv.type.element().plain()), rev)
+            elif rt.is_active(value):  # a row pushed into a vector of vectors
+                source = rt.adj_of(value)
+                if source is None:
+                    raise rt.unsupported("push_back of a computed container", value)
+                rev.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (source, back), ir.VOID)))
             rev.append(ir.ExprStmt(method(adj, "pop_back", (), ir.VOID)))
         if restore:
             rev.append(ir.ExprStmt(method(recv, "pop_back", (), ir.VOID)))
@@ -176,6 +185,8 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
     rev += load
     if adj is not None:
         filled = stored(e)
+        if filled and not recv.type.element().is_float and rt.is_active(filled[0]):
+            raise rt.unsupported(f"'{name}' with a differentiated container as the fill value", e)
         if filled and recv.type.element().is_float and rt.is_active(filled[0]):
             start = lit(0, SIZE_T) if name == "assign" else ir.Member(undo, "size", SIZE_T)
             total = ir.Call("::pyclad::sum_from", (adj, start), recv.type.element().plain(), spelling="")
