@@ -68,8 +68,19 @@ def _bounded(e: ir.Expr) -> bool:
     if isinstance(e, ir.Unary) and e.op == "&":
         return True  # rewritten into addr / one below
     if isinstance(e, ir.Call):
-        return e.callee.startswith("::pyclad::") or e.callee.endswith(".data")
+        return e.callee.startswith("::pyclad::") or e.callee.endswith(".data") or _container_data(e)
     return False
+
+
+def _container_data(e: ir.Expr) -> bool:
+    """``v.data()`` of a std::vector or std::array: a pointer over its ``size()`` elements."""
+    return (
+        isinstance(e, ir.Call)
+        and e.kind == ir.METHOD
+        and e.spelling == "data"
+        and bool(e.args)
+        and e.args[0].type.is_container
+    )
 
 
 def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
@@ -104,6 +115,8 @@ def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
             return _expr(inner.operand, loc, generated)
         what = _quote(inner.name) if isinstance(inner, ir.Var) else _quote("a scalar")
         return ir.Call("::pyclad::one", (_expr(inner, loc, generated), what), e.type)
+    if _container_data(e):
+        return ir.Call("::pyclad::view", (_expr(e.args[0], loc, generated),), e.type)
     if isinstance(e, ir.Call) and e.callee.endswith(".data") and not e.args and is_checked_pointer(e.type):
         return ir.Call("::pyclad::view", (ir.Var(e.callee[: -len(".data")], ir.AUTO),), e.type)
     if isinstance(e, ir.Cast):

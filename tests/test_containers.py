@@ -346,3 +346,15 @@ def test_a_vector_of_vectors_built_row_by_row_differentiates_in_both_modes(check
     for k in range(3):
         assert_close(pyclad.differentiate(m.rows_built, f"v[{k}]", checked=checked)(x, c), tv[k], rtol=1e-12)
     assert_close(pyclad.differentiate(m.rows_built, "c", checked=checked)(x, c), tc, rtol=1e-12)
+
+
+def test_a_checked_gradient_reports_a_read_past_the_end_through_data():
+    m = pyclad.cppdef(
+        "#include <vector>\ndouble f(const std::vector<double>& v, int n) {\n"
+        "    const double* p = v.data(); double s = 0;\n"
+        "    for (int i = 0; i < n; ++i) s += p[i] * p[i]; return s; }"
+    )
+    g = pyclad.gradient(m.f, "v")
+    np.testing.assert_allclose(g([1.0, 2.0], 2), [2.0, 4.0])
+    with pytest.raises(pyclad.BoundsError, match="length 2"):
+        g([1.0, 2.0], 3)

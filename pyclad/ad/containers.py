@@ -252,6 +252,8 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
         for k, item in enumerate(value.items):
             rt.acc(item, ir.Index(adj, lit(k, SIZE_T), target.type.element()), rev)
     elif is_constructor(value):
+        if len(value.args) == 2 and rt.is_active(value.args[1]) and not target.type.element().is_float:
+            raise rt.unsupported("a container of containers filled with a differentiated row", value)
         if len(value.args) == 2 and rt.is_active(value.args[1]):
             total = ir.Call("::pyclad::sum_from", (adj, lit(0, SIZE_T)), target.type.element().plain())
             rt.acc(value.args[1], total, rev)
