@@ -246,3 +246,47 @@ def test_calls_that_take_read_copy_scale_and_grow_vectors_differentiate_in_both_
     for k in range(3):
         assert_close(pyclad.differentiate(m.f, f"v[{k}]", checked=checked)(x, c), tv[k], rtol=1e-12)
     assert_close(pyclad.differentiate(m.f, "c", checked=checked)(x, c), tc, rtol=1e-12)
+
+
+SCALARS = r"""
+#include <vector>
+double f(double k, double c, std::vector<double>& out) {
+    out.assign(2, k * c);
+    out[1] = out[1] * k;
+    return out[0] * out[1] + c;
+}
+void j(double k, double c, double* r) {
+    std::vector<double> w(2, k);
+    w[1] *= c;
+    r[0] = w[0] * w[1];
+    r[1] = w[1];
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_the_jacobian_through_a_filled_local_vector_matches_the_formula(mode):
+    m = pyclad.cppdef(SCALARS)
+    k, c = 1.5, 0.5
+    J = pyclad.jacobian(m.j, mode=mode)(k, c, np.zeros(2))
+    np.testing.assert_allclose(J, [[2 * k * c, k * k], [c, k]], rtol=1e-15)
+
+
+def test_vector_mode_through_a_vector_reference_parameter_matches_the_formula():
+    import cppyy
+
+    m = pyclad.cppdef(SCALARS)
+    k, c = 1.5, 0.5
+    out = cppyy.gbl.std.vector["double"](2)
+    dk, dc = pyclad.differentiate(m.f, ["k", "c"])(k, c, out)
+    assert_close(dk, 3 * k * k * c * c, rtol=1e-14)  # f = k^3 c^2 + c
+    assert_close(dc, 2 * k**3 * c + 1, rtol=1e-14)
+
+
+def test_a_hessian_through_a_vector_reference_parameter_is_refused_with_its_location():
+    import cppyy
+
+    m = pyclad.cppdef(SCALARS)
+    with pytest.raises(pyclad.UnsupportedError, match="container parameter 'out'") as info:
+        pyclad.hessian(m.f, "k, c")(1.5, 0.5, cppyy.gbl.std.vector["double"](2))
+    assert info.value.loc.line == 3

@@ -371,14 +371,18 @@ def forward_runtime_stmt(t, e: ir.Call, loc) -> list[ir.Stmt] | None:
     return out
 
 
-def vector_zero(node, tangents: set[str], n: int):
-    """In vector forward mode, the zero of a tangent container is a container of
-    ``pyclad::vec<n>``: ``pyclad::zero_like<n>(w)`` (for a Decl or assignment of a tangent)."""
+def vector_zero(node, tangents: set[str], n: int, vec_type):
+    """In vector forward mode, a tangent container holds ``pyclad::vec<n>``: its zeros are
+    ``pyclad::zero_like<n>(w)`` and a constructor builds the container of ``vec<n>`` (for
+    a Decl or assignment of a tangent; ``vec_type`` gives the tangent type of a type)."""
 
     def retarget(value):
         if isinstance(value, ir.Call) and value.callee == ZERO_LIKE:
             name = f"{ZERO_LIKE}<{n}>"
             return ir.Call(name, value.args, value.type, value.loc, name)
+        if is_constructor(value):
+            t = vec_type(value.type, n)
+            return ir.Call(t.base, value.args, t, value.loc, t.base, ir.CONSTRUCTOR)
         return value
 
     if isinstance(node, ir.Decl) and node.name in tangents and node.init is not None:

@@ -29,7 +29,7 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     statements then carry n directional derivatives at once."""
 
     def retype(node):
-        node = containers.vector_zero(node, tangents, n)
+        node = containers.vector_zero(node, tangents, n, vec_type)
         if isinstance(node, ir.Decl) and node.name in tangents:
             return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
         if isinstance(node, Var) and node.name in tangents:
