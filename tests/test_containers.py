@@ -358,3 +358,31 @@ def test_a_checked_gradient_reports_a_read_past_the_end_through_data():
     np.testing.assert_allclose(g([1.0, 2.0], 2), [2.0, 4.0])
     with pytest.raises(pyclad.BoundsError, match="length 2"):
         g([1.0, 2.0], 3)
+
+
+ARRAY_LOCALS = r"""
+#include <array>
+#include <cmath>
+double f(double x, double y) {
+    std::array<double, 3> a = {x, y, x * y};
+    std::array<double, 3> b{};
+    for (std::size_t i = 0; i < a.size(); ++i) b[i] = std::sin(a[i]);
+    std::array<double, 3> c = b;
+    double s = 0;
+    for (auto v : c) s += v * a[0];
+    return s;
+}
+double f_plain(double x, double y) { return (std::sin(x) + std::sin(y) + std::sin(x * y)) * x; }
+"""
+
+
+def test_std_array_locals_in_every_mode_match_the_scalar_twin():
+    m = pyclad.cppdef(ARRAY_LOCALS)
+    x, y = 0.7, -0.4
+    g = pyclad.gradient(m.f)(x, y)
+    want = pyclad.gradient(m.f_plain)(x, y)
+    np.testing.assert_allclose(g, want, rtol=1e-14)
+    assert_close(pyclad.differentiate(m.f, "x")(x, y), want[0], rtol=1e-14)
+    assert_close(fd(m.f, [x, y], 1), want[1], rtol=1e-9)
+    H = pyclad.hessian(m.f)(x, y)
+    np.testing.assert_allclose(H, pyclad.hessian(m.f_plain)(x, y), rtol=1e-13)

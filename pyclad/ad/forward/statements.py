@@ -169,7 +169,7 @@ class Statements:
             return [ir.ExprStmt(e, loc)]
         if e.target.type.is_container:  # w = v: the tangent container is copied too
             tv, tt = self.lvalue(e.target)
-            v, t = self.expr(e.value)
+            v, t = self.init_list(e.value) if isinstance(e.value, ir.InitList) else self.expr(e.value)
             if e.op != "=":
                 raise self.unsupported(f"operator '{e.op}' on a container", e)
             if t is None or is_zero(t):  # zeros shaped like the new value
