@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import ir
+from . import containers, ir
 from .ad import compose
 from .arguments import Plan, check_aliasing, output_array, plan_of, private_array, record_argument
 from .backends import jit_cache
@@ -219,6 +219,12 @@ def convert_args(
             made.append(buf)
             continue
         like = arrays[e.like]
+        if not isinstance(like, np.ndarray):  # a container's tangent: a container like it
+            buf = containers.seeded(fn.param(e.like).type, like, e.seed)
+            arrays[e.name] = buf
+            out.append(buf)
+            made.append(buf)
+            continue
         buf = np.zeros(like.shape[0], dtype=like.dtype)
         if e.seed is not None:
             if e.seed >= buf.shape[0]:
@@ -268,6 +274,9 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
     where = f"argument '{p.name}' of {fn.name}"
     if t.kind == ir.RECORD and t.ptr <= 1 and not t.dims:
         return record_argument(fn, p, a, private)
+    if containers.is_container(t):
+        arrays[p.name] = arg = containers.argument(fn, p, a, private)
+        return arg
     if t.ptr == 1 and t.base in _DTYPES:
         dtype = _DTYPES[t.base]
         if isinstance(a, (int, float)) or a is None:
@@ -321,6 +330,8 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
 def _result(t: ir.Type, value):
     if t.is_void:
         return None
+    if containers.is_container(t):
+        return containers.to_numpy(value)
     if t.holds_float:
         return float(value)
     return value
@@ -369,7 +380,7 @@ class Gradient(Derivative):
         # its dtype, and whether it is returned.
         self._outs = [
             (
-                index[o.param] if fn.param(o.param).type.ptr else None,
+                index[o.param] if fn.param(o.param).type.indexable else None,
                 _DTYPES.get(fn.param(o.param).type.base, np.float64),
                 o.wrt,
             )
@@ -381,6 +392,12 @@ class Gradient(Derivative):
             primal.module.record_class(t.base) if (t := fn.param(o.param).type).kind == ir.RECORD else None
             for o in result.extras
         ]
+        # A container's adjoint is a container like the argument, returned as a numpy array.
+        self._containers = (
+            {i: fn.params[i].type for i, _, _ in self._outs if i is not None}
+            if any(i is not None and containers.is_container(fn.params[i].type) for i, _, _ in self._outs)
+            else {}
+        )
 
         # Scalar adjoints of double (all a scalar function has) live in one block, zeroed per
         # call: no allocation.  Array adjoints are fresh arrays (they are returned).
@@ -404,12 +421,20 @@ class Gradient(Derivative):
                 values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
             return values[0] if self.single else tuple(values)
         outs = [
-            rec() if rec is not None else np.zeros(1 if i is None else conv[i].shape[0], dtype)
+            rec()
+            if rec is not None
+            else containers.zeros_like(self._containers[i], conv[i])
+            if i in self._containers
+            else np.zeros(1 if i is None else conv[i].shape[0], dtype)
             for (i, dtype, _), rec in zip(self._outs, self._records)
         ]
         (self._call or self._fn())(conv + outs)
         values = [
-            buf if i is not None or rec is not None else float(buf[0])
+            buf
+            if rec is not None
+            else (containers.to_numpy(buf) if i in self._containers else buf)
+            if i is not None
+            else float(buf[0])
             for (i, _, wrt), buf, rec in zip(self._outs, outs, self._records)
             if wrt
         ]
@@ -422,7 +447,13 @@ class ValueAndGrad:
 
     def __init__(self, grad: Gradient):
         self.grad = grad
-        self._written = plan_of(grad.primal.ir).written
+        fn = grad.primal.ir
+        # Arrays and non-const container references the primal may write: it runs on copies.
+        self._written = plan_of(fn).written + tuple(
+            i
+            for i, p in enumerate(fn.params)
+            if containers.is_container(p.type) and p.type.ref and not p.type.const
+        )
 
     @property
     def code(self) -> str:
@@ -439,6 +470,8 @@ class ValueAndGrad:
             for i in self._written:
                 if isinstance(at[i], np.ndarray):
                     at[i] = at[i].copy()
+                elif containers.is_container(primal.ir.params[i].type):
+                    at[i] = type(at[i])(at[i])
         value = _result(primal.ir.ret, invoke(primal._native, at, primal.name))
         return value, self.grad._run(conv)
 

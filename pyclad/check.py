@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import api
+from . import api, ir
 from .errors import ArgumentError, GradientCheckError, NoDerivativeError, PycladError, UnsupportedError
 
 DEFAULT_EPS = 1e-3
@@ -160,7 +160,13 @@ def _point(fn: api.Function, args: Sequence) -> list:
         )
     out = []
     for p, a in zip(fn.ir.params, args):
-        if p.type.ptr:
+        if p.type.is_container and p.type.element().kind in ir.CONTAINERS:
+            raise UnsupportedError(
+                f"check_grads of a {p.type.spell()} parameter ('{p.name}')", p.loc or fn.ir.loc
+            )
+        if p.type.is_container and p.type.holds_float:  # numbers in a std::vector / std::array
+            out.append(np.array(a, dtype=api._DTYPES.get(p.type.element().base, np.float64)).reshape(-1))
+        elif p.type.ptr:
             out.append(np.array(a, dtype=api._DTYPES.get(p.type.base, np.float64)).reshape(-1))
         elif p.type.holds_float:
             out.append(float(a))
@@ -175,7 +181,7 @@ def _inputs(fn: api.Function, point: list) -> list[tuple[str, int, int | None]]:
     for i, p in enumerate(fn.ir.params):
         if not p.type.holds_float:
             continue
-        if p.type.ptr:
+        if p.type.indexable:
             out += [(f"{p.name}[{k}]", i, k) for k in range(point[i].shape[0])]
         else:
             out.append((p.name, i, None))
@@ -200,6 +206,10 @@ def _flat(value) -> list[float]:
 
 
 def _first_derivatives(fn, names: list[str], mode: str, point: list) -> list[float]:
+    if mode == "fwd" and any(fn.ir.param(n).type.is_container for n in names):
+        # Vector forward mode takes no container directions: one element at a time.
+        labels = [label for label, _, _ in _inputs(fn, point) if label.split("[")[0] in names]
+        return [float(api.differentiate(fn, label)(*point)) for label in labels]
     d = api.differentiate(fn, names) if mode == "fwd" else api.gradient(fn, names)
     return _flat(d(*point))
 

@@ -25,8 +25,10 @@ ENTRY = "__pyclad_entry"
 
 
 def is_checked_pointer(t: ir.Type) -> bool:
-    """A type the checked variant spells ``pyclad::checked<T>``: one level of pointer."""
-    return t.ptr == 1 and not t.dims
+    """A type the checked variant spells ``pyclad::checked<T>``: one level of pointer (a
+    pointer to a standard container, such as a gradient's ``std::vector<double>* _d_v``,
+    points at one object whose accesses the container checks itself)."""
+    return t.ptr == 1 and not t.dims and t.kind not in ir.CONTAINERS
 
 
 def checked_type(t: ir.Type) -> ir.Type:
@@ -49,7 +51,7 @@ def _where(loc) -> ir.Lit:
 def _bounded(e: ir.Expr) -> bool:
     """Whether ``e``'s C++ value in the checked variant carries bounds: a pointer the kernel
     owns, arithmetic on one, or a local array (which ``pyclad::at`` checks by its size)."""
-    if e.type.dims:
+    if e.type.dims or e.type.is_container:
         return True
     if not is_checked_pointer(e.type):
         return False
@@ -66,12 +68,31 @@ def _bounded(e: ir.Expr) -> bool:
     if isinstance(e, ir.Unary) and e.op == "&":
         return True  # rewritten into addr / one below
     if isinstance(e, ir.Call):
-        return e.callee.startswith("::pyclad::") or e.callee.endswith(".data")
+        return e.callee.startswith("::pyclad::") or e.callee.endswith(".data") or _container_data(e)
     return False
+
+
+def _container_data(e: ir.Expr) -> bool:
+    """``v.data()`` of a std::vector or std::array: a pointer over its ``size()`` elements."""
+    return (
+        isinstance(e, ir.Call)
+        and e.kind == ir.METHOD
+        and e.spelling == "data"
+        and bool(e.args)
+        and e.args[0].type.is_container
+    )
 
 
 def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
     loc = getattr(e, "loc", None) or loc
+    if isinstance(e, ir.Index) and e.base.type.is_container:
+        root = ir.root_var(e.base)
+        name = _quote(root.name if root is not None else "a container")
+        return ir.Call(
+            "::pyclad::at",
+            (_expr(e.base, loc, generated), _expr(e.index, loc, generated), _where(loc), name),
+            e.type,
+        )
     if isinstance(e, ir.Index) and _bounded(e.base):
         return ir.Call(
             "::pyclad::at",
@@ -94,6 +115,8 @@ def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
             return _expr(inner.operand, loc, generated)
         what = _quote(inner.name) if isinstance(inner, ir.Var) else _quote("a scalar")
         return ir.Call("::pyclad::one", (_expr(inner, loc, generated), what), e.type)
+    if _container_data(e):
+        return ir.Call("::pyclad::view", (_expr(e.args[0], loc, generated),), e.type)
     if isinstance(e, ir.Call) and e.callee.endswith(".data") and not e.args and is_checked_pointer(e.type):
         return ir.Call("::pyclad::view", (ir.Var(e.callee[: -len(".data")], ir.AUTO),), e.type)
     if isinstance(e, ir.Cast):

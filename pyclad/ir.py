@@ -80,8 +80,11 @@ class Type:
 
     @property
     def holds_float(self) -> bool:
-        """Floating scalar, or pointer/array/reference to floating storage (records and
-        containers: see ``carries_float``)."""
+        """Floating scalar, or pointer/array/reference to floating storage, a standard
+        container of floating elements (nested containers included) among it (records: see
+        ``carries_float``)."""
+        if self.kind in CONTAINERS:
+            return self.args[0].holds_float
         return self.base in FLOAT_BASES
 
     @property
@@ -104,6 +107,12 @@ class Type:
     def is_container(self) -> bool:
         """A std::vector / std::array value (or a reference to one)."""
         return self.kind in CONTAINERS and self.ptr == 0 and not self.dims
+
+    @property
+    def indexable(self) -> bool:
+        """Its elements are values of their own (a pointer, an array or a standard container):
+        derivatives are taken element by element, ``x[i]``."""
+        return bool(self.ptr or self.dims) or self.is_container
 
     @property
     def is_pointer(self) -> bool:

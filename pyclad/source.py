@@ -16,7 +16,7 @@ from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
 from .backends import runtime_include
-from .errors import FunctionNotFoundError, LinkError, PycladError, WrtError
+from .errors import FunctionNotFoundError, LinkError, PycladError, UnsupportedError, WrtError
 from .frontend import options
 from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
@@ -367,6 +367,7 @@ class Source:
                 raise WrtError("a Jacobian takes whole parameters, not index ranges", fn.loc)
         if not layout.inputs:
             raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
+        _refuse_containers(fn, layout.inputs, "a Jacobian")
         return names, layout
 
     def jacobian_vector_reverse(self, name: str, layout, m: int) -> Result:
@@ -397,6 +398,8 @@ class Source:
         return self._vector(fn, specs, f"{fn.name}_{what}", ("vector", name, tuple(specs), what))
 
     def _vector(self, fn: ir.Function, specs, base: str, key) -> Result:
+        _refuse_containers(fn, [p for p, _, _ in specs], "vector forward mode (vector derivatives, Hessians)")
+
         def make() -> Result:
             dirs = vector.directions_for(fn, specs)
             suffix = direction_suffix(fn, specs)
@@ -419,6 +422,7 @@ class Source:
         for p, _, _ in specs:
             if p not in params:
                 params.append(p)
+        _refuse_containers(self.function(name), params, "a Hessian")
         grad = self.gradient(name, params)
         return grad, self._vector(
             grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs))
@@ -453,6 +457,19 @@ class Source:
             return Result(h, self.helpers_of(h), [n], "hessian")
 
         return self._run(("hessian_function", name, tuple(specs)), make)
+
+
+def _refuse_containers(fn: ir.Function, names, what: str) -> None:
+    """Directions along the elements of a std::vector / std::array parameter are not laid
+    out yet (their tangent buffers would be containers of tangent vectors)."""
+    for name in names:
+        p = fn.param(name)
+        if p is not None and p.type.is_container:
+            raise UnsupportedError(
+                f"{what} w.r.t. the container parameter '{name}' ({p.type.spell()}) is not supported; "
+                "take the gradient, or differentiate w.r.t. one element at a time",
+                p.loc or fn.loc,
+            )
 
 
 def direction_suffix(fn: ir.Function, specs) -> str:
@@ -512,7 +529,7 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
                 f"parameters are differentiated",
                 p.loc or fn.loc,
             )
-        if a is not None and not p.type.ptr:
+        if a is not None and not p.type.indexable:
             raise WrtError(f"'{name}' is a scalar; it takes no index", p.loc or fn.loc)
         if a is not None and p.type.kind == ir.RECORD:
             raise WrtError(f"'{name}' points to records; name it whole ('{name}')", p.loc or fn.loc)

@@ -61,6 +61,10 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
             root = ir.root_var(n.args[0])
             if root is not None:
                 effects.append((root.name, n.args[1]))
+        elif isinstance(n, ir.Call) and n.kind == ir.METHOD and n.args and n.args[0].type.is_container:
+            root = ir.root_var(n.args[0])  # v.push_back(x), v.resize(n, x): v stores x
+            if root is not None:
+                effects.extend((root.name, a) for a in n.args[1:])
         elif isinstance(n, ir.Call):
             params = callee_params(n)
             if params:

@@ -39,7 +39,62 @@ class Custom:
     pullback: str | None = None
 
 
-Rule = Partials | Custom
+@dataclass(frozen=True)
+class Reduction:
+    """A builtin that reduces whole containers to a value, linear in each container
+    (``accumulate``, ``inner_product``): its arguments are containers and scalars.
+
+    ``tangent(args, tangents)``: the result's tangent (tangents are None where an argument
+    carries none).  ``adjoint(args, k, adj, d)``: for container argument ``k``, the
+    call that adds the result's adjoint ``adj`` into that container's adjoint ``d``.
+    ``partial(args, k)``: for scalar argument ``k``, d result / d argument."""
+
+    tangent: Callable[[list[ir.Expr], list[ir.Expr | None]], ir.Expr]
+    adjoint: Callable[[list[ir.Expr], int, ir.Expr, ir.Expr], ir.Expr]
+    partial: Callable[[list[ir.Expr], int], ir.Expr]
+
+
+Rule = Partials | Custom | Reduction
+
+
+def _pyclad(name: str, *args: ir.Expr, type: ir.Type = ir.DOUBLE) -> ir.Call:
+    return ir.Call(f"::pyclad::{name}", tuple(args), type, spelling=f"::pyclad::{name}")
+
+
+def _accumulate_tangent(a, t):
+    terms = (
+        [_pyclad("sum_from", t[0], lit(0, ir.Type("unsigned long")), type=a[1].type.plain())]
+        if t[0] is not None
+        else []
+    )
+    return ir.total(terms + ([t[1]] if t[1] is not None else []))
+
+
+def _inner_product_tangent(a, t):
+    terms, ty = [], a[2].type.plain()
+    if t[0] is not None:
+        terms.append(_pyclad("dot", t[0], a[1], type=ty))
+    if t[1] is not None:
+        terms.append(_pyclad("dot", t[1], a[0], type=ty))
+    return ir.total(terms + ([t[2]] if t[2] is not None else []))
+
+
+def _void(name: str, *args: ir.Expr) -> ir.Call:
+    return ir.Call(f"::pyclad::{name}", tuple(args), ir.VOID, spelling=f"::pyclad::{name}")
+
+
+REDUCTIONS: dict[str, Reduction] = {
+    "accumulate": Reduction(
+        _accumulate_tangent,
+        lambda a, k, adj, d: _void("add_each", d, adj),
+        lambda a, k: lit(1),
+    ),
+    "inner_product": Reduction(
+        _inner_product_tangent,
+        lambda a, k, adj, d: _void("add_scaled", d, a[1 - k], adj),
+        lambda a, k: lit(1),
+    ),
+}
 
 ZERO = Partials(lambda a, r: [lit(0) for _ in a])
 
@@ -129,6 +184,8 @@ class Registry:
             return self.custom[callee]
         if "::" in callee and not callee.startswith("std::"):
             return None
+        if callee in REDUCTIONS:
+            return REDUCTIONS[callee]
         if name not in BUILTINS and name[-1:] in ("f", "l") and name[:-1] in BUILTINS:
             name = name[:-1]  # the C library's float and long double variants: sinf, expl, ...
         return BUILTINS.get(name)

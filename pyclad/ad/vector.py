@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
+from ..errors import UnsupportedError
 from ..ir import Var, lit
 from .forward import ForwardTransform, vectorize
 from .pause import collector_paused
@@ -72,6 +73,12 @@ def vector_derivative(
             continue
         d = t.names.derivative(p.name)
         direction = by_param.get(p.name)
+        if p.type.kind in ir.CONTAINERS:  # its tangent would be a container of pyclad::vec<N>
+            raise UnsupportedError(
+                f"vector forward mode (Jacobians, Hessians) through the container parameter '{p.name}' "
+                f"({p.type.spell()}) is not supported",
+                p.loc or fn.loc,
+            )
         if p.type.ptr:
             raw = t.names.claim(f"{d}_buf")
             params.append(ir.Param(raw, DPTR))

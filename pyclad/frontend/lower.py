@@ -15,7 +15,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import Loc, NameClashError, UnsupportedError
-from . import callees, custom, lambdas, literals, methods
+from . import callees, containers, custom, lambdas, literals, methods
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -292,12 +292,35 @@ class Lowerer:
         self.this: ir.Var | None = None  # the receiver parameter inside a method or constructor
         self.owner = ""  # the IR name of the function being lowered (lambdas are named after it)
         self.closures: dict[int, lambdas.Closure] = {}  # lambda variables in scope, by declaration
+        self.bound: dict[int, ir.Expr] = {}  # reference loop variables -> the element they name
+        self.iterators: dict[int, ir.Expr] = {}  # iterator loop variables -> the element *it is
+        self.used: set[str] | None = None  # identifiers of the function (for fresh names)
+
+    loc_of = staticmethod(loc)
+
+    def fresh(self, prefix: str) -> str:
+        """A local name the function does not use (for the index of a lowered range-for)."""
+        if self.used is None:
+            self.used = set()
+        k = 0
+        while f"{prefix}{k}" in self.used:
+            k += 1
+        self.used.add(f"{prefix}{k}")
+        return f"{prefix}{k}"
+
+    def bind(self, decl: ci.Cursor, e: ir.Expr) -> None:
+        self.bound[decl.hash] = e
+
+    def unbind(self, decl: ci.Cursor) -> None:
+        del self.bound[decl.hash]
 
     # ------------------------------------------------------------------ declarations
     def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
         """A function's IR; a method's takes its object first (``_this``, a reference to the
         record, const for a const method), a constructor's builds and returns the record."""
         params = []
+        if with_body:
+            self.used = {t.spelling for t in cursor.get_tokens() if t.kind == ci.TokenKind.IDENTIFIER}
         body = None
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
@@ -366,7 +389,10 @@ class Lowerer:
         if k == K.DO_STMT:
             return [ir.DoWhile(self.one(kids[0]), self.expr(kids[1]), L)]
         if k == K.FOR_STMT:
-            return [self.for_stmt(c, kids)]
+            over = containers.iterator_for(self, c, kids, L)
+            return [over if over is not None else self.for_stmt(c, kids)]
+        if k == K.CXX_FOR_RANGE_STMT:
+            return [containers.range_for(self, c, kids, L)]
         if k == K.BREAK_STMT:
             return [ir.Break(L)]
         if k == K.CONTINUE_STMT:
@@ -392,7 +418,8 @@ class Lowerer:
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
         if k.is_expression():
-            return [ir.ExprStmt(self.expr(c), L)]
+            moved = containers.algorithm_stmt(self, c, L)
+            return moved if moved is not None else [ir.ExprStmt(self.expr(c), L)]
         raise unsupported(f"statement kind {k.name}", c)
 
     def decl(self, v: ci.Cursor) -> list[ir.Stmt]:
@@ -500,6 +527,10 @@ class Lowerer:
                 if enum is not None and enum.is_scoped_enum():
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
+            if ref is not None and ref.kind == K.VAR_DECL and ref.hash in self.bound:
+                return self.bound[ref.hash]
+            if ref is not None and ref.hash in self.iterators:
+                raise unsupported(f"a use of the iterator '{c.spelling}' other than *{c.spelling}", c)
             if ref is not None and ref.kind == K.VAR_DECL:
                 if ref.hash in self.closures:
                     raise unsupported("a lambda used other than by calling it", c)
@@ -517,6 +548,10 @@ class Lowerer:
             if op is None:
                 raise unsupported("this unary operator", c)
             sym, prefix = op
+            if sym == "*" and (element := containers.dereferenced(self, c)) is not None:
+                return element  # *it of std::array's pointer iterator
+            if sym == "*" and (element := containers.selected(self, c, L)) is not None:
+                return element  # *std::max_element(v.begin(), v.end())
             operand = self.expr(kids[0])
             if sym in ("++", "--"):
                 return ir.Step(sym, prefix, operand, self.type_of(c), L)
@@ -539,8 +574,8 @@ class Lowerer:
         if k in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR):
             operand = [x for x in kids if x.kind.is_expression()][-1]
             inner, t = self.expr(operand), self.type_of(c)
-            if t.kind == ir.RECORD and inner.type.named() == t.named():
-                return inner  # P(a): the constructor call itself
+            if (t.kind == ir.RECORD or inner.type.is_container) and inner.type.named() == t.named():
+                return inner  # P(a), std::vector<double>(3): the constructor call itself
             return ir.Cast(inner, t, L)
         if k == K.INIT_LIST_EXPR:
             return ir.InitList(tuple(self.expr(x) for x in kids), self.type_of(c), L)
@@ -599,6 +634,20 @@ class Lowerer:
 
     def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Expr:
         ref = c.referenced
+        if ref is not None and ref.spelling == "operator*" and (element := containers.dereferenced(self, c)):
+            return element  # *it of a loop over begin()/end()
+        if (
+            ref is not None
+            and ref.spelling == "operator*"
+            and (element := containers.selected(self, c, loc(c)))
+        ):
+            return element  # *std::max_element(v.begin(), v.end())
+        if ref is not None and ref.kind == K.FUNCTION_DECL and containers.is_algorithm(ref):
+            return containers.algorithm_value(self, c, ref, kids, loc(c))
+        if ref is not None and ref.kind == K.CXX_METHOD and containers.is_container_member(ref):
+            return containers.member_call(self, c, ref, kids, loc(c))
+        if ref is not None and ref.kind == K.CONSTRUCTOR and self.type_of(c).is_container:
+            return containers.constructor(self, c, kids, loc(c))
         copy = self.implicit_copy(c, ref, kids)
         if copy is not None:
             return copy

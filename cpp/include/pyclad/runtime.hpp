@@ -2,6 +2,7 @@
 #ifndef PYCLAD_RUNTIME_HPP
 #define PYCLAD_RUNTIME_HPP
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <iterator>
@@ -105,6 +106,51 @@ inline vec<N>* as_vec(double* p) { return reinterpret_cast<vec<N>*>(p); }
 template <std::size_t N>
 inline void store(const vec<N>& t, double* out) {
     for (std::size_t i = 0; i < N; ++i) out[i] = t.v[i];
+}
+
+// ---------------------------------------------------------------- standard containers
+// The shadow (tangent or adjoint) of a container is a container of the same type and
+// size, every number in it zero: zero_like(v).
+template <typename T>
+inline typename std::enable_if<std::is_arithmetic<T>::value, T>::type zero_like(const T&) {
+    return T(0);
+}
+template <typename T, std::size_t N>
+std::array<T, N> zero_like(const std::array<T, N>& a);
+template <typename T, typename A>
+std::vector<T, A> zero_like(const std::vector<T, A>& v) {
+    std::vector<T, A> r;
+    r.reserve(v.size());
+    for (const T& x : v) r.push_back(zero_like(x));
+    return r;
+}
+template <typename T, std::size_t N>
+std::array<T, N> zero_like(const std::array<T, N>& a) {
+    std::array<T, N> r{};
+    for (std::size_t i = 0; i < N; ++i) r[i] = zero_like(a[i]);
+    return r;
+}
+template <std::size_t N>
+inline vec<N> zero_like(const vec<N>&) {
+    return vec<N>(0.0);
+}
+// In vector forward mode: zeros shaped like v, each number a pyclad::vec<N>.
+template <std::size_t N, typename T>
+inline typename std::enable_if<std::is_arithmetic<T>::value, vec<N>>::type zero_like(const T&) {
+    return vec<N>(0.0);
+}
+template <std::size_t N, typename T, std::size_t M>
+auto zero_like(const std::array<T, M>& a) -> std::array<decltype(zero_like<N>(a[0])), M> {
+    std::array<decltype(zero_like<N>(a[0])), M> r;
+    for (std::size_t i = 0; i < M; ++i) r[i] = zero_like<N>(a[i]);
+    return r;
+}
+template <std::size_t N, typename T, typename A>
+auto zero_like(const std::vector<T, A>& v) -> std::vector<decltype(zero_like<N>(std::declval<const T&>()))> {
+    std::vector<decltype(zero_like<N>(std::declval<const T&>()))> r;
+    r.reserve(v.size());
+    for (const T& x : v) r.push_back(zero_like<N>(x));
+    return r;
 }
 
 // ---------------------------------------------------------------- bounds-checked pointers
@@ -232,6 +278,116 @@ inline T& at(T (&a)[N], I i, const char* where) {
     std::ptrdiff_t k = static_cast<std::ptrdiff_t>(i);
     if (k < 0 || k >= static_cast<std::ptrdiff_t>(N)) out_of_bounds(where, "a local array", k, N);
     return a[k];
+}
+// What a size change of a container destroys: its old size and the elements past the
+// ones it kept.  The reverse sweep puts them back (restore) and gives the adjoint its old
+// size again (unresize), zero where the elements were destroyed.
+template <typename V>
+struct undo {
+    std::size_t size = 0;
+    V tail;
+    std::size_t kept() const { return size - tail.size(); }
+};
+template <typename V>
+undo<V> cut(const V& v, std::size_t keep) {
+    undo<V> u;
+    u.size = v.size();
+    if (keep < v.size()) u.tail.assign(v.begin() + static_cast<std::ptrdiff_t>(keep), v.end());
+    return u;
+}
+template <typename V>
+void restore(V& v, const undo<V>& u) {
+    v.resize(u.kept());
+    v.insert(v.end(), u.tail.begin(), u.tail.end());
+}
+template <typename V>
+void unresize(V& d, const undo<V>& u) {
+    d.resize(u.kept());
+    d.resize(u.size, zero_like(typename V::value_type()));
+}
+// The adjoint d given the size of the primal v after a size change: shrunk, or grown with
+// zeros shaped like the new elements (nothing happens when it has that size already).
+template <typename V, typename P>
+void match_size(V& d, const P& v) {
+    std::size_t n = d.size();
+    if (n > v.size()) d.resize(v.size());
+    for (std::size_t i = n; i < v.size(); ++i) d.push_back(zero_like(v[i]));
+}
+// The sum of d[from], d[from + 1], ...: the adjoint of a value a container stored there.
+template <typename V>
+typename V::value_type sum_from(const V& d, std::size_t from) {
+    typename V::value_type s = zero_like(typename V::value_type());
+    for (std::size_t i = from; i < d.size(); ++i) s += d[i];
+    return s;
+}
+// d += s, element by element (the adjoint of a container copy).
+template <typename T>
+inline typename std::enable_if<std::is_arithmetic<T>::value>::type add_to(T& d, const T& s) {
+    d += s;
+}
+template <std::size_t N>
+inline void add_to(vec<N>& d, const vec<N>& s) {
+    d += s;
+}
+template <typename V>
+auto add_to(V& d, const V& s) -> decltype(d.size(), void()) {
+    for (std::size_t i = 0; i < s.size() && i < d.size(); ++i) add_to(d[i], s[i]);
+}
+
+// The algorithms over a whole container that generated code calls for the user's
+// std::accumulate(v.begin(), v.end(), init) and std::inner_product(a.begin(), a.end(),
+// b.begin(), init) (same order of operations, same result type), the index of the element
+// *std::max_element / *std::min_element reads (the first of equal ones, as they pick), and
+// the adjoint updates of the reductions.
+template <typename V, typename T>
+T accumulate(const V& v, T init) {
+    for (const auto& x : v) init = init + x;
+    return init;
+}
+template <typename A, typename B, typename T>
+T inner_product(const A& a, const B& b, T init) {
+    for (std::size_t i = 0; i < a.size(); ++i) init = init + a[i] * b[i];
+    return init;
+}
+// a[0] * b[0] + a[1] * b[1] + ... (a tangent of inner_product: a may hold pyclad::vec<N>).
+template <typename A, typename B>
+auto dot(const A& a, const B& b) -> decltype(a[0] * b[0]) {
+    using R = decltype(a[0] * b[0]);
+    R s = R(0.0);
+    for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+    return s;
+}
+template <typename V>
+std::size_t argmax(const V& v) {
+    std::size_t k = 0;
+    for (std::size_t i = 1; i < v.size(); ++i)
+        if (v[k] < v[i]) k = i;
+    return k;
+}
+template <typename V>
+std::size_t argmin(const V& v) {
+    std::size_t k = 0;
+    for (std::size_t i = 1; i < v.size(); ++i)
+        if (v[i] < v[k]) k = i;
+    return k;
+}
+// d[i] += s for every element; d[i] += b[i] * s.
+template <typename V, typename S>
+void add_each(V& d, const S& s) {
+    for (auto& x : d) x += s;
+}
+template <typename V, typename B, typename S>
+void add_scaled(V& d, const B& b, const S& s) {
+    for (std::size_t i = 0; i < d.size(); ++i) d[i] += b[i] * s;
+}
+
+// v[i] of a std::vector or std::array NAME in a checked kernel.
+template <typename V, typename I>
+inline auto at(V& v, I i, const char* where, const char* name) -> decltype(v[0]) {
+    std::ptrdiff_t k = static_cast<std::ptrdiff_t>(i);
+    std::ptrdiff_t n = static_cast<std::ptrdiff_t>(v.size());
+    if (k < 0 || k >= n) out_of_bounds(where, name, k, n);
+    return v[static_cast<std::size_t>(k)];
 }
 // &a[i] in a checked kernel: a pointer that keeps the bounds of a.
 template <typename T, typename I>

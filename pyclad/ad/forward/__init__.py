@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from ... import ir
 from ...errors import WrtError
 from ...ir import Var, lit
+from .. import containers
 from ..names import specialised
 from ..pause import collector_paused
 from ..program import Program
@@ -76,7 +77,10 @@ def derivative(
         if p.name not in t.active:
             continue
         d = t.names.derivative(p.name)
-        if p.type.ptr:
+        if p.type.is_container:  # the tangent of a container: a container of the same size
+            params.append(ir.Param(d, p.type))
+            extras.append(Extra(d, p.name, element if p.name == wrt else None))
+        elif p.type.ptr:
             params.append(ir.Param(d, p.type.value()))
             if p.type.kind == ir.RECORD:
                 extras.append(Extra(d, p.name, None, path if p.name == wrt else ""))
@@ -151,7 +155,13 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
             params.append(ir.Param(t.names.derivative(p.name), p.type))
     if fn.ret.is_float or _record_value(fn.ret):
         params.append(ir.Param(t.ret_name, fn.ret.named().derived(ref=True)))
-    body = t.block_stmts(t.fn.body.stmts)
+    # A container argument without a tangent that the body makes active: zeros shaped like it.
+    body = [
+        ir.Decl(t.names.derivative(p.name), _plain(p.type), containers.zero_like(Var(p.name, p.type.value())))
+        for p, a in zip(fn.params, active_params)
+        if not a and p.type.is_container and p.name in t.active
+    ]
+    body += t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:
         out = vectorize(out, t.tangent_names(), vector)

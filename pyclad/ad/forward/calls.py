@@ -8,9 +8,10 @@ from dataclasses import replace
 from ... import ir
 from ...errors import NoDerivativeError, PycladError
 from ...ir import Var, is_zero, lit, mul
+from .. import containers
 from ..activity import writable
 from ..program import Program
-from ..rules import Custom, Partials
+from ..rules import Custom, Partials, Reduction
 from ..shadow import zero
 from .util import POP, PUSH, _plain, _record_value, _shadowed
 
@@ -26,12 +27,20 @@ class Calls:
         return None
 
     def call(self, e: ir.Call):
+        if containers.is_member(e):
+            return containers.forward_member(self, e)
+        if containers.is_constructor(e):
+            return containers.forward_constructor(self, e)
+        if (pair := containers.forward_runtime(self, e)) is not None:
+            return pair
         target = self.bind_result(e)
         if ir.is_raw_construction(e):  # the object a constructor starts from: no tangent of its own
             return replace(e, args=tuple(self.expr(a)[0] for a in e.args)), None
         if e.callee in (PUSH, POP):
             return self.tape_call(e)
         rule = self.program.registry.lookup(e.callee)
+        if isinstance(rule, Reduction):
+            return containers.forward_reduction(self, e, rule)
         fn = None
         if not isinstance(rule, Custom):
             fn = self.program.function(e.callee) if "::std::" not in e.text else None
@@ -89,10 +98,14 @@ class Calls:
                 f"'{e.callee}' has a custom pullback but no {e.callee.split('::')[-1]}_pushforward", e.loc
             )
         for a, (_, t) in zip(e.args, pairs):
-            if t is not None and not a.type.is_float and not is_zero(t):
+            if t is not None and not a.type.is_float and not a.type.is_container and not is_zero(t):
                 raise self.unsupported("a custom derivative of a function with pointer arguments", e)
         args = [v for v, _ in pairs] + [
-            t if t is not None else lit(0) for (_, t), a in zip(pairs, e.args) if a.type.holds_float
+            t
+            if t is not None and not is_zero(t)
+            else (containers.zero_like(v) if a.type.is_container else lit(0))
+            for (v, t), a in zip(pairs, e.args)
+            if a.type.holds_float
         ]
         name = self.names.temp()
         self.pending.append(ir.Decl(name, ir.AUTO, ir.Call(rule.pushforward, tuple(args), ir.AUTO, e.loc)))
@@ -113,6 +126,8 @@ class Calls:
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
+        if any(active) and fn.ret.holds_float and not fn.ret.is_float and not fn.ret.ptr:
+            raise self.unsupported(f"a call returning a {fn.ret.spell()} built from differentiated values", e)
         valued = fn.ret.is_float or _record_value(fn.ret)
         if not any(active) or (not valued and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.

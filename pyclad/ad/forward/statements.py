@@ -5,6 +5,7 @@ from __future__ import annotations
 from ... import ir
 from ...errors import NoDerivativeError
 from ...ir import Var, add, div, is_zero, lit, mul, sub
+from .. import containers
 from ..activity import depends as depends_on
 from ..activity import writable
 from ..dispatch import exhaustive
@@ -89,7 +90,7 @@ class Statements:
                 self.check_cond(s.init)
             return [s]
         d = self.names.derivative(s.name)
-        if s.type.dims:
+        if s.type.dims or (s.type.is_container and isinstance(s.init, ir.InitList)):
             if isinstance(s.init, ir.InitList):
                 vals, tans = self.init_list(s.init)
                 return self.flush(
@@ -113,6 +114,9 @@ class Statements:
                 return self.flush(ir.Decl(d, _plain(s.type), t if t is not None else lit(0), s.loc))
         else:  # a const reference may bind a temporary; its tangent then binds one too
             v, t = self.expr(s.init)
+        if s.type.is_container and (t is None or is_zero(t)):  # zeros shaped like the new value
+            zeros = containers.zero_like(Var(s.name, s.type.value()))
+            return self.flush(ir.Decl(s.name, s.type, v, s.loc), ir.Decl(d, _plain(s.type), zeros, s.loc))
         if t is None or (is_zero(t) and not s.type.is_float):
             if s.type.ptr and _is_null(v):
                 t = v
@@ -169,6 +173,8 @@ class Statements:
             tstep = self.pointer_step(e)
             # The tangent of x++ is the tangent of x; an active pointer moves with its tangent.
             return [s] if tstep is None else [ir.ExprStmt(tstep, s.loc), s]
+        if isinstance(e, ir.Call) and (stmts := containers.forward_runtime_stmt(self, e, s.loc)) is not None:
+            return self.flush(*stmts)
         if isinstance(e, ir.Call):
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
@@ -198,6 +204,20 @@ class Statements:
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
             self.check_cond(e.value)
             return [ir.ExprStmt(e, loc)]
+        if e.target.type.is_container:  # w = v: the tangent container is copied too
+            tv, tt = self.lvalue(e.target)
+            v, t = self.init_list(e.value) if isinstance(e.value, ir.InitList) else self.expr(e.value)
+            if e.op != "=":
+                raise self.unsupported(f"operator '{e.op}' on a container", e)
+            if t is None or is_zero(t):  # zeros shaped like the new value
+                return self.flush(
+                    ir.ExprStmt(ir.Assign("=", tv, v, e.type), loc),
+                    ir.ExprStmt(ir.Assign("=", tt, containers.zero_like(tv), tt.type), loc),
+                )
+            return self.flush(
+                ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc),
+                ir.ExprStmt(ir.Assign("=", tv, v, e.type), loc),
+            )
         if not e.target.type.is_float and e.op in ("+=", "-="):  # pointer moved: p += k
             tv, tt = self.lvalue(e.target)
             off = self.pure(e.value)

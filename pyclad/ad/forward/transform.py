@@ -14,7 +14,7 @@ from ..dispatch import Pass
 from ..names import Namer
 from ..program import Program
 from ..records import expand as expand_records
-from ..rules import Custom, Partials
+from ..rules import Custom, Partials, Reduction
 from ..sequence import sequence
 from ..simplify import remove_dead_locals
 from .calls import Calls, _pure_call
@@ -46,7 +46,7 @@ class ForwardTransform(Statements, Expressions, Calls, Pass):
 
     def _callee_params(self, c: ir.Call):
         rule = self.program.registry.lookup(c.callee)
-        if isinstance(rule, (Partials, Custom)):
+        if isinstance(rule, (Partials, Custom, Reduction)):
             return None  # a custom derivative stands for the body, which need not be readable
         f = self.program.function(c.callee)
         return f.params if f is not None else None

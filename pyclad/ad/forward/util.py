@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var
+from .. import containers
 from ..records import split_shadows
 from ..shadow import tangent_type
 
@@ -18,6 +19,10 @@ def vec_type(t: ir.Type, n: int) -> ir.Type:
     """The vector-mode tangent type of a value of type t."""
     if is_tape(t):
         return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    if t.kind in ir.CONTAINERS:  # a container of tangent vectors, the same size
+        inner = vec_type(t.args[0], n)
+        named = ir.vector_of(inner) if t.kind == ir.VECTOR else ir.std_array_of(inner, t.size)
+        return named.derived(t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
     return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
 
 
@@ -27,6 +32,7 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     fn, tangents = split_shadows(fn, tangents)  # a record's shadow: one vector per field
 
     def retype(node):
+        node = containers.vector_zero(node, tangents, n, vec_type)
         if isinstance(node, ir.Decl) and node.name in tangents:
             return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
         if isinstance(node, Var) and node.name in tangents:

@@ -69,7 +69,7 @@ def gradient(
     outs: list[Output] = []
     params = list(fn.params)
     for p in fn.params:
-        if p.name in wrt or (p.type.ptr and p.name in t.active):
+        if p.name in wrt or (p.type.indexable and p.name in t.active):
             params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
             outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
     what = ", ".join(wrt)

@@ -9,8 +9,9 @@ from dataclasses import replace
 from ... import ir
 from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
+from .. import containers
 from ..activity import writable
-from ..rules import Custom, Partials
+from ..rules import Custom, Partials, Reduction
 from ..shadow import zero
 from .util import _block, _record_value, _shadowed, _subtree_any
 
@@ -211,6 +212,7 @@ class Calls:
     def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
         fwd, restore = self.call_outputs(e, depth)
         fwd.append(s)
+        fwd += containers.resized_by_call(self, e)
         rev: list[ir.Stmt] = []
         self.memo = {}
         if e.type.is_float:
@@ -221,7 +223,11 @@ class Calls:
         return fwd, restore + rev
 
     def _target(self, e: ir.Call):
+        if containers.is_member(e) or containers.is_constructor(e):
+            return None, None
         rule = self.program.registry.lookup(e.callee)
+        if isinstance(rule, Reduction):
+            return None, rule
         fn = None
         if not isinstance(rule, Custom) and "::std::" not in e.text:
             fn = self.program.function(e.callee)
@@ -235,6 +241,8 @@ class Calls:
             return self.user_pullback(e, fn, adj, out)
         if not any(self.is_active(a) for a in e.args):
             return
+        if isinstance(rule, Reduction):
+            return containers.reverse_reduction(self, e, rule, adj, out)
         if isinstance(rule, Partials):
             act = [self.is_active(a) for a in e.args]
             if sum(act) > 1:
@@ -269,7 +277,7 @@ class Calls:
         for p, a in zip(fn.params, e.args):
             if not _shadowed(p.type):
                 mask.append(False)
-            elif p.type.ptr or (p.type.ref and not p.type.const):
+            elif p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
             else:
                 mask.append(self.is_active(a))
@@ -291,10 +299,17 @@ class Calls:
                 if custom and a.type.holds_float:
                     tail.append(ir.Lit("nullptr", ir.Type(a.type.base, 1)))
                 continue
-            by_ref = p is not None and (p.type.ptr or (p.type.ref and not p.type.const))
-            if by_ref or (p is None and a.type.ptr):
+            by_ref = p is not None and (
+                p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const)
+            )
+            if custom and a.type.is_container:  # the adjoint container, through a pointer
                 ad = self.adj_of(a)
-                if p is not None and p.type.ref:
+                if ad is None:
+                    raise self.unsupported("passing a container without an adjoint to a custom pullback", a)
+                tail.append(_address(ad))
+            elif by_ref or (p is None and a.type.ptr):
+                ad = self.adj_of(a)
+                if p is not None and (p.type.ref or p.type.is_container):
                     ad = _address(ad)
                 tail.append(ad)
             else:

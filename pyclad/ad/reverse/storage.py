@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, lit
+from .. import containers
 from ..shadow import zero
 from .util import _block
 
@@ -23,6 +24,8 @@ class Storage:
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if target.type.dims:
             return self.save_array(target, depth)
+        if target.type.is_container:  # a copy of it, at whatever size it has then
+            return containers.save_whole(self, target, depth)
         ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, lit, neg
+from .. import containers
 from ..dispatch import exhaustive
 from ..shadow import zero
 from .util import _block, _body, _pure_calls, _record_value
@@ -97,7 +98,7 @@ class Sweep:
         target = Var(s.name, s.type.value())
         if s.type.is_record and isinstance(s.init, ir.InitList) and not s.init.items:
             return self.reset_record(target, depth, first=depth == 0, loc=s.loc)
-        if isinstance(s.init, ir.InitList):
+        if isinstance(s.init, ir.InitList) and not s.type.is_container:
             if len(s.type.dims) != 1:
                 raise self.unsupported("a multi-dimensional local array", s)
             fwd, rev = [], []
@@ -159,6 +160,8 @@ class Sweep:
                 f, r = self.save(e.target, depth) if self.must_save(e.target) else ([], [])
                 return f + [s], r
             return [s], []
+        if containers.is_member(e):
+            return containers.reverse_member(self, e, depth, s)
         if isinstance(e, ir.Call):
             return self.call_stmt(e, depth, s)
         if isinstance(e, ir.Binary) and e.op == ",":
@@ -176,6 +179,8 @@ class Sweep:
             return self.reset_record(target, depth, first, loc)
         first = first or (depth == 0 and self._first_store(target, root))
         self._check_pure(value)
+        if target.type.is_container:
+            return containers.reverse_assign(self, e, depth, first, loc)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
             op = "="

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, lit
+from .. import containers, shadow
 from ..activity import active_variables
 from ..dispatch import Pass
 from ..names import Namer
@@ -17,7 +18,7 @@ from ..normalize import RETURNED, Normalizer
 from ..program import Program
 from ..records import accumulate
 from ..records import expand as expand_records
-from ..rules import Custom, Partials
+from ..rules import Custom, Partials, Reduction
 from ..sequence import sequence
 from ..shadow import adjoint_param_type, adjoint_type, zero
 from .adjoints import _ACC, Adjoints
@@ -139,10 +140,30 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
 
     def _callee_params(self, c: ir.Call):
         rule = self.program.registry.lookup(c.callee)
-        if isinstance(rule, Partials):
+        if isinstance(rule, (Partials, Reduction)) or containers.is_member(c):
             return None
         f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
         return f.params if f is not None else None
+
+    def _container_adjoint(self, p: ir.Param, assigned: bool) -> None:
+        """The adjoint of a container parameter: the caller's, through ``_d_v``; a local
+        container of zeros shaped like the argument where the caller passes none (a
+        pullback's inactive argument that the body makes active), or where a by-value
+        parameter is assigned (the caller's adjoint must only be added to, at the end)."""
+        name = self.names.derivative(p.name)
+        zeros = containers.zero_like(Var(p.name, p.type.value()))
+        if p.name not in self.seeds and self.mode == "pullback":
+            self.adj_local[p.name] = name
+            self.top.append(ir.Decl(name, p.type.named(), zeros))
+            return
+        self.adj_param[p.name] = name
+        if assigned and not p.type.ref:
+            local = self.names.claim(f"_d_{p.name}")
+            self.adj_local[p.name] = local
+            self.top.append(ir.Decl(local, p.type.named(), zeros))
+            caller = ir.Unary("*", Var(name, shadow.adjoint_param_type(p.type)), p.type.named())
+            add = ir.Call("::pyclad::add_to", (caller, Var(local, p.type.named())), ir.VOID)
+            self.tail.append(ir.ExprStmt(add))
 
     def _declare_locals(self, extra) -> None:
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
@@ -150,7 +171,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if p.type.kind == ir.RECORD and not p.type.ptr and p.name in self.active and p.type.carries_float:
                 self._record_param(p, assigned_params)
             elif _shadowed(p.type) and (p.name in self.active):
-                if p.type.ptr:
+                if p.type.is_container:
+                    self._container_adjoint(p, p.name in assigned_params)
+                elif p.type.ptr:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 elif p.name not in self.seeds:
                     # A scalar left out of wrt (or inactive in the caller) that the body
@@ -200,7 +223,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                 dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
                     ir.InitList((), dplain)
-                    if t.dims or t.kind == ir.RECORD and not t.ptr
+                    if t.dims or t.is_container or t.kind == ir.RECORD and not t.ptr
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
@@ -287,6 +310,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
             base = self.adj_of(e.operand)
             return None if base is None else ir.Member(base, e.name, e.type.value())
+        if containers.is_member(e) and e.spelling == "data":  # v.data(): the adjoint's data()
+            base = self.adj_of(e.args[0])
+            return None if base is None else containers.method(base, "data", (), e.type)
         return None
 
     def note_reads(self, stmts) -> None:
