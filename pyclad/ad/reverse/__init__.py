@@ -1,0 +1,125 @@
+"""Reverse mode: a forward sweep that runs the primal and saves what it overwrites,
+then a reverse sweep that walks the statements backwards, restoring saved values
+and pushing each adjoint to the operands (``_d_u += du/dv * _d_v``).
+
+The function is first normalised (``normalize.py``) so that what ran is
+described by branch outcomes and loop trip counts alone.  Outside loops those
+are kept in locals; inside loops on ``pyclad::tape``s.
+
+Values are restored rather than stored for later use: before the reverse
+statement of ``v = e`` runs, ``v`` gets back the value it had before the
+assignment.  So every partial derivative can be recomputed from the program's
+own variables, and only variables the reverse sweep actually reads are saved
+(to-be-recorded analysis).  A loop whose iterations overwrite nothing the
+reverse sweep reads needs no tape at all: integer counters ``i++`` are undone by
+``i--``.
+
+The package, by job: ``transform`` (preparation, locals, adjoint lvalues, assembly) is
+made of the mixins ``sweep`` (statements), ``adjoints`` (expressions), ``calls`` (pullbacks,
+writing calls, hoisting) and ``storage`` (saves and tapes); ``prune`` drops dead forward
+updates.  This module holds the entry points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ... import ir
+from ..activity import writable
+from ..forward import vectorize
+from ..names import specialised
+from ..pause import collector_paused
+from ..program import Program
+from .adjoints import _ACC
+from .prune import prune_forward
+from .sweep import _STMT
+from .transform import ReverseTransform, _Prepared
+from .util import _subtree_any
+
+__all__ = [
+    "_ACC",
+    "_STMT",
+    "Output",
+    "ReverseTransform",
+    "_Prepared",
+    "_build",
+    "_subtree_any",
+    "gradient",
+    "prune_forward",
+    "pullback",
+]
+
+
+@dataclass(frozen=True)
+class Output:
+    """An adjoint array/scalar parameter of a gradient: ``name`` is the adjoint of ``param``."""
+
+    name: str
+    param: str
+    wrt: bool
+
+
+@collector_paused
+def gradient(
+    program: Program, fn: ir.Function, wrt: list[str], name: str
+) -> tuple[ir.Function, list[Output]]:
+    t = _build(program, fn, set(wrt), mode="grad")
+    outs: list[Output] = []
+    params = list(fn.params)
+    for p in fn.params:
+        if p.name in wrt or (p.type.ptr and p.name in t.active):
+            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
+    what = ", ".join(wrt)
+    comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
+    extra = [o for o in outs if not o.wrt]
+    if extra:
+        comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
+    return out, outs
+
+
+@collector_paused
+def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
+    """The name of fn's pullback for this activity pattern; generated on first use.
+    ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
+    seeds at once (vector reverse mode, for Jacobians)."""
+    name = specialised(f"{fn.name}_pullback", fn, active_params) + (f"_vec{vector}" if vector else "")
+    if program.has(name):
+        return name
+    program.reserve(name)
+    seeds = {p.name for p, a in zip(fn.params, active_params) if a}
+    t = _build(program, fn, seeds, mode="pullback", vector=vector)
+    params = list(fn.params)
+    if fn.ret.is_float:
+        params.append(ir.Param(t.seed_name, fn.ret.value()))
+    for p, a in zip(fn.params, active_params):
+        if a:
+            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
+    if vector:
+        out = vectorize(out, t.adjoint_names(), vector)
+    program.add(out)
+    return name
+
+
+def _build(program, fn, seeds, mode, vector=0):
+    """Run the transform twice: first to learn what the reverse sweep reads, then for real.
+    Saving a value can make the reverse sweep read more (the index of a restored element,
+    the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
+    probe.run()
+    needed = set(probe.reads)
+    if mode == "pullback":
+        # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
+        # sweep must leave what it overwrote through pointer and reference parameters as it
+        # found it, for the caller's reverse sweep that goes on reading it.
+        needed |= {p.name for p in fn.params if writable(p.type)}
+    while True:
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
+        t.run()
+        # Only the function's own variables are ever saved: reads of the names a run made up
+        # itself (saved values, adjoint temporaries) cannot change what the next run saves.
+        if not (t.reads - needed) & probe.prep.variables:
+            return t
+        needed |= t.reads
