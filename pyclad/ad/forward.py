@@ -16,14 +16,16 @@ transform again to its own output.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import ir
 from ..errors import NoDerivativeError, PycladError, UnsupportedError
 from ..ir import Var, add, div, is_zero, lit, mul, neg, sub
+from . import memory, shadow
 from .activity import active_variables, writable
 from .activity import depends as depends_on
 from .dispatch import exhaustive, handler
+from .memory import MARK, SAVE, UNDO
 from .names import Namer, specialised
 from .pause import collector_paused
 from .program import Program
@@ -42,8 +44,9 @@ def is_tape(t: ir.Type) -> bool:
 
 def vec_type(t: ir.Type, n: int) -> ir.Type:
     """The vector-mode tangent type of a value of type t."""
-    if is_tape(t):
-        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    if is_tape(t):  # a tape of values or of (adjoint) pointers: a tape of their vector tangents
+        stars = t.base[len("::pyclad::tape<") : -1].count("*")
+        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>{' ' + '*' * stars if stars else ''}>")
     return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
 
 
@@ -53,7 +56,16 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
 
     def retype(node):
         if isinstance(node, ir.Decl) and node.name in tangents:
-            return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
+            t = vec_type(node.type, n)
+            init = memory.retyped(node.init, t.element()) if memory.allocation(node.init) else node.init
+            return ir.Decl(node.name, t, init, node.loc)
+        if (
+            isinstance(node, ir.Assign)
+            and isinstance(node.target, Var)
+            and node.target.name in tangents
+            and memory.allocation(node.value) is not None
+        ):  # a tangent buffer: of vectors
+            return replace(node, value=memory.retyped(node.value, node.target.type.element()))
         if isinstance(node, Var) and node.name in tangents:
             return Var(node.name, vec_type(node.type, n), node.loc)
         if (
@@ -355,6 +367,10 @@ class ForwardTransform:
             return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
+        if s.type.ptr and memory.allocation(s.init) is not None:  # its tangent buffer beside it
+            element = shadow.tangent_type(s.type).element()
+            t = memory.shadow_allocation(s.init, element, self.tangent_value)
+            return self.flush(ir.Decl(d, _plain(s.type), t, s.loc), s)
         if s.type.ref and not s.type.const:
             v, t = self.lvalue(s.init)
         elif isinstance(s.init, ir.Call) and s.type.is_float and not s.type.ref:
@@ -400,12 +416,39 @@ class ForwardTransform:
             # The tangent of x++ is the tangent of x; an active pointer moves with its tangent.
             return [s] if tstep is None else [ir.ExprStmt(tstep, s.loc), s]
         if isinstance(e, ir.Call):
+            if memory.released(s) is not None or e.callee in (SAVE, MARK, UNDO):
+                return self.memory_stmt(s)
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
                 return self.flush(ir.ExprStmt(v, s.loc))
             return self.flush()
         self.check_cond(e)
         return [s]
+
+    def memory_stmt(self, s: ir.ExprStmt) -> list[ir.Stmt]:
+        """``delete[] t`` (and a gradient's deferred release of ``t``): the tangent buffer is
+        released with it.  ``::pyclad::save(_log, x)`` of a gradient's undo log: the tangent of
+        ``x`` is saved too (the same undo restores both); ``mark`` / ``undo`` stay as they are."""
+        e = s.expr
+        if e.callee in (MARK, UNDO):
+            return [s]
+        if e.callee == SAVE:
+            target = e.args[1]
+            root = ir.root_var(target)
+            if root is None or root.name not in self.active or not target.type.holds_float:
+                return [s]
+            _, t = self.lvalue(target)
+            return [ir.ExprStmt(ir.Call(SAVE, (e.args[0], t), ir.VOID, e.loc), s.loc), s]
+        pointer = memory.released(s)
+        _, t = self.expr(pointer)
+        if t is None or is_zero(t) or _is_null(t):
+            return [s]
+        return [memory.release_call(s, t), s]
+
+    def tangent_value(self, e: ir.Expr) -> ir.Expr:
+        """The tangent of a pure expression (0 for one that carries none)."""
+        _, t = self.expr(e)
+        return t if t is not None else lit(0)
 
     def assign(self, e: ir.Assign, loc) -> list[ir.Stmt]:
         root = ir.root_var(e.target)
@@ -428,6 +471,11 @@ class ForwardTransform:
             )
         if not e.target.type.is_float:  # pointer re-seated: p = q (+ k)
             tv, tt = self.expr(e.target)
+            if memory.allocation(e.value) is not None and tt is not None:  # its tangent buffer beside it
+                t = memory.shadow_allocation(
+                    e.value, shadow.tangent_type(e.target.type).element(), self.tangent_value
+                )
+                return self.flush(ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc), ir.ExprStmt(e, loc))
             v, t = self.expr(e.value)
             if t is None and _is_null(v):
                 t = v
@@ -728,6 +776,8 @@ class ForwardTransform:
         return None
 
     def call(self, e: ir.Call):
+        if e.kind in (ir.NEW, ir.DELETE):  # a buffer no derivative flows through (int* k = new int[n])
+            return e, None
         target = self.bind_result(e)
         if e.callee in (PUSH, POP):
             return self.tape_call(e)

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -262,6 +264,82 @@ template <std::size_t N>
 inline void store(const vec<N>& t, const checked<double>& out) {
     for (std::size_t i = 0; i < N; ++i) out.at(static_cast<std::ptrdiff_t>(i), nullptr) = t.v[i];
 }
+
+// ---------------------------------------------------------------- memory the primal writes and frees
+// What a callee overwrites through its pointer and reference parameters, saved element by
+// element as it overwrites it: the forward sweep calls the callee's NAME_reverse_forw, which
+// saves each old value before its store; before the callee's pullback, the reverse sweep
+// undoes the stores of that call (the last marked one), most recent first.
+class undo_log {
+public:
+    template <typename T>
+    void save(T& x) {
+        static_assert(std::is_trivially_copyable<T>::value, "undo_log saves plain values");
+        const unsigned char* p = reinterpret_cast<const unsigned char*>(&x);
+        entries_.push_back({static_cast<void*>(&x), sizeof(T)});
+        bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    }
+    void mark() { marks_.push_back(entries_.size()); }
+    void undo() {
+        std::size_t m = marks_.back();
+        marks_.pop_back();
+        while (entries_.size() > m) {
+            const entry& e = entries_.back();
+            std::memcpy(e.at, bytes_.data() + bytes_.size() - e.n, e.n);
+            bytes_.resize(bytes_.size() - e.n);
+            entries_.pop_back();
+        }
+    }
+
+private:
+    struct entry {
+        void* at;
+        std::size_t n;
+    };
+    std::vector<entry> entries_;
+    std::vector<unsigned char> bytes_;
+    std::vector<std::size_t> marks_;
+};
+
+template <typename T>
+inline void save(undo_log& log, T& x) {
+    log.save(x);
+}
+inline void mark(undo_log& log) { log.mark(); }
+inline void undo(undo_log& log) { log.undo(); }
+
+// The buffers the primal frees (and their adjoint buffers) while the reverse sweep may still
+// read them: released when the gradient or pullback returns, after its reverse sweep.
+class deferred_release {
+public:
+    deferred_release() = default;
+    deferred_release(const deferred_release&) = delete;
+    deferred_release& operator=(const deferred_release&) = delete;
+    ~deferred_release() {
+        for (std::size_t k = items_.size(); k-- > 0;) items_[k].release(items_[k].p);
+    }
+    template <typename T>
+    void delete_array(T* p) { items_.push_back({const_cast<void*>(static_cast<const void*>(p)), &del_array<T>}); }
+    template <typename T>
+    void delete_one(T* p) { items_.push_back({const_cast<void*>(static_cast<const void*>(p)), &del_one<T>}); }
+    void free(void* p) { items_.push_back({p, &free_raw}); }
+    template <typename T>
+    void delete_array(const checked<T>& p) { delete_array(static_cast<T*>(p)); }
+    template <typename T>
+    void delete_one(const checked<T>& p) { delete_one(static_cast<T*>(p)); }
+
+private:
+    struct item {
+        void* p;
+        void (*release)(void*);
+    };
+    template <typename T>
+    static void del_array(void* p) { delete[] static_cast<T*>(p); }
+    template <typename T>
+    static void del_one(void* p) { delete static_cast<T*>(p); }
+    static void free_raw(void* p) { std::free(p); }
+    std::vector<item> items_;
+};
 
 template <typename T, typename U>
 inline void push(tape<T>& t, const U& v) {

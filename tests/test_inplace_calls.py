@@ -1,0 +1,179 @@
+"""In-place updates through calls in reverse mode: a callee that overwrites a pointer argument
+(``distort(proj)``; a state array updated by a helper ``step(state, ...)`` in a loop).
+
+The forward sweep calls the callee's ``NAME_reverse_forw``, which saves each element on an
+undo log just before it overwrites it; the reverse sweep undoes that call's stores before
+the callee's pullback.  Nothing saves a whole array, of unknown or of declared size.  Each
+gradient is compared with finite differences and with the same function written without
+the call (``*_plain``)."""
+
+import re
+
+import numpy as np
+import pytest
+from conftest import arr, assert_close, fd
+
+import pyclad
+
+SOURCE = """\
+#include <cmath>
+
+void distort(double* proj, double k1, double k2) {
+    double r2 = proj[0] * proj[0] + proj[1] * proj[1];
+    double f = 1.0 + r2 * (k1 + k2 * r2);
+    proj[0] = proj[0] * f;
+    proj[1] = proj[1] * f;
+}
+double reproject(const double* cam, const double* pt, const double* obs) {
+    double proj[2];
+    proj[0] = pt[0] / pt[2] + cam[0];
+    proj[1] = pt[1] / pt[2] + cam[1];
+    distort(proj, cam[2], cam[3]);
+    double ex = proj[0] - obs[0], ey = proj[1] - obs[1];
+    return ex * ex + ey * ey;
+}
+double reproject_plain(const double* cam, const double* pt, const double* obs) {
+    double p0 = pt[0] / pt[2] + cam[0];
+    double p1 = pt[1] / pt[2] + cam[1];
+    double r2 = p0 * p0 + p1 * p1;
+    double f = 1.0 + r2 * (cam[2] + cam[3] * r2);
+    double ex = p0 * f - obs[0], ey = p1 * f - obs[1];
+    return ex * ex + ey * ey;
+}
+
+void step(double* state, const double* w, int n) {
+    for (int i = 0; i < n; i++) state[i] = std::sin(state[i] * w[i]) + 0.5 * state[(i + 1) % n];
+}
+double run(const double* w, const double* s0, int n, int steps) {
+    double* state = new double[n];
+    for (int i = 0; i < n; i++) state[i] = s0[i];
+    double loss = 0;
+    for (int t = 0; t < steps; t++) {
+        step(state, w, n);
+        loss += state[0] * state[n - 1];
+    }
+    delete[] state;
+    return loss;
+}
+double run_plain(const double* w, const double* s0, int n, int steps) {
+    double state[8];
+    for (int i = 0; i < n; i++) state[i] = s0[i];
+    double loss = 0;
+    for (int t = 0; t < steps; t++) {
+        for (int i = 0; i < n; i++) state[i] = std::sin(state[i] * w[i]) + 0.5 * state[(i + 1) % n];
+        loss += state[0] * state[n - 1];
+    }
+    return loss;
+}
+
+void sqr_all(double* a, int n) { for (int i = 0; i < n; i++) a[i] = a[i] * a[i]; }
+void twice(double* a, int n) { sqr_all(a, n); double* b = a + 1; b[0] += a[0]; sqr_all(a, n); }
+double writes_param(double* x, int n) {
+    double first = x[0] * x[0];
+    twice(x, n);
+    return first + x[1] * x[0];
+}
+double writes_param_plain(double* x, int n) {
+    double first = x[0] * x[0];
+    double a0 = x[0] * x[0], a1 = x[1] * x[1] + x[0] * x[0];
+    return first + a1 * a1 * (a0 * a0);
+}
+
+double scale_norm(double* a, double& total, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        a[i] = a[i] * total;
+        s += a[i] * a[i];
+    }
+    total = total * 0.5;
+    return s;
+}
+double uses_value(double* a, double c, int n) {
+    double t = c;
+    double r = 2.0 * scale_norm(a, t, n);
+    r += a[0];
+    return r * t + a[1];
+}
+double uses_value_plain(double* a, double c, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += (a[i] * c) * (a[i] * c);
+    double r = 2.0 * s + a[0] * c;
+    return r * (c * 0.5) + a[1] * c;
+}
+"""
+
+CAM = arr(0.1, -0.2, 0.05, -0.01)
+PT = arr(0.4, -0.3, 2.0)
+OBS = arr(0.3, -0.25)
+W = arr(0.9, -1.1, 0.7)
+S0 = arr(0.2, 0.5, -0.4)
+XS = arr(0.8, -0.6, 1.3)
+
+CASES = {
+    "reproject": ((CAM, PT, OBS), [(0, 4), (1, 3)]),
+    "run": ((W, S0, 3, 4), [(0, 3), (1, 3)]),
+    "writes_param": ((XS, 3), [(0, 3)]),
+    "uses_value": ((XS, 1.4, 3), [(0, 3), (1, None)]),
+}
+
+
+@pytest.fixture(scope="module")
+def m():
+    return pyclad.cppdef(SOURCE)
+
+
+@pytest.mark.parametrize("checked", [True, False])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_gradient_through_a_writing_call_matches_finite_differences_and_the_inlined_function(
+    m, case, checked
+):
+    fn, plain = getattr(m, case), getattr(m, f"{case}_plain")
+    args, wrt = CASES[case]
+    names = [fn.ir.params[i].name for i, _ in wrt]
+    got = pyclad.gradient(fn, names, checked=checked)(*args)
+    want = pyclad.gradient(plain, names, checked=checked)(*args)
+    for k, (index, size) in enumerate(wrt):
+        for e in range(size) if size is not None else (None,):
+            g = got[k] if e is None else got[k][e]
+            w = want[k] if e is None else want[k][e]
+            assert_close(g, fd(fn, list(args), index, e), what=f"{case} d/d{names[k]}[{e}] vs fd")
+            assert_close(g, w, what=f"{case} d/d{names[k]}[{e}] vs inlined")
+
+
+def test_no_whole_array_is_saved_around_a_writing_call(m):
+    for case in CASES:
+        code = pyclad.gradient(getattr(m, case)).code
+        assert not re.search(r"for \(int _k\d+ = ", code), code  # the old whole-array copy loops
+        assert not re.search(r"double _t\d+\[", code), code  # nor a local copy of an array
+    code = pyclad.gradient(m.reproject, ["cam", "pt"]).code
+    assert "::pyclad::mark(_log);" in code and "distort_reverse_forw(proj, cam[2], cam[3], _log);" in code
+    assert "::pyclad::undo(_log);" in code
+    forw = code[code.index("void distort_reverse_forw") :]
+    forw = forw[: forw.index("\n}\n")]
+    # each element saved just before it is overwritten, and nothing else
+    assert forw.count("::pyclad::save(_log, ") == 2
+    assert "::pyclad::save(_log, proj[0]);\n    proj[0] = proj[0] * f;" in forw
+
+
+def test_a_state_updated_by_a_helper_in_a_loop_saves_one_value_per_overwritten_element(m):
+    code = pyclad.gradient(m.run, ["w", "s0"]).code
+    forw = code[code.index("void step_reverse_forw") :]
+    assert "::pyclad::save(_log, state[i]);" in forw
+
+
+def test_a_writing_call_works_in_vector_reverse_mode_and_the_hessian(m):
+    jac_src = """
+    void sqr_all(double* a, int n) { for (int i = 0; i < n; i++) a[i] = a[i] * a[i]; }
+    void outs(const double* x, double* out) {
+        double t[2] = {x[0], x[1]};
+        sqr_all(t, 2);
+        out[0] = t[0] * x[1];
+        out[1] = t[1] + x[0];
+    }
+    """
+    j = pyclad.jacobian(pyclad.cppdef(jac_src).outs)(XS[:2], np.zeros(2))
+    x0, x1 = XS[0], XS[1]
+    assert np.allclose(j, [[2 * x0 * x1, x0 * x0], [1.0, 2 * x1]], rtol=1e-12, atol=0)
+    h = pyclad.hessian(m.writes_param, "x[0:1]")(XS, 3)
+    want = pyclad.hessian(m.writes_param_plain, "x[0:1]")(XS, 3)
+    assert np.allclose(h, want, rtol=1e-10, atol=1e-12)
