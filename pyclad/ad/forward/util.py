@@ -1,0 +1,64 @@
+"""Tangent types (scalar, tape, vector mode) and the small helpers the forward modules share."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ... import ir
+from ...ir import Var
+from .. import memory
+
+PUSH, POP = "::pyclad::push", "::pyclad::pop"
+
+
+def is_tape(t: ir.Type) -> bool:
+    return t.base.startswith("::pyclad::tape<")
+
+
+def vec_type(t: ir.Type, n: int) -> ir.Type:
+    """The vector-mode tangent type of a value of type t."""
+    if is_tape(t):  # a tape of values or of (adjoint) pointers: a tape of their vector tangents
+        stars = t.base[len("::pyclad::tape<") : -1].count("*")
+        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>{' ' + '*' * stars if stars else ''}>")
+    return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
+
+
+def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
+    """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
+    statements then carry n directional derivatives at once."""
+
+    def retype(node):
+        if isinstance(node, ir.Decl) and node.name in tangents:
+            t = vec_type(node.type, n)
+            init = memory.retyped(node.init, t.element()) if memory.allocation(node.init) else node.init
+            return ir.Decl(node.name, t, init, node.loc)
+        if (
+            isinstance(node, ir.Assign)
+            and isinstance(node.target, Var)
+            and node.target.name in tangents
+            and memory.allocation(node.value) is not None
+        ):  # a tangent buffer: of vectors
+            return replace(node, value=memory.retyped(node.value, node.target.type.element()))
+        if isinstance(node, Var) and node.name in tangents:
+            return Var(node.name, vec_type(node.type, n), node.loc)
+        if (
+            isinstance(node, ir.Cast)
+            and not node.implicit
+            and any(isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand))
+        ):
+            return node.operand  # a cast between floating types: the tangent vector is unchanged
+        return node
+
+    params = tuple(
+        ir.Param(p.name, vec_type(p.type, n), p.loc) if p.name in tangents else p for p in fn.params
+    )
+    return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
+
+
+def _is_null(e: ir.Expr) -> bool:
+    """A null pointer constant (its tangent is null as well)."""
+    return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
+
+
+def _plain(t: ir.Type) -> ir.Type:
+    return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
