@@ -245,3 +245,26 @@ def test_a_write_past_an_allocated_buffer_is_a_bounds_error_in_the_checked_varia
     for mode in (lambda f: pyclad.gradient(f, "x"), lambda f: pyclad.differentiate(f, "x[0]")):
         with pytest.raises(pyclad.BoundsError, match="a buffer from new"):
             mode(m.overrun)(X, N)
+
+
+def test_placement_new_and_realloc_are_located_errors_not_wrong_derivatives():
+    src = (
+        "#include <new>\n#include <cstdlib>\n"
+        "double place(double x) { double buf[2]; double* p = new (buf) double(x); return *p * x; }\n"
+        "double grow(const double* x, int n) {\n"
+        "    double* t = (double*)malloc(n * sizeof(double));\n"
+        "    t = (double*)realloc(t, 2 * n * sizeof(double));\n"
+        "    t[0] = x[0];\n"
+        "    double s = t[0] * x[0];\n"
+        "    free(t);\n"
+        "    return s;\n"
+        "}\n"
+    )
+    m = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError, match="placement new") as info:
+        pyclad.gradient(m.place)
+    assert ":3:" in str(info.value)
+    with pytest.raises(pyclad.PycladError, match=r"<string>:6:\d+:"):
+        pyclad.gradient(m.grow, "x")
+    with pytest.raises(pyclad.PycladError, match="realloc"):
+        pyclad.differentiate(m.grow, "x[0]")

@@ -244,19 +244,40 @@ def test_the_header_gradients_equal_the_jit_ones_and_finite_differences(built, j
 
 def test_the_forward_headers_build_and_run_clean_under_the_sanitizers(tmp_path, jit):
     (tmp_path / "model.cpp").write_text(MODEL)
-    r = pyclad_cli(
-        "gen", "model.cpp", "--mode", "forward", "-f", "boxed", "--wrt", "x", "-o", "fwd.hpp", cwd=tmp_path
-    )
-    assert r.returncode == 0, r.stderr
+    for out, args in (
+        ("fwd_x.hpp", ["-f", "cubes", "-f", "reversed_dot", "-f", "gram", "--wrt", "x"]),
+        ("fwd_s.hpp", ["-f", "boxed", "--wrt", "x"]),
+    ):
+        r = pyclad_cli("gen", "model.cpp", "--mode", "forward", *args, "-o", out, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
     main = """\
 #include <cstdio>
 #include "model.cpp"
-#include "fwd.hpp"
-int main() { std::printf("%.17g\\n", boxed_darg0(0.8, -1.7)); return 0; }
+#include "fwd_x.hpp"
+#include "fwd_s.hpp"
+int main() {
+    double x[4] = {0.7, -1.3, 2.1, 0.4};
+    for (int k = 0; k < 4; k++) {
+        double e[4] = {0, 0, 0, 0};
+        e[k] = 1;
+        std::printf("%.17g %.17g", cubes_darg0(x, 4, e), reversed_dot_darg0(x, 4, e));
+        std::printf(" %.17g\\n", k < 3 ? gram_darg0(x, e) : 0.0);
+    }
+    std::printf("%.17g\\n", boxed_darg0(0.8, -1.7));
+    return 0;
+}
 """
     (tmp_path / "main.cpp").write_text(main)
     out, warnings = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra", "-Werror")
     assert "warning" not in warnings
+    rows = [[float(v) for v in line.split()] for line in out.strip().splitlines()]
+    x = np.array(X)
+    for k in range(4):
+        for col, name in enumerate(("cubes", "reversed_dot")):
+            want = fd(getattr(jit, name), [x, 4], 0, k)
+            assert math.isclose(rows[k][col], want, rel_tol=1e-8, abs_tol=1e-10), (name, k, rows[k])
+        if k < 3:
+            assert math.isclose(rows[k][2], fd(jit.gram, [x[:3]], 0, k), rel_tol=1e-8), ("gram", k)
     want = pyclad.differentiate(jit.boxed, "x")(0.8, -1.7)
-    assert math.isclose(float(out), want, rel_tol=1e-12)
-    assert math.isclose(float(out), 2 * 0.8 * -1.7, rel_tol=1e-12)
+    assert math.isclose(rows[4][0], want, rel_tol=1e-12)
+    assert math.isclose(rows[4][0], 2 * 0.8 * -1.7, rel_tol=1e-12)

@@ -33,6 +33,21 @@ int main() {
     pyclad::undo(log);
     CHECK(wide == 1.5L);
 
+    struct pair3 {  // a value of another size
+        double a, b, c;
+    };
+    pair3 r = {1.0, 2.0, 3.0};
+    char ch = 'a';
+    pyclad::mark(log);
+    pyclad::save(log, r);
+    r.b = 5.0;
+    pyclad::save(log, ch);
+    ch = 'b';
+    pyclad::save(log, r);
+    r = {7.0, 8.0, 9.0};
+    pyclad::undo(log);
+    CHECK(r.a == 1.0 && r.b == 2.0 && r.c == 3.0 && ch == 'a');
+
     {
         pyclad::deferred_release released;
         double* buf = new double[8]();

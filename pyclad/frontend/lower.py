@@ -524,6 +524,7 @@ class Lowerer:
         (see ir.NEW); placement new is refused (and ``new T[n][3]``, whose pointer-to-array
         type is)."""
         t, L = self.type_of(c), loc(c)
+        kids = [k for k in kids if k.kind.is_expression()]  # not the TYPE_REF of ``new P[n]``
         toks = [x.spelling for x in c.get_tokens()]
         if not toks or toks[0] not in ("new", "::"):
             raise unsupported("a new-expression written by a macro", c)
