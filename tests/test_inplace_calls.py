@@ -171,9 +171,75 @@ def test_a_writing_call_works_in_vector_reverse_mode_and_the_hessian(m):
         out[1] = t[1] + x[0];
     }
     """
-    j = pyclad.jacobian(pyclad.cppdef(jac_src).outs)(XS[:2], np.zeros(2))
+    outs = pyclad.cppdef(jac_src).outs
     x0, x1 = XS[0], XS[1]
-    assert np.allclose(j, [[2 * x0 * x1, x0 * x0], [1.0, 2 * x1]], rtol=1e-12, atol=0)
+    for mode in ("reverse", "forward"):
+        j = pyclad.jacobian(outs, mode=mode)(XS[:2], np.zeros(2))
+        assert np.allclose(j, [[2 * x0 * x1, x0 * x0], [1.0, 2 * x1]], rtol=1e-12, atol=0), mode
     h = pyclad.hessian(m.writes_param, "x[0:1]")(XS, 3)
     want = pyclad.hessian(m.writes_param_plain, "x[0:1]")(XS, 3)
     assert np.allclose(h, want, rtol=1e-10, atol=1e-12)
+
+
+CALLEES = """\
+void sqr_all(double* a, int n) { for (int i = 0; i < n; i++) a[i] = a[i] * a[i]; }
+// writes its own local array through a nested call (not logged) and the caller's p[0]
+void outer(double* p) { double tmp[2] = {p[0], p[1]}; sqr_all(tmp, 2); p[0] = tmp[0] + tmp[1] * p[0]; }
+double use_outer(const double* x) { double q[2] = {x[0], x[1]}; outer(q); return q[0] * q[1] + q[0]; }
+// a pointer parameter that walks the caller's array
+void walk(double* p, int n) { for (int i = 0; i < n; i++) { *p = *p * *p + 1.0; p++; } }
+double use_walk(double* x, int n) { double a = x[0] * x[1]; walk(x, n); return a * x[0] + x[1] * x[2]; }
+// recursion: each level's logging variant calls the next one's
+void rec(double* p, int n) { if (n <= 1) return; p[0] *= p[1]; rec(p + 1, n - 1); }
+double use_rec(double* x, int n) { rec(x, n); double s = 0; for (int i = 0; i < n; i++) s += x[i] * (i + 1); return s * x[0]; }
+// a scalar by reference and an array, both overwritten, called in a loop
+void scale(double& s, double* v, int n) { for (int i = 0; i < n; i++) { v[i] *= s; s += v[i]; } }
+double use_scale(double* v, double c, int n) { double s = c; for (int k = 0; k < 2; k++) scale(s, v, n); return s * v[n - 1]; }
+"""
+
+
+@pytest.mark.parametrize(
+    "name, args, wrt",
+    [
+        ("use_outer", (XS[:2],), ["x"]),
+        ("use_walk", (XS, 3), ["x"]),
+        ("use_rec", (XS, 3), ["x"]),
+        ("use_scale", (XS, 0.9, 3), ["v", "c"]),
+    ],
+)
+def test_callees_that_walk_recurse_or_write_their_own_locals_have_the_gradient_of_finite_differences(
+    name, args, wrt
+):
+    fn = getattr(pyclad.cppdef(CALLEES), name)
+    got = pyclad.gradient(fn, wrt)(*args)
+    names = [p.name for p in fn.ir.params]
+    for k, w in enumerate(wrt):
+        i = names.index(w)
+        if isinstance(args[i], np.ndarray):
+            for e in range(args[i].size):
+                assert_close(got[k][e], fd(fn, list(args), i, e), what=f"{name} d/d{w}[{e}]")
+        else:
+            assert_close(got[k], fd(fn, list(args), i), what=f"{name} d/d{w}")
+
+
+def test_a_callee_storing_through_a_pointer_into_either_its_own_or_the_callers_memory_is_refused():
+    src = """\
+void put(double a, double* o, bool mine) {
+    double tmp[1];
+    double* p = tmp;
+    if (!mine) p = o;
+    p[0] = a * a;
+}
+double use_put(double* x) { put(x[0], x, false); return x[0] * x[1]; }
+"""
+    m = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError, match="caller's memory or into the function's own") as info:
+        pyclad.gradient(m.use_put, "x")
+    assert "<string>:5:" in str(info.value)
+    x = arr(0.5, 2.0)
+    assert_close(
+        pyclad.differentiate(m.use_put, "x[0]")(
+            x,
+        ),
+        2 * 0.5 * 2.0,
+    )  # forward mode is fine

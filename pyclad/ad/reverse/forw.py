@@ -46,8 +46,8 @@ def reverse_forw(program: Program, fn: ir.Function) -> str:
     fn = sequence(fn)
     names = Namer.for_function(fn)
     log = Var(names.claim("_log"), LOG)
-    caller = _caller_pointers(fn)
-    body = _Logger(program, log, caller).block(fn.body)
+    caller, unclear = _caller_pointers(fn)
+    body = _Logger(program, log, caller, unclear).block(fn.body)
     comment = (
         f"{fn.name}, saving on {log.name} each value it overwrites in its caller's memory\n"
         "just before overwriting it (the forward sweep of a caller's gradient)."
@@ -57,40 +57,42 @@ def reverse_forw(program: Program, fn: ir.Function) -> str:
     return name
 
 
-def _caller_pointers(fn: ir.Function) -> set[str]:
-    """The parameters and local pointers that reach the caller's memory: writable pointer
-    and reference parameters, and locals only ever pointed into them (``double* b = a + 1``).
-    A local pointer into both the caller's memory and the function's own is refused: its
-    stores could not be told apart."""
+def _caller_pointers(fn: ir.Function) -> tuple[set[str], set[str]]:
+    """The parameters and local pointers that reach the caller's memory (writable pointer
+    and reference parameters, and locals pointed into them: ``double* b = a + 1``), and the
+    local pointers that may point either into it or into the function's own memory (or
+    somewhere this cannot tell: ``p = c ? a : tmp``), whose stores cannot be logged."""
+    params = {p.name for p in fn.params}
     reach = {p.name for p in fn.params if writable(p.type)}
     sources: dict[str, list[ir.Expr]] = {}
     for n in ir.walk(fn.body):
         if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
             sources.setdefault(n.name, []).append(n.init)
-        elif isinstance(n, ir.Assign) and n.op == "=" and isinstance(n.target, Var) and n.target.type.ptr:
+        elif isinstance(n, ir.Assign) and isinstance(n.target, Var) and n.target.type.ptr:
             sources.setdefault(n.target.name, []).append(n.value)
     changed = True
     while changed:
         changed = False
         for name, values in sources.items():
-            if name in reach:
-                continue
-            roots = [ir.root_var(_address_root(v)) for v in values]
-            if any(r is not None and r.name in reach for r in roots):
+            if name not in reach and any(_kind(v, reach) == "caller" for v in values):
                 reach.add(name)
                 changed = True
-    params = {p.name for p in fn.params}
+    unclear = set()
     for name, values in sources.items():
-        if name in reach and name not in params:
-            for v in values:
-                root = ir.root_var(_address_root(v))
-                if not _is_null(v) and (root is None or root.name not in reach):
-                    raise UnsupportedError(
-                        f"the pointer '{name}' points both into the caller's memory and elsewhere "
-                        "(in a callee whose stores the reverse sweep must undo)",
-                        getattr(v, "loc", None) or fn.loc,
-                    )
-    return reach
+        kinds = {_kind(v, reach) for v in values}
+        if name not in params and ("unknown" in kinds or kinds >= {"caller", "own"}):
+            unclear.add(name)
+    return reach - unclear, unclear
+
+
+def _kind(v: ir.Expr, reach: set[str]) -> str:
+    """Where a pointer value points: "caller" (into the caller's memory), "own", "unknown"."""
+    if _is_null(v) or memory.allocation(v) is not None:
+        return "own"
+    root = ir.root_var(_address_root(v))
+    if root is None:
+        return "unknown"
+    return "caller" if root.name in reach else "own"
 
 
 def _address_root(e: ir.Expr) -> ir.Expr:
@@ -108,8 +110,8 @@ def _is_null(e: ir.Expr) -> bool:
 class _Logger:
     """The statements of a callee with its stores into the caller's memory logged."""
 
-    def __init__(self, program: Program, log: Var, caller: set[str]):
-        self.program, self.log, self.caller = program, log, caller
+    def __init__(self, program: Program, log: Var, caller: set[str], unclear: set[str]):
+        self.program, self.log, self.caller, self.unclear = program, log, caller, unclear
 
     def block(self, b: ir.Block) -> ir.Block:
         out: list[ir.Stmt] = []
@@ -164,8 +166,12 @@ class _Logger:
         """A store into the caller's memory (not into a local, nor through a pointer of the
         function's own)."""
         root = ir.root_var(target)
-        if root is None:
-            raise UnsupportedError("this assignment target (in a callee whose stores are undone)", None)
+        if root is None or (root.name in self.unclear and target is not root):
+            raise UnsupportedError(
+                "a store through a pointer that may point into the caller's memory or into the "
+                "function's own (in a callee whose stores the reverse sweep must undo)",
+                getattr(target, "loc", None) or (root.loc if root is not None else None),
+            )
         if root.name not in self.caller:
             return False
         # re-seating a pointer parameter (a copy) or local pointer stores nothing of the caller's
