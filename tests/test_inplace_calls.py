@@ -140,6 +140,17 @@ def test_the_gradient_through_a_writing_call_matches_finite_differences_and_the_
             assert_close(g, w, what=f"{case} d/d{names[k]}[{e}] vs inlined")
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_forward_mode_through_a_writing_call_matches_finite_differences(m, case):
+    fn = getattr(m, case)
+    args, wrt = CASES[case]
+    for index, size in wrt:
+        name = fn.ir.params[index].name
+        for e in range(size) if size is not None else (None,):
+            got = pyclad.differentiate(fn, name if e is None else f"{name}[{e}]")(*args)
+            assert_close(got, fd(fn, list(args), index, e), what=f"{case} {name}[{e}]")
+
+
 def test_no_whole_array_is_saved_around_a_writing_call(m):
     for case in CASES:
         code = pyclad.gradient(getattr(m, case)).code
