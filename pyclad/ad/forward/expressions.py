@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, add, div, is_zero, lit, mul, neg, sub
-from ..dispatch import exhaustive, handler
+from ..dispatch import exhaustive
 from .util import _plain
 
 
@@ -35,7 +35,7 @@ class Expressions:
 
     def expr(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr | None]:
         """(value, tangent) of e; tangent None for values that carry no derivative."""
-        return handler(self, _EXPR, e, "forward mode", self.fn.loc)(e)
+        return self.visit_expr(e)
 
     def literal(self, e: ir.Lit):
         return e, (lit(0) if e.type.is_float else None)

@@ -8,7 +8,7 @@ from ...ir import Var, add, div, is_zero, lit, mul, sub
 from .. import memory, shadow
 from ..activity import depends as depends_on
 from ..activity import writable
-from ..dispatch import exhaustive, handler
+from ..dispatch import exhaustive
 from ..memory import MARK, SAVE, UNDO
 from .util import _is_null, _plain, is_tape
 
@@ -33,7 +33,7 @@ class Statements:
 
     def stmt(self, s: ir.Stmt) -> list[ir.Stmt]:
         assert not self.pending
-        return handler(self, _STMT, s, "forward mode", self.fn.loc)(s)
+        return self.visit_stmt(s)
 
     def block_stmt(self, s: ir.Block) -> list[ir.Stmt]:
         return [ir.Block(tuple(self.block_stmts(s.stmts)), s.loc)]

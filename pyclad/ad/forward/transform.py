@@ -10,22 +10,25 @@ from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, is_zero, lit
 from ..activity import active_variables
+from ..dispatch import Pass
 from ..names import Namer
 from ..program import Program
 from ..rules import Custom, Partials
 from ..sequence import sequence
 from ..simplify import remove_dead_locals
 from .calls import Calls, _pure_call
-from .expressions import Expressions
-from .statements import Statements
+from .expressions import _EXPR, Expressions
+from .statements import _STMT, Statements
 from .util import _plain
 
 RETURN = "_d_return"
 _TEMP = re.compile(r"_t\d+")
 
 
-class ForwardTransform(Statements, Expressions, Calls):
+class ForwardTransform(Statements, Expressions, Calls, Pass):
     """One forward-mode transform of one function (``derivative``, ``pushforward``)."""
+
+    MODE, STMT, EXPR = "forward mode", _STMT, _EXPR
 
     def __init__(
         self, program: Program, fn: ir.Function, seeds: set[str], returns_pair=False, vector: int = 0

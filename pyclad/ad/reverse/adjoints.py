@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, div, is_zero, mul, neg
-from ..dispatch import exhaustive, handler
+from ..dispatch import exhaustive
 from .util import _block
 
 
@@ -47,7 +47,7 @@ class Adjoints:
         """Reverse-sweep statements that add adj * d e / d (each active leaf) to the leaves' adjoints."""
         if not discard and (is_zero(adj) or not self.is_active(e)) and not self.has_user_call(e):
             return
-        handler(self, _ACC, e, "reverse mode", self.fn.loc)(e, adj, out, discard)
+        self.visit_expr(e, adj, out, discard)
 
     def acc_lvalue(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool) -> None:
         a = self.adj_of(e)

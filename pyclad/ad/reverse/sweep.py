@@ -7,7 +7,7 @@ from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, lit, neg
 from .. import memory, shadow
-from ..dispatch import exhaustive, handler
+from ..dispatch import exhaustive
 from .util import _block, _body, _pure_calls
 
 ULONG = ir.Type("unsigned long")
@@ -63,7 +63,7 @@ class Sweep:
         return plan
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        return handler(self, _STMT, s, "reverse mode", self.fn.loc)(s, depth)
+        return self.visit_stmt(s, depth)
 
     def block_stmt(self, s: ir.Block, depth: int):
         return self.stmts(s.stmts, depth)

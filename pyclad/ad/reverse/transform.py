@@ -11,16 +11,17 @@ from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, lit
 from ..activity import active_variables
+from ..dispatch import Pass
 from ..names import Namer
 from ..normalize import RETURNED, Normalizer
 from ..program import Program
 from ..rules import Custom, Partials
 from ..sequence import sequence
-from .adjoints import Adjoints
+from .adjoints import _ACC, Adjoints
 from .calls import Calls
 from .prune import prune_forward
 from .storage import Storage
-from .sweep import Sweep
+from .sweep import _STMT, Sweep
 from .util import _subtree_any
 
 
@@ -73,8 +74,10 @@ class _Prepared:
                 self.assignments[target] = self.assignments.get(target, 0) + 1
 
 
-class ReverseTransform(Sweep, Adjoints, Calls, Storage):
+class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
     """One run of the reverse transform over one function (see ``_build``)."""
+
+    MODE, STMT, EXPR = "reverse mode", _STMT, _ACC
 
     def __init__(
         self,
