@@ -268,3 +268,24 @@ def test_placement_new_and_realloc_are_located_errors_not_wrong_derivatives():
         pyclad.gradient(m.grow, "x")
     with pytest.raises(pyclad.PycladError, match="realloc"):
         pyclad.differentiate(m.grow, "x[0]")
+
+
+def test_the_shadow_of_a_buffer_the_caller_owns_is_never_released():
+    """A primal that frees its parameter frees the caller's memory; the derivative frees the
+    same, but never the caller's adjoint or tangent buffer."""
+    src = """\
+double consume(double* x, int n) {
+    double* t = new double[n];
+    for (int i = 0; i < n; i++) t[i] = x[i] * x[i];
+    double s = t[0] * x[1];
+    delete[] t;
+    delete[] x;
+    return s;
+}
+"""
+    m = pyclad.cppdef(src)
+    rev = pyclad.gradient(m.consume, "x").code
+    assert "_released.delete_array(x);" in rev and "_released.delete_array(_d_t);" in rev
+    assert "delete_array(_d_x)" not in rev
+    fwd = pyclad.differentiate(m.consume, "x[0]").code
+    assert "delete[] x;" in fwd and "delete[] _d_t;" in fwd and "delete[] _d_x" not in fwd

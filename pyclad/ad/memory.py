@@ -155,6 +155,25 @@ def _shadow_new(call: ir.Call, shadow_type: ir.Type, tangent) -> ir.Call:
     return replace(call, args=(arg,), type=pointer)
 
 
+def owned(body: ir.Stmt) -> set[str]:
+    """The pointer variables of ``body`` that only ever hold buffers it allocates (or null):
+    the shadow of such a buffer is the function's own, released with it.  The shadow of any
+    other pointer the primal frees (a parameter, an alias of one) belongs to the caller and
+    is never released."""
+    values: dict[str, list[ir.Expr]] = {}
+    for n in ir.walk(body):
+        if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
+            values.setdefault(n.name, []).append(n.init)
+        elif isinstance(n, ir.Assign) and isinstance(n.target, ir.Var) and n.target.type.ptr:
+            values.setdefault(n.target.name, []).append(n.value if n.op == "=" else n.target)
+    return {
+        name
+        for name, vs in values.items()
+        if any(allocation(v) is not None for v in vs)
+        and all(allocation(v) is not None or (isinstance(v, ir.Lit) and v.text == "nullptr") for v in vs)
+    }
+
+
 def release_call(s: ir.Stmt, pointer: ir.Expr) -> ir.Stmt:
     """The statement ``s`` (a release) applied to ``pointer`` instead: ``delete[] _d_t``."""
     c = s.expr

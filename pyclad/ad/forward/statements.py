@@ -159,7 +159,7 @@ class Statements:
 
     def memory_stmt(self, s: ir.ExprStmt) -> list[ir.Stmt]:
         """``delete[] t`` (and a gradient's deferred release of ``t``): the tangent buffer is
-        released with it.  ``::pyclad::save(_log, x)`` of a gradient's undo log: the tangent of
+        released with it when this function allocated it (see memory.owned).  ``::pyclad::save(_log, x)`` of a gradient's undo log: the tangent of
         ``x`` is saved too (the same undo restores both); ``mark`` / ``undo`` stay as they are."""
         e = s.expr
         if e.callee in (MARK, UNDO):
@@ -173,7 +173,9 @@ class Statements:
             return [ir.ExprStmt(ir.Call(SAVE, (e.args[0], t), ir.VOID, e.loc), s.loc), s]
         pointer = memory.released(s)
         _, t = self.expr(pointer)
-        if t is None or is_zero(t) or _is_null(t):
+        if t is None or is_zero(t) or _is_null(t) or not isinstance(pointer, Var):
+            return [s]
+        if pointer.name not in memory.owned(self.fn.body):  # a caller's tangent buffer
             return [s]
         return [memory.release_call(s, t), s]
 

@@ -235,14 +235,17 @@ class Sweep:
 
     def release(self, s: ir.ExprStmt, pointer: ir.Expr) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         """``delete[] t`` / ``free(t)``: the reverse sweep may still read ``t`` (and adds into
-        its adjoint buffer), so both are released when the generated function returns."""
+        its adjoint buffer), so both are released when the generated function returns (the
+        adjoint buffer only when this function allocated it: see memory.owned)."""
         deferred = self.deferred
         if deferred is None:
             deferred = self.deferred = Var(self.names.claim("_released"), memory.DEFERRED)
             self.top.append(ir.Decl(deferred.name, memory.DEFERRED, None))
         fwd = [memory.defer(s, pointer, deferred)]
         adj = self.adj_of(pointer)
-        if adj is not None:
+        if self.owned is None:
+            self.owned = memory.owned(self.body)
+        if adj is not None and isinstance(pointer, Var) and pointer.name in self.owned:
             fwd.append(memory.defer(s, adj, deferred))
         return fwd, []
 
