@@ -48,6 +48,13 @@ _INT_RANGE = {  # C++ integer type -> (min, max), from the platform's sizes
     ]
 }
 _F64 = np.dtype(np.float64)
+# C++ integer type -> the numpy dtype of its arrays (``int*`` takes int32, ``long*`` int64 here),
+# from the platform's sizes; char arrays are not index arrays and stay refused.
+_INT_DTYPES = {
+    name: np.dtype(f"{'u' if lo == 0 else 'i'}{(hi.bit_length() + 7) // 8}")
+    for name, (lo, hi) in _INT_RANGE.items()
+    if "char" not in name
+}
 
 
 class Module:
@@ -298,6 +305,8 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
             raise ArgumentError(f"{where} is an empty array", fn.loc)
         arrays[p.name] = arr
         return arr
+    if t.ptr == 1 and t.base in _INT_DTYPES and t.kind == ir.BUILTIN:
+        return _int_array(fn, p, a, arrays, private)
     if t.ptr or t.dims:
         raise ArgumentError(f"{where} has type {t.spell()}, which Python cannot pass", fn.loc)
     if t.ref and not t.const:
@@ -325,6 +334,42 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
     if not lo <= a <= hi:
         raise ArgumentError(f"{where} is {t.spell()}: {a} is outside its range [{lo}, {hi}]", fn.loc)
     return a
+
+
+def _int_array(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool) -> np.ndarray:
+    """An integer array (``const int* idx``) as its parameter's exact dtype: a written one
+    (``int* idx``) must already be that (the primal writes it in place; a derivative call, a
+    private copy); a const one is converted when every value fits, never truncated."""
+    t, where = p.type, f"argument '{p.name}' of {fn.name}"
+    dtype = _INT_DTYPES[t.base]
+    if isinstance(a, (int, float)) or a is None:
+        raise ArgumentError(f"{where} is {t.spell()}: pass an array, got {type(a).__name__}", fn.loc)
+    if not t.const and not private:
+        arr = output_array(fn, p, a, dtype)
+    else:
+        try:
+            src = np.asarray(a)
+        except Exception as exc:  # noqa: BLE001 - any failure is a bad argument
+            raise ArgumentError(f"{where}: cannot convert to an array ({exc})", fn.loc) from None
+        if src.size == 0:
+            raise ArgumentError(f"{where} is an empty array", fn.loc)
+        if src.dtype.kind not in "biuf":
+            raise ArgumentError(f"{where}: expected integers, got an array of {src.dtype}", fn.loc)
+        if src.dtype != dtype:
+            info = np.iinfo(dtype)
+            values = src.astype(np.float64) if src.dtype.kind == "f" else src
+            if src.dtype.kind == "f" and not np.all(np.isfinite(values) & (values == np.round(values))):
+                raise ArgumentError(f"{where} is {t.spell()}: the array holds non-integer values", fn.loc)
+            if values.min() < info.min or values.max() > info.max:
+                raise ArgumentError(
+                    f"{where} is {t.spell()}: a value is outside its range [{info.min}, {info.max}]", fn.loc
+                )
+        if src.dtype == dtype and src.flags.c_contiguous and t.const:
+            arr = src.reshape(-1)  # an input, read in place
+        else:
+            arr = np.array(src, dtype=dtype, order="C", copy=True).reshape(-1)
+    arrays[p.name] = arr
+    return arr
 
 
 def _result(t: ir.Type, value):

@@ -167,7 +167,8 @@ def _point(fn: api.Function, args: Sequence) -> list:
         if p.type.is_container and p.type.holds_float:  # numbers in a std::vector / std::array
             out.append(np.array(a, dtype=api._DTYPES.get(p.type.element().base, np.float64)).reshape(-1))
         elif p.type.ptr:
-            out.append(np.array(a, dtype=api._DTYPES.get(p.type.base, np.float64)).reshape(-1))
+            dtype = api._DTYPES.get(p.type.base) or api._INT_DTYPES.get(p.type.base, np.float64)
+            out.append(np.array(a, dtype=dtype).reshape(-1))
         elif p.type.holds_float:
             out.append(float(a))
         else:

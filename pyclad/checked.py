@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from . import ir
+from .ad import memory
 
 CHECKED = "__pyclad_checked"
 ENTRY = "__pyclad_entry"
@@ -119,6 +120,13 @@ def _expr(e: ir.Expr, loc, generated: frozenset) -> ir.Expr:
         return ir.Call("::pyclad::view", (_expr(e.args[0], loc, generated),), e.type)
     if isinstance(e, ir.Call) and e.callee.endswith(".data") and not e.args and is_checked_pointer(e.type):
         return ir.Call("::pyclad::view", (ir.Var(e.callee[: -len(".data")], ir.AUTO),), e.type)
+    if is_checked_pointer(e.type) and e.type.base != "void" and memory.allocation(e) is not None:
+        n = memory.length(e)
+        if n is not None:  # a buffer the kernel allocates: checked against the length it has
+            plain = _children(e, loc, generated)
+            what = _quote(f"a buffer from {memory.allocation(e).callee}")
+            t = checked_type(e.type)
+            return ir.Call(t.base, (plain, _expr(n, loc, generated), what), t)
     if isinstance(e, ir.Cast):
         e = replace(e, type=checked_type(e.type))
     if (

@@ -46,6 +46,8 @@ def prec(e: ir.Expr) -> int:
         return _UNARY if e.prefix else _POSTFIX
     if isinstance(e, ir.Lit) and e.text.startswith("-"):
         return _UNARY
+    if isinstance(e, ir.Call) and e.kind in (ir.NEW, ir.DELETE):
+        return _UNARY
     if isinstance(e, ir.Call) and (form := _operator_form(e)) is not None:
         return _BINARY_PREC.get(form, _ASSIGN)
     if isinstance(e, (ir.Call, ir.Index, ir.Member)) or (isinstance(e, ir.Cast) and not e.implicit):
@@ -128,6 +130,8 @@ def _expr(e: ir.Expr) -> str:
             else:
                 head = f"{expr(receiver, _POSTFIX)}.{e.text}"
             return f"{head}({', '.join(expr(a, _ASSIGN) for a in args)})"
+        if e.kind in (ir.NEW, ir.DELETE):
+            return _memory(e)
         return f"{e.text}({', '.join(expr(a, _ASSIGN) for a in e.args)})"
     if isinstance(e, ir.Index):
         return f"{expr(e.base, _POSTFIX)}[{expr(e.index)}]"
@@ -142,6 +146,23 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.InitList):
         return "{" + ", ".join(expr(x, _ASSIGN) for x in e.items) + "}"
     raise TypeError(f"cannot emit {type(e).__name__}")
+
+
+def _memory(e: ir.Call) -> str:
+    """``new T[n]()``, ``new T(x)``, ``delete[] p`` (see ir.NEW)."""
+    if e.kind == ir.DELETE:
+        return f"{e.callee} {expr(e.args[0], _UNARY)}"
+    head = f"new {e.type.element().spell()}"
+    args = e.args
+    if e.callee == "new[]":
+        head += f"[{expr(args[0])}]"
+        args = args[1:]
+    if not args:
+        return head
+    init = args[0]
+    if isinstance(init, ir.InitList):
+        return head + ("()" if not init.items else _expr(init))
+    return f"{head}({expr(init)})"
 
 
 class _Writer:

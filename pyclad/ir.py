@@ -281,6 +281,13 @@ class Cond(Expr):
 FUNCTION = "function"
 METHOD = "method"
 CONSTRUCTOR = "constructor"
+# Dynamic memory, as calls of their own kind (the transforms see them through ad/memory.py).
+# ``new`` (callee "new"): ``new T`` (no args), ``new T(x)`` (args ``(x,)``), ``new T()`` (args
+# ``(InitList(),)``); ``new T[n]`` (callee "new[]"): args ``(n,)``, or ``(n, InitList(...))``
+# for ``new T[n]()`` / ``new T[n]{a, b}``.  The call's type is ``T*``.  ``delete p`` /
+# ``delete[] p`` (callee "delete" / "delete[]", args ``(p,)``) are of kind DELETE.
+NEW = "new"
+DELETE = "delete"
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,16 @@ void via_helper_wide(const double* x, double* out) {  // 5 inputs, 2 outputs
     write2(x[0] * x[1], x[2] + x[3] * x[4], out);
 }
 
+// The helper's pointer is chosen by a condition: reverse mode cannot follow it.
+void put_first(double a, double b, double* o, bool first) {
+    double* p = first ? o : o + 1;
+    p[0] = a * b;
+}
+void via_chosen_wide(const double* x, double* out) {  // 5 inputs, 2 outputs
+    put_first(x[0] * x[1], x[2] + x[3] * x[4], out, true);
+    out[1] = x[0] - x[2];
+}
+
 void split(const double* x, const double* y, double* a, double* b) {
     a[0] = x[0] * x[1];
     a[1] = std::exp(x[1]);
@@ -653,7 +663,7 @@ def test_auto_mode_follows_the_shape_of_each_call(m):
 
 def test_output_written_by_a_helper(m):
     """The output array is written only through a user function it is passed to (with
-    pointer arithmetic): forward mode handles it; reverse mode says clearly that it cannot."""
+    pointer arithmetic): forward and reverse mode handle it."""
     x = arr(0.2, -0.5, 0.9)
     want = fd_jacobian(m.via_helper, (x, np.zeros(4)), ["x"], ["out"])
     J = pyclad.jacobian(m.via_helper, mode="forward")
@@ -663,17 +673,15 @@ def test_output_written_by_a_helper(m):
     auto = pyclad.jacobian(m.via_helper)
     assert_matrix_close(auto(x, np.zeros(4)), got, 1e-15, "via_helper auto")
     assert auto.last_mode == "forward"  # 3 inputs, 4 outputs
-    with pytest.raises(pyclad.UnsupportedError) as info:
-        pyclad.jacobian(m.via_helper, mode="reverse")(x, np.zeros(4))
-    assert f"<string>:{_line('write2(x[0], x[1], out)')}:" in str(info.value)
+    rev = pyclad.jacobian(m.via_helper, mode="reverse")(x, np.zeros(4))
+    assert_matrix_close(
+        rev, got, 1e-12, "via_helper reverse (the helper's stores undone before its pullback)"
+    )
     still_works(m)
 
 
-def test_auto_falls_back_to_forward_when_reverse_cannot(m):
-    """5 inputs, 2 outputs: auto prefers reverse, which cannot handle the helper writing the
-    output; auto then uses forward mode, and keeps using it."""
-    x = arr(0.2, -0.5, 0.9, 1.3, -0.7)
-    want = np.array(
+def _wide_want(x):
+    return np.array(
         [
             [
                 x[1] * (x[2] + x[3] * x[4]),
@@ -685,15 +693,36 @@ def test_auto_falls_back_to_forward_when_reverse_cannot(m):
             [x[1], x[0], -1, -x[4], -x[3]],
         ]
     )
+
+
+def test_auto_prefers_reverse_for_a_wide_function_whose_helper_writes_the_output(m):
+    """5 inputs, 2 outputs: auto takes reverse mode, which handles the helper writing the output."""
+    x = arr(0.2, -0.5, 0.9, 1.3, -0.7)
+    want = _wide_want(x)
     assert_matrix_close(
         fd_jacobian(m.via_helper_wide, (x, np.zeros(2)), ["x"], ["out"]), want, 1e-6, "fd check"
     )
     J = pyclad.jacobian(m.via_helper_wide)
     for _ in range(2):
         assert_matrix_close(J(x, np.zeros(2)), want, 1e-12, "via_helper_wide auto")
+        assert J.last_mode == "reverse"
+
+
+def test_auto_falls_back_to_forward_when_reverse_cannot(m):
+    """5 inputs, 2 outputs: auto prefers reverse, which cannot follow the helper's pointer
+    chosen by a condition; auto then uses forward mode, and keeps using it."""
+    x = arr(0.2, -0.5, 0.9, 1.3, -0.7)
+    want = _wide_want(x)
+    want[1] = [1, 0, -1, 0, 0]
+    assert_matrix_close(
+        fd_jacobian(m.via_chosen_wide, (x, np.zeros(2)), ["x"], ["out"]), want, 1e-6, "fd check"
+    )
+    J = pyclad.jacobian(m.via_chosen_wide)
+    for _ in range(2):
+        assert_matrix_close(J(x, np.zeros(2)), want, 1e-12, "via_chosen_wide auto")
         assert J.last_mode == "forward"
     with pytest.raises(pyclad.UnsupportedError):
-        pyclad.jacobian(m.via_helper_wide, mode="reverse")(x, np.zeros(2))
+        pyclad.jacobian(m.via_chosen_wide, mode="reverse")(x, np.zeros(2))
 
 
 def test_custom_derivatives_reverse_and_auto(m):

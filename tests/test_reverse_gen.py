@@ -210,9 +210,10 @@ def test_same_request_gives_the_same_header(built):
 
 def test_gen_reverse_error_is_located(tmp_path):
     (tmp_path / "bad.cpp").write_text(
-        "double f(double* x, int n) {\n    double& r = x[0];\n    return r * r;\n}\n"
+        "bool up(double& y) { y = y * 2; return y > 1; }\n"
+        "double f(double x) {\n    double t = x;\n    if (up(t)) return t;\n    return t * x;\n}\n"
     )
     r = pyclad_cli("gen", "bad.cpp", "--mode", "reverse", "-f", "f", "-o", "bad.hpp", cwd=tmp_path)
     assert r.returncode == 1
-    assert "bad.cpp:2:" in r.stderr and "reference local variable" in r.stderr
+    assert "bad.cpp:4:" in r.stderr and "inside a condition" in r.stderr
     assert not (tmp_path / "bad.hpp").exists()

@@ -313,6 +313,9 @@ class Lowerer:
 
     def unbind(self, decl: ci.Cursor) -> None:
         del self.bound[decl.hash]
+        # Reference locals to a scalar, by declaration: True when lowered as a pointer to the
+        # lvalue they bind (each use is ``*r``), False when bound to a temporary (a copy).
+        self.scalar_refs: dict[ci.Cursor, bool] = {}
 
     # ------------------------------------------------------------------ declarations
     def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
@@ -434,6 +437,8 @@ class Lowerer:
             return copies
         t = lower_type(v.type, v)
         exprs = [c for c in v.get_children() if c.kind.is_expression()]
+        if t.ref and t.kind == ir.BUILTIN and not t.ptr and not t.dims and exprs:
+            return self.scalar_ref(v, t, self.expr(exprs[-1]))
         init = None
         if t.dims:
             if exprs and exprs[-1].kind in (K.INIT_LIST_EXPR,):
@@ -441,6 +446,25 @@ class Lowerer:
         elif exprs:
             init = self.expr(exprs[-1])
         return [ir.Decl(v.spelling, t, init, loc(v))]
+
+    def scalar_ref(self, v: ci.Cursor, t: ir.Type, init: ir.Expr) -> ir.Decl:
+        """``double& r = v[i]`` as ``double* r = &v[i]`` (and each use of ``r`` as ``*r``): a
+        reference is a pointer that cannot be re-seated, which is what the transforms know.
+        A const (or rvalue) reference bound to a temporary holds a copy of its value."""
+        while isinstance(init, ir.Cast) and init.implicit and init.type.base == init.operand.type.base:
+            init = init.operand
+        lvalue = isinstance(init, (ir.Var, ir.Index, ir.Member)) or (
+            isinstance(init, ir.Unary) and init.op == "*"
+        )
+        self.scalar_refs[v] = lvalue
+        if not lvalue:
+            return ir.Decl(v.spelling, t.value(), init, loc(v))
+        ptr = t.derived(1, (), t.const)
+        if isinstance(init, ir.Unary) and init.op == "*":
+            address = init.operand
+        else:
+            address = ir.Unary("&", init, ptr, init.loc)
+        return ir.Decl(v.spelling, ptr, address, loc(v))
 
     def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
         if (
@@ -537,6 +561,11 @@ class Lowerer:
                 is_global = (
                     ref.semantic_parent is None or ref.semantic_parent.kind not in callees.FUNCTION_LIKE
                 )
+                if ref in self.scalar_refs:
+                    t = self.type_of(c).value()
+                    if not self.scalar_refs[ref]:
+                        return ir.Var(c.spelling, t, L)
+                    return ir.Unary("*", ir.Var(c.spelling, t.derived(1, (), t.const), L), t, L)
                 return ir.Var(c.spelling, self.type_of(c), L, is_global=is_global)
             if ref is not None and ref.kind == K.PARM_DECL:
                 # The parameter's own (decayed) type: libclang types a use of `double x[3]`
@@ -591,7 +620,56 @@ class Lowerer:
             return methods.this_pointer(self.this, L)
         if k == K.CXX_THROW_EXPR:
             raise unsupported("a throw expression (exceptions)", c)
+        if k == K.CXX_NEW_EXPR:
+            return self.new_expr(c, kids)
+        if k == K.CXX_DELETE_EXPR:
+            return self.delete_expr(c, kids)
         raise unsupported(f"expression kind {k.name}", c)
+
+    def new_expr(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+        """``new T``, ``new T(x)``, ``new T()``, ``new T[n]``, ``new T[n]()``, ``new T[n]{...}``
+        (see ir.NEW); placement new is refused (and ``new T[n][3]``, whose pointer-to-array
+        type is)."""
+        t, L = self.type_of(c), loc(c)
+        kids = [k for k in kids if k.kind.is_expression()]  # not the TYPE_REF of ``new P[n]``
+        toks = [x.spelling for x in c.get_tokens()]
+        if not toks or toks[0] not in ("new", "::"):
+            raise unsupported("a new-expression written by a macro", c)
+        after = toks[toks.index("new") + 1 :] if "new" in toks else []
+        if after[:1] == ["("]:
+            raise unsupported("placement new", c)
+        if t.ptr != 1 or t.dims:
+            raise unsupported(f"new of type '{c.type.spelling}'", c)
+        opener = next((x for x in after if x in ("[", "(", "{")), None)
+        if opener == "[":
+            if not kids:
+                raise unsupported("new[] without a length", c)
+            count = self.expr(kids[0])
+            if len(kids) == 1:
+                return ir.Call("new[]", (count,), t, L, kind=ir.NEW)
+            init = kids[1]
+            items = tuple(self.expr(x) for x in init.get_children()) if init.kind == K.INIT_LIST_EXPR else ()
+            return ir.Call("new[]", (count, ir.InitList(items, t.element(), loc(init))), t, L, kind=ir.NEW)
+        if not kids:
+            return ir.Call("new", (), t, L, kind=ir.NEW)
+        init = kids[0]
+        if init.kind == K.INIT_LIST_EXPR:
+            items = list(init.get_children())
+            if len(items) > 1:
+                raise unsupported("new with several initialisers", c)
+            init = items[0] if items else None
+        if init is None or (init.kind == K.UNEXPOSED_EXPR and not list(init.get_children())):
+            return ir.Call("new", (ir.InitList((), t.element(), L),), t, L, kind=ir.NEW)  # new T()
+        return ir.Call("new", (self.expr(init),), t, L, kind=ir.NEW)
+
+    def delete_expr(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+        toks = [x.spelling for x in c.get_tokens()]
+        if "delete" not in toks:
+            raise unsupported("a delete-expression written by a macro", c)
+        at = toks.index("delete")
+        array = toks[at + 1 : at + 2] == ["["]
+        operand = self.expr(kids[-1])
+        return ir.Call("delete[]" if array else "delete", (operand,), ir.VOID, loc(c), kind=ir.DELETE)
 
     def member(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Member:
         """``p.a`` and ``p->a`` (as ``(*p).a``): a data member of a record."""

@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -418,6 +420,132 @@ template <std::size_t N>
 inline void store(const vec<N>& t, const checked<double>& out) {
     for (std::size_t i = 0; i < N; ++i) out.at(static_cast<std::ptrdiff_t>(i), nullptr) = t.v[i];
 }
+
+// ---------------------------------------------------------------- memory the primal writes and frees
+// What a callee overwrites through its pointer and reference parameters, saved element by
+// element as it overwrites it: the forward sweep calls the callee's NAME_reverse_forw, which
+// saves each old value before its store; before the callee's pullback, the reverse sweep
+// undoes the stores of that call (the last marked one), most recent first.  Values are kept
+// by size, one stack per size: a store of a double costs one push of (address, 8 bytes).
+// Stacks of different sizes never hold the same address (a location has one type), so
+// undoing each stack most recent first restores every location to its oldest saved value.
+class undo_log {
+public:
+    template <typename T>
+    void save(T& x) {
+        static_assert(std::is_trivially_copyable<T>::value, "undo_log saves plain values");
+        void* at = static_cast<void*>(const_cast<typename std::remove_cv<T>::type*>(&x));
+        switch (sizeof(T)) {
+            case 1: s1_.push(at); break;
+            case 2: s2_.push(at); break;
+            case 4: s4_.push(at); break;
+            case 8: s8_.push(at); break;
+            case 16: s16_.push(at); break;
+            default: other_.push(at, sizeof(T));
+        }
+    }
+    void mark() { marks_.push_back({s1_.size(), s2_.size(), s4_.size(), s8_.size(), s16_.size(), other_.size()}); }
+    void undo() {
+        const position& m = marks_.back();
+        s1_.undo_to(m.s1);
+        s2_.undo_to(m.s2);
+        s4_.undo_to(m.s4);
+        s8_.undo_to(m.s8);
+        s16_.undo_to(m.s16);
+        other_.undo_to(m.other);
+        marks_.pop_back();
+    }
+
+private:
+    template <std::size_t N>
+    struct stack {
+        struct entry {
+            void* at;
+            unsigned char old[N];
+        };
+        std::vector<entry> v;
+        void push(void* at) {
+            entry e;
+            e.at = at;
+            std::memcpy(e.old, at, N);
+            v.push_back(e);
+        }
+        void undo_to(std::size_t m) {
+            for (; v.size() > m; v.pop_back()) std::memcpy(v.back().at, v.back().old, N);
+        }
+        std::size_t size() const { return v.size(); }
+    };
+    struct any_size {  // values of other sizes (records): their bytes in one buffer
+        struct entry {
+            void* at;
+            std::size_t n;
+        };
+        std::vector<entry> v;
+        std::vector<unsigned char> bytes;
+        void push(void* at, std::size_t n) {
+            v.push_back({at, n});
+            const unsigned char* p = static_cast<const unsigned char*>(at);
+            bytes.insert(bytes.end(), p, p + n);
+        }
+        void undo_to(std::size_t m) {
+            for (; v.size() > m; v.pop_back()) {
+                std::memcpy(v.back().at, bytes.data() + bytes.size() - v.back().n, v.back().n);
+                bytes.resize(bytes.size() - v.back().n);
+            }
+        }
+        std::size_t size() const { return v.size(); }
+    };
+    struct position {
+        std::size_t s1, s2, s4, s8, s16, other;
+    };
+    stack<1> s1_;
+    stack<2> s2_;
+    stack<4> s4_;
+    stack<8> s8_;
+    stack<16> s16_;
+    any_size other_;
+    std::vector<position> marks_;
+};
+
+template <typename T>
+inline void save(undo_log& log, T& x) {
+    log.save(x);
+}
+inline void mark(undo_log& log) { log.mark(); }
+inline void undo(undo_log& log) { log.undo(); }
+
+// The buffers the primal frees (and their adjoint buffers) while the reverse sweep may still
+// read them: released when the gradient or pullback returns, after its reverse sweep.
+class deferred_release {
+public:
+    deferred_release() = default;
+    deferred_release(const deferred_release&) = delete;
+    deferred_release& operator=(const deferred_release&) = delete;
+    ~deferred_release() {
+        for (std::size_t k = items_.size(); k-- > 0;) items_[k].release(items_[k].p);
+    }
+    template <typename T>
+    void delete_array(T* p) { items_.push_back({const_cast<void*>(static_cast<const void*>(p)), &del_array<T>}); }
+    template <typename T>
+    void delete_one(T* p) { items_.push_back({const_cast<void*>(static_cast<const void*>(p)), &del_one<T>}); }
+    void free(void* p) { items_.push_back({p, &free_raw}); }
+    template <typename T>
+    void delete_array(const checked<T>& p) { delete_array(static_cast<T*>(p)); }
+    template <typename T>
+    void delete_one(const checked<T>& p) { delete_one(static_cast<T*>(p)); }
+
+private:
+    struct item {
+        void* p;
+        void (*release)(void*);
+    };
+    template <typename T>
+    static void del_array(void* p) { delete[] static_cast<T*>(p); }
+    template <typename T>
+    static void del_one(void* p) { delete static_cast<T*>(p); }
+    static void free_raw(void* p) { std::free(p); }
+    std::vector<item> items_;
+};
 
 template <typename T, typename U>
 inline void push(tape<T>& t, const U& v) {

@@ -27,6 +27,8 @@ class Calls:
         return None
 
     def call(self, e: ir.Call):
+        if e.kind in (ir.NEW, ir.DELETE):  # a buffer no derivative flows through (int* k = new int[n])
+            return e, None
         if containers.is_member(e):
             return containers.forward_member(self, e)
         if containers.is_constructor(e):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from ... import ir
 from ...errors import NoDerivativeError
 from ...ir import Var, add, div, is_zero, lit, mul, sub
-from .. import containers
+from .. import containers, memory, shadow
 from ..activity import depends as depends_on
 from ..activity import writable
 from ..dispatch import exhaustive
+from ..memory import MARK, SAVE, UNDO
 from ..shadow import zero
 from .util import _is_null, _plain, _record_value, _shadowed, is_tape
 
@@ -101,6 +102,10 @@ class Statements:
             return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
+        if s.type.ptr and memory.allocation(s.init) is not None:  # its tangent buffer beside it
+            element = shadow.tangent_type(s.type).element()
+            t = memory.shadow_allocation(s.init, element, self.tangent_value)
+            return self.flush(ir.Decl(d, _plain(s.type), t, s.loc), s)
         if s.type.ref and not s.type.const:
             v, t = self.lvalue(s.init)
         elif isinstance(s.init, ir.Call) and s.type.is_float and not s.type.ref:
@@ -176,12 +181,41 @@ class Statements:
         if isinstance(e, ir.Call) and (stmts := containers.forward_runtime_stmt(self, e, s.loc)) is not None:
             return self.flush(*stmts)
         if isinstance(e, ir.Call):
+            if memory.released(s) is not None or e.callee in (SAVE, MARK, UNDO):
+                return self.memory_stmt(s)
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
                 return self.flush(ir.ExprStmt(v, s.loc))
             return self.flush()
         self.check_cond(e)
         return [s]
+
+    def memory_stmt(self, s: ir.ExprStmt) -> list[ir.Stmt]:
+        """``delete[] t`` (and a gradient's deferred release of ``t``): the tangent buffer is
+        released with it when this function allocated it (see memory.owned).  ``::pyclad::save(_log, x)`` of a gradient's undo log: the tangent of
+        ``x`` is saved too (the same undo restores both); ``mark`` / ``undo`` stay as they are."""
+        e = s.expr
+        if e.callee in (MARK, UNDO):
+            return [s]
+        if e.callee == SAVE:
+            target = e.args[1]
+            root = ir.root_var(target)
+            if root is None or root.name not in self.active or not target.type.holds_float:
+                return [s]
+            _, t = self.lvalue(target)
+            return [ir.ExprStmt(ir.Call(SAVE, (e.args[0], t), ir.VOID, e.loc), s.loc), s]
+        pointer = memory.released(s)
+        _, t = self.expr(pointer)
+        if t is None or is_zero(t) or _is_null(t) or not isinstance(pointer, Var):
+            return [s]
+        if pointer.name not in memory.owned(self.fn.body):  # a caller's tangent buffer
+            return [s]
+        return [memory.release_call(s, t), s]
+
+    def tangent_value(self, e: ir.Expr) -> ir.Expr:
+        """The tangent of a pure expression (0 for one that carries none)."""
+        _, t = self.expr(e)
+        return t if t is not None else lit(0)
 
     def assign(self, e: ir.Assign, loc) -> list[ir.Stmt]:
         root = ir.root_var(e.target)
@@ -227,6 +261,11 @@ class Statements:
             )
         if not e.target.type.is_float:  # pointer re-seated: p = q (+ k)
             tv, tt = self.expr(e.target)
+            if memory.allocation(e.value) is not None and tt is not None:  # its tangent buffer beside it
+                t = memory.shadow_allocation(
+                    e.value, shadow.tangent_type(e.target.type).element(), self.tangent_value
+                )
+                return self.flush(ir.ExprStmt(ir.Assign("=", tt, t, tt.type), loc), ir.ExprStmt(e, loc))
             v, t = self.expr(e.value)
             if t is None and _is_null(v):
                 t = v

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ... import ir
 from ...ir import Var
-from .. import containers
+from .. import containers, memory
 from ..records import split_shadows
 from ..shadow import tangent_type
 
@@ -17,8 +19,9 @@ def is_tape(t: ir.Type) -> bool:
 
 def vec_type(t: ir.Type, n: int) -> ir.Type:
     """The vector-mode tangent type of a value of type t."""
-    if is_tape(t):
-        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    if is_tape(t):  # a tape of values or of (adjoint) pointers: a tape of their vector tangents
+        stars = t.base[len("::pyclad::tape<") : -1].count("*")
+        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>{' ' + '*' * stars if stars else ''}>")
     if t.kind in ir.CONTAINERS:  # a container of tangent vectors, the same size
         inner = vec_type(t.args[0], n)
         named = ir.vector_of(inner) if t.kind == ir.VECTOR else ir.std_array_of(inner, t.size)
@@ -34,7 +37,16 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     def retype(node):
         node = containers.vector_zero(node, tangents, n, vec_type)
         if isinstance(node, ir.Decl) and node.name in tangents:
-            return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
+            t = vec_type(node.type, n)
+            init = memory.retyped(node.init, t.element()) if memory.allocation(node.init) else node.init
+            return ir.Decl(node.name, t, init, node.loc)
+        if (
+            isinstance(node, ir.Assign)
+            and isinstance(node.target, Var)
+            and node.target.name in tangents
+            and memory.allocation(node.value) is not None
+        ):  # a tangent buffer: of vectors
+            return replace(node, value=memory.retyped(node.value, node.target.type.element()))
         if isinstance(node, Var) and node.name in tangents:
             return Var(node.name, vec_type(node.type, n), node.loc)
         if (

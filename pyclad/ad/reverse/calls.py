@@ -11,8 +11,10 @@ from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
 from .. import containers
 from ..activity import writable
+from ..memory import LOG, MARK, UNDO
 from ..rules import Custom, Partials, Reduction
 from ..shadow import zero
+from .forw import log_call, reverse_forw
 from .util import _block, _record_value, _shadowed, _subtree_any
 
 
@@ -127,11 +129,16 @@ class Calls:
         fn, _ = self._target(n)
         return fn is not None and fn.ret.is_void is False and any(writable(p.type) for p in fn.params)
 
-    def call_outputs(self, e: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        """Saves of what the user calls in ``e`` overwrite through pointer and reference
-        parameters, where the reverse sweep reads it: a pullback re-runs its callee, so it
-        must start from the values the call started from."""
+    def call_outputs(self, e: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt], ir.Expr]:
+        """What the user calls in ``e`` overwrite through pointer and reference parameters,
+        where the reverse sweep reads it, saved for their pullbacks (a pullback re-runs its
+        callee, so it must start from the values the call started from): a scalar behind a
+        reference in a ``_tN`` local or on a tape; what a callee overwrites through a pointer
+        on the undo log, element by element as it overwrites it (the call becomes the
+        callee's ``_reverse_forw``; see forw.py).  Returns the saves, the restores and ``e``
+        with those calls swapped."""
         outs: list[ir.Expr] = []
+        logged: list[tuple[ir.Call, ir.Function]] = []
         for c in ir.walk(e):
             if not isinstance(c, ir.Call):
                 continue
@@ -143,24 +150,35 @@ class Calls:
                 root = ir.root_var(lvalue)
                 if root is None or self.needed is None or root.name not in self.needed:
                     continue
-                if p.type.ptr and root.type.dims:
-                    lvalue = root  # a local array: its length is known, save all of it
-                elif p.type.ptr and (root.type.ptr or lvalue is a):
-                    raise self.unsupported(
-                        f"a call that overwrites an array the reverse sweep reads ('{root.name}', "
-                        "whose length is not known here)",
-                        c,
-                    )
+                if p.type.ptr or lvalue.type.dims:
+                    if all(c is not x for x, _ in logged):
+                        logged.append((c, fn))
+                    continue
                 for part in _written_parts(fn, p, lvalue):
                     if part not in outs:
                         outs.append(part)
+        if len(logged) > 1:
+            raise self.unsupported("two calls that overwrite arrays through pointers in one expression", e)
         fwd: list[ir.Stmt] = []
         restore: list[ir.Stmt] = []
         for a in outs:
             f, r = self.save(a, depth)
             fwd += f
             restore = r + restore
-        return fwd, restore
+        for c, fn in logged:
+            log = self.undo_log()
+            fwd.append(log_call(MARK, log))
+            restore.append(log_call(UNDO, log))
+            logging = replace(c, callee=reverse_forw(self.program, fn), spelling="", args=c.args + (log,))
+            e = _substitute(e, {id(c): logging})
+        return fwd, restore, e
+
+    def undo_log(self) -> Var:
+        """The log the writing calls of this function save what they overwrite on."""
+        if self.log is None:
+            self.log = Var(self.names.claim("_log"), LOG.value())
+            self.top.append(ir.Decl(self.log.name, LOG.value(), None))
+        return self.log
 
     def discard_calls(self, e: ir.Expr) -> list[ir.Stmt]:
         """Pullbacks of the user calls in ``e``, an expression whose value carries no
@@ -210,8 +228,8 @@ class Calls:
                 self._always_run_calls(c, out)
 
     def call_stmt(self, e: ir.Call, depth: int, s: ir.ExprStmt):
-        fwd, restore = self.call_outputs(e, depth)
-        fwd.append(s)
+        fwd, restore, call = self.call_outputs(e, depth)
+        fwd.append(replace(s, expr=call))
         fwd += containers.resized_by_call(self, e)
         rev: list[ir.Stmt] = []
         self.memo = {}

@@ -4,8 +4,9 @@ flags and loop counters, and the loop locals the reverse sweep recomputes instea
 from __future__ import annotations
 
 from ... import ir
+from ...errors import UnsupportedError
 from ...ir import Var, lit, neg
-from .. import containers
+from .. import containers, memory, shadow
 from ..dispatch import exhaustive
 from ..shadow import zero
 from .util import _block, _body, _pure_calls, _record_value
@@ -99,12 +100,8 @@ class Sweep:
         if s.type.is_record and isinstance(s.init, ir.InitList) and not s.init.items:
             return self.reset_record(target, depth, first=depth == 0, loc=s.loc)
         if isinstance(s.init, ir.InitList) and not s.type.is_container:
-            if len(s.type.dims) != 1:
-                raise self.unsupported("a multi-dimensional local array", s)
             fwd, rev = [], []
-            items = list(s.init.items) + [lit(0)] * (s.type.dims[0] - len(s.init.items))
-            for k, item in enumerate(items):
-                el = ir.Index(target, lit(k, ir.INT), s.type.element())
+            for el, item in _elements(target, s.init, s):
                 f, r = self.assign(ir.Assign("=", el, item, el.type), depth, first=depth == 0, loc=s.loc)
                 fwd += f
                 rev = r + rev
@@ -163,6 +160,9 @@ class Sweep:
         if containers.is_member(e):
             return containers.reverse_member(self, e, depth, s)
         if isinstance(e, ir.Call):
+            pointer = memory.released(s)
+            if pointer is not None:
+                return self.release(s, pointer)
             return self.call_stmt(e, depth, s)
         if isinstance(e, ir.Binary) and e.op == ",":
             return self.stmts([ir.ExprStmt(e.lhs, s.loc), ir.ExprStmt(e.rhs, s.loc)], depth)
@@ -202,18 +202,24 @@ class Sweep:
                 self.note_reads(back)
                 return [primal] + moves, back
             adj_value = self.adj_of(value)
-            if adj_value is None:
+            alloc = memory.allocation(value) if adj_value is None else None
+            if alloc is not None:  # a new buffer: its adjoint buffer is allocated beside it, zeroed
+                adj_value = memory.shadow_allocation(value, shadow.adjoint_type(target.type).element())
+            elif adj_value is None:
                 raise self.unsupported("pointing an active pointer at inactive storage", e)
             # the reverse sweep before this point sees the old pointer and its old adjoint pointer
             adj_f, adj_r = ([], []) if first else self.save(adj, depth)
+            init_r = self.initial_values(alloc, adj) if alloc is not None else []
             return save_f + adj_f + [
                 ir.ExprStmt(ir.Assign("=", adj, adj_value, adj.type), loc),
                 primal,
-            ], adj_r + save_r
+            ], init_r + adj_r + save_r
         if root.is_global and self.is_active(value):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
         adj = self.adj_of(target) if target.type.is_float or _record_value(target.type) else None
-        call_f, call_r = self.call_outputs(value, depth)
+        call_f, call_r, logging = self.call_outputs(value, depth)
+        if logging is not value:  # a writing call saves what it overwrites as it runs
+            primal = ir.ExprStmt(ir.Assign(op, target, logging, e.type), loc)
         if adj is None:  # no derivative flows through the value; calls in it may still write some
             return save_f + call_f + [primal], save_r + call_r + self.discard_calls(value)
         rev: list[ir.Stmt] = []
@@ -246,6 +252,41 @@ class Sweep:
             if isinstance(target, ir.Member):
                 self._note_indices(target)
         return save_f + call_f + [primal], save_r + call_r + rev
+
+    def initial_values(self, alloc: ir.Call, adj: ir.Expr) -> list[ir.Stmt]:
+        """The reverse of the initial values a ``new`` stores into the buffer it allocates
+        (``new double(x)``, ``new double[3]{a, b, c}``): their adjoints are the adjoint
+        buffer's elements."""
+        if alloc.kind != ir.NEW:
+            return []
+        items = alloc.args[1:] if alloc.callee == "new[]" else alloc.args
+        if items and isinstance(items[0], ir.InitList):
+            items = items[0].items
+        rev: list[ir.Stmt] = []
+        self.memo = {}
+        element = adj.type.element()
+        for k, item in enumerate(items):
+            if item.type.is_float and self.is_active(item):
+                slot = ir.Index(adj, lit(k, ir.INT), element) if alloc.callee == "new[]" else None
+                self.acc(item, slot if slot is not None else ir.Unary("*", adj, element), rev)
+        self.note_reads(rev)
+        return rev
+
+    def release(self, s: ir.ExprStmt, pointer: ir.Expr) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """``delete[] t`` / ``free(t)``: the reverse sweep may still read ``t`` (and adds into
+        its adjoint buffer), so both are released when the generated function returns (the
+        adjoint buffer only when this function allocated it: see memory.owned)."""
+        deferred = self.deferred
+        if deferred is None:
+            deferred = self.deferred = Var(self.names.claim("_released"), memory.DEFERRED)
+            self.top.append(ir.Decl(deferred.name, memory.DEFERRED, None))
+        fwd = [memory.defer(s, pointer, deferred)]
+        adj = self.adj_of(pointer)
+        if self.owned is None:
+            self.owned = memory.owned(self.body)
+        if adj is not None and isinstance(pointer, Var) and pointer.name in self.owned:
+            fwd.append(memory.defer(s, adj, deferred))
+        return fwd, []
 
     def _check_cond(self, e: ir.Expr) -> None:
         self._check_pure(e)
@@ -300,6 +341,25 @@ class Sweep:
         for n in ir.walk(e):
             if isinstance(n, (ir.Assign, ir.Step)):
                 raise self.unsupported("an assignment or increment inside an expression", n)
+
+
+def _elements(array: ir.Expr, init: ir.InitList, s: ir.Decl) -> list[tuple[ir.Expr, ir.Expr]]:
+    """(element, initial value) of every element of a local array with an initialiser list,
+    nested lists for nested dimensions (``double m[2][2] = {{a, b}, {c}}``), the missing ones 0."""
+    n = array.type.dims[0]
+    if len(init.items) > n:
+        raise UnsupportedError("an initialiser list longer than its array", s.loc)
+    out = []
+    for k in range(n):
+        el = ir.Index(array, lit(k, ir.INT), array.type.element())
+        item = init.items[k] if k < len(init.items) else None
+        if el.type.dims:
+            if item is not None and not isinstance(item, ir.InitList):
+                raise UnsupportedError("an initialiser list without inner braces", s.loc)
+            out += _elements(el, item or ir.InitList((), el.type), s)
+        else:
+            out.append((el, item if item is not None else lit(0)))
+    return out
 
 
 def _mentions(s: ir.Stmt, name: str) -> bool:

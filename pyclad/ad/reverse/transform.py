@@ -114,6 +114,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
         self.fresh: dict[str, set[ir.Expr]] = {}  # record local -> its fields stored so far (depth 0)
+        self.deferred: Var | None = None  # what releases the buffers the primal frees (memory.py)
+        self.owned: set[str] | None = None  # the pointers holding only buffers allocated here
+        self.log: Var | None = None  # the undo log of the calls that overwrite arrays (forw.py)
         self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
         self._call_memo = prep.call_memo
         self._declare_locals(prep.extra)
