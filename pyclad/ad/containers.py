@@ -103,11 +103,11 @@ def forward_constructor(t, e: ir.Call):
 
 
 # ---------------------------------------------------------------------- reverse mode
-UNDO = "::pyclad::undo"
+CUT_OFF = "::pyclad::cut_off"
 
 
 def _undo_type(t: ir.Type) -> ir.Type:
-    return ir.Type(f"{UNDO}<{t.named().spell()}>")
+    return ir.Type(f"{CUT_OFF}<{t.named().spell()}>")
 
 
 def _record(rt, recv: ir.Expr, keep: ir.Expr, depth: int) -> tuple[ir.Stmt, ir.Expr, list[ir.Stmt]]:

@@ -295,6 +295,9 @@ class Lowerer:
         self.bound: dict[int, ir.Expr] = {}  # reference loop variables -> the element they name
         self.iterators: dict[int, ir.Expr] = {}  # iterator loop variables -> the element *it is
         self.used: set[str] | None = None  # identifiers of the function (for fresh names)
+        # Reference locals to a scalar, by declaration: True when lowered as a pointer to the
+        # lvalue they bind (each use is ``*r``), False when bound to a temporary (a copy).
+        self.scalar_refs: dict[ci.Cursor, bool] = {}
 
     loc_of = staticmethod(loc)
 
@@ -313,9 +316,6 @@ class Lowerer:
 
     def unbind(self, decl: ci.Cursor) -> None:
         del self.bound[decl.hash]
-        # Reference locals to a scalar, by declaration: True when lowered as a pointer to the
-        # lvalue they bind (each use is ``*r``), False when bound to a temporary (a copy).
-        self.scalar_refs: dict[ci.Cursor, bool] = {}
 
     # ------------------------------------------------------------------ declarations
     def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
@@ -438,7 +438,7 @@ class Lowerer:
         t = lower_type(v.type, v)
         exprs = [c for c in v.get_children() if c.kind.is_expression()]
         if t.ref and t.kind == ir.BUILTIN and not t.ptr and not t.dims and exprs:
-            return self.scalar_ref(v, t, self.expr(exprs[-1]))
+            return [self.scalar_ref(v, t, self.expr(exprs[-1]))]
         init = None
         if t.dims:
             if exprs and exprs[-1].kind in (K.INIT_LIST_EXPR,):

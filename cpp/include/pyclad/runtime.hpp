@@ -285,25 +285,25 @@ inline T& at(T (&a)[N], I i, const char* where) {
 // ones it kept.  The reverse sweep puts them back (restore) and gives the adjoint its old
 // size again (unresize), zero where the elements were destroyed.
 template <typename V>
-struct undo {
+struct cut_off {
     std::size_t size = 0;
     V tail;
     std::size_t kept() const { return size - tail.size(); }
 };
 template <typename V>
-undo<V> cut(const V& v, std::size_t keep) {
-    undo<V> u;
+cut_off<V> cut(const V& v, std::size_t keep) {
+    cut_off<V> u;
     u.size = v.size();
     if (keep < v.size()) u.tail.assign(v.begin() + static_cast<std::ptrdiff_t>(keep), v.end());
     return u;
 }
 template <typename V>
-void restore(V& v, const undo<V>& u) {
+void restore(V& v, const cut_off<V>& u) {
     v.resize(u.kept());
     v.insert(v.end(), u.tail.begin(), u.tail.end());
 }
 template <typename V>
-void unresize(V& d, const undo<V>& u) {
+void unresize(V& d, const cut_off<V>& u) {
     d.resize(u.kept());
     d.resize(u.size, zero_like(typename V::value_type()));
 }
