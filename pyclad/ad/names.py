@@ -60,7 +60,11 @@ def forward_name(fn: str, param_index: int, order: int = 1, element: int | None 
 def specialised(base: str, fn: ir.Function, active: list[bool]) -> str:
     """``g_pushforward`` when every differentiable param is active, else the
     active indices appended (``g_pushforward_darg0_2``)."""
-    diff = [i for i, p in enumerate(fn.params) if p.type.holds_float]
+    diff = [
+        i
+        for i, p in enumerate(fn.params)
+        if p.type.holds_float or (p.type.kind == ir.RECORD and p.type.carries_float)
+    ]
     act = [i for i in diff if active[i]]
     if act == diff:
         return base

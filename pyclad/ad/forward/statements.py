@@ -192,7 +192,8 @@ class Statements:
             ]
         if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        if root.name not in self.active or not _shadowed(e.target.type):
+        const_field = isinstance(e.target, ir.Member) and e.target.type.ptr > 0 and e.target.type.const
+        if root.name not in self.active or not _shadowed(e.target.type) or const_field:
             if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
                 v, _ = self.expr(e.value)
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
