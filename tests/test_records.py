@@ -372,3 +372,14 @@ def test_differentiated_values_behind_a_pointer_field_of_a_record_are_a_located_
     assert ":16:" in str(e.value)
     with pytest.raises(pyclad.UnsupportedError, match=r"through the pointer field 'next' of a record"):
         pyclad.differentiate(m.chain, "n.v")
+
+
+def test_a_record_with_default_member_initialisers_starts_its_python_adjoint_at_zero():
+    m = pyclad.cppdef(
+        "struct D { double a = 1.0; double b = 2.0; int n = 3; };\n"
+        "double f(D d, double x) { return d.a * x + d.b * d.b; }"
+    )
+    d = m.D()
+    assert (d.a, d.b) == (1.0, 2.0)
+    dd, dx = pyclad.gradient(m.f)(d, 0.5)
+    assert_close([dd.a, dd.b, dx], [0.5, 4.0, 1.0])  # f = a x + b^2

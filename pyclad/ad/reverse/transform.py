@@ -206,8 +206,10 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                 self.adj_local[n.name] = d
                 dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
-                    ir.InitList((), dplain)
-                    if t.dims or t.kind == ir.RECORD and not t.ptr
+                    zero(dplain)  # records and arrays of them: every floating field zero
+                    if not t.ptr and t.kind == ir.RECORD
+                    else ir.InitList((), dplain)
+                    if t.dims
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
