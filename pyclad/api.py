@@ -76,6 +76,8 @@ class Module:
         if name.startswith("_"):
             raise AttributeError(name)
         index = self._source.index
+        if name in index.records:  # the class (its methods are m["Rec::method"])
+            return self[name]
         if any(k.startswith(name + "::") for k in (*index.definitions, *index.records)):
             return _Namespace(self, name)
         return self[name]

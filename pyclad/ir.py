@@ -292,6 +292,13 @@ class Call(Expr):
         return self.spelling or self.callee
 
 
+def is_raw_construction(e: Expr) -> bool:
+    """The object a constructor's IR function starts from (``P _this = P(args)``, callee
+    ""): built by the constructor itself, whose field assignments follow in the IR, so the
+    object carries no derivative of its own."""
+    return isinstance(e, Call) and e.kind == CONSTRUCTOR and not e.callee
+
+
 @dataclass(frozen=True)
 class Index(Expr):
     base: Expr

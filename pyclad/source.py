@@ -226,9 +226,11 @@ class Source:
 
         def visit(f: ir.Function) -> None:
             for c in _calls(f):
-                if c in self.program.generated and c not in seen:
+                # Generated functions, and the primals of lambdas (their operator() functions,
+                # which the user's source cannot name).
+                g = self.program.generated.get(c) or self.index.synthesized.get(c)
+                if g is not None and c not in seen:
                     seen.add(c)
-                    g = self.program.generated[c]
                     visit(g)
                     order.append(g)
 

@@ -3,6 +3,8 @@ active leaves, and the reverse-sweep values of the partial derivatives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ... import ir
 from ...ir import Var, div, is_zero, mul, neg
 from ..dispatch import exhaustive
@@ -27,7 +29,7 @@ class Adjoints:
         elif isinstance(e, ir.Cast):
             v = ir.Cast(self.value(e.operand, out), e.type, e.loc, e.implicit)
         elif isinstance(e, ir.Call):
-            v = ir.Call(e.callee, tuple(self.value(a, out) for a in e.args), e.type, e.loc, e.spelling)
+            v = replace(e, args=tuple(self.value(a, out) for a in e.args))  # the same callee kind
         else:
             return e
         name = self.names.temp()

@@ -150,8 +150,9 @@ class Calls:
                         "whose length is not known here)",
                         c,
                     )
-                if lvalue not in outs:
-                    outs.append(lvalue)
+                for part in _written_parts(fn, p, lvalue):
+                    if part not in outs:
+                        outs.append(part)
         fwd: list[ir.Stmt] = []
         restore: list[ir.Stmt] = []
         for a in outs:
@@ -227,6 +228,8 @@ class Calls:
         return fn, rule
 
     def acc_call(self, e: ir.Call, adj: ir.Expr, out: list[ir.Stmt]) -> None:
+        if ir.is_raw_construction(e):  # the object a constructor starts from: no adjoint flows back
+            return
         fn, rule = self._target(e)
         if fn is not None:
             return self.user_pullback(e, fn, adj, out)
@@ -237,7 +240,7 @@ class Calls:
             if sum(act) > 1:
                 adj = self.bind(adj, out)
             vals = [self.value(a, out) if a.type.is_float else a for a in e.args]
-            result = ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling)
+            result = replace(e, args=tuple(vals))
             if rule.uses_result:
                 result = self.value(e, out)
             partials = rule.fn(vals, result)
@@ -335,3 +338,40 @@ def _substitute(e: ir.Expr, swap: dict[int, ir.Expr]) -> ir.Expr:
             if any(a is not b for a, b in zip(nt, v)):
                 changes[f] = nt
     return replace(e, **changes) if changes else e
+
+
+def _written_parts(fn: ir.Function, p: ir.Param, lvalue: ir.Expr) -> list[ir.Expr]:
+    """What of the argument ``lvalue`` a call of ``fn`` may overwrite through its parameter
+    ``p``: the fields the body assigns when ``p`` is a record reference that goes nowhere
+    else (``ps[i].v`` for a method ``kick`` that only updates ``v``), else all of it."""
+    if not (p.type.ref and p.type.is_record):
+        return [lvalue]
+    paths: list[tuple[str, ...]] = []
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            path, target = [], n.target
+            while isinstance(target, ir.Member):
+                path.insert(0, target.name)
+                target = target.operand
+            if isinstance(target, Var) and target.name == p.name:
+                if not path:
+                    return [lvalue]  # the whole record is assigned
+                if tuple(path) not in paths:
+                    paths.append(tuple(path))
+        elif isinstance(n, ir.Call) or (isinstance(n, ir.Unary) and n.op == "&"):
+            # the record (or a part of it) passed on or its address taken: it may change anywhere
+            for a in n.args if isinstance(n, ir.Call) else (n.operand,):
+                while isinstance(a, (ir.Member, ir.Cast)):
+                    a = a.operand
+                if isinstance(a, Var) and a.name == p.name:
+                    return [lvalue]
+    out = []
+    for path in paths:
+        part = lvalue
+        for name in path:
+            f = part.type.field_named(name)
+            if f is None:
+                return [lvalue]
+            part = ir.Member(part, name, f.type.value())
+        out.append(part)
+    return out

@@ -11,6 +11,8 @@ def _pure_calls(e: ir.Expr) -> bool:
     for n in ir.walk(e):
         if isinstance(n, (ir.Assign, ir.Step)):
             return False
+        if isinstance(n, ir.Call) and ir.is_raw_construction(n):
+            continue  # a constructor's own object: see frontend/methods.py
         if isinstance(n, ir.Call) and not (n.callee in BUILTINS and n.text.startswith("::")):
             return False
     return True
