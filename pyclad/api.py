@@ -11,7 +11,15 @@ import numpy as np
 
 from . import containers, ir
 from .ad import compose
-from .arguments import Plan, check_aliasing, output_array, plan_of, private_array, record_argument
+from .arguments import (
+    Plan,
+    check_aliasing,
+    output_array,
+    plan_of,
+    private_array,
+    record_argument,
+    zeroed_record,
+)
 from .backends import jit_cache
 from .backends.call import check_extents, entry_name, invoke, length_plan, with_lengths
 from .backends.jit import JitModule
@@ -215,7 +223,8 @@ def convert_args(
     made = []
     for e in extras:
         if e.like not in arrays:  # a pointer to a record: the tangent is a zero record of its class
-            buf = type(out[next(k for k, p in enumerate(fn.params) if p.name == e.like)])()
+            like = next(k for k, p in enumerate(fn.params) if p.name == e.like)
+            buf = zeroed_record(type(out[like]), fn.params[like].type.named())
             if e.field:
                 *path, last = e.field.split(".")
                 inner = buf
@@ -434,7 +443,9 @@ class Gradient(Derivative):
         # A record's adjoint is a fresh object of the module's class for it (zero-initialised,
         # returned): per output, its class or None.
         self._records = [
-            primal.module.record_class(t.base) if (t := fn.param(o.param).type).kind == ir.RECORD else None
+            (primal.module.record_class(t.base), t.named())
+            if (t := fn.param(o.param).type).kind == ir.RECORD
+            else None
             for o in result.extras
         ]
         # A container's adjoint is a container like the argument, returned as a numpy array.
@@ -466,7 +477,7 @@ class Gradient(Derivative):
                 values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
             return values[0] if self.single else tuple(values)
         outs = [
-            rec()
+            zeroed_record(*rec)
             if rec is not None
             else containers.zeros_like(self._containers[i], conv[i])
             if i in self._containers

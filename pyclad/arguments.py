@@ -160,3 +160,35 @@ def _what(a) -> str:
     if name:
         return f"a {name.split('::', 1)[-1] if name.startswith('__pyclad_m') else name}"
     return f"a {type(a).__name__}"
+
+
+def zeroed_record(cls, t: ir.Type):
+    """A fresh object of the record class ``cls`` with every floating field zero: the start of
+    a record's adjoint or tangent (default construction keeps default member initialisers)."""
+    obj = cls()
+    _zero_fields(obj, t)
+    return obj
+
+
+def _zero_fields(obj, t: ir.Type) -> None:
+    for f in t.fields:
+        if f.type.ptr or f.type.ref or not f.type.carries_float:
+            continue
+        if f.type.dims:
+            _zero_items(getattr(obj, f.name), f.type)
+        elif f.type.kind == ir.RECORD:
+            _zero_fields(getattr(obj, f.name), f.type)
+        else:
+            setattr(obj, f.name, 0.0)
+
+
+def _zero_items(arr, t: ir.Type) -> None:
+    """The elements of a fixed-size array field of type ``t``."""
+    inner = t.element()
+    for k in range(t.dims[0]):
+        if inner.dims:
+            _zero_items(arr[k], inner)
+        elif inner.kind == ir.RECORD:
+            _zero_fields(arr[k], inner)
+        else:
+            arr[k] = 0.0

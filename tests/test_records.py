@@ -322,3 +322,64 @@ def test_record_classes_of_the_source_are_attributes_of_the_module(m):
     g = pyclad.gradient(ns.f, "p")(ns.geo.Point(2.0, 3.0))
     assert (g.x, g.y) == (3.0, 2.0)
     assert "P" in dir(m) and "kinds" in dir(m)
+
+
+def test_a_callee_taking_a_record_gets_one_pullback_per_activity_pattern():
+    m = pyclad.cppdef(
+        "struct P { double a, b; };\n"
+        "double g(const P& p, double x) { return p.a * x + p.b; }\n"
+        "double f(P p, double x) { return g(p, x) * x; }"
+    )
+    dx = pyclad.gradient(m.f, "x")(m.P(1.5, 2.0), 0.5)  # g's pullback for x alone
+    dp, dx2 = pyclad.gradient(m.f, "p, x")(m.P(1.5, 2.0), 0.5)  # for p and x: another one
+    assert_close([dx, dp.a, dp.b, dx2], [2 * 1.5 * 0.5 + 2.0, 0.25, 0.5, 3.5])  # f = p.a x^2 + p.b x
+    assert "g_pullback_darg1(" in pyclad.gradient(m.f, "x").code
+
+
+POINTER_FIELDS = """\
+struct Model { double w; const double* data; int n; };
+struct Node { double v; Node* next; };
+double loss(Model m, double x) {
+    double s = 0;
+    for (int i = 0; i < m.n; i++) s += (m.w * m.data[i] - x) * (m.w * m.data[i] - x);
+    Model c = m;
+    return s + c.w * c.data[0];
+}
+double run(double w, double x) { double d[3] = {1.0, 2.0, -0.5}; Model m = {w, d, 3}; return loss(m, x); }
+double run_plain(double w, double x) {
+    double d[3] = {1.0, 2.0, -0.5};
+    double s = 0;
+    for (int i = 0; i < 3; i++) s += (w * d[i] - x) * (w * d[i] - x);
+    return s + w * d[0];
+}
+double chain(Node n, double x) { return n.v * x + n.next->v * x; }
+"""
+
+
+def test_data_behind_a_const_pointer_field_of_a_record_is_constant_to_its_derivatives():
+    m = pyclad.cppdef(POINTER_FIELDS)
+    want = pyclad.gradient(m.run_plain)(0.7, 0.3)
+    assert_close(pyclad.gradient(m.run)(0.7, 0.3), want)
+    assert_close(pyclad.differentiate(m.run, "w")(0.7, 0.3), want[0])
+    assert_close(pyclad.hessian(m.run)(0.7, 0.3).ravel(), pyclad.hessian(m.run_plain)(0.7, 0.3).ravel())
+    assert_close(want, [fd_field(m.run, [0.7, 0.3], k) for k in range(2)], rtol=1e-6)
+
+
+def test_differentiated_values_behind_a_pointer_field_of_a_record_are_a_located_error():
+    m = pyclad.cppdef(POINTER_FIELDS)
+    with pytest.raises(pyclad.UnsupportedError, match=r"through a pointer field of a record.*reverse") as e:
+        pyclad.gradient(m.chain, "n")
+    assert ":16:" in str(e.value)
+    with pytest.raises(pyclad.UnsupportedError, match=r"through the pointer field 'next' of a record"):
+        pyclad.differentiate(m.chain, "n.v")
+
+
+def test_a_record_with_default_member_initialisers_starts_its_python_adjoint_at_zero():
+    m = pyclad.cppdef(
+        "struct D { double a = 1.0; double b = 2.0; int n = 3; };\n"
+        "double f(D d, double x) { return d.a * x + d.b * d.b; }"
+    )
+    d = m.D()
+    assert (d.a, d.b) == (1.0, 2.0)
+    dd, dx = pyclad.gradient(m.f)(d, 0.5)
+    assert_close([dd.a, dd.b, dx], [0.5, 4.0, 1.0])  # f = a x + b^2

@@ -43,6 +43,9 @@ Body mid(const Body& a, const Body& b) {
     return c;
 }
 
+void push(Body& b, double dt) { b.x += dt * b.v; b.v *= 1 - dt; }
+double pushed(Body b, double dt) { push(b, dt); return b.x * b.m + b.v; }
+
 double sys_energy(Sys s, double t) {
     Body first = s.b[0];
     first.x *= t;
@@ -122,6 +125,18 @@ int main() {
     check(dtt, (sys_energy(s, t + h) - sys_energy(s, t - h)) / (2 * h));
     check(sys_energy_darg1(s, t), dtt);
     std::printf("%.17g %.17g %.17g\\n", dtt, ds.k, ds.b[2].x);
+    // a record by value that a callee writes: the caller's adjoint is only added to
+    Body pb = {0.4, -1.2, 1.7, 0}, dpb = {};
+    double dpt = 0;
+    pushed_grad(pb, dt, &dpb, &dpt);
+    pushed_grad(pb, dt, &dpb, &dpt);  // a second call adds as much again
+    for (int f = 0; f < 3; f++) {
+        Body up = pb, down = pb;
+        *field(up, f) += h;
+        *field(down, f) -= h;
+        check(*field(dpb, f), 2 * (pushed(up, dt) - pushed(down, dt)) / (2 * h));
+    }
+    check(dpt, 2 * (pushed(pb, dt + h) - pushed(pb, dt - h)) / (2 * h));
     std::printf("%.3g\\n", worst);
     return 0;
 }
@@ -133,7 +148,7 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("recgen")
     (tmp / "model.cpp").write_text(MODEL)
     for mode, args, out in (
-        ("reverse", ["-f", "energy", "-f", "drift", "-f", "sys_energy"], "rev.hpp"),
+        ("reverse", ["-f", "energy", "-f", "drift", "-f", "sys_energy", "-f", "pushed"], "rev.hpp"),
         ("forward", ["-f", "energy", "--wrt", "k"], "fwd_k.hpp"),
         ("forward", ["-f", "sys_energy", "--wrt", "t"], "fwd_t.hpp"),
     ):

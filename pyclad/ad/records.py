@@ -52,7 +52,7 @@ def _expandable(t: ir.Type) -> bool:
 
 
 def _assignable(t: ir.Type) -> bool:
-    if t.const or t.ref:
+    if (t.const and not t.ptr) or t.ref:  # a pointer to const data is assignable
         return False
     if t.is_record:
         return bool(t.fields) and all(_assignable(f.type) for f in t.fields)

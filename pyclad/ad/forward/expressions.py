@@ -22,12 +22,14 @@ class Expressions:
             bv, bt = self.lvalue(e.base) if not e.base.type.ptr else self.expr(e.base)
             if bt is None:
                 raise self.unsupported("writing through an inactive pointer", e)
+            self.no_pointer_field(e.base, bt)
             idx = self.pure(e.index)
             return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
         if isinstance(e, ir.Unary) and e.op == "*":
             pv, pt = self.expr(e.operand)
             if pt is None:
                 raise self.unsupported("writing through an inactive pointer", e)
+            self.no_pointer_field(e.operand, pt)
             return ir.Unary("*", pv, e.type, e.loc), ir.Unary("*", pt, e.type, e.loc)
         if isinstance(e, ir.Cast) and e.implicit:
             return self.lvalue(e.operand)
@@ -46,10 +48,27 @@ class Expressions:
     def variable(self, e: Var):
         return e, self.tangent_var(e)
 
+    def no_pointer_field(self, pointer: ir.Expr, tangent: ir.Expr | None) -> None:
+        """Floating storage reached through a pointer field of a record (``n.next->v``) has no
+        tangent: a record's shadow copies its pointer fields' values, not what they point to."""
+        while isinstance(pointer, ir.Cast) and pointer.implicit:
+            pointer = pointer.operand
+        if (
+            isinstance(pointer, ir.Member)
+            and pointer.type.is_pointer
+            and tangent is not None
+            and not is_zero(tangent)
+        ):
+            raise self.unsupported(
+                f"differentiated values reached through the pointer field '{pointer.name}' of a record",
+                pointer,
+            )
+
     def index(self, e: ir.Index):
         bv, bt = self.expr(e.base)
         if bt is None or is_zero(bt):
             return ir.Index(bv, e.index, e.type, e.loc), (lit(0) if e.type.is_float else None)
+        self.no_pointer_field(e.base, bt)
         idx = self.pure(e.index)
         return ir.Index(bv, idx, e.type, e.loc), ir.Index(bt, idx, e.type, e.loc)
 
@@ -98,7 +117,7 @@ class Expressions:
         """The tangent of ``p.a`` is ``_d_p.a`` (``_d_q->b`` through a pointer)."""
         v, t = self.expr(e.operand)
         out = ir.Member(v, e.name, e.type, e.loc)
-        if t is None or is_zero(t) or not e.type.carries_float:
+        if t is None or is_zero(t) or not e.type.carries_float or _const_pointer(e.type):
             return out, (lit(0) if e.type.is_float else None)
         return out, ir.Member(t, e.name, e.type, e.loc)
 
@@ -114,6 +133,7 @@ class Expressions:
         if e.op == "*":
             if t is None or is_zero(t):
                 return ir.Unary("*", v, e.type), (lit(0) if e.type.is_float else None)
+            self.no_pointer_field(e.operand, t)
             return ir.Unary("*", v, e.type), ir.Unary("*", t, e.type)
         if e.op == "&":
             if _shadowed(e.operand.type) and t is not None and not is_zero(t):
@@ -220,3 +240,9 @@ _EXPR = exhaustive(
     ir.Expr,
     "forward mode expressions",
 )
+
+
+def _const_pointer(t: ir.Type) -> bool:
+    """A pointer to const data: as a field of a record, what it points to is no part of the
+    record's value (constant to its derivatives)."""
+    return t.ptr > 0 and t.const

@@ -99,7 +99,8 @@ class Statements:
                 )
             if s.init is not None:
                 raise self.unsupported("this array initialiser", s)
-            return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
+            dzero = zero(_plain(s.type)) if s.type.kind == ir.RECORD else ir.InitList((), s.type)
+            return [ir.Decl(d, _plain(s.type), dzero, s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
         if s.type.ptr and memory.allocation(s.init) is not None:  # its tangent buffer beside it
@@ -227,12 +228,13 @@ class Statements:
                 return [ir.ExprStmt(e, loc)]
             _, tt = self.lvalue(e.target)
             return [
-                ir.ExprStmt(ir.Assign("=", tt, ir.InitList((), tt.type), tt.type), loc),
+                ir.ExprStmt(ir.Assign("=", tt, zero(tt.type), tt.type), loc),
                 ir.ExprStmt(e, loc),
             ]
         if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        if root.name not in self.active or not _shadowed(e.target.type):
+        const_field = isinstance(e.target, ir.Member) and e.target.type.ptr > 0 and e.target.type.const
+        if root.name not in self.active or not _shadowed(e.target.type) or const_field:
             if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
                 v, _ = self.expr(e.value)
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))

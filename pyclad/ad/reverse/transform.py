@@ -11,7 +11,7 @@ from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, lit
 from .. import containers, shadow
-from ..activity import active_variables
+from ..activity import active_variables, writable
 from ..dispatch import Pass
 from ..names import Namer
 from ..normalize import RETURNED, Normalizer
@@ -27,6 +27,13 @@ from .prune import prune_forward
 from .storage import Storage
 from .sweep import _STMT, Sweep
 from .util import _shadowed, _subtree_any
+
+
+def _pointer_field(e: ir.Expr) -> bool:
+    """A pointer-typed field of a record (``n.next``, ``s.w``), as dereferenced or indexed."""
+    while isinstance(e, ir.Cast) and e.implicit:
+        e = e.operand
+    return isinstance(e, ir.Member) and e.type.is_pointer
 
 
 @dataclass
@@ -172,7 +179,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
             if p.type.kind == ir.RECORD and not p.type.ptr and p.name in self.active and p.type.carries_float:
-                self._record_param(p, assigned_params)
+                self._record_param(p, assigned_params | self._written_by_calls())
             elif _shadowed(p.type) and (p.name in self.active):
                 if p.type.is_container:
                     self._container_adjoint(p, p.name in assigned_params)
@@ -225,13 +232,26 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                 self.adj_local[n.name] = d
                 dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
-                    ir.InitList((), dplain)
-                    if t.dims or t.is_container or t.kind == ir.RECORD and not t.ptr
+                    zero(dplain)  # records and arrays of them: every floating field zero
+                    if not t.ptr and t.kind == ir.RECORD
+                    else ir.InitList((), dplain)
+                    if t.dims or t.is_container
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
         if self.prep.uses_returned:
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
+
+    def _written_by_calls(self) -> set[str]:
+        """The variables a call in the body may write, through a pointer or reference parameter."""
+        out: set[str] = set()
+        for n in ir.walk(self.body):
+            if isinstance(n, ir.Call):
+                for p, a in zip(self._callee_params(n) or (), n.args):
+                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                    if writable(p.type) and root is not None:
+                        out.add(root.name)
+        return out
 
     def _record_param(self, p: ir.Param, assigned: set[str]) -> None:
         """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
@@ -292,6 +312,13 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if e.name not in self.active or e.is_global:
                 return None
             return self.adj_var(e)
+        inner = e.base if isinstance(e, ir.Index) else e.operand if isinstance(e, ir.Unary) else None
+        if inner is not None and _pointer_field(inner) and self.adj_of(inner) is not None:
+            raise self.unsupported(
+                "differentiated values reached through a pointer field of a record (a record's "
+                "adjoint copies its pointer fields' values, not what they point to)",
+                e,
+            )
         if isinstance(e, ir.Index):
             base = self.adj_of(e.base)
             return None if base is None else ir.Index(base, e.index, e.type.value())
@@ -311,6 +338,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
         if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
+            if e.type.ptr and e.type.const:  # what a const pointer field points to is constant
+                return None
             base = self.adj_of(e.operand)
             return None if base is None else ir.Member(base, e.name, e.type.value())
         if containers.is_member(e) and e.spelling == "data":  # v.data(): the adjoint's data()
