@@ -144,7 +144,21 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
             fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
-    return ir.Type(qualified, kind=ir.RECORD, fields=tuple(fields))
+    presets, aggregate = _construction(decl, fields)
+    return ir.Type(qualified, kind=ir.RECORD, fields=tuple(fields), presets=presets, aggregate=aggregate)
+
+
+def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:
+    """(does default construction set fields, is the record an aggregate): what the zero of
+    its tangents and adjoints is written as (ad/shadow.py)."""
+    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    presets = any(
+        c.kind == K.FIELD_DECL and any(k.kind.is_expression() for k in c.get_children())
+        for c in decl.get_children()
+    )
+    presets = presets or any(not c.is_default_method() and not list(c.get_arguments()) for c in ctors)
+    presets = presets or any(f.type.presets for f in fields)
+    return presets, not ctors
 
 
 _CONTAINERS = ("std::vector", "std::array")

@@ -86,13 +86,16 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
             continue
         init = inits.get(fd.spelling)
         if init is None:
-            init = next((k for k in fd.get_children() if k.kind.is_expression()), None)
+            # The default member initialiser: the last expression (an array's size comes first).
+            init = next((k for k in reversed(list(fd.get_children())) if k.kind.is_expression()), None)
+            if init is not None and not _has_initialiser(fd):
+                init = None
         if init is None:
             continue
         field = this.type.field_named(fd.spelling)
         target = ir.Member(this, fd.spelling, field.type, _loc(fd))
         value = lowerer.expr(init)
-        stmts.append(ir.ExprStmt(ir.Assign("=", target, value, field.type, _loc(init)), _loc(init)))
+        stmts.extend(_initialise(target, value, _loc(init)))
 
     def returns_object(n):
         if isinstance(n, ir.Return) and n.value is None:
@@ -104,6 +107,24 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
         stmts.append(ir.Return(this, L))
     out = ir.Block(tuple(stmts), body.loc)
     _check_no_outside_effects(out, params, cursor)
+    return out
+
+
+def _has_initialiser(fd: ci.Cursor) -> bool:
+    """A field declared with ``= value`` or ``{value}`` (not only an array size)."""
+    return any(t.spelling in ("=", "{") for t in fd.get_tokens())
+
+
+def _initialise(target: ir.Expr, value: ir.Expr, loc) -> list[ir.Stmt]:
+    """``target = value`` for a field's initialiser; an array field element by element."""
+    t = target.type
+    if not t.dims:
+        return [ir.ExprStmt(ir.Assign("=", target, value, t, loc), loc)]
+    if not isinstance(value, ir.InitList):
+        raise UnsupportedError("this initialiser of an array member", loc)
+    out: list[ir.Stmt] = []
+    for i, item in enumerate(value.items):
+        out += _initialise(ir.Index(target, ir.lit(i, ir.INT), t.element(), loc), item, loc)
     return out
 
 

@@ -97,7 +97,7 @@ class Statements:
                 )
             if s.init is not None:
                 raise self.unsupported("this array initialiser", s)
-            return [ir.Decl(d, _plain(s.type), ir.InitList((), s.type), s.loc), s]
+            return [ir.Decl(d, _plain(s.type), zero(_plain(s.type)), s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
         if s.type.ref and not s.type.const:
@@ -187,7 +187,7 @@ class Statements:
                 return [ir.ExprStmt(e, loc)]
             _, tt = self.lvalue(e.target)
             return [
-                ir.ExprStmt(ir.Assign("=", tt, ir.InitList((), tt.type), tt.type), loc),
+                ir.ExprStmt(ir.Assign("=", tt, zero(tt.type), tt.type), loc),
                 ir.ExprStmt(e, loc),
             ]
         if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):

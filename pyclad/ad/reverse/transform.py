@@ -199,7 +199,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                 self.adj_local[n.name] = d
                 dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
-                    ir.InitList((), dplain)
+                    zero(dplain)  # {}, or every field zero where default construction sets some
                     if t.dims or t.kind == ir.RECORD and not t.ptr
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
