@@ -76,6 +76,10 @@ class Type:
     # built from a list of its fields' values.
     presets: bool = field(default=False, compare=False, repr=False)
     aggregate: bool = field(default=True, compare=False, repr=False)
+    # A record without a default constructor (``P(double a)`` only): no zero shadow can be
+    # declared; ``defined_at`` locates the record for the error saying so.
+    constructible: bool = field(default=True, compare=False, repr=False)
+    defined_at: Loc | None = field(default=None, compare=False, repr=False)
 
     # ---------------------------------------------------------------- what it is
     @property

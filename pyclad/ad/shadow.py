@@ -57,6 +57,13 @@ def zero(t: ir.Type) -> ir.Expr:
         return ir.lit(0, t.plain())
     if t.kind == ir.BUILTIN and not t.ptr and not t.dims and t.base in ir.ARITHMETIC_BASES:
         return ir.Lit("false", t.plain()) if t.base == "bool" else ir.lit(0, t.plain())
+    if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+        name = t.named().spell()
+        raise UnsupportedError(
+            f"a tangent or adjoint of '{name}', which has no default constructor: derivatives "
+            f"declare zero shadows of it (add '{name.rsplit('::', 1)[-1]}() = default;')",
+            t.defined_at,
+        )
     if t.kind == ir.RECORD and not t.ptr and t.presets:
         return _zero_record(t)
     return ir.InitList((), t.plain())

@@ -145,7 +145,17 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
     presets, aggregate = _construction(decl, fields)
-    return ir.Type(qualified, kind=ir.RECORD, fields=tuple(fields), presets=presets, aggregate=aggregate)
+    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    constructible = not ctors or any(not list(c.get_arguments()) for c in ctors)
+    return ir.Type(
+        qualified,
+        kind=ir.RECORD,
+        fields=tuple(fields),
+        presets=presets,
+        aggregate=aggregate,
+        constructible=constructible,
+        defined_at=loc(decl),
+    )
 
 
 def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:

@@ -188,6 +188,12 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
             plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
+            if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+                raise UnsupportedError(
+                    f"a local '{n.name}' of type '{t.named().spell()}', which has no default constructor "
+                    f"(reverse mode declares its locals up front; add '{t.base.rsplit('::', 1)[-1]}() = default;')",
+                    n.loc,
+                )
             init = (
                 ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
