@@ -61,10 +61,8 @@ def forward_name(fn: str, param_index: int, order: int = 1, element: int | None 
 def specialised(base: str, fn: ir.Function, active: list[bool]) -> str:
     """``g_pushforward`` when every differentiable param is active, else the
     active indices appended (``g_pushforward_darg0_2``)."""
-    # Records with floating fields are differentiable too (a method's object among them): two
-    # activity patterns must never share a name.
-    diff = [i for i, p in enumerate(fn.params) if p.type.holds_float or p.type.carries_float]
-    act = [i for i in diff if active[i]]
+    diff = [i for i, p in enumerate(fn.params) if p.type.carries_float]
+    act = [i for i, a in enumerate(active) if a]
     if act == diff:
         return base
     return base + "_darg" + "_".join(str(i) for i in act)
