@@ -71,6 +71,15 @@ class Type:
     args: tuple[Type, ...] = ()
     size: int | None = None
     fields: tuple[Field, ...] = field(default=(), compare=False, repr=False)
+    # A record whose default construction sets fields (default member initialisers, or a
+    # default constructor of the user's): ``{}`` does not zero it.  ``aggregate``: it can be
+    # built from a list of its fields' values.
+    presets: bool = field(default=False, compare=False, repr=False)
+    aggregate: bool = field(default=True, compare=False, repr=False)
+    # A record without a default constructor (``P(double a)`` only): no zero shadow can be
+    # declared; ``defined_at`` locates the record for the error saying so.
+    constructible: bool = field(default=True, compare=False, repr=False)
+    defined_at: Loc | None = field(default=None, compare=False, repr=False)
 
     # ---------------------------------------------------------------- what it is
     @property

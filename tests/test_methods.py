@@ -152,6 +152,19 @@ double use_field_saves_plain(double u, double w) {
     return x * y;
 }
 
+// The same operator called with its object active and its argument not, and the other way
+// round: each activity pattern gets its own derivative.
+double use_mixed_activity(double u, double w) {
+    Vec2 a(u, w);
+    Vec2 c(1.5, -0.5);
+    Vec2 s = a + c;
+    Vec2 t = c + a;
+    return s.dot(t) * a.dot(c) + (c + c).norm2() * u;
+}
+double use_mixed_activity_plain(double u, double w) {
+    return ((u + 1.5) * (u + 1.5) + (w - 0.5) * (w - 0.5)) * (1.5 * u - 0.5 * w) + 10.0 * u;
+}
+
 double norm_of(double x, double y) { return Vec2(x, y).norm(); }
 double quad_at(double a, double b, double t) { Quad q{a, b}; return q(t); }
 """
@@ -170,6 +183,7 @@ NAMES = [
     "use_inline_lambda",
     "use_copies",
     "use_field_saves",
+    "use_mixed_activity",
 ]
 AT = (0.7, -1.3)
 

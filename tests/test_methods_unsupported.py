@@ -94,3 +94,27 @@ def test_the_module_still_differentiates_after_the_errors(m):
         with pytest.raises(pyclad.UnsupportedError):
             pyclad.gradient(m[name])
     assert pyclad.gradient(m.cube, "x")(2.0) == pytest.approx(12.0)  # d x^3 / dx = 3 x^2
+
+
+NO_DEFAULT = """\
+struct P {
+    double x, y;
+    P(double a) : x(a), y(2 * a) {}
+    double s() const { return x * y; }
+};
+double active(double u) { P q(u); return q.s(); }
+double passive(double u) { P q(2.0); return q.s() * u; }
+"""
+
+
+def test_a_record_without_a_default_constructor_is_a_located_error_where_a_derivative_needs_one():
+    m = pyclad.cppdef(NO_DEFAULT, filename="nodefault.cpp")
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m.active, "u")  # the tangent of q
+    assert "'P', which has no default constructor" in str(info.value) and info.value.loc.line == 1
+    for name in ("active", "passive"):  # reverse mode declares q up front
+        with pytest.raises(pyclad.UnsupportedError) as info:
+            pyclad.gradient(m[name])
+        assert "a local 'q' of type 'P', which has no default constructor" in str(info.value)
+        assert info.value.loc.line == (6 if name == "active" else 7)
+    assert pyclad.differentiate(m.passive, "u")(1.5) == pytest.approx(8.0)  # no shadow of q needed

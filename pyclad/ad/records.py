@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from .. import ir
 from ..errors import UnsupportedError
+from .shadow import is_zero_shadow
 
 # Fields of a fixed-size array are unrolled up to this many elements per copy.
 _UNROLL = 64
@@ -345,7 +346,7 @@ class _Split:
         return [replace(s, **changes) if changes else s]
 
     def values(self, value: ir.Expr | None, n: int) -> list[ir.Expr]:
-        if value is None or isinstance(value, ir.InitList) and not value.items:
+        if value is None or is_zero_shadow(value):
             return [ir.lit(0)] * n
         parts = self.parts_of(value)
         if parts is None or len(parts) != n:

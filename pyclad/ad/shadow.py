@@ -17,7 +17,8 @@ A gradient takes the adjoint of every parameter it differentiates through a poin
 
 from __future__ import annotations
 
-from .. import ir
+from .. import emit, ir
+from ..errors import UnsupportedError
 
 
 def carries_derivative(t: ir.Type) -> bool:
@@ -56,4 +57,53 @@ def zero(t: ir.Type) -> ir.Expr:
         return ir.lit(0, t.plain())
     if t.kind == ir.BUILTIN and not t.ptr and not t.dims and t.base in ir.ARITHMETIC_BASES:
         return ir.Lit("false", t.plain()) if t.base == "bool" else ir.lit(0, t.plain())
+    if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+        name = t.named().spell()
+        raise UnsupportedError(
+            f"a tangent or adjoint of '{name}', which has no default constructor: derivatives "
+            f"declare zero shadows of it (add '{name.rsplit('::', 1)[-1]}() = default;')",
+            t.defined_at,
+        )
+    if t.kind == ir.RECORD and not t.ptr and t.presets:
+        return _zero_record(t)
     return ir.InitList((), t.plain())
+
+
+def is_zero_shadow(e: ir.Expr) -> bool:
+    """``e`` is a zero that ``zero`` made: ``{}``, a list of zeros, or a zeroed object."""
+    if isinstance(e, ir.InitList):
+        return all(ir.is_zero(x) or is_zero_shadow(x) for x in e.items)
+    return isinstance(e, ir.Call) and not e.callee and not e.args and e.text.startswith(_ZEROED)
+
+
+_ZEROED = "[] { "
+
+
+def _zero_record(t: ir.Type) -> ir.Expr:
+    """The zero of a record (or array of records) whose default construction sets fields,
+    where ``{}`` would keep what a default member initialiser sets: every field listed for
+    an aggregate (``{0, 0}``), else a zeroed object built in place."""
+    if t.dims:
+        inner = t.derived(t.ptr, t.dims[1:])
+        return ir.InitList(tuple(zero(inner) for _ in range(t.dims[0])), t.plain())
+    if t.aggregate:
+        return ir.InitList(tuple(zero(f.type) for f in t.fields), t.plain())
+    named = t.named()
+    sets = []
+    for f in t.fields:
+        if f.type.dims and not f.type.presets:
+            sets.append(f"for (auto& v : z.{f.name}) v = {{}};" if len(f.type.dims) == 1 else "")
+            if len(f.type.dims) > 1:
+                raise UnsupportedError(
+                    f"a zero tangent or adjoint of '{named.spell()}' (its field '{f.name}' is a "
+                    "multi-dimensional array and its default construction sets fields)"
+                )
+            continue
+        if f.type.dims:
+            raise UnsupportedError(
+                f"a zero tangent or adjoint of '{named.spell()}' (its field '{f.name}' is an array "
+                "of records whose default construction sets fields)"
+            )
+        sets.append(f"z.{f.name} = {emit.expr(zero(f.type))};")
+    text = f"{_ZEROED}{named.spell()} z{{}}; {' '.join(sets)} return z; }}"
+    return ir.Call("", (), t.plain(), spelling=text)

@@ -16,6 +16,8 @@ import clang.cindex as ci
 from .. import ir
 from ..errors import Loc, NameClashError, UnsupportedError
 from . import callees, custom, lambdas, literals, methods
+from .methods import callee_at as _callee_at
+from .methods import lambda_of as _lambda_of
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -144,7 +146,31 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
             fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
-    return ir.Type(qualified, kind=ir.RECORD, fields=tuple(fields))
+    presets, aggregate = _construction(decl, fields)
+    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    constructible = not ctors or any(not list(c.get_arguments()) for c in ctors)
+    return ir.Type(
+        qualified,
+        kind=ir.RECORD,
+        fields=tuple(fields),
+        presets=presets,
+        aggregate=aggregate,
+        constructible=constructible,
+        defined_at=loc(decl),
+    )
+
+
+def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:
+    """(does default construction set fields, is the record an aggregate): what the zero of
+    its tangents and adjoints is written as (ad/shadow.py)."""
+    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    presets = any(
+        c.kind == K.FIELD_DECL and any(k.kind.is_expression() for k in c.get_children())
+        for c in decl.get_children()
+    )
+    presets = presets or any(not c.is_default_method() and not list(c.get_arguments()) for c in ctors)
+    presets = presets or any(f.type.presets for f in fields)
+    return presets, not ctors
 
 
 _CONTAINERS = ("std::vector", "std::array")
@@ -286,7 +312,7 @@ class SourceIndex:
         return self.custom.get(name)
 
 
-class Lowerer:
+class Lowerer(methods.CalleeCalls):
     def __init__(self, index: SourceIndex):
         self.index = index
         self.this: ir.Var | None = None  # the receiver parameter inside a method or constructor
@@ -644,83 +670,6 @@ class Lowerer:
         self.check_custom(key, ref)
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
 
-    def method_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
-        """``p.norm()``, ``q->norm()``, ``norm()`` in a method, ``a += b``, ``v[i]``, ``f(x)`` on
-        a functor: an ``ir.METHOD`` call with the receiver first; a static member function is a
-        plain call; a lambda's call is the call of its operator() function (see lambdas)."""
-        if callees.is_lambda_class(ref.semantic_parent):
-            return self.lambda_call(c, kids, ref)
-        key = callees.key(ref)
-        at = _callee_at(kids, ref)
-        if not _in_file(ref, self.index.main_file):
-            raise unsupported(f"a call to the library method '{key}'", c)
-        if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
-            raise UnsupportedError(
-                f"a call to the {ref.access_specifier.name.lower()} method '{key}' (derivatives are free "
-                "functions and cannot call it; make it public)",
-                loc(c),
-            )
-        if ref.is_static_method():
-            args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
-            return ir.Call(key, args, self.type_of(c), loc(c), spelling=key)
-        if ref.is_virtual_method():
-            raise unsupported(f"a virtual call to '{key}' (dynamic dispatch)", c)
-        head = _peel(kids[at])
-        if head.kind == K.MEMBER_REF_EXPR:  # p.m(...), q->m(...), or m(...) on this
-            base = [k for k in head.get_children() if k.kind.is_expression()]
-            rest = [k for i, k in enumerate(kids) if i != at]
-        else:  # operator syntax: the receiver, the operator, the operands
-            base = [kids[0]]
-            rest = [k for i, k in enumerate(kids) if i not in (0, at)]
-        if base:
-            recv = self.expr(base[0])
-        elif self.this is not None:
-            recv = self.this
-        else:
-            raise unsupported(f"a call to the method '{key}' without an object", c)
-        if recv.type.is_pointer:
-            recv = methods.deref(recv, loc(c))
-        args = tuple(self.expr(a) for a in rest)
-        if ref.is_default_method() and ref.spelling == "operator=":
-            return ir.Assign("=", recv, args[0], recv.type.value(), loc(c))  # the implicit copy
-        if len(args) != len(list(ref.get_arguments())):
-            raise unsupported(f"a call to '{key}' relying on default arguments", c)
-        return ir.Call(key, (recv, *args), self.type_of(c), loc(c), spelling=ref.spelling, kind=ir.METHOD)
-
-    def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
-        """``P(a)``, ``P{a}``, ``P q(a)``: an ``ir.CONSTRUCTOR`` call of a user-written
-        constructor; the implicit copy or move is the value copied, the implicit default
-        constructor a value-initialised object."""
-        t = self.type_of(c).plain()
-        args = [k for k in kids if k.kind.is_expression()]
-        if ref.is_default_method():
-            if ref.is_copy_constructor() or ref.is_move_constructor():
-                return self.expr(args[0])
-            if not args:
-                return ir.InitList((), t, loc(c))
-        if t.kind != ir.RECORD or not _in_file(ref, self.index.main_file):
-            raise unsupported(f"a constructor of the library type '{t.spell()}'", c)
-        if len(args) != len(list(ref.get_arguments())):
-            raise unsupported(f"a constructor call relying on default arguments ({t.spell()})", c)
-        key = callees.key(ref)
-        return ir.Call(
-            key, tuple(self.expr(a) for a in args), t, loc(c), spelling=t.base, kind=ir.CONSTRUCTOR
-        )
-
-    def lambda_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Call:
-        """The call of a lambda held by a local variable, or written where it is called."""
-        at = _callee_at(kids, ref)
-        head = _peel(kids[0])
-        held = head.referenced if head.kind == K.DECL_REF_EXPR else None
-        if held is not None and held.hash in self.closures:
-            closure = self.closures[held.hash]
-        elif head.kind == K.LAMBDA_EXPR:
-            closure, _ = lambdas.define(self, head, None)
-        else:
-            raise unsupported("a call of a lambda that is not defined in this function", c)
-        args = tuple(self.expr(k) for i, k in enumerate(kids) if i not in (0, at))
-        return ir.Call(closure.key, closure.captures + args, self.type_of(c), loc(c))
-
     def check_custom(self, key: str, ref: ci.Cursor) -> None:
         """A custom derivative of the callee must take what the transforms will pass."""
         for kind in ("pullback", "pushforward"):
@@ -740,41 +689,6 @@ class Lowerer:
         if not text.endswith(suffix) or text == suffix:
             raise unsupported(f"this use of the literal operator '{ref.spelling}'", c)
         return ir.Lit(text, self.type_of(c), loc(c))
-
-
-def _peel(c: ci.Cursor) -> ci.Cursor:
-    """The cursor under libclang's implicit wrappers (conversions, temporaries)."""
-    while c.kind == K.UNEXPOSED_EXPR:
-        kids = list(c.get_children())
-        if len(kids) != 1:
-            break
-        c = kids[0]
-    return c
-
-
-def _callee_at(kids: list[ci.Cursor], ref: ci.Cursor) -> int:
-    """Which child of a call names the function: the first for ``f(x)``, the operator in the
-    middle for ``a + b`` or ``s += r``."""
-    for i, k in enumerate(kids):
-        p = _peel(k)
-        if p.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR) and p.referenced == ref:
-            return i
-    return 0
-
-
-def _in_file(decl: ci.Cursor, main_file: str) -> bool:
-    return decl.location.file is not None and decl.location.file.name == main_file
-
-
-def _lambda_of(v: ci.Cursor) -> ci.Cursor | None:
-    """The lambda expression a variable is initialised with (``auto f = [&](...) {...};``)."""
-    if "(lambda at" not in v.type.spelling:
-        return None
-    for k in v.get_children():
-        p = _peel(k)
-        if p.kind == K.LAMBDA_EXPR:
-            return p
-    return None
 
 
 def is_extern_c(cursor: ci.Cursor) -> bool:

@@ -16,6 +16,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import UnsupportedError
+from . import callees, lambdas
 from .parse import loc_of
 
 K = ci.CursorKind
@@ -86,13 +87,16 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
             continue
         init = inits.get(fd.spelling)
         if init is None:
-            init = next((k for k in fd.get_children() if k.kind.is_expression()), None)
+            # The default member initialiser: the last expression (an array's size comes first).
+            init = next((k for k in reversed(list(fd.get_children())) if k.kind.is_expression()), None)
+            if init is not None and not _has_initialiser(fd):
+                init = None
         if init is None:
             continue
         field = this.type.field_named(fd.spelling)
         target = ir.Member(this, fd.spelling, field.type, _loc(fd))
         value = lowerer.expr(init)
-        stmts.append(ir.ExprStmt(ir.Assign("=", target, value, field.type, _loc(init)), _loc(init)))
+        stmts.extend(_initialise(target, value, _loc(init)))
 
     def returns_object(n):
         if isinstance(n, ir.Return) and n.value is None:
@@ -104,6 +108,24 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
         stmts.append(ir.Return(this, L))
     out = ir.Block(tuple(stmts), body.loc)
     _check_no_outside_effects(out, params, cursor)
+    return out
+
+
+def _has_initialiser(fd: ci.Cursor) -> bool:
+    """A field declared with ``= value`` or ``{value}`` (not only an array size)."""
+    return any(t.spelling in ("=", "{") for t in fd.get_tokens())
+
+
+def _initialise(target: ir.Expr, value: ir.Expr, loc) -> list[ir.Stmt]:
+    """``target = value`` for a field's initialiser; an array field element by element."""
+    t = target.type
+    if not t.dims:
+        return [ir.ExprStmt(ir.Assign("=", target, value, t, loc), loc)]
+    if not isinstance(value, ir.InitList):
+        raise UnsupportedError("this initialiser of an array member", loc)
+    out: list[ir.Stmt] = []
+    for i, item in enumerate(value.items):
+        out += _initialise(ir.Index(target, ir.lit(i, ir.INT), t.element(), loc), item, loc)
     return out
 
 
@@ -143,3 +165,123 @@ def _check_no_outside_effects(body: ir.Block, params: tuple[ir.Param, ...], curs
                     "argument) is not supported",
                     n.loc or _loc(cursor),
                 )
+
+
+def _unsupported(what: str, cursor: ci.Cursor) -> UnsupportedError:
+    return UnsupportedError(f"{what} is not supported", _loc(cursor))
+
+
+class CalleeCalls:
+    """Lowering of calls to callees other than free functions (a mixin of ``Lowerer``)."""
+
+    def method_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
+        """``p.norm()``, ``q->norm()``, ``norm()`` in a method, ``a += b``, ``v[i]``, ``f(x)`` on
+        a functor: an ``ir.METHOD`` call with the receiver first; a static member function is a
+        plain call; a lambda's call is the call of its operator() function (see lambdas)."""
+        if callees.is_lambda_class(ref.semantic_parent):
+            return self.lambda_call(c, kids, ref)
+        key = callees.key(ref)
+        at = callee_at(kids, ref)
+        if not _in_file(ref, self.index.main_file):
+            raise _unsupported(f"a call to the library method '{key}'", c)
+        if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
+            raise UnsupportedError(
+                f"a call to the {ref.access_specifier.name.lower()} method '{key}' (derivatives are free "
+                "functions and cannot call it; make it public)",
+                _loc(c),
+            )
+        if ref.is_static_method():
+            args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
+            return ir.Call(key, args, self.type_of(c), _loc(c), spelling=key)
+        if ref.is_virtual_method():
+            raise _unsupported(f"a virtual call to '{key}' (dynamic dispatch)", c)
+        head = peel(kids[at])
+        if head.kind == K.MEMBER_REF_EXPR:  # p.m(...), q->m(...), or m(...) on this
+            base = [k for k in head.get_children() if k.kind.is_expression()]
+            rest = [k for i, k in enumerate(kids) if i != at]
+        else:  # operator syntax: the receiver, the operator, the operands
+            base = [kids[0]]
+            rest = [k for i, k in enumerate(kids) if i not in (0, at)]
+        if base:
+            recv = self.expr(base[0])
+        elif self.this is not None:
+            recv = self.this
+        else:
+            raise _unsupported(f"a call to the method '{key}' without an object", c)
+        if recv.type.is_pointer:
+            recv = deref(recv, _loc(c))
+        args = tuple(self.expr(a) for a in rest)
+        if ref.is_default_method() and ref.spelling == "operator=":
+            return ir.Assign("=", recv, args[0], recv.type.value(), _loc(c))  # the implicit copy
+        if len(args) != len(list(ref.get_arguments())):
+            raise _unsupported(f"a call to '{key}' relying on default arguments", c)
+        return ir.Call(key, (recv, *args), self.type_of(c), _loc(c), spelling=ref.spelling, kind=ir.METHOD)
+
+    def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
+        """``P(a)``, ``P{a}``, ``P q(a)``: an ``ir.CONSTRUCTOR`` call of a user-written
+        constructor; the implicit copy or move is the value copied, the implicit default
+        constructor a value-initialised object."""
+        t = self.type_of(c).plain()
+        args = [k for k in kids if k.kind.is_expression()]
+        if ref.is_default_method():
+            if ref.is_copy_constructor() or ref.is_move_constructor():
+                return self.expr(args[0])
+            if not args:
+                return ir.InitList((), t, _loc(c))
+        if t.kind != ir.RECORD or not _in_file(ref, self.index.main_file):
+            raise _unsupported(f"a constructor of the library type '{t.spell()}'", c)
+        if len(args) != len(list(ref.get_arguments())):
+            raise _unsupported(f"a constructor call relying on default arguments ({t.spell()})", c)
+        key = callees.key(ref)
+        return ir.Call(
+            key, tuple(self.expr(a) for a in args), t, _loc(c), spelling=t.base, kind=ir.CONSTRUCTOR
+        )
+
+    def lambda_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Call:
+        """The call of a lambda held by a local variable, or written where it is called."""
+        at = callee_at(kids, ref)
+        head = peel(kids[0])
+        held = head.referenced if head.kind == K.DECL_REF_EXPR else None
+        if held is not None and held.hash in self.closures:
+            closure = self.closures[held.hash]
+        elif head.kind == K.LAMBDA_EXPR:
+            closure, _ = lambdas.define(self, head, None)
+        else:
+            raise _unsupported("a call of a lambda that is not defined in this function", c)
+        args = tuple(self.expr(k) for i, k in enumerate(kids) if i not in (0, at))
+        return ir.Call(closure.key, closure.captures + args, self.type_of(c), _loc(c))
+
+
+def peel(c: ci.Cursor) -> ci.Cursor:
+    """The cursor under libclang's implicit wrappers (conversions, temporaries)."""
+    while c.kind == K.UNEXPOSED_EXPR:
+        kids = list(c.get_children())
+        if len(kids) != 1:
+            break
+        c = kids[0]
+    return c
+
+
+def callee_at(kids: list[ci.Cursor], ref: ci.Cursor) -> int:
+    """Which child of a call names the function: the first for ``f(x)``, the operator in the
+    middle for ``a + b`` or ``s += r``."""
+    for i, k in enumerate(kids):
+        p = peel(k)
+        if p.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR) and p.referenced == ref:
+            return i
+    return 0
+
+
+def _in_file(decl: ci.Cursor, main_file: str) -> bool:
+    return decl.location.file is not None and decl.location.file.name == main_file
+
+
+def lambda_of(v: ci.Cursor) -> ci.Cursor | None:
+    """The lambda expression a variable is initialised with (``auto f = [&](...) {...};``)."""
+    if "(lambda at" not in v.type.spelling:
+        return None
+    for k in v.get_children():
+        p = peel(k)
+        if p.kind == K.LAMBDA_EXPR:
+            return p
+    return None

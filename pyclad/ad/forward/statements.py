@@ -97,8 +97,7 @@ class Statements:
                 )
             if s.init is not None:
                 raise self.unsupported("this array initialiser", s)
-            dzero = zero(_plain(s.type)) if s.type.kind == ir.RECORD else ir.InitList((), s.type)
-            return [ir.Decl(d, _plain(s.type), dzero, s.loc), s]
+            return [ir.Decl(d, _plain(s.type), zero(_plain(s.type)), s.loc), s]
         if s.init is None:
             return [ir.Decl(d, _plain(s.type), lit(0) if s.type.is_float else None, s.loc), s]
         if s.type.ref and not s.type.const:

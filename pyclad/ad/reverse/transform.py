@@ -195,6 +195,12 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
             plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
+            if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+                raise UnsupportedError(
+                    f"a local '{n.name}' of type '{t.named().spell()}', which has no default constructor "
+                    f"(reverse mode declares its locals up front; add '{t.base.rsplit('::', 1)[-1]}() = default;')",
+                    n.loc,
+                )
             init = (
                 ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
@@ -206,10 +212,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                 self.adj_local[n.name] = d
                 dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
-                    zero(dplain)  # records and arrays of them: every floating field zero
-                    if not t.ptr and t.kind == ir.RECORD
-                    else ir.InitList((), dplain)
-                    if t.dims
+                    zero(dplain)  # {}, or every field zero where default construction sets some
+                    if t.dims or t.kind == ir.RECORD and not t.ptr
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
