@@ -374,12 +374,15 @@ def test_differentiated_values_behind_a_pointer_field_of_a_record_are_a_located_
         pyclad.differentiate(m.chain, "n.v")
 
 
-def test_a_record_with_default_member_initialisers_starts_its_python_adjoint_at_zero():
+def test_records_with_default_member_initialisers_have_zero_shadows_in_python_and_in_the_transforms():
     m = pyclad.cppdef(
         "struct D { double a = 1.0; double b = 2.0; int n = 3; };\n"
-        "double f(D d, double x) { return d.a * x + d.b * d.b; }"
+        "double f(D d, double x) { D q = {x}; return d.a * x + d.b * d.b + q.a * q.b; }"
     )
     d = m.D()
     assert (d.a, d.b) == (1.0, 2.0)
     dd, dx = pyclad.gradient(m.f)(d, 0.5)
-    assert_close([dd.a, dd.b, dx], [0.5, 4.0, 1.0])  # f = a x + b^2
+    want = [0.5, 4.0, 3.0]  # f = a x + b^2 + 2 x (q.b keeps its initialiser 2)
+    assert_close([dd.a, dd.b, dx], want)
+    assert_close([pyclad.differentiate(m.f, "d.b")(d, 0.5), pyclad.differentiate(m.f, "x")(d, 0.5)], want[1:])
+    assert_close(dx, fd_field(m.f, [d, 0.5], 1), rtol=1e-6)
