@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, lit
+from .tbr import Restore
 from .util import _block
 
 
@@ -19,9 +20,26 @@ class Storage:
             self.top.append(ir.Decl(name, ty, ir.Lit("false", ty) if ty.base == "bool" else lit(0, ty)))
         return name
 
+    def next_site(self) -> int | None:
+        """A number for the next save (the same in every run with the same ``needed``, so the
+        to-be-recorded analysis of one run names the saves of the next); None if that save
+        is dead (``tbr``)."""
+        self.site_count += 1
+        return None if self.site_count in self.dead else self.site_count
+
+    def restored_at(self, site: int, stmt: ir.Stmt, target: ir.Expr) -> None:
+        """``stmt`` of the reverse sweep is what undoes the write of ``site``."""
+        self.restores[id(stmt)] = (stmt, Restore(site, target))
+
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        if target.type.dims:
-            return self.save_array(target, depth)
+        site = self.next_site()
+        if site is None:
+            return [], []
+        fwd, rev = self.save_array(target, depth) if target.type.dims else self.save_value(target, depth)
+        self.restored_at(site, rev[0], target)
+        return fwd, rev
+
+    def save_value(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         ty = ir.Type(target.type.base, target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)

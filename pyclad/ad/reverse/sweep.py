@@ -122,7 +122,11 @@ class Sweep:
                     self.note_reads([inverse])
                     return [s, ir.ExprStmt(step, s.loc)], [ir.ExprStmt(back, s.loc), inverse]
                 if self.must_save(e.target):
+                    site = self.next_site()
+                    if site is None:  # nothing reads the counter before it is restored
+                        return [s], []
                     self._note_indices(e.target)
+                    self.restored_at(site, inverse, e.target)
                     return [s], [inverse]
                 return [s], []
             if root is not None and root.name in self.active or self.must_save(e.target):
