@@ -27,7 +27,7 @@ CASES = {
     "Call": ("return std::sin(x) * std::exp(y);", True),
     "Index": ("double a[2]; a[0] = x; a[1] = y * x; return a[0] * a[1];", True),
     "Cast": ("return (double)(float)2 * x + (int)(y * 0) + static_cast<double>(x * y);", True),
-    "Member": ("P p; p.a = x; return p.a * y;", False),
+    "Member": ("P p; p.a = x; return p.a * y;", True),
     "InitList": ("double a[3] = {x, y, x * y}; return a[0] + a[1] * a[2];", True),
     "Decl": ("double a = x * y; return a;", True),
     "ExprStmt": ("double a = 0; a = x * y; return a;", True),

@@ -82,3 +82,20 @@ def test_a_method_call_prints_its_receiver_as_the_object_the_method_is_called_on
         "std::vector::size", (ir.Unary("*", p, p.type.element()),), ir.INT, spelling="size", kind=ir.METHOD
     )
     assert pyclad.emit.expr(push) == "v.push_back(1.5)" and pyclad.emit.expr(size) == "p->size()"
+
+
+def test_two_activity_patterns_of_a_callee_taking_records_get_two_pullbacks():
+    m = pyclad.cppdef(
+        """
+struct C { double a; };
+struct Q { double s; };
+double term(const C& c, const Q& q) { return c.a * c.a * q.s; }
+double f(double x, Q q) { C c{x}; return term(c, q); }
+"""
+    )
+    x = 0.7
+    for checked in (True, False):
+        q = m.Q(1.5)
+        assert abs(pyclad.gradient(m.f, "x", checked=checked)(x, q) - 2 * x * 1.5) < 1e-12
+        dq = pyclad.gradient(m.f, "q", checked=checked)(x, q)
+        assert abs(dq.s - x * x) < 1e-12

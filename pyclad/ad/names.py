@@ -39,7 +39,8 @@ class Namer:
     def derivative(self, var: str) -> str:
         """The name of the derivative of ``var`` (the same name every time it is asked)."""
         if var not in self._derivative:
-            self._derivative[var] = self.claim(f"_d_{var}")
+            # A method's object (``_this``) has clad's ``_d_this``.
+            self._derivative[var] = self.claim("_d_this" if var == "_this" else f"_d_{var}")
         return self._derivative[var]
 
     def temp(self, prefix: str = "_t") -> str:
@@ -60,8 +61,8 @@ def forward_name(fn: str, param_index: int, order: int = 1, element: int | None 
 def specialised(base: str, fn: ir.Function, active: list[bool]) -> str:
     """``g_pushforward`` when every differentiable param is active, else the
     active indices appended (``g_pushforward_darg0_2``)."""
-    diff = [i for i, p in enumerate(fn.params) if p.type.holds_float]
-    act = [i for i in diff if active[i]]
+    diff = [i for i, p in enumerate(fn.params) if p.type.carries_float]
+    act = [i for i, a in enumerate(active) if a]
     if act == diff:
         return base
     return base + "_darg" + "_".join(str(i) for i in act)

@@ -22,14 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ir
-from ...ir import lit
+from ...errors import WrtError
+from ...ir import Var, lit
 from ..names import specialised
 from ..pause import collector_paused
 from ..program import Program
+from ..shadow import zero
 from .expressions import _EXPR
 from .statements import _STMT
 from .transform import RETURN, ForwardTransform
-from .util import POP, PUSH, _plain, is_tape, vec_type, vectorize
+from .util import POP, PUSH, _plain, _record_value, is_tape, vec_type, vectorize
 
 __all__ = [
     "POP",
@@ -55,13 +57,16 @@ class Extra:
     name: str
     like: str
     seed: int | None
+    field: str = ""  # a pointer to records: the field of the pointed record seeded with 1
 
 
 @collector_paused
 def derivative(
     program: Program, fn: ir.Function, wrt: str, element: int | None, name: str
 ) -> tuple[ir.Function, list[Extra]]:
-    """d fn / d wrt (or d fn / d wrt[element]) as a new function ``name``."""
+    """d fn / d wrt (or d fn / d wrt[element]) as a new function ``name``.  ``wrt`` may name
+    a floating field of a record parameter (``"p.a"``, ``"s.in.b"``): its tangent is seeded."""
+    wrt, _, path = wrt.partition(".")
     seeds = {wrt}
     t = ForwardTransform(program, fn, seeds)
     pre: list[ir.Stmt] = []
@@ -73,21 +78,61 @@ def derivative(
         d = t.names.derivative(p.name)
         if p.type.ptr:
             params.append(ir.Param(d, p.type.value()))
-            extras.append(Extra(d, p.name, element if p.name == wrt else None))
+            if p.type.kind == ir.RECORD:
+                extras.append(Extra(d, p.name, None, path if p.name == wrt else ""))
+            else:
+                extras.append(Extra(d, p.name, element if p.name == wrt else None))
+        elif p.type.kind == ir.RECORD:
+            pre.append(ir.Decl(d, _plain(p.type), zero(p.type)))
+            if p.name == wrt:
+                pre.append(ir.ExprStmt(_seed_field(Var(d, _plain(p.type)), path, p, fn)))
         else:
             seed = 1 if p.name == wrt else 0
             pre.append(ir.Decl(d, _plain(p.type), lit(seed)))
     body = t.block_stmts(t.fn.body.stmts)
-    what = f"{wrt}[{element}]" if element is not None else wrt
+    what = f"{wrt}[{element}]" if element is not None else (f"{wrt}.{path}" if path else wrt)
     comment = f"d {fn.name} / d {what}, forward mode."
     if extras:
         comment += "\n" + "\n".join(
             f"{e.name}: tangent of {e.like}; "
-            + (f"all zeros but {e.name}[{e.seed}] = 1." if e.seed is not None else "all zeros.")
+            + (
+                f"all zeros but {e.name}[{e.seed}] = 1."
+                if e.seed is not None
+                else f"all zeros but {e.name}->{e.field} = 1."
+                if e.field
+                else "all zeros."
+            )
             for e in extras
         )
     out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
     return t.tidy(out), extras
+
+
+def _seed_field(tangent: Var, path: str, p: ir.Param, fn: ir.Function) -> ir.Assign:
+    """``_d_p.a = 1``: the direction of ``wrt="p.a"``."""
+    target: ir.Expr = tangent
+    for name in path.split(".") if path else ():
+        f = target.type.field_named(name) if target.type.is_record else None
+        if f is None:
+            break
+        target = ir.Member(target, name, f.type.value())
+    if not path or not target.type.is_float:
+        raise WrtError(
+            f"forward mode differentiates along one direction: name one floating field of "
+            f"'{p.name}' ({p.type.spell()}), e.g. '{p.name}.{_first_float(p.type)}'; "
+            "pyclad.gradient gives all of them",
+            p.loc or fn.loc,
+        )
+    return ir.Assign("=", target, lit(1), target.type)
+
+
+def _first_float(t: ir.Type) -> str:
+    for f in t.fields:
+        if f.type.is_float:
+            return f.name
+        if f.type.is_record and f.type.carries_float:
+            return f"{f.name}.{_first_float(f.type)}"
+    return "a"
 
 
 @collector_paused
@@ -104,8 +149,8 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.names.derivative(p.name), p.type))
-    if fn.ret.is_float:
-        params.append(ir.Param(t.ret_name, ir.Type(fn.ret.base, ref=True)))
+    if fn.ret.is_float or _record_value(fn.ret):
+        params.append(ir.Param(t.ret_name, fn.ret.named().derived(ref=True)))
     body = t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
     if vector:

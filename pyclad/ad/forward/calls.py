@@ -3,13 +3,16 @@ functions; and which calls are pure (an unused result can go)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ... import ir
 from ...errors import NoDerivativeError, PycladError
 from ...ir import Var, is_zero, lit, mul
 from ..activity import writable
 from ..program import Program
 from ..rules import Custom, Partials
-from .util import POP, PUSH, _plain
+from ..shadow import zero
+from .util import POP, PUSH, _plain, _record_value, _shadowed
 
 
 class Calls:
@@ -24,6 +27,8 @@ class Calls:
 
     def call(self, e: ir.Call):
         target = self.bind_result(e)
+        if ir.is_raw_construction(e):  # the object a constructor starts from: no tangent of its own
+            return replace(e, args=tuple(self.expr(a)[0] for a in e.args)), None
         if e.callee in (PUSH, POP):
             return self.tape_call(e)
         rule = self.program.registry.lookup(e.callee)
@@ -34,9 +39,7 @@ class Calls:
             return self.user_call(e, fn, target)
         pairs = [self.expr(a) for a in e.args]
         if all(t is None or is_zero(t) for _, t in pairs):
-            return ir.Call(e.callee, tuple(v for v, _ in pairs), e.type, e.loc, e.spelling), (
-                lit(0) if e.type.is_float else None
-            )
+            return replace(e, args=tuple(v for v, _ in pairs)), (lit(0) if e.type.is_float else None)
         if isinstance(rule, Custom):
             return self.custom_call(e, rule, pairs)
         if isinstance(rule, Partials):
@@ -45,7 +48,7 @@ class Calls:
                 if a.type.is_float and not ir.is_atomic(v):
                     v, t = self.hoist(v, t)
                 vals.append((v, t))
-            value: ir.Expr = ir.Call(e.callee, tuple(v for v, _ in vals), e.type, e.loc, e.spelling)
+            value: ir.Expr = replace(e, args=tuple(v for v, _ in vals))
             if rule.uses_result and target is not None:
                 self.pending.append(ir.Decl(target.name, target.type, value, target.loc))
                 value = Var(target.name, target.type.value())
@@ -105,21 +108,20 @@ class Calls:
                 v, t = self.lvalue(a) if self._is_active_lvalue(a) else (self.expr(a)[0], None)
             else:
                 v, t = self.expr(a)
-            is_active = p.type.holds_float and t is not None and not is_zero(t)
+            is_active = _shadowed(p.type) and t is not None and not is_zero(t)
             vals.append(v)
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
-        if not any(active) or (not fn.ret.is_float and not writes):
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        if not any(active) or (not valued and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
-            return ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling), (
-                lit(0) if e.type.is_float else None
-            )
+            return replace(e, args=tuple(vals)), (lit(0) if e.type.is_float else None)
         from . import pushforward  # the package's entry point, which runs this transform on the callee
 
         name = pushforward(self.program, fn, active, self.vector)
         args = vals + [t for t, a in zip(tans, active) if a]
-        if not fn.ret.is_float:
+        if not valued:
             c = ir.Call(name, tuple(args), fn.ret, e.loc)
             if fn.ret.is_void:
                 self.pending.append(ir.ExprStmt(c, e.loc))
@@ -128,7 +130,7 @@ class Calls:
         ty = _plain(fn.ret.value())
         tmp = target.name if target is not None else self.names.temp()
         dtmp = self.names.derivative(tmp)
-        self.pending.append(ir.Decl(dtmp, ty, lit(0)))
+        self.pending.append(ir.Decl(dtmp, ty, zero(ty)))
         call = ir.Call(name, tuple(args + [Var(dtmp, ty)]), ty, e.loc)
         self.pending.append(ir.Decl(tmp, target.type if target is not None else ty, call))
         return Var(tmp, ty), Var(dtmp, ty)

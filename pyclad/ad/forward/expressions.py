@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import ir
 from ...ir import Var, add, div, is_zero, lit, mul, neg, sub
 from ..dispatch import exhaustive
-from .util import _plain
+from .util import _plain, _shadowed
 
 
 class Expressions:
@@ -31,6 +31,9 @@ class Expressions:
             return ir.Unary("*", pv, e.type, e.loc), ir.Unary("*", pt, e.type, e.loc)
         if isinstance(e, ir.Cast) and e.implicit:
             return self.lvalue(e.operand)
+        if isinstance(e, ir.Member):
+            bv, bt = self.lvalue(e.operand)
+            return ir.Member(bv, e.name, e.type, e.loc), ir.Member(bt, e.name, e.type, e.loc)
         raise self.unsupported("this kind of assignment target", e)
 
     def expr(self, e: ir.Expr) -> tuple[ir.Expr, ir.Expr | None]:
@@ -92,7 +95,12 @@ class Expressions:
         return e, (lit(0) if e.type.is_float else None)
 
     def member(self, e: ir.Member):
-        raise self.unsupported("a member access", e)
+        """The tangent of ``p.a`` is ``_d_p.a`` (``_d_q->b`` through a pointer)."""
+        v, t = self.expr(e.operand)
+        out = ir.Member(v, e.name, e.type, e.loc)
+        if t is None or is_zero(t) or not e.type.carries_float:
+            return out, (lit(0) if e.type.is_float else None)
+        return out, ir.Member(t, e.name, e.type, e.loc)
 
     def init_list_expr(self, e: ir.InitList):
         raise self.unsupported("an initialiser list in an expression", e)
@@ -108,7 +116,7 @@ class Expressions:
                 return ir.Unary("*", v, e.type), (lit(0) if e.type.is_float else None)
             return ir.Unary("*", v, e.type), ir.Unary("*", t, e.type)
         if e.op == "&":
-            if e.operand.type.holds_float and t is not None and not is_zero(t):
+            if _shadowed(e.operand.type) and t is not None and not is_zero(t):
                 lv, lt = self.lvalue(e.operand)
                 return ir.Unary("&", lv, e.type), ir.Unary("&", lt, e.type)
             return ir.Unary("&", v, e.type), None

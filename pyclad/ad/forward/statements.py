@@ -8,7 +8,8 @@ from ...ir import Var, add, div, is_zero, lit, mul, sub
 from ..activity import depends as depends_on
 from ..activity import writable
 from ..dispatch import exhaustive
-from .util import _is_null, _plain, is_tape
+from ..shadow import zero
+from .util import _is_null, _plain, _record_value, _shadowed, is_tape
 
 
 class Statements:
@@ -78,7 +79,9 @@ class Statements:
             )
         if is_tape(s.type) and s.name in self.active:  # a gradient's tape: its tangent is a tape too
             return [ir.Decl(self.names.derivative(s.name), s.type, None, s.loc), s]
-        if s.name not in self.active or not s.type.holds_float:
+        if s.type.is_record and s.name in self.active and s.type.carries_float:
+            return self.record_decl(s)
+        if s.name not in self.active or not _shadowed(s.type):
             if isinstance(s.init, ir.Call):  # int k = h(x, y): h may write active outputs
                 v, _ = self.expr(s.init)
                 return self.flush(ir.Decl(s.name, s.type, v, s.loc))
@@ -122,6 +125,31 @@ class Statements:
             ir.Decl(s.name, s.type, v, s.loc),
         )
 
+    def record_decl(self, s: ir.Decl) -> list[ir.Stmt]:
+        """``P q;`` (its fields are stored one by one, see records.py), ``P m = make(x);``,
+        ``const P& r = ps[i];``: the tangent is a record of the same type."""
+        d = self.names.derivative(s.name)
+        ty = _plain(s.type)
+        if s.init is None or isinstance(s.init, ir.InitList) and not s.init.items:
+            return [ir.Decl(d, ty, zero(ty), s.loc), s]
+        if s.type.ref:
+            v, t = self.lvalue(s.init) if not s.type.const else self.expr(s.init)
+            if t is None or is_zero(t):
+                raise self.unsupported("binding a reference to a record without a tangent", s)
+            return self.flush(ir.Decl(d, s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
+        if not isinstance(s.init, ir.Call):
+            raise self.unsupported("this record initialiser", s)
+        self.result_name = s
+        v, t = self.expr(s.init)
+        self.result_name = None
+        if isinstance(v, Var) and v.name == s.name:
+            if isinstance(t, Var) and t.name == d:
+                return self.flush()
+            return self.flush(ir.Decl(d, ty, t if t is not None else zero(ty), s.loc))
+        return self.flush(
+            ir.Decl(d, ty, t if t is not None else zero(ty), s.loc), ir.Decl(s.name, s.type, v, s.loc)
+        )
+
     def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
         """Values and tangents of a (possibly nested) array initialiser."""
         vals, tans = [], []
@@ -153,9 +181,18 @@ class Statements:
         root = ir.root_var(e.target)
         if root is None:
             raise self.unsupported("this assignment target", e)
+        if e.target.type.is_record and isinstance(e.value, ir.InitList) and not e.value.items:
+            # q = {}: every field reset (a record's adjoint zeroed, in a gradient differentiated again)
+            if root.name not in self.active or not _shadowed(e.target.type):
+                return [ir.ExprStmt(e, loc)]
+            _, tt = self.lvalue(e.target)
+            return [
+                ir.ExprStmt(ir.Assign("=", tt, ir.InitList((), tt.type), tt.type), loc),
+                ir.ExprStmt(e, loc),
+            ]
         if root.is_global and any(isinstance(n, Var) and n.name in self.active for n in ir.walk(e.value)):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        if root.name not in self.active or not e.target.type.holds_float:
+        if root.name not in self.active or not _shadowed(e.target.type):
             if isinstance(e.value, ir.Call):  # k = h(x, y): h may write active outputs
                 v, _ = self.expr(e.value)
                 return self.flush(ir.ExprStmt(ir.Assign(e.op, e.target, v, e.type), loc))
@@ -241,6 +278,13 @@ class Statements:
     def return_stmt(self, s: ir.Return) -> list[ir.Stmt]:
         if s.value is None:
             return [s]
+        if _record_value(s.value.type):
+            if not self.returns_pair:
+                raise self.unsupported("returning a record from the differentiated function", s)
+            v, t = self.expr(s.value)
+            ret = Var(self.ret_name, self.fn.ret.named())
+            t = t if t is not None and not is_zero(t) else zero(ret.type)
+            return self.flush(ir.ExprStmt(ir.Assign("=", ret, t, ret.type), s.loc), ir.Return(v, s.loc))
         if not s.value.type.is_float:
             self.check_cond(s.value)
             return [s]
@@ -255,7 +299,7 @@ class Statements:
         """``++_d_p`` for ``++p`` when ``p`` is an active pointer (else None)."""
         t = e.target.type
         root = ir.root_var(e.target)
-        if t.is_float or not t.holds_float or root is None or root.name not in self.active:
+        if t.is_float or not _shadowed(t) or root is None or root.name not in self.active:
             return None
         _, tt = self.lvalue(e.target)
         return ir.Step(e.op, e.prefix, tt, tt.type, e.loc)

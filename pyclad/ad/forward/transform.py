@@ -13,6 +13,7 @@ from ..activity import active_variables
 from ..dispatch import Pass
 from ..names import Namer
 from ..program import Program
+from ..records import expand as expand_records
 from ..rules import Custom, Partials
 from ..sequence import sequence
 from ..simplify import remove_dead_locals
@@ -35,7 +36,7 @@ class ForwardTransform(Statements, Expressions, Calls, Pass):
     ):
         self.program = program
         self.vector = vector
-        self.fn = fn = sequence(fn)
+        self.fn = fn = expand_records(sequence(fn))
         self.names = Namer.for_function(fn)
         self.active = active_variables(fn, seeds, self._callee_params)
         self.returns_pair = returns_pair

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var
+from ..records import split_shadows
+from ..shadow import tangent_type
 
 PUSH, POP = "::pyclad::push", "::pyclad::pop"
 
@@ -22,6 +24,7 @@ def vec_type(t: ir.Type, n: int) -> ir.Type:
 def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
     statements then carry n directional derivatives at once."""
+    fn, tangents = split_shadows(fn, tangents)  # a record's shadow: one vector per field
 
     def retype(node):
         if isinstance(node, ir.Decl) and node.name in tangents:
@@ -42,10 +45,21 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
     return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
 
 
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage (a scalar, or what a pointer or array holds), or records of it: the
+    values whose tangents this transform tracks."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record returned (or passed) by value that carries derivatives."""
+    return t.is_record and t.carries_float
+
+
 def _is_null(e: ir.Expr) -> bool:
     """A null pointer constant (its tangent is null as well)."""
     return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
 
 
 def _plain(t: ir.Type) -> ir.Type:
-    return ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+    return tangent_type(t)

@@ -25,17 +25,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ... import ir
+from ...ir import Var
 from ..activity import writable
 from ..forward import vectorize
 from ..names import specialised
 from ..pause import collector_paused
 from ..program import Program
+from ..shadow import adjoint_param_type
 from .adjoints import _ACC
 from .prune import prune_forward
 from .sweep import _STMT
 from .tbr import dead_saves, sharing_storage
 from .transform import ReverseTransform, _Prepared
-from .util import _subtree_any
+from .util import _record_value, _subtree_any
 
 __all__ = [
     "_ACC",
@@ -69,7 +71,7 @@ def gradient(
     params = list(fn.params)
     for p in fn.params:
         if p.name in wrt or (p.type.ptr and p.name in t.active):
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
             outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
     what = ", ".join(wrt)
     comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
@@ -92,11 +94,11 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool], vecto
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
     t = _build(program, fn, seeds, mode="pullback", vector=vector)
     params = list(fn.params)
-    if fn.ret.is_float:
-        params.append(ir.Param(t.seed_name, fn.ret.value()))
+    if fn.ret.is_float or _record_value(fn.ret):
+        params.append(ir.Param(t.seed_name, fn.ret.plain()))
     for p, a in zip(fn.params, active_params):
         if a:
-            params.append(ir.Param(t.adj_param[p.name], ir.Type(p.type.base, 1)))
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
     out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
@@ -112,7 +114,8 @@ def _build(program, fn, seeds, mode, vector=0):
     is read (``tbr``), in one last run."""
     probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
     probe.run()
-    needed = set(probe.reads)
+    aliases = _pointer_targets(probe.prep.body)
+    needed = _through_pointers(set(probe.reads), aliases)
     live_out: set[str] = set()
     if mode == "pullback":
         # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
@@ -128,7 +131,7 @@ def _build(program, fn, seeds, mode, vector=0):
         # itself (saved values, adjoint temporaries) cannot change what the next run saves.
         if not (t.reads - needed) & probe.prep.variables:
             break
-        needed = sharing_storage(probe.prep.body, needed | t.reads)
+        needed = sharing_storage(probe.prep.body, _through_pointers(needed | t.reads, aliases))
     # Saved per variable so far; now per write: the saves whose restores nothing reads go.
     dead = dead_saves(t.prep.body, t.rev + t.tail, t.restores, live_out)
     if not dead:
@@ -138,3 +141,33 @@ def _build(program, fn, seeds, mode, vector=0):
     )
     t.run()
     return t
+
+
+def _pointer_targets(body: ir.Block) -> list[tuple[str, str]]:
+    """(pointer, variable it points into) for each pointer local bound or re-seated in the
+    body (``P* q = &ps[i]``, ``r = arr``)."""
+    out = []
+    for n in ir.walk(body):
+        if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
+            name, value = n.name, n.init
+        elif isinstance(n, ir.Assign) and isinstance(n.target, Var) and n.target.type.ptr:
+            name, value = n.target.name, n.value
+        else:
+            continue
+        root = ir.root_var(value.operand if isinstance(value, ir.Unary) and value.op == "&" else value)
+        if root is not None and root.name != name:
+            out.append((name, root.name))
+    return out
+
+
+def _through_pointers(needed: set[str], aliases: list[tuple[str, str]]) -> set[str]:
+    """What the reverse sweep reads through a pointer it reads is read too: the storage the
+    pointer points into must be restored as well."""
+    changed = True
+    while changed:
+        changed = False
+        for ptr, target in aliases:
+            if ptr in needed and target not in needed:
+                needed.add(target)
+                changed = True
+    return needed

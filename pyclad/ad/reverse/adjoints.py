@@ -3,10 +3,13 @@ active leaves, and the reverse-sweep values of the partial derivatives."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ... import ir
 from ...ir import Var, div, is_zero, mul, neg
 from ..dispatch import exhaustive
-from .util import _block
+from ..records import accumulate
+from .util import _block, _record_value
 
 
 class Adjoints:
@@ -26,7 +29,7 @@ class Adjoints:
         elif isinstance(e, ir.Cast):
             v = ir.Cast(self.value(e.operand, out), e.type, e.loc, e.implicit)
         elif isinstance(e, ir.Call):
-            v = ir.Call(e.callee, tuple(self.value(a, out) for a in e.args), e.type, e.loc, e.spelling)
+            v = replace(e, args=tuple(self.value(a, out) for a in e.args))  # the same callee kind
         else:
             return e
         name = self.names.temp()
@@ -53,6 +56,8 @@ class Adjoints:
         a = self.adj_of(e)
         if a is not None and e.type.is_float and not is_zero(adj):
             out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+        elif a is not None and _record_value(e.type) and not is_zero(adj):
+            out += accumulate(a, adj, e.type.value())  # a record: field by field
 
     def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
         return
@@ -125,6 +130,8 @@ class Adjoints:
 
 
 def _simple_lvalue(e: ir.Expr) -> bool:
+    if isinstance(e, ir.Member):
+        return _simple_lvalue(e.operand)
     if isinstance(e, ir.Index):
         return _simple_lvalue(e.base) and (ir.is_atomic(e.index) or _simple_index(e.index))
     if isinstance(e, ir.Unary) and e.op == "*":
@@ -148,7 +155,7 @@ _ACC = exhaustive(
         ir.Call: "acc_call_node",
         ir.Assign: "acc_refused",
         ir.Step: "acc_refused",
-        ir.Member: "acc_refused",
+        ir.Member: "acc_lvalue",
         ir.InitList: "acc_refused",
     },
     ir.Expr,

@@ -11,7 +11,8 @@ from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
 from ..activity import writable
 from ..rules import Custom, Partials
-from .util import _block, _subtree_any
+from ..shadow import zero
+from .util import _block, _record_value, _shadowed, _subtree_any
 
 
 class Calls:
@@ -109,7 +110,7 @@ class Calls:
         pre: list[ir.Stmt] = []
         swap: dict[int, Var] = {}
         for c in calls:
-            ty = ir.Type(c.type.base, c.type.ptr)
+            ty = c.type.derived(c.type.ptr)
             name = self.names.temp("_c")
             pre.append(ir.Decl(name, ty, c, c.loc))
             swap[id(c)] = Var(name, ty, c.loc)
@@ -149,8 +150,9 @@ class Calls:
                         "whose length is not known here)",
                         c,
                     )
-                if lvalue not in outs:
-                    outs.append(lvalue)
+                for part in _written_parts(fn, p, lvalue):
+                    if part not in outs:
+                        outs.append(part)
         fwd: list[ir.Stmt] = []
         restore: list[ir.Stmt] = []
         for a in outs:
@@ -226,6 +228,8 @@ class Calls:
         return fn, rule
 
     def acc_call(self, e: ir.Call, adj: ir.Expr, out: list[ir.Stmt]) -> None:
+        if ir.is_raw_construction(e):  # the object a constructor starts from: no adjoint flows back
+            return
         fn, rule = self._target(e)
         if fn is not None:
             return self.user_pullback(e, fn, adj, out)
@@ -236,7 +240,7 @@ class Calls:
             if sum(act) > 1:
                 adj = self.bind(adj, out)
             vals = [self.value(a, out) if a.type.is_float else a for a in e.args]
-            result = ir.Call(e.callee, tuple(vals), e.type, e.loc, e.spelling)
+            result = replace(e, args=tuple(vals))
             if rule.uses_result:
                 result = self.value(e, out)
             partials = rule.fn(vals, result)
@@ -263,7 +267,7 @@ class Calls:
             raise self.unsupported(f"a call to '{fn.name}' with default arguments", e)
         mask = []
         for p, a in zip(fn.params, e.args):
-            if not p.type.holds_float:
+            if not _shadowed(p.type):
                 mask.append(False)
             elif p.type.ptr or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
@@ -274,7 +278,8 @@ class Calls:
         from . import pullback  # the package's entry point, which runs this transform on the callee
 
         name = pullback(self.program, fn, mask, self.vector)
-        self.emit_pullback(name, e, mask, adj if fn.ret.is_float else None, out, False, fn)
+        valued = fn.ret.is_float or _record_value(fn.ret)
+        self.emit_pullback(name, e, mask, adj if valued else None, out, False, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
         args = [self.value(a, out) if a.type.is_float else a for a in e.args]
@@ -294,9 +299,9 @@ class Calls:
                 tail.append(ad)
             else:
                 r = self.adj_temp("_r")
-                ty = ir.Type(a.type.base)
-                out.append(ir.Decl(r, ty, lit(0)))
-                tail.append(ir.Unary("&", Var(r, ty), ir.Type(a.type.base, 1)))
+                ty = a.type.named()
+                out.append(ir.Decl(r, ty, zero(ty)))
+                tail.append(ir.Unary("&", Var(r, ty), ty.derived(1)))
                 after.append((a, Var(r, ty)))
         seed = [adj] if adj is not None else []
         out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
@@ -307,7 +312,7 @@ class Calls:
 def _address(e: ir.Expr) -> ir.Expr:
     if isinstance(e, ir.Unary) and e.op == "*":
         return e.operand
-    return ir.Unary("&", e, ir.Type(e.type.base, 1))
+    return ir.Unary("&", e, e.type.named().derived(1))
 
 
 def _holds(e: ir.Expr, node) -> bool:
@@ -333,3 +338,40 @@ def _substitute(e: ir.Expr, swap: dict[int, ir.Expr]) -> ir.Expr:
             if any(a is not b for a, b in zip(nt, v)):
                 changes[f] = nt
     return replace(e, **changes) if changes else e
+
+
+def _written_parts(fn: ir.Function, p: ir.Param, lvalue: ir.Expr) -> list[ir.Expr]:
+    """What of the argument ``lvalue`` a call of ``fn`` may overwrite through its parameter
+    ``p``: the fields the body assigns when ``p`` is a record reference that goes nowhere
+    else (``ps[i].v`` for a method ``kick`` that only updates ``v``), else all of it."""
+    if not (p.type.ref and p.type.is_record):
+        return [lvalue]
+    paths: list[tuple[str, ...]] = []
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            path, target = [], n.target
+            while isinstance(target, ir.Member):
+                path.insert(0, target.name)
+                target = target.operand
+            if isinstance(target, Var) and target.name == p.name:
+                if not path:
+                    return [lvalue]  # the whole record is assigned
+                if tuple(path) not in paths:
+                    paths.append(tuple(path))
+        elif isinstance(n, ir.Call) or (isinstance(n, ir.Unary) and n.op == "&"):
+            # the record (or a part of it) passed on or its address taken: it may change anywhere
+            for a in n.args if isinstance(n, ir.Call) else (n.operand,):
+                while isinstance(a, (ir.Member, ir.Cast)):
+                    a = a.operand
+                if isinstance(a, Var) and a.name == p.name:
+                    return [lvalue]
+    out = []
+    for path in paths:
+        part = lvalue
+        for name in path:
+            f = part.type.field_named(name)
+            if f is None:
+                return [lvalue]
+            part = ir.Member(part, name, f.type.value())
+        out.append(part)
+    return out

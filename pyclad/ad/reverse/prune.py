@@ -33,6 +33,15 @@ def prune_forward(
                 value = s.expr.value if isinstance(s.expr, ir.Assign) else None
                 if value is None or _pure_calls(value) or _effect_call(s.expr):
                     return t.name
+            root = _field_root(t)
+            if (
+                root is not None
+                and root.name in locals_
+                and isinstance(s.expr, ir.Assign)
+                and _pure_calls(s.expr.value)
+                and not ir.has_side_effects(t)
+            ):
+                return root.name  # a field of a local record
         return None
 
     def _effect_call(e) -> bool:  # r = g(x, t) with g writing t: the call stays, r can go
@@ -43,6 +52,8 @@ def prune_forward(
             if candidate(s) is not None:
                 if isinstance(s.expr, ir.Assign):
                     ir.var_names(s.expr.value, out)
+                    if not isinstance(s.expr.target, Var):  # the indices of a field store
+                        out |= ir.var_names(s.expr.target) - {candidate(s)}
                 continue
             if isinstance(s, ir.Block):
                 reads(s.stmts, out)
@@ -96,6 +107,16 @@ def prune_forward(
         if not dropped[0]:
             return fwd
         fwd = new
+
+
+def _field_root(e: ir.Expr) -> Var | None:
+    """The record variable ``e`` stores a field of (``q.a``, ``s.in.b``, ``s.v[i]``), if it
+    stores into the variable itself (no pointer in between)."""
+    if not isinstance(e, ir.Member):
+        return None
+    while isinstance(e, (ir.Member, ir.Index)):
+        e = e.operand if isinstance(e, ir.Member) else e.base
+    return e if isinstance(e, Var) and e.type.is_record and not e.type.ref else None
 
 
 def _unwrap(e: ir.Expr) -> ir.Expr:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ... import ir
 from ...ir import Var, lit
+from ..shadow import zero
 from .tbr import Restore
 from .util import _block
 
@@ -17,7 +18,7 @@ class Storage:
         if depth:
             self.top.append(ir.Decl(name, ir.Type(f"::pyclad::tape<{ty.spell()}>"), None))
         else:
-            self.top.append(ir.Decl(name, ty, ir.Lit("false", ty) if ty.base == "bool" else lit(0, ty)))
+            self.top.append(ir.Decl(name, ty, zero(ty) if not ty.ptr else lit(0, ty)))
         return name
 
     def next_site(self) -> int | None:
@@ -40,7 +41,7 @@ class Storage:
         return fwd, rev
 
     def save_value(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
-        ty = ir.Type(target.type.base, target.type.ptr, const=target.type.const and target.type.ptr > 0)
+        ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)
         tv = Var(name, ty)
@@ -81,9 +82,12 @@ class Storage:
 
     def _note_indices(self, target: ir.Expr) -> None:
         """The reverse sweep names ``target`` again: its index variables must be restored too."""
-        while isinstance(target, ir.Index):
-            self.note_reads([ir.ExprStmt(target.index)])
-            target = target.base
+        while isinstance(target, (ir.Index, ir.Member)) or isinstance(target, ir.Unary) and target.op == "*":
+            if isinstance(target, ir.Index):
+                self.note_reads([ir.ExprStmt(target.index)])
+                target = target.base
+            else:
+                target = target.operand
 
     def must_save(self, target: ir.Expr) -> bool:
         root = ir.root_var(target)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from ... import ir
 from ...ir import Var, lit, neg
 from ..dispatch import exhaustive
-from .util import _block, _body, _pure_calls
+from ..shadow import zero
+from .util import _block, _body, _pure_calls, _record_value
 
 ULONG = ir.Type("unsigned long")
 
@@ -40,6 +41,7 @@ class Sweep:
                 or st.type.dims
                 or st.type.ptr
                 or st.type.ref
+                or st.type.kind == ir.RECORD
             ):
                 continue
             if self.assignments.get(st.name, 0) != 1 or not _pure_calls(st.init):
@@ -76,9 +78,11 @@ class Sweep:
     def return_stmt(self, s: ir.Return, depth: int):
         if s.value is not None:
             self._check_pure(s.value)  # its forward sweep does not run the returned expression
-        if s.value is None or not s.value.type.is_float:
+        if s.value is not None and _record_value(s.value.type) and self.mode != "pullback":
+            raise self.unsupported("returning a record from the differentiated function", s)
+        if s.value is None or not (s.value.type.is_float or _record_value(s.value.type)):
             return [], []
-        seed = Var(self.seed_name, self.fn.ret.value()) if self.mode == "pullback" else lit(1)
+        seed = Var(self.seed_name, self.fn.ret.plain()) if self.mode == "pullback" else lit(1)
         rev: list[ir.Stmt] = []
         self.memo = {}
         self.acc(s.value, seed, rev)
@@ -86,9 +90,13 @@ class Sweep:
         return [], rev
 
     def decl(self, s: ir.Decl, depth: int):
+        if s.type.is_record and depth == 0 and (s.init is None or isinstance(s.init, ir.InitList)):
+            self.fresh[s.name] = set()  # its field stores that follow are its initialisation
         if s.init is None:
             return [], []
         target = Var(s.name, s.type.value())
+        if s.type.is_record and isinstance(s.init, ir.InitList) and not s.init.items:
+            return self.reset_record(target, depth, first=depth == 0, loc=s.loc)
         if isinstance(s.init, ir.InitList):
             if len(s.type.dims) != 1:
                 raise self.unsupported("a multi-dimensional local array", s)
@@ -101,6 +109,28 @@ class Sweep:
                 rev = r + rev
             return fwd, rev
         return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+
+    def _first_store(self, target: ir.Expr, root: Var) -> bool:
+        """The first store into a field of a record local since its declaration, outside
+        loops: the old value is never read again, so it needs no save (``P q = {x, y};``)."""
+        fields = self.fresh.get(root.name)
+        if fields is None or not isinstance(target, ir.Member) or target in fields:
+            return False
+        if any(isinstance(n, ir.Index) and not isinstance(n.index, ir.Lit) for n in ir.walk(target)):
+            return False
+        fields.add(target)
+        return True
+
+    def reset_record(self, target: ir.Expr, depth: int, first: bool, loc):
+        """``q = {}`` (a record value-initialised before some of its fields are stored, see
+        records.py): the old fields are restored and the adjoint of the reset ones dropped."""
+        ty = target.type.value()
+        save_f, save_r = self.save(target, depth) if not first and self.must_save(target) else ([], [])
+        primal = ir.ExprStmt(ir.Assign("=", target, ir.InitList((), ty), ty), loc)
+        adj = self.adj_of(target)
+        if adj is None or (first and depth == 0):
+            return save_f + [primal], save_r
+        return save_f + [primal], [ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type), loc)] + save_r
 
     def expr_stmt(self, s: ir.ExprStmt, depth: int):
         e = s.expr
@@ -146,6 +176,9 @@ class Sweep:
         root = ir.root_var(target)
         if root is None:
             raise self.unsupported("this assignment target", e)
+        if target.type.is_record and isinstance(value, ir.InitList) and not value.items:
+            return self.reset_record(target, depth, first, loc)
+        first = first or (depth == 0 and self._first_store(target, root))
         self._check_pure(value)
         if op not in ("=", "+=", "-=") and target.type.is_float:
             value = ir.Binary(op[:-1], target, value, target.type.value())
@@ -178,7 +211,7 @@ class Sweep:
             ], adj_r + save_r
         if root.is_global and self.is_active(value):
             raise self.unsupported(f"storing a differentiated value in global '{root.name}'", e)
-        adj = self.adj_of(target) if target.type.is_float else None
+        adj = self.adj_of(target) if target.type.is_float or _record_value(target.type) else None
         call_f, call_r = self.call_outputs(value, depth)
         if adj is None:  # no derivative flows through the value; calls in it may still write some
             return save_f + call_f + [primal], save_r + call_r + self.discard_calls(value)
@@ -191,12 +224,12 @@ class Sweep:
                 r = self.adj_temp("_r_d")
                 rv = Var(r, target.type.value())
                 rev.append(ir.Decl(r, target.type.value(), adj))
-                rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                rev.append(ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type)))
                 self.acc(value, rv, rev)
             else:
                 self.acc(value, adj, rev)
                 if not (first and depth == 0):
-                    rev.append(ir.ExprStmt(ir.Assign("=", adj, lit(0), adj.type)))
+                    rev.append(ir.ExprStmt(ir.Assign("=", adj, zero(adj.type), adj.type)))
         else:  # += / -=: the target's adjoint passes through unchanged, and is the value's
             seed = adj
             if any(isinstance(n, Var) and n.name == root.name for n in ir.walk(value)):
@@ -209,6 +242,8 @@ class Sweep:
         self.note_reads([x for x in rev])
         if ir.is_atomic(target) is False:
             self.note_reads([ir.ExprStmt(target.index)] if isinstance(target, ir.Index) else [])
+            if isinstance(target, ir.Member):
+                self._note_indices(target)
         return save_f + call_f + [primal], save_r + call_r + rev
 
     def _check_cond(self, e: ir.Expr) -> None:
@@ -312,6 +347,8 @@ def _writes(s: ir.Stmt, names: set[str]) -> bool:
 def _repeatable_lvalue(e: ir.Expr) -> bool:
     """An lvalue the reverse sweep can name again: its indices have no side effects (their
     variables are restored to the forward sweep's values, see ``note_reads``)."""
+    if isinstance(e, ir.Member):
+        return _repeatable_lvalue(e.operand)
     if isinstance(e, ir.Index):
         return _repeatable_lvalue(e.base) and not ir.has_side_effects(e.index)
     if isinstance(e, ir.Unary) and e.op == "*":

@@ -15,14 +15,17 @@ from ..dispatch import Pass
 from ..names import Namer
 from ..normalize import RETURNED, Normalizer
 from ..program import Program
+from ..records import accumulate
+from ..records import expand as expand_records
 from ..rules import Custom, Partials
 from ..sequence import sequence
+from ..shadow import adjoint_param_type, adjoint_type, zero
 from .adjoints import _ACC, Adjoints
 from .calls import Calls
 from .prune import prune_forward
 from .storage import Storage
 from .sweep import _STMT, Sweep
-from .util import _subtree_any
+from .util import _shadowed, _subtree_any
 
 
 @dataclass
@@ -113,12 +116,13 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.adj_local: dict[str, str] = {}
         self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
         self.memo: dict[int, ir.Expr] = {}
+        self.fresh: dict[str, set[ir.Expr]] = {}  # record local -> its fields stored so far (depth 0)
         self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
         self._call_memo = prep.call_memo
         self._declare_locals(prep.extra)
 
     def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
-        self.fn = fn = sequence(fn)
+        self.fn = fn = expand_records(sequence(fn))
         self.names = Namer.for_function(fn)
         hoisted = replace(fn, body=self._hoist_block(fn.body))
         body, extra = Normalizer(hoisted, self.names).run()
@@ -147,7 +151,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
     def _declare_locals(self, extra) -> None:
         has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
         for p in self.fn.params:
-            if p.type.holds_float and (p.name in self.active):
+            if p.type.kind == ir.RECORD and not p.type.ptr and p.name in self.active and p.type.carries_float:
+                self._record_param(p, assigned_params)
+            elif _shadowed(p.type) and (p.name in self.active):
                 if p.type.ptr:
                     self.adj_param[p.name] = self.names.derivative(p.name)
                 elif p.name not in self.seeds:
@@ -185,25 +191,42 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             t = n.type
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
-            plain = ir.Type(t.base, t.ptr, t.dims, const=t.const if t.ptr else False)
+            plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
             init = (
                 ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
                 else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
             )
             self.top.append(ir.Decl(n.name, plain, init))
-            if n.name in self.active and t.holds_float:
+            if n.name in self.active and _shadowed(t):
                 d = self.names.derivative(n.name)
                 self.adj_local[n.name] = d
-                dplain = ir.Type(t.base, t.ptr, t.dims)  # adjoints are written even where the value is const
+                dplain = adjoint_type(t)  # adjoints are written even where the value is const
                 dinit = (
                     ir.InitList((), dplain)
-                    if t.dims
+                    if t.dims or t.kind == ir.RECORD and not t.ptr
                     else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
                 )
                 self.top.append(ir.Decl(d, dplain, dinit))
         if self.prep.uses_returned:
             self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
+
+    def _record_param(self, p: ir.Param, assigned: set[str]) -> None:
+        """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
+        caller's record takes it; a local record, added to ``*_d_p`` field by field at the
+        end, when the body assigns fields of its own copy (the caller's adjoint must only be
+        added to) or when the parameter is no input of this derivative."""
+        rec = p.type.named()
+        if p.name not in self.seeds:
+            self.adj_local[p.name] = self.names.derivative(p.name)
+            self.top.append(ir.Decl(self.adj_local[p.name], rec, zero(rec)))
+            return
+        self.adj_param[p.name] = self.names.derivative(p.name)
+        if p.name in assigned and not (p.type.ref and not p.type.const):
+            local = self.adj_local[p.name] = self.names.claim(f"_d_{p.name}")
+            self.top.append(ir.Decl(local, rec, zero(rec)))
+            ptr = Var(self.adj_param[p.name], adjoint_param_type(p.type))
+            self.tail += accumulate(ir.Unary("*", ptr, rec), Var(local, rec), rec)
 
     def unsupported(self, what: str, node) -> UnsupportedError:
         return UnsupportedError(
@@ -235,10 +258,10 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         if v.name in self.adj_local:
             return Var(self.adj_local[v.name], v.type.plain())
         if v.name in self.adj_param:
-            ptr = Var(self.adj_param[v.name], ir.Type(v.type.base, 1))
+            ptr = Var(self.adj_param[v.name], adjoint_param_type(v.type))
             if v.type.ptr:
                 return ptr
-            return ir.Unary("*", ptr, ir.Type(v.type.base))
+            return ir.Unary("*", ptr, v.type.named())
         raise self.unsupported(f"'{v.name}' without an adjoint", v)
 
     def adj_of(self, e: ir.Expr) -> ir.Expr | None:
@@ -265,6 +288,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
+        if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
+            base = self.adj_of(e.operand)
+            return None if base is None else ir.Member(base, e.name, e.type.value())
         return None
 
     def note_reads(self, stmts) -> None:

@@ -11,6 +11,8 @@ def _pure_calls(e: ir.Expr) -> bool:
     for n in ir.walk(e):
         if isinstance(n, (ir.Assign, ir.Step)):
             return False
+        if isinstance(n, ir.Call) and ir.is_raw_construction(n):
+            continue  # a constructor's own object: see frontend/methods.py
         if isinstance(n, ir.Call) and not (n.callee in BUILTINS and n.text.startswith("::")):
             return False
     return True
@@ -35,6 +37,16 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
             continue
         memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
     return memo[id(e)][1]
+
+
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage, or records of it: the values that have adjoints."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record value (or reference) with floating fields: its adjoint is a record too."""
+    return t.is_record and t.carries_float
 
 
 def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
