@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from pathlib import Path
 
 import numpy as np
 
 CASES = r"""
 #include <cmath>
+#include <vector>
 
 double sumsin(const double* x, int n) {
     double s = 0.0;
@@ -31,6 +33,18 @@ double branchy(const double* x, int n) {
     double s = 0.0;
     for (int i = 0; i < n; ++i) {
         s += x[i] > 0 ? x[i] * x[i] : std::exp(x[i]);
+    }
+    return s;
+}
+
+double branchif(const double* x, int n) {
+    double s = 0.0;
+    for (int i = 0; i < n; ++i) {
+        if (x[i] > 0) {
+            s += x[i] * x[i];
+        } else {
+            s += std::exp(x[i]);
+        }
     }
     return s;
 }
@@ -50,6 +64,43 @@ double recurrence(const double* x, int n) {
         v = std::sin(v) * p;
     }
     return v;
+}
+
+// Hand-written gradients of three kernels (the issue's side-by-side references).
+void branchy_hand(const double* x, int n, double* dx) {
+    for (int i = 0; i < n; ++i) {
+        dx[i] += x[i] > 0 ? 2 * x[i] : std::exp(x[i]);
+    }
+}
+
+void branchif_hand(const double* x, int n, double* dx) { branchy_hand(x, n, dx); }
+
+void product_hand(const double* x, int n, double* dx) {
+    std::vector<double> before(n);  // the prefix products: what a reverse sweep needs
+    double p = 1.0;
+    for (int i = 0; i < n; ++i) {
+        before[i] = p;
+        p *= 1 + 1e-3 * x[i];
+    }
+    double after = 1.0;
+    for (int i = n - 1; i >= 0; --i) {
+        dx[i] += 1e-3 * before[i] * after;
+        after *= 1 + 1e-3 * x[i];
+    }
+}
+
+void stencil_hand(const double* x, int n, double* dx) {
+    for (int i = 1; i < n - 1; ++i) {
+        for (int j = 1; j < n - 1; ++j) {
+            double lap = x[(i - 1) * n + j] + x[(i + 1) * n + j] + x[i * n + j - 1] + x[i * n + j + 1]
+                         - 4 * x[i * n + j];
+            dx[(i - 1) * n + j] += lap;
+            dx[(i + 1) * n + j] += lap;
+            dx[i * n + j - 1] += lap;
+            dx[i * n + j + 1] += lap;
+            dx[i * n + j] -= 4 * lap;
+        }
+    }
 }
 
 double stencil(const double* x, int n) {
@@ -92,18 +143,158 @@ double grad_ns(const double* x, int n, double* dx, int len, int reps) {{
     auto t1 = std::chrono::steady_clock::now();
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
 }}
+{hand}
 }}
 """
+
+HAND = """double hand_ns(const double* x, int n, double* dx, int len, int reps) {{
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) {{
+        std::memset(dx, 0, sizeof(double) * len);
+        asm volatile("" : : "r"(x), "r"(dx) : "memory");
+        {ns}::{f}_hand(x, n, dx);
+        asm volatile("" : : "r"(dx) : "memory");
+    }}
+    auto t1 = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
+}}
+"""
+
+HANDS = ("branchy", "branchif", "product", "stencil")  # kernels with a hand-written gradient beside them
 
 # name, n argument, array length, target ratio
 RUNS = [
     ("sumsin", 1_000, 1_000, 3.0),
     ("sumsin", 100_000, 100_000, 3.0),
     ("branchy", 100_000, 100_000, 3.0),
+    ("branchif", 100_000, 100_000, 3.0),
     ("product", 100_000, 100_000, 3.0),
     ("recurrence", 10_000, 2, 6.0),
     ("stencil", 100, 100 * 100, 3.0),
 ]
+
+
+PROGRAMS = Path(__file__).resolve().parent.parent / "tests" / "programs"
+
+PLAIN = """\
+#include <chrono>
+#include <cstring>
+namespace {bench} {{
+double sink;
+template <class F>
+double time_ns(F f, int reps) {{
+    auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) {{
+        f();
+        asm volatile("" : : : "memory");
+    }}
+    auto t1 = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
+}}
+double particles(const double* x0, const double* v0, const double* m, int n, int steps, double* s, int reps) {{
+    return time_ns([&] {{ sink += {ns}::simulate_plain(x0, v0, m, n, 3.0, 0.01, steps, s, s + n, s + 2 * n); }},
+                   reps);
+}}
+double particles_grad(const double* x0, const double* v0, const double* m, int n, int steps, double* s, double* d,
+                      int reps) {{
+    return time_ns([&] {{
+        std::memset(d, 0, sizeof(double) * 5 * n);
+        double dk = 0;
+        {ns}::{gk}(x0, v0, m, n, 3.0, 0.01, steps, s, s + n, s + 2 * n, d, d + n, &dk, d + 2 * n, d + 3 * n,
+                   d + 4 * n);
+    }}, reps);
+}}
+double particles_grad_xv(const double* x0, const double* v0, const double* m, int n, int steps, double* s,
+                         double* d, int reps) {{
+    return time_ns([&] {{
+        std::memset(d, 0, sizeof(double) * 5 * n);
+        {ns}::{gxv}(x0, v0, m, n, 3.0, 0.01, steps, s, s + n, s + 2 * n, d, d + n, d + 2 * n, d + 3 * n,
+                    d + 4 * n);
+    }}, reps);
+}}
+double mlp(const double* th, const double* X, const double* y, int ns, int ni, int nh, int reps) {{
+    return time_ns([&] {{ sink += {nsm}::mse_loss_plain(th, X, y, ns, ni, nh); }}, reps);
+}}
+double mlp_grad(const double* th, const double* X, const double* y, int ns, int ni, int nh, double* d, int nt,
+                int reps) {{
+    return time_ns([&] {{
+        std::memset(d, 0, sizeof(double) * nt);
+        {nsm}::{gm}(th, X, y, ns, ni, nh, d);
+    }}, reps);
+}}
+}}
+"""
+
+
+def plain_programs(quick: bool) -> None:
+    """The plain-array whole programs of tests/programs (a particle system, an MLP)."""
+    import cppyy
+
+    import pyclad
+
+    if not (PROGRAMS / "particles_plain.cpp").exists():
+        return
+    mp, mm = pyclad.load(PROGRAMS / "particles_plain.cpp"), pyclad.load(PROGRAMS / "mlp_plain.cpp")
+    gk = pyclad.gradient(mp.simulate_plain, "x0, v0, k", checked=False)
+    gxv = pyclad.gradient(mp.simulate_plain, "x0, v0", checked=False)
+    gm = pyclad.gradient(mm.mse_loss_plain, "theta", checked=False)
+    small = (np.ones(3), np.ones(3), np.ones(3), 3, 1.0, 0.1, 2, np.zeros(3), np.zeros(3), np.zeros(3))
+    gk(*small)  # compiled on first call
+    gxv(*small)
+    gm(np.ones(4), np.ones(2), np.ones(2), 2, 1, 1)
+    bench = f"{mp._jit.namespace}_plain"
+    cppyy.cppdef(
+        PLAIN.format(
+            bench=bench, ns=mp._jit.namespace, nsm=mm._jit.namespace, gk=gk.name, gxv=gxv.name, gm=gm.name
+        )
+    )
+    t = getattr(cppyy.gbl, bench)
+    rng = np.random.default_rng(0)
+    n, steps, reps = (200, 20, 3) if quick else (1000, 100, 10)
+    x0, v0, mass = (
+        np.arange(n) + 0.1 * rng.standard_normal(n),
+        0.1 * rng.standard_normal(n),
+        1 + rng.random(n),
+    )
+    s, d = np.zeros(3 * n), np.zeros(5 * n)
+    primal = min(t.particles(x0, v0, mass, n, steps, s, reps) for _ in range(5))
+    for what, f in (("x0, v0, k", t.particles_grad), ("x0, v0", t.particles_grad_xv)):
+        grad = min(f(x0, v0, mass, n, steps, s, d, reps) for _ in range(5))
+        print(f"  {'particles_plain':<16} {f'n={n}, steps={steps}':<18} {what:<12} {grad / primal:>12.2f}")
+    ns, ni, nh = (200, 10, 16) if quick else (1000, 10, 32)
+    nt = ni * nh + 2 * nh + 1
+    th, X, y = 0.3 * rng.standard_normal(nt), rng.standard_normal(ns * ni), rng.standard_normal(ns)
+    primal = min(t.mlp(th, X, y, ns, ni, nh, reps) for _ in range(5))
+    grad = min(t.mlp_grad(th, X, y, ns, ni, nh, np.zeros(nt), nt, reps) for _ in range(5))
+    print(f"  {'mlp_plain':<16} {f'{ni}-{nh}-1, {ns} samples':<18} {'theta':<12} {grad / primal:>12.2f}")
+
+
+RECURSIVE = r"""
+double power_rec(double x, int n) {
+    if (n == 0) return 1.0;
+    return x * power_rec(x, n - 1);
+}
+"""
+
+
+def recursion() -> None:
+    """A recursive gradient's time at growing depths (the primal is O(depth))."""
+    import time
+
+    import pyclad
+
+    m = pyclad.cppdef(RECURSIVE)
+    g = pyclad.gradient(m.power_rec, "x", checked=False)
+    for depth in (100, 1000, 10000):
+        want = depth * 0.9999 ** (depth - 1)
+        got = g(0.9999, depth)
+        assert abs(got - want) <= 1e-9 * abs(want), (depth, got, want)
+        reps, t0 = 0, time.perf_counter()
+        while reps < 3 or time.perf_counter() - t0 < 0.5:
+            g(0.9999, depth)
+            reps += 1
+        dt = (time.perf_counter() - t0) / reps
+        print(f"  {'power_rec':<12} depth {depth:>6} {dt * 1e3:>10.3f} ms per gradient")
 
 
 def check(m, g, name, x, n):
@@ -133,7 +324,7 @@ def main() -> None:
     print("pyclad reverse-mode benchmarks: gradient / primal, both timed in a C++ loop")
     print(
         f"  {'function':<12} {'n':>8} {'primal µs':>11} {'grad µs':>11} {'grad/primal':>12} {'target':>7}"
-        f" {'FD / grad':>12}"
+        f" {'FD / grad':>12} {'hand':>8}"
     )
     shown = set()
     for k, (name, n, length, target) in enumerate(RUNS):
@@ -147,21 +338,30 @@ def main() -> None:
             x = rng.uniform(-1, 1, length)
         check(m, g, name, x, n)
         bench = f"{m._jit.namespace}_rbench{k}"
-        cppyy.cppdef(TIMER.format(bench=bench, ns=m._jit.namespace, f=name))
+        ns = m._jit.namespace
+        hand = HAND.format(ns=ns, f=name) if name in HANDS else ""
+        cppyy.cppdef(TIMER.format(bench=bench, ns=ns, f=name, hand=hand))
         t = getattr(cppyy.gbl, bench)
         reps = max(3, int(budget / max(length, n) / 10))
         dx = np.zeros(length)
         primal = min(t.primal_ns(x, n, reps) for _ in range(5))
         grad = min(t.grad_ns(x, n, dx, length, reps) for _ in range(5))
+        by_hand = f"{min(t.hand_ns(x, n, dx, length, reps) for _ in range(5)) / primal:>8.2f}" if hand else ""
         fd = 2 * length * primal  # central differences: two primal calls per component
         print(
             f"  {name:<12} {n:>8} {primal / 1e3:>11.2f} {grad / 1e3:>11.2f} {grad / primal:>12.2f}"
-            f" {target:>7.1f} {fd / grad:>12.0f}"
+            f" {target:>7.1f} {fd / grad:>12.0f} {by_hand:>8}"
         )
         if opts.show_code and name not in shown:
             shown.add(name)
             print(textwrap.indent(g.code, "      "))
     print("  FD / grad: central finite differences cost 2n primal calls (estimated from the primal time).")
+    print("  hand: a hand-written gradient's time / primal time, timed the same way.")
+    print("\nrecursion: gradient time by depth (called from Python, ~0.2 µs of call overhead)")
+    recursion()
+    if (PROGRAMS / "particles_plain.cpp").exists():
+        print(f"\nwhole programs ({PROGRAMS}): gradient / primal")
+        plain_programs(opts.quick)
 
 
 if __name__ == "__main__":

@@ -678,7 +678,16 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if isinstance(a, Unary) and a.op == "-":
         return neg(div(a.operand, b))
+    if isinstance(a, Lit) and a.type.is_float and a.text.isdigit() and not _as_written(b).type.is_float:
+        a = Lit(a.text + ".0", a.type)  # a seed of 1 over an int: ``1 / n`` would divide integers
     return Binary("/", a, b, _ftype(a, b))
+
+
+def _as_written(e: Expr) -> Expr:
+    """``e`` as the emitted C++ spells it: implicit conversions are not printed."""
+    while isinstance(e, Cast) and e.implicit:
+        e = e.operand
+    return e
 
 
 def call(name: str, *args: Expr, type: Type | None = None) -> Call:

@@ -35,6 +35,7 @@ from ..shadow import adjoint_param_type
 from .adjoints import _ACC
 from .prune import prune_forward
 from .sweep import _STMT
+from .tbr import dead_saves, sharing_storage
 from .transform import ReverseTransform, _Prepared
 from .util import _record_value, _subtree_any
 
@@ -108,24 +109,38 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool], vecto
 def _build(program, fn, seeds, mode, vector=0):
     """Run the transform twice: first to learn what the reverse sweep reads, then for real.
     Saving a value can make the reverse sweep read more (the index of a restored element,
-    the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
+    the counter an inverse ``i--`` needs): then once more, until nothing new is read.  The
+    saves of the variables read anywhere are then narrowed to the writes whose old value
+    is read (``tbr``), in one last run."""
     probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
     probe.run()
     aliases = _pointer_targets(probe.prep.body)
     needed = _through_pointers(set(probe.reads), aliases)
+    live_out: set[str] = set()
     if mode == "pullback":
         # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
         # sweep must leave what it overwrote through pointer and reference parameters as it
         # found it, for the caller's reverse sweep that goes on reading it.
-        needed |= {p.name for p in fn.params if writable(p.type)}
+        live_out = {p.name for p in fn.params if writable(p.type)}
+        needed |= live_out
+    needed = sharing_storage(probe.prep.body, needed)
     while True:
         t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
         t.run()
         # Only the function's own variables are ever saved: reads of the names a run made up
         # itself (saved values, adjoint temporaries) cannot change what the next run saves.
         if not (t.reads - needed) & probe.prep.variables:
-            return t
-        needed = _through_pointers(needed | t.reads, aliases)
+            break
+        needed = sharing_storage(probe.prep.body, _through_pointers(needed | t.reads, aliases))
+    # Saved per variable so far; now per write: the saves whose restores nothing reads go.
+    dead = dead_saves(t.prep.body, t.rev + t.tail, t.restores, live_out)
+    if not dead:
+        return t
+    t = ReverseTransform(
+        program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep, dead=frozenset(dead)
+    )
+    t.run()
+    return t
 
 
 def _pointer_targets(body: ir.Block) -> list[tuple[str, str]]:

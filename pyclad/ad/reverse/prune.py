@@ -88,6 +88,9 @@ def prune_forward(
                     then=ir.Block(tuple(drop(_body(s.then), live))),
                     other=ir.Block(tuple(drop(_body(s.other), live))) if s.other is not None else None,
                 )
+                if not s.then.stmts and not _body(s.other) and _pure_calls(s.cond):
+                    dropped[0] += 1  # both arms emptied: the test has nothing left to decide
+                    continue
             elif isinstance(s, (ir.While, ir.DoWhile)):
                 s = replace(s, body=ir.Block(tuple(drop(_body(s.body), live))))
             out.append(s)

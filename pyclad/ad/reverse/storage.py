@@ -8,6 +8,7 @@ from ... import ir
 from ...ir import Var, lit
 from .. import containers
 from ..shadow import zero
+from .tbr import Restore
 
 
 class Storage:
@@ -21,11 +22,30 @@ class Storage:
             self.top.append(ir.Decl(name, ty, zero(ty) if not ty.ptr else lit(0, ty)))
         return name
 
+    def next_site(self) -> int | None:
+        """A number for the next save (the same in every run with the same ``needed``, so the
+        to-be-recorded analysis of one run names the saves of the next); None if that save
+        is dead (``tbr``)."""
+        self.site_count += 1
+        return None if self.site_count in self.dead else self.site_count
+
+    def restored_at(self, site: int, stmt: ir.Stmt, target: ir.Expr) -> None:
+        """``stmt`` of the reverse sweep is what undoes the write of ``site``."""
+        self.restores[id(stmt)] = (stmt, Restore(site, target))
+
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if target.type.dims:  # what a callee overwrites in an array goes on the undo log instead
             raise self.unsupported("saving a whole array", target)
-        if target.type.is_container:  # a copy of it, at whatever size it has then
+        if target.type.is_container:  # a copy of it, at whatever size it has then (never judged dead)
             return containers.save_whole(self, target, depth)
+        site = self.next_site()
+        if site is None:
+            return [], []
+        fwd, rev = self.save_value(target, depth)
+        self.restored_at(site, rev[0], target)
+        return fwd, rev
+
+    def save_value(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)

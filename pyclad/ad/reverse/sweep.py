@@ -150,7 +150,11 @@ class Sweep:
                     self.note_reads([inverse])
                     return [s, ir.ExprStmt(step, s.loc)], [ir.ExprStmt(back, s.loc), inverse]
                 if self.must_save(e.target):
+                    site = self.next_site()
+                    if site is None:  # nothing reads the counter before it is restored
+                        return [s], []
                     self._note_indices(e.target)
+                    self.restored_at(site, inverse, e.target)
                     return [s], [inverse]
                 return [s], []
             if root is not None and root.name in self.active or self.must_save(e.target):
@@ -298,6 +302,10 @@ class Sweep:
         fo, ro = self.stmts(_body(s.other), depth)
         if not rt and not ro:
             return [ir.If(s.cond, _block(ft), _block(fo) if s.other is not None else None, s.loc)], []
+        if depth and self.condition_recomputable(s):
+            self.note_reads([ir.ExprStmt(s.cond)])  # its inputs must be restored by then
+            fwd = [ir.If(s.cond, _block(ft), _block(fo) if fo else None, s.loc)] if ft or fo else []
+            return fwd, [ir.If(s.cond, _block(rt), _block(ro) if ro else None)]
         flag = self.names.temp("_cond")
         self.top.append(ir.Decl(flag, ir.BOOL, ir.Lit("false", ir.BOOL)))
         fv = Var(flag, ir.BOOL)
@@ -309,6 +317,29 @@ class Sweep:
             test = ir.Call("::pyclad::pop", (Var(tape, ir.BOOL),), ir.BOOL)
         fwd.append(ir.If(fv, _block(ft), _block(fo) if fo else None, s.loc))
         return fwd, [ir.If(test, _block(rt), _block(ro) if ro else None)]
+
+    def condition_recomputable(self, s: ir.If) -> bool:
+        """A branch inside a loop whose condition the reverse sweep can test again instead of
+        taping its outcome: the condition is pure, the arms do not change what it reads, and
+        what it reads is either never written (``x[i] > 0`` with a const ``x``) or integral
+        (a counter, restored as cheaply as a taped outcome), so that no floating value has to
+        be saved for it.  The reverse of the ``if`` runs where the state is restored to the
+        end of the ``if``, which for the condition's inputs is the state it was tested in."""
+        if not _pure_calls(s.cond):
+            return False
+        inputs = [n for n in ir.walk(s.cond) if isinstance(n, Var)]
+        if any(v.is_global or not (v.type.is_integral or self._never_written(v)) for v in inputs):
+            return False
+        names = {v.name for v in inputs}
+        return not any(_writes(x, names) for x in _body(s.then) + _body(s.other))
+
+    def _never_written(self, v: Var) -> bool:
+        """Read-only storage (``const double* x``, not re-seated) or a scalar nothing assigns."""
+        if v.name in self.prep.assigned:
+            return False
+        if v.type.ptr or v.type.dims:
+            return v.type.const
+        return self.assignments.get(v.name, 0) == 0
 
     def loop(self, s, depth: int):
         self._check_cond(s.cond)

@@ -99,6 +99,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         needed,
         vector: int = 0,
         prep: _Prepared | None = None,
+        dead: frozenset[int] = frozenset(),
     ):
         self.program = program
         self.vector = vector
@@ -114,6 +115,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.assignments = prep.assignments
         self.needed = needed  # None on the probing run: save nothing, record reads
         self.reads: set[str] = set()
+        self.dead = dead  # saves the to-be-recorded analysis found nobody reads (``tbr``)
+        self.site_count = 0
+        self.restores: dict = {}  # id of a reverse-sweep statement -> (it, tbr.Restore)
         self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
         self.tail: list[ir.Stmt] = []
         self.adj_param: dict[str, str] = {}
