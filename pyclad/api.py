@@ -11,7 +11,7 @@ import numpy as np
 
 from . import ir
 from .ad import compose
-from .arguments import Plan, check_aliasing, output_array, plan_of, private_array
+from .arguments import Plan, check_aliasing, output_array, plan_of, private_array, record_argument
 from .backends import jit_cache
 from .backends.call import check_extents, entry_name, invoke, length_plan, with_lengths
 from .backends.jit import JitModule
@@ -67,19 +67,29 @@ class Module:
     def __getattr__(self, name: str) -> Function:
         if name.startswith("_"):
             raise AttributeError(name)
-        if any(k.startswith(name + "::") for k in self._source.index.definitions):
+        index = self._source.index
+        if name in index.records:  # the class (its methods are m["Rec::method"])
+            return self[name]
+        if any(k.startswith(name + "::") for k in (*index.definitions, *index.records)):
             return _Namespace(self, name)
         return self[name]
 
     def __getitem__(self, name: str) -> Function:
-        """A function by (qualified) name: ``m["phys::spring"]``, the same as ``m.phys.spring``."""
+        """A function by (qualified) name: ``m["phys::spring"]``, the same as ``m.phys.spring``.
+        A struct or class of the source is its cppyy class: ``m.Params(1.5, -0.5)``."""
+        if name in self._source.index.records:
+            return self.record_class(name)
         if name not in self._functions:
             fn = self._source.function(name, body=False)  # a body is lowered when differentiated
             self._functions[name] = Function(self, fn, name)
         return self._functions[name]
 
     def __dir__(self):
-        return sorted(self._source.index.definitions)
+        return sorted({*self._source.index.definitions, *self._source.index.records})
+
+    def record_class(self, name: str):
+        """The cppyy class of the record ``name`` (as spelled in the source's IR types)."""
+        return self._jit.get(name)
 
     def _compile(self, result: Result, new: list[ir.Function], checked: bool = False) -> None:
         if new:
@@ -131,7 +141,10 @@ class _Namespace:
             raise AttributeError(name)
         return (
             getattr(self._module, f"{self._prefix}::{name}")
-            if any(k.startswith(f"{self._prefix}::{name}::") for k in self._module.source.index.definitions)
+            if any(
+                k.startswith(f"{self._prefix}::{name}::")
+                for k in (*self._module.source.index.definitions, *self._module.source.index.records)
+            )
             else self._module[f"{self._prefix}::{name}"]
         )
 
@@ -194,6 +207,17 @@ def convert_args(
             out.append(_convert(fn, p, a, arrays, private))
     made = []
     for e in extras:
+        if e.like not in arrays:  # a pointer to a record: the tangent is a zero record of its class
+            buf = type(out[next(k for k, p in enumerate(fn.params) if p.name == e.like)])()
+            if e.field:
+                *path, last = e.field.split(".")
+                inner = buf
+                for name in path:
+                    inner = getattr(inner, name)
+                setattr(inner, last, 1.0)
+            out.append(buf)
+            made.append(buf)
+            continue
         like = arrays[e.like]
         buf = np.zeros(like.shape[0], dtype=like.dtype)
         if e.seed is not None:
@@ -242,6 +266,8 @@ def _refine_plan(function: Function) -> None:
 def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = False):
     t = p.type
     where = f"argument '{p.name}' of {fn.name}"
+    if t.kind == ir.RECORD and t.ptr <= 1 and not t.dims:
+        return record_argument(fn, p, a, private)
     if t.ptr == 1 and t.base in _DTYPES:
         dtype = _DTYPES[t.base]
         if isinstance(a, (int, float)) or a is None:
@@ -349,11 +375,17 @@ class Gradient(Derivative):
             )
             for o in result.extras
         ]
+        # A record's adjoint is a fresh object of the module's class for it (zero-initialised,
+        # returned): per output, its class or None.
+        self._records = [
+            primal.module.record_class(t.base) if (t := fn.param(o.param).type).kind == ir.RECORD else None
+            for o in result.extras
+        ]
 
         # Scalar adjoints of double (all a scalar function has) live in one block, zeroed per
         # call: no allocation.  Array adjoints are fresh arrays (they are returned).
         self._block = None
-        if all(i is None and dtype == np.float64 for i, dtype, _ in self._outs):
+        if not any(self._records) and all(i is None and dtype == np.float64 for i, dtype, _ in self._outs):
             self._block = np.zeros(len(self._outs))
             self._views = [self._block[k : k + 1] for k in range(len(self._outs))]
             self._every = all(wrt for _, _, wrt in self._outs)
@@ -371,10 +403,15 @@ class Gradient(Derivative):
             if not self._every:
                 values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
             return values[0] if self.single else tuple(values)
-        outs = [np.zeros(1 if i is None else conv[i].shape[0], dtype) for i, dtype, _ in self._outs]
+        outs = [
+            rec() if rec is not None else np.zeros(1 if i is None else conv[i].shape[0], dtype)
+            for (i, dtype, _), rec in zip(self._outs, self._records)
+        ]
         (self._call or self._fn())(conv + outs)
         values = [
-            buf if i is not None else float(buf[0]) for (i, _, wrt), buf in zip(self._outs, outs) if wrt
+            buf if i is not None or rec is not None else float(buf[0])
+            for (i, _, wrt), buf, rec in zip(self._outs, outs, self._records)
+            if wrt
         ]
         return values[0] if self.single else tuple(values)
 
@@ -927,6 +964,7 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     single = len(specs) == 1 and (
         (not fn.ir.params[specs[0].index].type.ptr)
         or (specs[0].start is not None and specs[0].start == specs[0].stop)
+        or bool(specs[0].field)
     )
     if single or order != 1:
         result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order), checked)
@@ -935,11 +973,26 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
         )
+    _no_record_directions(fn.ir, specs, "vector forward mode")
     d = VectorDerivative(fn, specs, single=_single_name(wrt), checked=checked)
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
         d._kernel(concrete)  # no array lengths needed: errors now, not at call time
     return d
+
+
+def _no_record_directions(fn: ir.Function, specs, what: str) -> None:
+    """Directions are scalars and array elements: a record parameter (or one of its fields)
+    is not one yet, however the function uses records inside."""
+    for w in specs:
+        p = fn.params[w.index]
+        if p.type.kind == ir.RECORD:
+            raise UnsupportedError(
+                f"{what} w.r.t. the record parameter '{w.name}' ({p.type.spell()}) is not supported: "
+                "name the scalar and array parameters in wrt (records may be used inside), or take "
+                "pyclad.gradient for the record",
+                p.loc or fn.loc,
+            )
 
 
 def _concrete_without_lengths(fn: ir.Function, specs):
@@ -969,6 +1022,7 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
             f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc
         )
     specs = parse_wrt(fn.ir, wrt)
+    _no_record_directions(fn.ir, specs, "a Hessian")
     fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
     h = Hessian(fn, specs, checked)
     concrete = _concrete_without_lengths(fn.ir, specs)

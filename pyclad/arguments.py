@@ -135,3 +135,28 @@ def _overlap(a, b) -> bool:
         return bool(np.shares_memory(a, b, max_work=100_000))
     except RuntimeError:  # numpy's TooHardError
         return True  # cannot tell cheaply: refuse rather than risk a wrong result
+
+
+def record_argument(fn: ir.Function, p: ir.Param, a, private: bool):
+    """A record argument: an object of the module's own class for the parameter's record type
+    (``m.Params(1.5, -0.5)``), passed by value, reference or pointer (cppyy takes the object's
+    address).  A primal call writes a non-const reference or pointer in place; a derivative
+    call takes a copy of such an object, so the caller's object is never changed."""
+    name = getattr(type(a), "__cpp_name__", "")
+    own = name.split("::", 1)[1] if name.startswith("__pyclad_m") and "::" in name else None
+    if own != p.type.base:
+        raise ArgumentError(
+            f"argument '{p.name}' of {fn.name} is {p.type.spell()}: pass an object of the module's "
+            f"class {p.type.base} (e.g. m.{p.type.base.replace('::', '.')}(...)), got {_what(a)}",
+            fn.loc,
+        )
+    if private and (p.type.ptr or p.type.ref) and not p.type.const:
+        return type(a)(a)  # the copy constructor: the derivative may write it
+    return a
+
+
+def _what(a) -> str:
+    name = getattr(type(a), "__cpp_name__", "")
+    if name:
+        return f"a {name.split('::', 1)[-1] if name.startswith('__pyclad_m') else name}"
+    return f"a {type(a).__name__}"

@@ -46,6 +46,8 @@ def prec(e: ir.Expr) -> int:
         return _UNARY if e.prefix else _POSTFIX
     if isinstance(e, ir.Lit) and e.text.startswith("-"):
         return _UNARY
+    if isinstance(e, ir.Call) and (form := _operator_form(e)) is not None:
+        return _BINARY_PREC.get(form, _ASSIGN)
     if isinstance(e, (ir.Call, ir.Index, ir.Member)) or (isinstance(e, ir.Cast) and not e.implicit):
         return _POSTFIX
     if isinstance(e, ir.Cast):
@@ -54,6 +56,18 @@ def prec(e: ir.Expr) -> int:
 
 
 _COMPARE = ("==", "!=", "<", ">", "<=", ">=")
+_COMPOUND = ("+=", "-=", "*=", "/=")
+
+
+def _operator_form(e: ir.Call) -> str | None:
+    """The binary operator a member operator call is written with (``s += r`` for
+    ``s.operator+=(r)``), or None: other calls keep the call syntax."""
+    if e.kind != ir.METHOD or len(e.args) != 2 or not e.text.startswith("operator"):
+        return None
+    op = e.text[len("operator") :].strip()
+    if op == ",":
+        return None
+    return op if op in _BINARY_PREC or op in _COMPOUND else None
 
 
 def _clarify(parent: str, child: ir.Expr) -> bool:
@@ -100,6 +114,15 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.Call):
         if e.kind == ir.METHOD:  # the receiver is the first argument: ``v.push_back(x)``
             receiver, args = e.args[0], e.args[1:]
+            op = _operator_form(e)
+            if op in _COMPOUND:
+                return f"{expr(receiver, _UNARY)} {op} {expr(args[0], _ASSIGN)}"
+            if op is not None:
+                p = _BINARY_PREC[op]
+                return f"{expr(receiver, p)} {op} {expr(args[0], p + 1)}"
+            if e.text in ("operator[]", "operator()"):
+                inside = ", ".join(expr(a, _ASSIGN) for a in args)
+                return f"{expr(receiver, _POSTFIX)}{e.text[-2]}{inside}{e.text[-1]}"
             if isinstance(receiver, ir.Unary) and receiver.op == "*":
                 head = f"{expr(receiver.operand, _POSTFIX)}->{e.text}"
             else:

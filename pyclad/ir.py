@@ -292,6 +292,13 @@ class Call(Expr):
         return self.spelling or self.callee
 
 
+def is_raw_construction(e: Expr) -> bool:
+    """The object a constructor's IR function starts from (``P _this = P(args)``, callee
+    ""): built by the constructor itself, whose field assignments follow in the IR, so the
+    object carries no derivative of its own."""
+    return isinstance(e, Call) and e.kind == CONSTRUCTOR and not e.callee
+
+
 @dataclass(frozen=True)
 class Index(Expr):
     base: Expr
@@ -517,13 +524,14 @@ def var_names(node, out: set[str] | None = None) -> set[str]:
 
 
 def root_var(e: Expr) -> Var | None:
-    """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``)."""
+    """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``,
+    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``)."""
     while True:
         if isinstance(e, Var):
             return e
         if isinstance(e, Index):
             e = e.base
-        elif isinstance(e, Unary) and e.op == "*" or isinstance(e, Cast):
+        elif isinstance(e, (Member, Cast)) or isinstance(e, Unary) and e.op == "*":
             e = e.operand
         elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
             e = e.lhs

@@ -31,6 +31,12 @@ class Wrt:
     index: int
     start: int | None = None  # element (or first element of a range)
     stop: int | None = None  # last element, inclusive (ranges only)
+    field: str = ""  # a floating field of a record param ("a", "in.b"; forward mode)
+
+    @property
+    def name(self) -> str:
+        """The parameter, with its field path if any (``p.a``)."""
+        return f"{self.param}.{self.field}" if self.field else self.param
 
 
 @dataclass
@@ -220,9 +226,11 @@ class Source:
 
         def visit(f: ir.Function) -> None:
             for c in _calls(f):
-                if c in self.program.generated and c not in seen:
+                # Generated functions, and the primals of lambdas (their operator() functions,
+                # which the user's source cannot name).
+                g = self.program.generated.get(c) or self.index.synthesized.get(c)
+                if g is not None and c not in seen:
                     seen.add(c)
-                    g = self.program.generated[c]
                     visit(g)
                     order.append(g)
 
@@ -257,12 +265,23 @@ class Source:
                 f"'{name}' returns {fn.ret.spell()}: forward mode needs a floating return value",
                 fn.loc,
             )
+        p = fn.params[w.index]
+        if p.type.kind == ir.RECORD and not w.field:
+            first = next((f.name for f in p.type.fields if f.type.is_float), "a")
+            raise WrtError(
+                f"forward mode differentiates along one direction: name one floating field of "
+                f"'{w.param}' ({p.type.spell()}), e.g. '{w.param}.{first}'; pyclad.gradient gives "
+                "the derivative w.r.t. all of them",
+                p.loc or fn.loc,
+            )
 
         def make() -> Result:
             current, extras = fn, []
             for k in range(1, order + 1):
                 dname = forward_name(fn.name, w.index, k, w.start)
-                current, more = forward.derivative(self.program, current, w.param, w.start, dname)
+                if w.field:
+                    dname += "_" + w.field.replace(".", "_")
+                current, more = forward.derivative(self.program, current, w.name, w.start, dname)
                 extras += more
             # Only the requested order is compiled; registering the lower orders too would
             # make a later request for them look already compiled when it is not.
@@ -278,6 +297,12 @@ class Source:
         specs = parse_wrt(fn, wrt)
         if any(w.start is not None for w in specs):
             raise WrtError("reverse mode takes whole parameters (e.g. 'x, arr'), not elements", fn.loc)
+        if any(w.field for w in specs):
+            raise WrtError(
+                "reverse mode takes whole parameters: name the record (e.g. 'p'); its gradient "
+                "holds the derivative w.r.t. every floating field",
+                fn.loc,
+            )
         if not fn.ret.is_float:
             raise PycladError(
                 f"'{name}' returns {fn.ret.spell()}: a gradient needs a floating return value", fn.loc
@@ -436,14 +461,16 @@ def direction_suffix(fn: ir.Function, specs) -> str:
     return "_".join(str(index[p]) if a is None else f"{index[p]}_{a}_{b}" for p, a, b in specs)
 
 
-_WRT = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$")
+_WRT = re.compile(
+    r"^\s*([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*)*)\s*(?:\[\s*(\d+)\s*(?::\s*(\d+)\s*)?\])?\s*$"
+)
 
 
 def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
     """``"x"``, ``"x, y"``, ``["x", "arr[1]"]``, ``"arr[0:2]"`` (inclusive) -> Wrt list.
     ``None`` means every differentiable parameter."""
     if spec is None:
-        out = [Wrt(p.name, i) for i, p in enumerate(fn.params) if p.type.holds_float]
+        out = [Wrt(p.name, i) for i, p in enumerate(fn.params) if _differentiable(p.type)]
         if not out:
             raise WrtError(f"'{fn.name}' has no floating-point parameter to differentiate", fn.loc)
         return out
@@ -468,14 +495,18 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
             raise WrtError(f"wrt entries must be strings, got {item!r}", fn.loc)
         m = _WRT.match(item)
         if not m:
-            raise WrtError(f"cannot read wrt entry {item!r} (expected 'x', 'arr[1]' or 'arr[0:2]')", fn.loc)
-        name, a, b = m.group(1), m.group(2), m.group(3)
+            raise WrtError(
+                f"cannot read wrt entry {item!r} (expected 'x', 'arr[1]', 'arr[0:2]' or 'p.a')", fn.loc
+            )
+        name, path, a, b = m.group(1), re.sub(r"\s", "", m.group(2)).lstrip("."), m.group(3), m.group(4)
         idx = next((i for i, p in enumerate(fn.params) if p.name == name), None)
         if idx is None:
             params = ", ".join(p.name for p in fn.params)
             raise WrtError(f"'{name}' is not a parameter of '{fn.name}' (parameters: {params})", fn.loc)
         p = fn.params[idx]
-        if not p.type.holds_float:
+        if path:
+            _check_field(fn, p, path, item)
+        elif not _differentiable(p.type):
             raise WrtError(
                 f"parameter '{name}' of '{fn.name}' has type {p.type.spell()}; only floating-point "
                 f"parameters are differentiated",
@@ -483,6 +514,8 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
             )
         if a is not None and not p.type.ptr:
             raise WrtError(f"'{name}' is a scalar; it takes no index", p.loc or fn.loc)
+        if a is not None and p.type.kind == ir.RECORD:
+            raise WrtError(f"'{name}' points to records; name it whole ('{name}')", p.loc or fn.loc)
         start = int(a) if a is not None else None
         stop = int(b) if b is not None else (start if start is not None else None)
         if start is not None and stop < start:
@@ -492,8 +525,33 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
             continue
         if any(w.param == name for w in out):
             raise WrtError(f"'{name}' is named twice in wrt {spec!r}", p.loc or fn.loc)
-        out.append(Wrt(name, idx, start, stop))
+        out.append(Wrt(name, idx, start, stop, path))
     return out
+
+
+def _differentiable(t: ir.Type) -> bool:
+    """Floating scalars and arrays, and records with floating fields (all of them differentiated)."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float and t.ptr <= 1 and not t.dims)
+
+
+def _check_field(fn: ir.Function, p: ir.Param, path: str, item: str) -> None:
+    """``p.a``: ``a`` (or ``in.a``) names a floating field of the record parameter ``p``."""
+    t = p.type.named() if p.type.kind == ir.RECORD and p.type.ptr == 1 else p.type
+    for part in path.split("."):
+        f = t.field_named(part) if t.kind == ir.RECORD and not t.ptr and not t.dims else None
+        if f is None:
+            fields = ", ".join(x.name for x in t.fields) if t.kind == ir.RECORD else ""
+            raise WrtError(
+                f"wrt entry {item!r}: '{part}' is not a field of {t.spell()}"
+                + (f" (fields: {fields})" if fields else ""),
+                p.loc or fn.loc,
+            )
+        t = f.type
+    if not t.is_float:
+        raise WrtError(
+            f"wrt entry {item!r} names a field of type {t.spell()}; only floating fields are differentiated",
+            p.loc or fn.loc,
+        )
 
 
 def _loc(cursor):

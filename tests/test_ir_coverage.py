@@ -13,6 +13,7 @@ from conftest import assert_close, fd
 import pyclad
 from pyclad import ir
 from pyclad.ad import dispatch, forward, reverse, sequence
+from pyclad.errors import Loc, UnsupportedError
 
 # kind -> (body of double f(double x, double y), whether the transforms support it)
 CASES = {
@@ -26,7 +27,7 @@ CASES = {
     "Call": ("return std::sin(x) * std::exp(y);", True),
     "Index": ("double a[2]; a[0] = x; a[1] = y * x; return a[0] * a[1];", True),
     "Cast": ("return (double)(float)2 * x + (int)(y * 0) + static_cast<double>(x * y);", True),
-    "Member": ("P p; p.a = x; return p.a * y;", False),
+    "Member": ("P p; p.a = x; return p.a * y;", True),
     "InitList": ("double a[3] = {x, y, x * y}; return a[0] + a[1] * a[2];", True),
     "Decl": ("double a = x * y; return a;", True),
     "ExprStmt": ("double a = 0; a = x * y; return a;", True),
@@ -78,6 +79,35 @@ def test_every_dispatch_table_names_every_node_kind_of_its_base(table):
 def test_a_missing_dispatch_entry_is_an_error_at_definition():
     with pytest.raises(TypeError, match="Lit"):
         dispatch.exhaustive({}, ir.Expr, "a table")
+
+
+class _Echo(dispatch.Pass):
+    """A pass over two node classes that reports which handler ran, with what."""
+
+    MODE, STMT, EXPR = "the echo pass", {ir.Break: "on_break"}, {ir.Lit: "on_lit"}
+
+    def __init__(self, fn: ir.Function):
+        self.fn = fn
+
+    def on_break(self, s, *args):
+        return ("break", s, args)
+
+    def on_lit(self, e, *args):
+        return ("lit", e, args)
+
+
+def test_a_pass_calls_the_handler_its_table_names_with_the_extra_arguments():
+    fn = ir.Function("f", ir.VOID, (), ir.Block(()), Loc("f.cpp", 3, 1))
+    one, brk = ir.Lit("1", ir.INT), ir.Break()
+    assert _Echo(fn).visit_expr(one, 2, "x") == ("lit", one, (2, "x"))
+    assert _Echo(fn).visit_stmt(brk, 0) == ("break", brk, (0,))
+
+
+def test_a_pass_refuses_a_node_kind_its_table_lacks_at_the_function_s_location():
+    fn = ir.Function("f", ir.VOID, (), ir.Block(()), Loc("f.cpp", 3, 1))
+    with pytest.raises(UnsupportedError, match="Continue is not supported in the echo pass") as info:
+        _Echo(fn).visit_stmt(ir.Continue())
+    assert "f.cpp:3:1" in str(info.value)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
     effects: list[tuple[str, ir.Expr]] = []  # (target root, value)
     outputs: list[tuple[list[str], ir.Call]] = []  # (roots the call may write, call)
     for n in ir.walk(fn.body):
-        if isinstance(n, ir.Decl) and n.init is not None and n.type.holds_float:
+        if isinstance(n, ir.Decl) and n.init is not None and n.type.carries_float:
             effects.append((n.name, n.init))
             if n.type.ref or n.type.ptr:
                 root = ir.root_var(_strip_address(n.init))
@@ -51,7 +51,7 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
                     aliases.append((n.name, root.name))
         elif isinstance(n, ir.Assign):
             root = ir.root_var(n.target)
-            if root is not None and root.type.holds_float:
+            if root is not None and root.type.carries_float:
                 effects.append((root.name, n.value))
                 if n.target.type.ptr and isinstance(n.target, ir.Var):
                     vroot = ir.root_var(_strip_address(n.value))
@@ -92,8 +92,9 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
 
 
 def writable(t: ir.Type) -> bool:
-    """A parameter through which a callee can write floating values."""
-    return t.holds_float and (t.ref or t.ptr > 0) and not t.const
+    """A parameter through which a callee can write floating values (records with floating
+    fields included)."""
+    return t.carries_float and (t.ref or t.ptr > 0) and not t.const
 
 
 def _strip_address(e: ir.Expr) -> ir.Expr:

@@ -11,6 +11,7 @@ heard of (one defined outside ``pyclad.ir``) is refused the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from .. import ir
 from ..errors import Loc, UnsupportedError
@@ -43,3 +44,26 @@ def handler(obj, table: dict[type, str], node, mode: str, loc: Loc | None = None
             f"{type(node).__name__} is not supported in {mode}", getattr(node, "loc", None) or loc
         )
     return getattr(obj, name)
+
+
+class Pass:
+    """A transform with one handler method per IR node class.
+
+    A subclass names its tables once (``STMT`` and ``EXPR``: node class -> method name, each
+    built with ``exhaustive``) and the ``MODE`` its error messages speak of; ``visit_stmt``
+    and ``visit_expr`` then call the node's handler with the node and the pass's further
+    arguments.  A node without a location of its own is reported at the function being
+    transformed (``self.fn``)."""
+
+    MODE: ClassVar[str] = ""
+    STMT: ClassVar[dict[type, str]] = {}
+    EXPR: ClassVar[dict[type, str]] = {}
+    fn: ir.Function
+
+    def visit_stmt(self, s: ir.Stmt, *args):
+        """The handler ``STMT`` names for ``s``, called with ``s`` and ``args``."""
+        return handler(self, self.STMT, s, self.MODE, self.fn.loc)(s, *args)
+
+    def visit_expr(self, e: ir.Expr, *args):
+        """The handler ``EXPR`` names for ``e``, called with ``e`` and ``args``."""
+        return handler(self, self.EXPR, e, self.MODE, self.fn.loc)(e, *args)

@@ -39,7 +39,8 @@ class Namer:
     def derivative(self, var: str) -> str:
         """The name of the derivative of ``var`` (the same name every time it is asked)."""
         if var not in self._derivative:
-            self._derivative[var] = self.claim(f"_d_{var}")
+            # A method's object (``_this``) has clad's ``_d_this``.
+            self._derivative[var] = self.claim("_d_this" if var == "_this" else f"_d_{var}")
         return self._derivative[var]
 
     def temp(self, prefix: str = "_t") -> str:

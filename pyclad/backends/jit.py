@@ -111,5 +111,27 @@ class JitModule:
         """A compiled function of this module; ``name`` may be qualified (``phys::spring``)."""
         scope = getattr(cppyy().gbl, self.namespace)
         for part in name.split("::"):
-            scope = getattr(scope, part)
+            try:
+                scope = getattr(scope, part)
+            except AttributeError:
+                if part not in _PYTHON_OPERATORS:
+                    raise
+                scope = getattr(scope, _PYTHON_OPERATORS[part])  # a class's operator, as cppyy names it
         return scope
+
+
+# How cppyy names a class's operators (its Python protocol methods).
+_PYTHON_OPERATORS = {
+    "operator()": "__call__",
+    "operator[]": "__getitem__",
+    "operator+": "__add__",
+    "operator-": "__sub__",
+    "operator*": "__mul__",
+    "operator/": "__truediv__",
+    "operator+=": "__iadd__",
+    "operator-=": "__isub__",
+    "operator*=": "__imul__",
+    "operator/=": "__itruediv__",
+    "operator==": "__eq__",
+    "operator<": "__lt__",
+}

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import clang.cindex as ci
 
 from .. import ir
-from ..errors import Loc, UnsupportedError
-from . import custom, literals
+from ..errors import Loc, NameClashError, UnsupportedError
+from . import callees, custom, lambdas, literals, methods
 from .parse import binary_op, loc_of, unary_op
 
 K = ci.CursorKind
@@ -123,7 +123,9 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
             return ir.vector_of(element)
         size = t.get_size() // max(arg.get_canonical().get_size(), 1)
         return ir.std_array_of(element, size)
-    if decl.is_anonymous() or decl.spelling == "" or "(lambda at" in t.spelling:
+    if "(lambda at" in t.spelling:
+        raise unsupported("a lambda used other than by calling it in the function that defines it", cursor)
+    if decl.is_anonymous() or decl.spelling == "":
         raise unsupported(f"type '{t.spelling}'", cursor)
     if _in_system_header(decl):
         raise unsupported(
@@ -183,8 +185,10 @@ class SourceIndex:
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
     overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
+    synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
+    records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
 
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
@@ -198,9 +202,18 @@ class SourceIndex:
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()))
                 continue
+            in_main = c.location.file is not None and c.location.file.name == self.main_file
+            if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
+                if c.spelling:
+                    self.records.add("::".join(ns + (c.spelling,)))
+                self._scan(c, ns + (c.spelling,))  # its methods and nested records
+                continue
+            if c.kind in (K.CXX_METHOD, K.CONSTRUCTOR):
+                if in_main and not c.is_default_method():
+                    self._add(callees.key(c), c)
+                continue
             if c.kind != K.FUNCTION_DECL:
                 continue
-            in_main = c.location.file is not None and c.location.file.name == self.main_file
             target = _custom_target(ns)
             if target is not None:
                 # clad's convention: the custom derivative of a::f is custom_derivatives::a::f_pullback.
@@ -208,15 +221,18 @@ class SourceIndex:
                 continue
             if not in_main:
                 continue
-            key = "::".join(ns + (c.spelling,))
-            if c.is_definition():
-                if key in self.definitions:
-                    # Reported when the function is used, so the rest of the file still loads.
-                    self.overloaded.setdefault(key, (loc(self.definitions[key]), loc(c)))
-                    continue
-                self.definitions[key] = c
-            else:
-                self.declarations.setdefault(key, c)
+            self._add("::".join(ns + (c.spelling,)), c)
+
+    def _add(self, key: str, c: ci.Cursor) -> None:
+        """Index a function, method or constructor declaration of the user's file."""
+        if c.is_definition():
+            if key in self.definitions:
+                # Reported when the function is used, so the rest of the file still loads.
+                self.overloaded.setdefault(key, (loc(self.definitions[key]), loc(c)))
+                return
+            self.definitions[key] = c
+        else:
+            self.declarations.setdefault(key, c)
 
     def function(self, key: str) -> ir.Function | None:
         """The lowered IR of a function defined in the user's file, or None."""
@@ -236,8 +252,25 @@ class SourceIndex:
             if isinstance(exc, ctypes.ArgumentError) and "RecursionError" not in str(exc):
                 raise
             raise UnsupportedError(f"'{key}' is nested too deeply to lower", loc(cursor)) from None
+        self._check_stem(key, fn)
         self.lowered[key] = fn
         return fn
+
+    def _check_stem(self, key: str, fn: ir.Function) -> None:
+        """A method's derivatives are named after its stem (``Vec2::norm`` -> ``Vec2_norm_grad``):
+        two callees with one stem would share derivatives."""
+        if fn.name == key:
+            return
+        other = next(
+            (k for k, f in self.lowered.items() if f.name == fn.name and k != key),
+            fn.name if fn.name in self.definitions else None,
+        )
+        if other is not None:
+            raise NameClashError(
+                f"'{key}' and '{other}' would both name their derivatives after '{fn.name}' "
+                f"({fn.name}_grad, ...); rename one of them",
+                fn.loc,
+            )
 
     def signature(self, key: str) -> ir.Function | None:
         """Name, parameters and return type of a defined function, its body not lowered: enough
@@ -256,21 +289,38 @@ class SourceIndex:
 class Lowerer:
     def __init__(self, index: SourceIndex):
         self.index = index
+        self.this: ir.Var | None = None  # the receiver parameter inside a method or constructor
+        self.owner = ""  # the IR name of the function being lowered (lambdas are named after it)
+        self.closures: dict[int, lambdas.Closure] = {}  # lambda variables in scope, by declaration
 
     # ------------------------------------------------------------------ declarations
     def function(self, cursor: ci.Cursor, key: str, with_body: bool = True) -> ir.Function:
+        """A function's IR; a method's takes its object first (``_this``, a reference to the
+        record, const for a const method), a constructor's builds and returns the record."""
         params = []
         body = None
+        if cursor.type.is_function_variadic():
+            raise unsupported("a variadic function", cursor)
+        name = key if cursor.kind == K.FUNCTION_DECL and "operator" not in key else callees.stem(cursor)
+        self.owner = name
+        if cursor.kind in (K.CXX_METHOD, K.CONSTRUCTOR) and not cursor.is_static_method():
+            self.this = methods.receiver(cursor, lower_type)
+            if cursor.kind == K.CXX_METHOD:
+                params.append(ir.Param(self.this.name, self.this.type, loc(cursor)))
         for c in cursor.get_children():
             if c.kind == K.PARM_DECL:
                 params.append(ir.Param(c.spelling, self.param_type(c), loc(c), _extent(c)))
             elif c.kind == K.COMPOUND_STMT and with_body:
                 body = self.block(c)
-        if cursor.type.is_function_variadic():
-            raise unsupported("a variadic function", cursor)
         ret = lower_type(cursor.result_type, cursor)
+        if cursor.kind == K.CXX_METHOD and self.this is not None and body is not None:
+            ret, body = methods.chaining(self.this, ret, body)
+        if cursor.kind == K.CONSTRUCTOR:
+            ret = self.this.type.value()
+            if with_body:
+                body = methods.constructor_body(self, cursor, tuple(params), body or ir.Block(()))
         # The qualified name: derivatives of a::f and b::f are different functions (a::f_grad).
-        return ir.Function(key, ret, tuple(params), body or ir.Block(()), loc(cursor))
+        return ir.Function(name, ret, tuple(params), body or ir.Block(()), loc(cursor))
 
     def param_type(self, c: ci.Cursor) -> ir.Type:
         if not c.spelling:
@@ -298,7 +348,7 @@ class Lowerer:
         if k == K.COMPOUND_STMT:
             return [self.block(c)]
         if k == K.DECL_STMT:
-            return [self.decl(v) for v in kids]
+            return [s for v in kids for s in self.decl(v)]
         if k == K.NULL_STMT:
             return []
         if k == K.RETURN_STMT:
@@ -337,17 +387,24 @@ class Lowerer:
             raise unsupported("goto", c)
         if k == K.LABEL_STMT:
             raise unsupported("a label (goto target)", c)
+        if k in (K.CXX_TRY_STMT, K.CXX_CATCH_STMT):
+            raise unsupported("a try block (exceptions)", c)
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
         if k.is_expression():
             return [ir.ExprStmt(self.expr(c), L)]
         raise unsupported(f"statement kind {k.name}", c)
 
-    def decl(self, v: ci.Cursor) -> ir.Stmt:
+    def decl(self, v: ci.Cursor) -> list[ir.Stmt]:
         if v.kind != K.VAR_DECL:
             raise unsupported(f"declaration kind {v.kind.name}", v)
         if v.storage_class == ci.StorageClass.STATIC:
             raise unsupported("a static local variable", v)
+        lam = _lambda_of(v)
+        if lam is not None:
+            closure, copies = lambdas.define(self, lam, v.spelling)
+            self.closures[v.hash] = closure
+            return copies
         t = lower_type(v.type, v)
         exprs = [c for c in v.get_children() if c.kind.is_expression()]
         init = None
@@ -356,7 +413,7 @@ class Lowerer:
                 init = self.expr(exprs[-1])
         elif exprs:
             init = self.expr(exprs[-1])
-        return ir.Decl(v.spelling, t, init, loc(v))
+        return [ir.Decl(v.spelling, t, init, loc(v))]
 
     def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
         if (
@@ -444,7 +501,11 @@ class Lowerer:
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
             if ref is not None and ref.kind == K.VAR_DECL:
-                is_global = ref.semantic_parent is None or ref.semantic_parent.kind != K.FUNCTION_DECL
+                if ref.hash in self.closures:
+                    raise unsupported("a lambda used other than by calling it", c)
+                is_global = (
+                    ref.semantic_parent is None or ref.semantic_parent.kind not in callees.FUNCTION_LIKE
+                )
                 return ir.Var(c.spelling, self.type_of(c), L, is_global=is_global)
             if ref is not None and ref.kind == K.PARM_DECL:
                 # The parameter's own (decayed) type: libclang types a use of `double x[3]`
@@ -459,6 +520,8 @@ class Lowerer:
             operand = self.expr(kids[0])
             if sym in ("++", "--"):
                 return ir.Step(sym, prefix, operand, self.type_of(c), L)
+            if sym == "*" and isinstance(operand, ir.Unary) and operand.op == "&":
+                return operand.operand  # *this
             return ir.Unary(sym, operand, self.type_of(c), L)
         if k in (K.BINARY_OPERATOR, K.COMPOUND_ASSIGNMENT_OPERATOR):
             op = binary_op(c)
@@ -475,7 +538,10 @@ class Lowerer:
             return ir.Index(self.expr(kids[0]), self.expr(kids[1]), self.type_of(c), L)
         if k in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR, K.CXX_FUNCTIONAL_CAST_EXPR):
             operand = [x for x in kids if x.kind.is_expression()][-1]
-            return ir.Cast(self.expr(operand), self.type_of(c), L)
+            inner, t = self.expr(operand), self.type_of(c)
+            if t.kind == ir.RECORD and inner.type.named() == t.named():
+                return inner  # P(a): the constructor call itself
+            return ir.Cast(inner, t, L)
         if k == K.INIT_LIST_EXPR:
             return ir.InitList(tuple(self.expr(x) for x in kids), self.type_of(c), L)
         if k == K.CALL_EXPR:
@@ -483,7 +549,13 @@ class Lowerer:
         if k == K.MEMBER_REF_EXPR:
             return self.member(c, kids)
         if k == K.LAMBDA_EXPR:
-            raise unsupported("a lambda", c)
+            raise unsupported("a lambda used other than by calling it", c)
+        if k == K.CXX_THIS_EXPR:
+            if self.this is None:
+                raise unsupported("'this' outside a method", c)
+            return methods.this_pointer(self.this, L)
+        if k == K.CXX_THROW_EXPR:
+            raise unsupported("a throw expression (exceptions)", c)
         raise unsupported(f"expression kind {k.name}", c)
 
     def member(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Member:
@@ -491,11 +563,21 @@ class Lowerer:
         ref = c.referenced
         if ref is None or ref.kind != K.FIELD_DECL:
             raise unsupported(f"a use of the member '{c.spelling}' that is not a data member read", c)
+        if ref.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED):
+            owner = "::".join(qualified_name(ref))
+            raise UnsupportedError(
+                f"the {ref.access_specifier.name.lower()} member '{owner}::{ref.spelling}' is read here; "
+                "derivatives are free functions and cannot access it (make it public)",
+                loc(c),
+            )
         if not kids:
-            raise unsupported(f"the member '{c.spelling}' of 'this' (a method body)", c)
-        base = self.expr(kids[0])
+            if self.this is None:
+                raise unsupported(f"the member '{c.spelling}' of 'this' outside a method", c)
+            base: ir.Expr = self.this
+        else:
+            base = self.expr(kids[0])
         if base.type.is_pointer:
-            base = ir.Unary("*", base, base.type.element(), loc(kids[0]))
+            base = methods.deref(base, loc(kids[0]) if kids else loc(c))
         if base.type.kind != ir.RECORD or base.type.ptr or base.type.dims:
             raise unsupported(f"member access on a value of type '{base.type.spell()}'", c)
         return ir.Member(base, c.spelling, self.type_of(c), loc(c))
@@ -503,13 +585,33 @@ class Lowerer:
     def type_of(self, c: ci.Cursor) -> ir.Type:
         return lower_type(c.type, c)
 
-    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Call:
+    def implicit_copy(self, c: ci.Cursor, ref, kids: list[ci.Cursor]) -> ir.Expr | None:
+        """A record's implicit (or defaulted) copy or move: ``P r = q`` is ``q`` itself, and
+        ``r = q`` an assignment of the whole record (field by field, to the transforms)."""
+        if ref is None or not ref.is_default_method():
+            return None
+        if ref.kind == K.CONSTRUCTOR and (ref.is_copy_constructor() or ref.is_move_constructor()):
+            return self.expr(kids[-1]) if kids else None
+        if ref.kind == K.CXX_METHOD and ref.spelling == "operator=" and len(kids) == 3:
+            target = self.expr(kids[0])
+            return ir.Assign("=", target, self.expr(kids[2]), target.type.value(), loc(c))
+        return None
+
+    def call(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.Expr:
         ref = c.referenced
+        copy = self.implicit_copy(c, ref, kids)
+        if copy is not None:
+            return copy
+        if ref is not None and ref.kind == K.CONSTRUCTOR:
+            return self.construct(c, kids, ref)
+        if ref is not None and ref.kind == K.CXX_METHOD:
+            return self.method_call(c, kids, ref)
         if ref is None or ref.kind != K.FUNCTION_DECL:
             raise unsupported("a call that is not to a plain function", c)
         if ref.spelling.startswith('operator""'):
             return self.user_literal(c, ref)
-        args = tuple(self.expr(a) for a in kids[1:])
+        at = _callee_at(kids, ref)
+        args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
         nparams = len(list(ref.get_arguments()))
         if len(args) != nparams:
             raise unsupported(f"a call to '{ref.spelling}' relying on default arguments", c)
@@ -542,6 +644,83 @@ class Lowerer:
         self.check_custom(key, ref)
         return ir.Call(key, args, self.type_of(c), loc(c), spelling=spelling)
 
+    def method_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
+        """``p.norm()``, ``q->norm()``, ``norm()`` in a method, ``a += b``, ``v[i]``, ``f(x)`` on
+        a functor: an ``ir.METHOD`` call with the receiver first; a static member function is a
+        plain call; a lambda's call is the call of its operator() function (see lambdas)."""
+        if callees.is_lambda_class(ref.semantic_parent):
+            return self.lambda_call(c, kids, ref)
+        key = callees.key(ref)
+        at = _callee_at(kids, ref)
+        if not _in_file(ref, self.index.main_file):
+            raise unsupported(f"a call to the library method '{key}'", c)
+        if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
+            raise UnsupportedError(
+                f"a call to the {ref.access_specifier.name.lower()} method '{key}' (derivatives are free "
+                "functions and cannot call it; make it public)",
+                loc(c),
+            )
+        if ref.is_static_method():
+            args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
+            return ir.Call(key, args, self.type_of(c), loc(c), spelling=key)
+        if ref.is_virtual_method():
+            raise unsupported(f"a virtual call to '{key}' (dynamic dispatch)", c)
+        head = _peel(kids[at])
+        if head.kind == K.MEMBER_REF_EXPR:  # p.m(...), q->m(...), or m(...) on this
+            base = [k for k in head.get_children() if k.kind.is_expression()]
+            rest = [k for i, k in enumerate(kids) if i != at]
+        else:  # operator syntax: the receiver, the operator, the operands
+            base = [kids[0]]
+            rest = [k for i, k in enumerate(kids) if i not in (0, at)]
+        if base:
+            recv = self.expr(base[0])
+        elif self.this is not None:
+            recv = self.this
+        else:
+            raise unsupported(f"a call to the method '{key}' without an object", c)
+        if recv.type.is_pointer:
+            recv = methods.deref(recv, loc(c))
+        args = tuple(self.expr(a) for a in rest)
+        if ref.is_default_method() and ref.spelling == "operator=":
+            return ir.Assign("=", recv, args[0], recv.type.value(), loc(c))  # the implicit copy
+        if len(args) != len(list(ref.get_arguments())):
+            raise unsupported(f"a call to '{key}' relying on default arguments", c)
+        return ir.Call(key, (recv, *args), self.type_of(c), loc(c), spelling=ref.spelling, kind=ir.METHOD)
+
+    def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
+        """``P(a)``, ``P{a}``, ``P q(a)``: an ``ir.CONSTRUCTOR`` call of a user-written
+        constructor; the implicit copy or move is the value copied, the implicit default
+        constructor a value-initialised object."""
+        t = self.type_of(c).plain()
+        args = [k for k in kids if k.kind.is_expression()]
+        if ref.is_default_method():
+            if ref.is_copy_constructor() or ref.is_move_constructor():
+                return self.expr(args[0])
+            if not args:
+                return ir.InitList((), t, loc(c))
+        if t.kind != ir.RECORD or not _in_file(ref, self.index.main_file):
+            raise unsupported(f"a constructor of the library type '{t.spell()}'", c)
+        if len(args) != len(list(ref.get_arguments())):
+            raise unsupported(f"a constructor call relying on default arguments ({t.spell()})", c)
+        key = callees.key(ref)
+        return ir.Call(
+            key, tuple(self.expr(a) for a in args), t, loc(c), spelling=t.base, kind=ir.CONSTRUCTOR
+        )
+
+    def lambda_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Call:
+        """The call of a lambda held by a local variable, or written where it is called."""
+        at = _callee_at(kids, ref)
+        head = _peel(kids[0])
+        held = head.referenced if head.kind == K.DECL_REF_EXPR else None
+        if held is not None and held.hash in self.closures:
+            closure = self.closures[held.hash]
+        elif head.kind == K.LAMBDA_EXPR:
+            closure, _ = lambdas.define(self, head, None)
+        else:
+            raise unsupported("a call of a lambda that is not defined in this function", c)
+        args = tuple(self.expr(k) for i, k in enumerate(kids) if i not in (0, at))
+        return ir.Call(closure.key, closure.captures + args, self.type_of(c), loc(c))
+
     def check_custom(self, key: str, ref: ci.Cursor) -> None:
         """A custom derivative of the callee must take what the transforms will pass."""
         for kind in ("pullback", "pushforward"):
@@ -561,6 +740,41 @@ class Lowerer:
         if not text.endswith(suffix) or text == suffix:
             raise unsupported(f"this use of the literal operator '{ref.spelling}'", c)
         return ir.Lit(text, self.type_of(c), loc(c))
+
+
+def _peel(c: ci.Cursor) -> ci.Cursor:
+    """The cursor under libclang's implicit wrappers (conversions, temporaries)."""
+    while c.kind == K.UNEXPOSED_EXPR:
+        kids = list(c.get_children())
+        if len(kids) != 1:
+            break
+        c = kids[0]
+    return c
+
+
+def _callee_at(kids: list[ci.Cursor], ref: ci.Cursor) -> int:
+    """Which child of a call names the function: the first for ``f(x)``, the operator in the
+    middle for ``a + b`` or ``s += r``."""
+    for i, k in enumerate(kids):
+        p = _peel(k)
+        if p.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR) and p.referenced == ref:
+            return i
+    return 0
+
+
+def _in_file(decl: ci.Cursor, main_file: str) -> bool:
+    return decl.location.file is not None and decl.location.file.name == main_file
+
+
+def _lambda_of(v: ci.Cursor) -> ci.Cursor | None:
+    """The lambda expression a variable is initialised with (``auto f = [&](...) {...};``)."""
+    if "(lambda at" not in v.type.spelling:
+        return None
+    for k in v.get_children():
+        p = _peel(k)
+        if p.kind == K.LAMBDA_EXPR:
+            return p
+    return None
 
 
 def is_extern_c(cursor: ci.Cursor) -> bool:

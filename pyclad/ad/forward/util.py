@@ -1,0 +1,65 @@
+"""Tangent types (scalar, tape, vector mode) and the small helpers the forward modules share."""
+
+from __future__ import annotations
+
+from ... import ir
+from ...ir import Var
+from ..records import split_shadows
+from ..shadow import tangent_type
+
+PUSH, POP = "::pyclad::push", "::pyclad::pop"
+
+
+def is_tape(t: ir.Type) -> bool:
+    return t.base.startswith("::pyclad::tape<")
+
+
+def vec_type(t: ir.Type, n: int) -> ir.Type:
+    """The vector-mode tangent type of a value of type t."""
+    if is_tape(t):
+        return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>>")
+    return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
+
+
+def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
+    """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
+    statements then carry n directional derivatives at once."""
+    fn, tangents = split_shadows(fn, tangents)  # a record's shadow: one vector per field
+
+    def retype(node):
+        if isinstance(node, ir.Decl) and node.name in tangents:
+            return ir.Decl(node.name, vec_type(node.type, n), node.init, node.loc)
+        if isinstance(node, Var) and node.name in tangents:
+            return Var(node.name, vec_type(node.type, n), node.loc)
+        if (
+            isinstance(node, ir.Cast)
+            and not node.implicit
+            and any(isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand))
+        ):
+            return node.operand  # a cast between floating types: the tangent vector is unchanged
+        return node
+
+    params = tuple(
+        ir.Param(p.name, vec_type(p.type, n), p.loc) if p.name in tangents else p for p in fn.params
+    )
+    return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
+
+
+def _shadowed(t: ir.Type) -> bool:
+    """Floating storage (a scalar, or what a pointer or array holds), or records of it: the
+    values whose tangents this transform tracks."""
+    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+
+
+def _record_value(t: ir.Type) -> bool:
+    """A record returned (or passed) by value that carries derivatives."""
+    return t.is_record and t.carries_float
+
+
+def _is_null(e: ir.Expr) -> bool:
+    """A null pointer constant (its tangent is null as well)."""
+    return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
+
+
+def _plain(t: ir.Type) -> ir.Type:
+    return tangent_type(t)

@@ -1,0 +1,158 @@
+"""Reverse mode: a forward sweep that runs the primal and saves what it overwrites,
+then a reverse sweep that walks the statements backwards, restoring saved values
+and pushing each adjoint to the operands (``_d_u += du/dv * _d_v``).
+
+The function is first normalised (``normalize.py``) so that what ran is
+described by branch outcomes and loop trip counts alone.  Outside loops those
+are kept in locals; inside loops on ``pyclad::tape``s.
+
+Values are restored rather than stored for later use: before the reverse
+statement of ``v = e`` runs, ``v`` gets back the value it had before the
+assignment.  So every partial derivative can be recomputed from the program's
+own variables, and only variables the reverse sweep actually reads are saved
+(to-be-recorded analysis).  A loop whose iterations overwrite nothing the
+reverse sweep reads needs no tape at all: integer counters ``i++`` are undone by
+``i--``.
+
+The package, by job: ``transform`` (preparation, locals, adjoint lvalues, assembly) is
+made of the mixins ``sweep`` (statements), ``adjoints`` (expressions), ``calls`` (pullbacks,
+writing calls, hoisting) and ``storage`` (saves and tapes); ``prune`` drops dead forward
+updates.  This module holds the entry points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ... import ir
+from ...ir import Var
+from ..activity import writable
+from ..forward import vectorize
+from ..names import specialised
+from ..pause import collector_paused
+from ..program import Program
+from ..shadow import adjoint_param_type
+from .adjoints import _ACC
+from .prune import prune_forward
+from .sweep import _STMT
+from .transform import ReverseTransform, _Prepared
+from .util import _record_value, _subtree_any
+
+__all__ = [
+    "_ACC",
+    "_STMT",
+    "Output",
+    "ReverseTransform",
+    "_Prepared",
+    "_build",
+    "_subtree_any",
+    "gradient",
+    "prune_forward",
+    "pullback",
+]
+
+
+@dataclass(frozen=True)
+class Output:
+    """An adjoint array/scalar parameter of a gradient: ``name`` is the adjoint of ``param``."""
+
+    name: str
+    param: str
+    wrt: bool
+
+
+@collector_paused
+def gradient(
+    program: Program, fn: ir.Function, wrt: list[str], name: str
+) -> tuple[ir.Function, list[Output]]:
+    t = _build(program, fn, set(wrt), mode="grad")
+    outs: list[Output] = []
+    params = list(fn.params)
+    for p in fn.params:
+        if p.name in wrt or (p.type.ptr and p.name in t.active):
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
+            outs.append(Output(t.adj_param[p.name], p.name, p.name in wrt))
+    what = ", ".join(wrt)
+    comment = f"Gradient of {fn.name} w.r.t. {what}, reverse mode.\nAdjoints are accumulated (+=): zero them before the call."
+    extra = [o for o in outs if not o.wrt]
+    if extra:
+        comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
+    return out, outs
+
+
+@collector_paused
+def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
+    """The name of fn's pullback for this activity pattern; generated on first use.
+    ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
+    seeds at once (vector reverse mode, for Jacobians)."""
+    name = specialised(f"{fn.name}_pullback", fn, active_params) + (f"_vec{vector}" if vector else "")
+    if program.has(name):
+        return name
+    program.reserve(name)
+    seeds = {p.name for p, a in zip(fn.params, active_params) if a}
+    t = _build(program, fn, seeds, mode="pullback", vector=vector)
+    params = list(fn.params)
+    if fn.ret.is_float or _record_value(fn.ret):
+        params.append(ir.Param(t.seed_name, fn.ret.plain()))
+    for p, a in zip(fn.params, active_params):
+        if a:
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
+    if vector:
+        out = vectorize(out, t.adjoint_names(), vector)
+    program.add(out)
+    return name
+
+
+def _build(program, fn, seeds, mode, vector=0):
+    """Run the transform twice: first to learn what the reverse sweep reads, then for real.
+    Saving a value can make the reverse sweep read more (the index of a restored element,
+    the counter an inverse ``i--`` needs): then once more, until nothing new is read."""
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
+    probe.run()
+    aliases = _pointer_targets(probe.prep.body)
+    needed = _through_pointers(set(probe.reads), aliases)
+    if mode == "pullback":
+        # A pullback re-runs its callee's forward sweep on the caller's memory: its reverse
+        # sweep must leave what it overwrote through pointer and reference parameters as it
+        # found it, for the caller's reverse sweep that goes on reading it.
+        needed |= {p.name for p in fn.params if writable(p.type)}
+    while True:
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
+        t.run()
+        # Only the function's own variables are ever saved: reads of the names a run made up
+        # itself (saved values, adjoint temporaries) cannot change what the next run saves.
+        if not (t.reads - needed) & probe.prep.variables:
+            return t
+        needed = _through_pointers(needed | t.reads, aliases)
+
+
+def _pointer_targets(body: ir.Block) -> list[tuple[str, str]]:
+    """(pointer, variable it points into) for each pointer local bound or re-seated in the
+    body (``P* q = &ps[i]``, ``r = arr``)."""
+    out = []
+    for n in ir.walk(body):
+        if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
+            name, value = n.name, n.init
+        elif isinstance(n, ir.Assign) and isinstance(n.target, Var) and n.target.type.ptr:
+            name, value = n.target.name, n.value
+        else:
+            continue
+        root = ir.root_var(value.operand if isinstance(value, ir.Unary) and value.op == "&" else value)
+        if root is not None and root.name != name:
+            out.append((name, root.name))
+    return out
+
+
+def _through_pointers(needed: set[str], aliases: list[tuple[str, str]]) -> set[str]:
+    """What the reverse sweep reads through a pointer it reads is read too: the storage the
+    pointer points into must be restored as well."""
+    changed = True
+    while changed:
+        changed = False
+        for ptr, target in aliases:
+            if ptr in needed and target not in needed:
+                needed.add(target)
+                changed = True
+    return needed

@@ -1,0 +1,122 @@
+"""Dead forward-sweep updates: what a gradient's forward sweep need not run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ... import ir
+from ...ir import Var
+from .util import _body, _pure_calls
+
+
+def prune_forward(
+    fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str], recomputed: set[str] = frozenset()
+) -> list[ir.Stmt]:
+    """Drop forward-sweep updates of local scalars that nothing reads any more.
+
+    A gradient does not return the primal value, so an accumulator such as the
+    ``s += ...`` of a sum is dead once the reverse sweep has what it needs."""
+
+    seen: dict[int, tuple[ir.Stmt, str | None]] = {}  # each statement is judged once
+
+    def candidate(s: ir.Stmt) -> str | None:
+        hit = seen.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
+        seen[id(s)] = (s, judge(s))
+        return seen[id(s)][1]
+
+    def judge(s: ir.Stmt) -> str | None:
+        if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)):
+            t = s.expr.target
+            if isinstance(t, Var) and t.name in locals_ and not t.type.ptr and not t.type.dims:
+                value = s.expr.value if isinstance(s.expr, ir.Assign) else None
+                if value is None or _pure_calls(value) or _effect_call(s.expr):
+                    return t.name
+            root = _field_root(t)
+            if (
+                root is not None
+                and root.name in locals_
+                and isinstance(s.expr, ir.Assign)
+                and _pure_calls(s.expr.value)
+                and not ir.has_side_effects(t)
+            ):
+                return root.name  # a field of a local record
+        return None
+
+    def _effect_call(e) -> bool:  # r = g(x, t) with g writing t: the call stays, r can go
+        return e.op == "=" and isinstance(_unwrap(e.value), ir.Call)
+
+    def reads(stmts, out: set[str]) -> None:
+        for s in stmts:
+            if candidate(s) is not None:
+                if isinstance(s.expr, ir.Assign):
+                    ir.var_names(s.expr.value, out)
+                    if not isinstance(s.expr.target, Var):  # the indices of a field store
+                        out |= ir.var_names(s.expr.target) - {candidate(s)}
+                continue
+            if isinstance(s, ir.Block):
+                reads(s.stmts, out)
+                continue
+            if isinstance(s, (ir.If, ir.While, ir.DoWhile, ir.For)):
+                for c in ir.children(s):
+                    if isinstance(c, ir.Expr):
+                        ir.var_names(c, out)
+                    else:
+                        reads([c], out)
+                if isinstance(s, ir.For):
+                    reads(list(s.init), out)
+                continue
+            ir.var_names(s, out)
+
+    dropped = [0]
+
+    def drop(stmts, live: set[str]) -> list[ir.Stmt]:
+        out = []
+        for s in stmts:
+            name = candidate(s)
+            if name is not None and name not in live:
+                dropped[0] += 1
+                if isinstance(s.expr, ir.Assign) and not _pure_calls(s.expr.value):
+                    out.append(ir.ExprStmt(_unwrap(s.expr.value), s.loc))
+                continue
+            if isinstance(s, ir.Block):
+                s = ir.Block(tuple(drop(s.stmts, live)), s.loc)
+            elif isinstance(s, ir.If):
+                s = replace(
+                    s,
+                    then=ir.Block(tuple(drop(_body(s.then), live))),
+                    other=ir.Block(tuple(drop(_body(s.other), live))) if s.other is not None else None,
+                )
+            elif isinstance(s, (ir.While, ir.DoWhile)):
+                s = replace(s, body=ir.Block(tuple(drop(_body(s.body), live))))
+            out.append(s)
+        return out
+
+    rest_reads: set[str] = set()
+    reads(rest, rest_reads)
+    rest_reads -= recomputed  # the reverse sweep computes these again before reading them
+    while True:
+        live = set(rest_reads)
+        reads(fwd, live)
+        dropped[0] = 0
+        new = drop(fwd, live)
+        if not dropped[0]:
+            return fwd
+        fwd = new
+
+
+def _field_root(e: ir.Expr) -> Var | None:
+    """The record variable ``e`` stores a field of (``q.a``, ``s.in.b``, ``s.v[i]``), if it
+    stores into the variable itself (no pointer in between)."""
+    if not isinstance(e, ir.Member):
+        return None
+    while isinstance(e, (ir.Member, ir.Index)):
+        e = e.operand if isinstance(e, ir.Member) else e.base
+    return e if isinstance(e, Var) and e.type.is_record and not e.type.ref else None
+
+
+def _unwrap(e: ir.Expr) -> ir.Expr:
+    while isinstance(e, ir.Cast) and e.implicit:
+        e = e.operand
+    return e

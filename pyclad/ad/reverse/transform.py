@@ -1,0 +1,294 @@
+"""The reverse transform of one function: its preparation (sequencing, hoisting,
+normalisation, activity), the locals and adjoints it declares, the adjoint lvalues of
+active variables, and the assembled body.  The jobs live in the mixins it is made of."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+
+from ... import ir
+from ...errors import UnsupportedError
+from ...ir import Var, lit
+from ..activity import active_variables
+from ..dispatch import Pass
+from ..names import Namer
+from ..normalize import RETURNED, Normalizer
+from ..program import Program
+from ..records import accumulate
+from ..records import expand as expand_records
+from ..rules import Custom, Partials
+from ..sequence import sequence
+from ..shadow import adjoint_param_type, adjoint_type, zero
+from .adjoints import _ACC, Adjoints
+from .calls import Calls
+from .prune import prune_forward
+from .storage import Storage
+from .sweep import _STMT, Sweep
+from .util import _shadowed, _subtree_any
+
+
+@dataclass
+class _Prepared:
+    """What every run of the transform over one function starts from: the function with its
+    side effects sequenced, its body normalised, the activity of its variables and the facts
+    the set-up reads off the body (computed once, not once per run)."""
+
+    fn: ir.Function
+    body: ir.Block
+    extra: list[ir.Decl]
+    active: set[str]
+    names: Namer  # as the preparation left it; each run takes a copy
+    assignments: dict[str, int] = field(default_factory=dict)  # stores to each variable
+    assigned: set[str] = field(default_factory=set)  # roots of assignment and increment targets
+    decls: list[ir.Decl] = field(default_factory=list)  # first declaration of each local
+    variables: set[str] = field(default_factory=set)  # every name the body and signature use
+    has_loop: bool = False
+    uses_returned: bool = False
+    active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
+    call_memo: dict = field(default_factory=dict)  # node id -> (node, calls a writing user function)
+
+    def survey(self) -> None:
+        """One walk over the body for every fact the set-up needs."""
+        declared: set[str] = set()
+        self.variables = {p.name for p in self.fn.params} | {d.name for d in self.extra}
+        for n in ir.walk(self.body):
+            if isinstance(n, (ir.Var, ir.Decl)):
+                self.variables.add(n.name)
+            target = n.name if isinstance(n, ir.Decl) and n.init is not None else None
+            if isinstance(n, ir.Decl) and n.name not in declared:
+                declared.add(n.name)
+                self.decls.append(n)
+            elif isinstance(n, (ir.Assign, ir.Step)):
+                root = ir.root_var(n.target)
+                target = root.name if root is not None else None
+                if target is not None:
+                    self.assigned.add(target)
+            elif isinstance(n, ir.Call):  # a callee may write through pointer/reference args
+                for a in n.args:
+                    root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+                    if root is not None:
+                        self.assignments[root.name] = self.assignments.get(root.name, 0) + 2
+            elif isinstance(n, (ir.While, ir.DoWhile)):
+                self.has_loop = True
+            elif isinstance(n, ir.Var) and n.name == RETURNED:
+                self.uses_returned = True
+            if target is not None:
+                self.assignments[target] = self.assignments.get(target, 0) + 1
+
+
+class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
+    """One run of the reverse transform over one function (see ``_build``)."""
+
+    MODE, STMT, EXPR = "reverse mode", _STMT, _ACC
+
+    def __init__(
+        self,
+        program: Program,
+        fn: ir.Function,
+        seeds: set[str],
+        mode: str,
+        needed,
+        vector: int = 0,
+        prep: _Prepared | None = None,
+    ):
+        self.program = program
+        self.vector = vector
+        self.adjoint_temps: set[str] = set()
+        self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
+        self.mode = mode
+        self.seeds = set(seeds)
+        if prep is None:
+            prep = self._prepare(fn, seeds)
+        self.prep = prep
+        self.fn, self.body, self.active = prep.fn, prep.body, prep.active
+        self.names = copy.deepcopy(prep.names)
+        self.assignments = prep.assignments
+        self.needed = needed  # None on the probing run: save nothing, record reads
+        self.reads: set[str] = set()
+        self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
+        self.tail: list[ir.Stmt] = []
+        self.adj_param: dict[str, str] = {}
+        self.adj_local: dict[str, str] = {}
+        self.seed_name = self.names.claim("_d_y") if mode == "pullback" else ""
+        self.memo: dict[int, ir.Expr] = {}
+        self.fresh: dict[str, set[ir.Expr]] = {}  # record local -> its fields stored so far (depth 0)
+        self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
+        self._call_memo = prep.call_memo
+        self._declare_locals(prep.extra)
+
+    def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
+        self.fn = fn = expand_records(sequence(fn))
+        self.names = Namer.for_function(fn)
+        hoisted = replace(fn, body=self._hoist_block(fn.body))
+        body, extra = Normalizer(hoisted, self.names).run()
+        active = active_variables(replace(fn, body=body), seeds, self._callee_params) | set(seeds)
+        prep = _Prepared(fn, body, extra, active, copy.deepcopy(self.names))
+        prep.survey()
+        return prep
+
+    def adjoint_names(self) -> set[str]:
+        """Every name that holds an adjoint (retyped in vector reverse mode)."""
+        names = set(self.adj_param.values()) | set(self.adj_local.values()) | self.adjoint_temps
+        return names | ({self.seed_name} if self.seed_name else set())
+
+    def adj_temp(self, prefix: str) -> str:
+        name = self.names.temp(prefix)
+        self.adjoint_temps.add(name)
+        return name
+
+    def _callee_params(self, c: ir.Call):
+        rule = self.program.registry.lookup(c.callee)
+        if isinstance(rule, Partials):
+            return None
+        f = self.program.function(c.callee) if not isinstance(rule, Custom) else None
+        return f.params if f is not None else None
+
+    def _declare_locals(self, extra) -> None:
+        has_loop, assigned_params = self.prep.has_loop, self.prep.assigned
+        for p in self.fn.params:
+            if p.type.kind == ir.RECORD and not p.type.ptr and p.name in self.active and p.type.carries_float:
+                self._record_param(p, assigned_params)
+            elif _shadowed(p.type) and (p.name in self.active):
+                if p.type.ptr:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                elif p.name not in self.seeds:
+                    # A scalar left out of wrt (or inactive in the caller) that the body
+                    # overwrites with a differentiated value: its adjoint is a local the
+                    # caller never sees.
+                    local = self.names.derivative(p.name)
+                    self.adj_local[p.name] = local
+                    self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
+                elif p.type.ref and not p.type.const:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                else:
+                    self.adj_param[p.name] = self.names.derivative(p.name)
+                    # A local accumulator when the parameter is reassigned (the caller's
+                    # value must only be added to) or updated in a loop (keeps it in a register).
+                    if p.name in assigned_params or has_loop:
+                        local = self.names.claim(f"_d_{p.name}")
+                        self.adj_local[p.name] = local
+                        self.top.append(ir.Decl(local, ir.Type(p.type.base), lit(0)))
+                        ptr = Var(self.adj_param[p.name], ir.Type(p.type.base, 1))
+                        self.tail.append(
+                            ir.ExprStmt(
+                                ir.Assign(
+                                    "+=",
+                                    ir.Unary("*", ptr, p.type.value()),
+                                    Var(local, p.type.value()),
+                                    p.type.value(),
+                                )
+                            )
+                        )
+        for d in extra:
+            self.top.append(d)
+        for n in self.prep.decls:
+            # normalisation may copy the statements after a branch into both arms: one declaration
+            t = n.type
+            if t.ref:
+                raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
+            plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
+            init = (
+                ir.InitList((), plain)
+                if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
+                else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
+            )
+            self.top.append(ir.Decl(n.name, plain, init))
+            if n.name in self.active and _shadowed(t):
+                d = self.names.derivative(n.name)
+                self.adj_local[n.name] = d
+                dplain = adjoint_type(t)  # adjoints are written even where the value is const
+                dinit = (
+                    ir.InitList((), dplain)
+                    if t.dims or t.kind == ir.RECORD and not t.ptr
+                    else (ir.Lit("nullptr", dplain) if t.ptr else lit(0, dplain))
+                )
+                self.top.append(ir.Decl(d, dplain, dinit))
+        if self.prep.uses_returned:
+            self.top.append(ir.Decl(RETURNED, ir.BOOL, ir.Lit("false", ir.BOOL)))
+
+    def _record_param(self, p: ir.Param, assigned: set[str]) -> None:
+        """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
+        caller's record takes it; a local record, added to ``*_d_p`` field by field at the
+        end, when the body assigns fields of its own copy (the caller's adjoint must only be
+        added to) or when the parameter is no input of this derivative."""
+        rec = p.type.named()
+        if p.name not in self.seeds:
+            self.adj_local[p.name] = self.names.derivative(p.name)
+            self.top.append(ir.Decl(self.adj_local[p.name], rec, zero(rec)))
+            return
+        self.adj_param[p.name] = self.names.derivative(p.name)
+        if p.name in assigned and not (p.type.ref and not p.type.const):
+            local = self.adj_local[p.name] = self.names.claim(f"_d_{p.name}")
+            self.top.append(ir.Decl(local, rec, zero(rec)))
+            ptr = Var(self.adj_param[p.name], adjoint_param_type(p.type))
+            self.tail += accumulate(ir.Unary("*", ptr, rec), Var(local, rec), rec)
+
+    def unsupported(self, what: str, node) -> UnsupportedError:
+        return UnsupportedError(
+            f"{what} is not supported in reverse mode", getattr(node, "loc", None) or self.fn.loc
+        )
+
+    def run(self) -> None:
+        self.fwd, self.rev = self.stmts(self.body.stmts, 0)
+
+    def assemble(self) -> ir.Block:
+        locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
+        locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
+        fwd = prune_forward(self.fwd, self.rev + self.tail, locals_, self.recomputed)
+        body = fwd + self.rev + self.tail
+        used: set[str] = set()
+        for s in body:
+            ir.var_names(s, used)
+        # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
+        top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
+        return ir.Block(tuple(top + body))
+
+    def is_active(self, e: ir.Expr) -> bool:
+        """Some variable in ``e`` is active (memoised per node: the adjoint of an expression asks
+        this of every subexpression, which must not re-walk each subtree)."""
+        return _subtree_any(e, lambda n: isinstance(n, Var) and n.name in self.active, self._active_memo)
+
+    def adj_var(self, v: Var) -> ir.Expr:
+        """The adjoint lvalue of an active variable (or the adjoint pointer of a pointer)."""
+        if v.name in self.adj_local:
+            return Var(self.adj_local[v.name], v.type.plain())
+        if v.name in self.adj_param:
+            ptr = Var(self.adj_param[v.name], adjoint_param_type(v.type))
+            if v.type.ptr:
+                return ptr
+            return ir.Unary("*", ptr, v.type.named())
+        raise self.unsupported(f"'{v.name}' without an adjoint", v)
+
+    def adj_of(self, e: ir.Expr) -> ir.Expr | None:
+        """Adjoint lvalue of an lvalue / adjoint pointer of a pointer expression; None if inactive."""
+        if isinstance(e, Var):
+            if e.name not in self.active or e.is_global:
+                return None
+            return self.adj_var(e)
+        if isinstance(e, ir.Index):
+            base = self.adj_of(e.base)
+            return None if base is None else ir.Index(base, e.index, e.type.value())
+        if isinstance(e, ir.Unary) and e.op == "*":
+            p = self.adj_of(e.operand)
+            return None if p is None else ir.Unary("*", p, e.type.value())
+        if isinstance(e, ir.Unary) and e.op == "&":
+            inner = self.adj_of(e.operand)
+            if inner is None:
+                return None
+            if isinstance(inner, ir.Unary) and inner.op == "*":
+                return inner.operand
+            return ir.Unary("&", inner, e.type)
+        if isinstance(e, ir.Binary) and e.type.ptr and e.op in "+-":
+            p = self.adj_of(e.lhs)
+            return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
+        if isinstance(e, ir.Cast):
+            return self.adj_of(e.operand)
+        if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
+            base = self.adj_of(e.operand)
+            return None if base is None else ir.Member(base, e.name, e.type.value())
+        return None
+
+    def note_reads(self, stmts) -> None:
+        for s in stmts:
+            ir.var_names(s, self.reads)

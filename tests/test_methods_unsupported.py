@@ -1,0 +1,96 @@
+"""What the callee model does not support is a located UnsupportedError naming the
+construct, in forward and reverse mode alike: virtual calls, exceptions, goto, derived
+classes, private members a derivative would read, and lambdas used other than by calling
+them in the function that defines them.  Nothing is skipped silently."""
+
+from __future__ import annotations
+
+import pytest
+
+import pyclad
+
+SOURCE = """\
+struct Shape { virtual double area(double s) const { return s * s; } };
+double virtual_call(double s) { Shape sh; return sh.area(s); }
+double throws(double x) {
+    if (x < 0) throw 1;
+    return x * x;
+}
+double tries(double x) {
+    try { x = x * x; } catch (...) { x = 0; }
+    return x;
+}
+double jumps(double x) {
+    if (x > 1) goto out;
+    x = x * x;
+out:
+    return x;
+}
+struct Base { double a; };
+struct Derived : Base { double b; };
+double derived(double x) { Derived d; d.b = x; return d.b * x; }
+class Hidden {
+    double k;
+public:
+    Hidden(double v) : k(v) {}
+    double get() const { return k; }
+};
+double hidden(double x) { Hidden h(x); return h.get() * x; }
+double mutable_lambda(double x) {
+    auto f = [x](double v) mutable { x = x + v; return x; };
+    return f(x);
+}
+template <class F> double apply(F f, double x) { return f(x); }
+double passed_lambda(double x) {
+    auto f = [](double v) { return v * v; };
+    return apply(f, x);
+}
+struct Clock { double t; double tick(double dt) { auto f = [this](double d) { return t + d; }; return f(dt); } };
+double this_lambda(double x) { Clock c{x}; return c.tick(x); }
+double generic_lambda(double x) {
+    auto f = [](auto v) { return v * v; };
+    return f(x);
+}
+double cube(double x) { return x * x * x; }
+"""
+
+CASES = [
+    ("virtual_call", "a virtual call to 'Shape::area'", 2),
+    ("throws", "a throw expression (exceptions)", 4),
+    ("tries", "a try block (exceptions)", 8),
+    ("jumps", "goto", 12),
+    ("derived", "a derived class", 18),
+    ("hidden", "the private member 'Hidden::k'", 24),
+    ("mutable_lambda", "a mutable lambda", 28),
+    ("passed_lambda", "a lambda used other than by calling it", 34),
+    ("this_lambda", "the lambda capture 'this'", 36),
+    ("generic_lambda", "a generic lambda", 39),
+]
+
+
+@pytest.fixture(scope="module")
+def m():
+    return pyclad.cppdef(SOURCE, filename="unsupported.cpp")
+
+
+@pytest.mark.parametrize(("name", "what", "line"), CASES, ids=[c[0] for c in CASES])
+def test_an_unsupported_construct_is_a_located_error_in_reverse_mode(m, name, what, line):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.gradient(m[name])
+    assert what in str(info.value)
+    assert info.value.loc is not None and info.value.loc.line == line, str(info.value)
+
+
+@pytest.mark.parametrize(("name", "what", "line"), CASES, ids=[c[0] for c in CASES])
+def test_an_unsupported_construct_is_a_located_error_in_forward_mode(m, name, what, line):
+    with pytest.raises(pyclad.UnsupportedError) as info:
+        pyclad.differentiate(m[name], "x" if name not in ("virtual_call",) else "s")
+    assert what in str(info.value)
+    assert info.value.loc.file.endswith("unsupported.cpp")
+
+
+def test_the_module_still_differentiates_after_the_errors(m):
+    for name, _, _ in CASES:
+        with pytest.raises(pyclad.UnsupportedError):
+            pyclad.gradient(m[name])
+    assert pyclad.gradient(m.cube, "x")(2.0) == pytest.approx(12.0)  # d x^3 / dx = 3 x^2
