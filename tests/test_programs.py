@@ -204,7 +204,7 @@ int main() {
     const int n = 4;
     double x0[n] = {0.1, 1.05, 1.9, 3.2}, v0[n] = {0.1, -0.2, 0.05, 0.0}, mass[n] = {1.0, 1.5, 1.2, 0.8};
     double dx[n] = {0}, dv[n] = {0}, dk = 0;
-    simulate_grad(x0, v0, mass, n, 3.0, 0.05, 5, dx, dv, &dk);
+    simulate_grad_0_1_4(x0, v0, mass, n, 3.0, 0.05, 5, dx, dv, &dk);
     const double h = 1e-6;
     double worst = 0;
     for (int i = 0; i < n; ++i) {
@@ -230,7 +230,7 @@ int main() {
     for (int i = 0; i < nt; ++i) theta[i] = 0.3 * std::sin(1.0 + i);
     for (int i = 0; i < ns * n_in; ++i) X[i] = std::cos(0.7 * i);
     for (int i = 0; i < ns; ++i) y[i] = 0.5 * i - 1.0;
-    mse_loss_grad(theta, X, y, ns, n_in, n_h, d);
+    mse_loss_grad_0(theta, X, y, ns, n_in, n_h, d);
     const double h = 1e-6;
     double worst = 0;
     for (int i = 0; i < nt; ++i) {
