@@ -662,6 +662,11 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if isinstance(a, Unary) and a.op == "-":
         return neg(div(a.operand, b))
+    inner = b
+    while isinstance(inner, Cast) and inner.implicit:  # an int the source converts implicitly
+        inner = inner.operand
+    if isinstance(a, Lit) and a.type.is_float and not inner.type.is_float and a.text.lstrip("-").isdigit():
+        a = Lit(f"{a.text}.0", a.type)  # a floating quotient, not C++'s integer division (1 / n)
     return Binary("/", a, b, _ftype(a, b))
 
 

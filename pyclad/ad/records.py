@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from .. import ir
 from ..errors import UnsupportedError
+from .shadow import shadow_parts
 
 # Fields of a fixed-size array are unrolled up to this many elements per copy.
 _UNROLL = 64
@@ -88,10 +89,13 @@ def floating_leaves(t: ir.Type, of: ir.Expr) -> list[ir.Expr]:
 def accumulate(target: ir.Expr, source: ir.Expr, t: ir.Type) -> list[ir.Stmt]:
     """``target.a += source.a; ...`` over the floating fields of record type ``t``: adjoint
     records are accumulated field by field (their integer fields are never read)."""
-    return [
-        ir.ExprStmt(ir.Assign("+=", d, s, d.type))
-        for d, s in zip(floating_leaves(t, target), floating_leaves(t, source))
-    ]
+    out: list[ir.Stmt] = []
+    for d, s in zip(shadow_parts(t, target), shadow_parts(t, source)):
+        if d.type.is_container:  # a container field: element by element
+            out.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (d, s), ir.VOID, spelling="::pyclad::add_to")))
+        else:
+            out.append(ir.ExprStmt(ir.Assign("+=", d, s, d.type)))
+    return out
 
 
 class _Expander:

@@ -118,7 +118,9 @@ class Expressions:
                     d = ir.InitList((), f.type.plain())
             tangents.append(d)
         value = ir.InitList(tuple(values), t, e.loc)
-        if not t.carries_float or all(is_zero(d) or isinstance(d, ir.InitList) and not d.items for d in tangents):
+        if not t.carries_float or all(
+            is_zero(d) or isinstance(d, ir.InitList) and not d.items for d in tangents
+        ):
             return value, None
         return value, ir.InitList(tuple(tangents), t.plain(), e.loc)
 
