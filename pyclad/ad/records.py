@@ -249,7 +249,7 @@ class _Split:
         self.types: dict[str, dict[tuple[str, ...], ir.Type]] = {}
         for d, t in records.items():
             self.leaf[d], self.types[d] = {}, {}
-            for e in floating_leaves(t.named(), ir.Var(d, t.named())):
+            for e in shadow_parts(t.named(), ir.Var(d, t.named())):  # containers are parts too
                 parts = _path(e)[2]
                 name = "_".join((d, *parts))
                 while name in used:
@@ -293,7 +293,9 @@ class _Split:
         return out
 
     def expr(self, e: ir.Expr) -> ir.Expr:
-        if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and e.type.is_float:
+        if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and (
+            e.type.is_float or e.type.is_container
+        ):
             parts = self.parts_of(e)
             if parts is not None and len(parts) == 1:
                 return parts[0]
@@ -352,6 +354,15 @@ class _Split:
         if value is None or isinstance(value, ir.InitList) and not value.items:
             return [ir.lit(0)] * n
         parts = self.parts_of(value)
+        if parts is None and _record_valued(value) and shadow_parts(value.type.value(), value):
+            # a shadow declared as a copy of its primal, then zeroed (shadow.shadow_decl):
+            # each part starts as zeros of the primal part's shape
+            parts = [
+                ir.Call("::pyclad::zero_like", (x,), x.type.plain(), spelling="::pyclad::zero_like")
+                if x.type.is_container
+                else ir.lit(0)
+                for x in shadow_parts(value.type.value(), value)
+            ]
         if parts is None or len(parts) != n:
             raise UnsupportedError("this record shadow in vector mode", getattr(value, "loc", None))
         return parts
