@@ -50,7 +50,7 @@ double grad(const double* x0, const double* v0, const double* m, int n, int step
         std::memset(dx, 0, sizeof(double) * n);
         std::memset(dv, 0, sizeof(double) * n);
         double dk = 0;
-        {ns}::simulate_grad(x0, v0, m, n, 3.0, 0.01, steps, dx, dv, &dk);
+        {ns}::{grad}(x0, v0, m, n, 3.0, 0.01, steps, dx, dv, &dk);
     }}, reps);
 }}
 double primal_plain(const double* x0, const double* v0, const double* m, int n, int steps, double* x, double* v,
@@ -66,7 +66,7 @@ double grad_plain(const double* x0, const double* v0, const double* m, int n, in
         std::memset(s2, 0, sizeof(double) * n);
         std::memset(s3, 0, sizeof(double) * n);
         double dk = 0;
-        {nsp}::simulate_plain_grad(x0, v0, m, n, 3.0, 0.01, steps, x, v, f, dx, dv, &dk, s1, s2, s3);
+        {nsp}::{grad_plain}(x0, v0, m, n, 3.0, 0.01, steps, x, v, f, dx, dv, &dk, s1, s2, s3);
     }}, reps);
 }}
 """
@@ -80,7 +80,7 @@ double grad(const double* th, const double* X, const double* y, int ns, int ni, 
             int reps) {{
     return time_ns([&] {{
         std::memset(d, 0, sizeof(double) * nt);
-        {ns}::mse_loss_grad(th, X, y, ns, ni, nh, d);
+        {ns}::{grad}(th, X, y, ns, ni, nh, d);
     }}, reps);
 }}
 double primal_plain(const double* th, const double* X, const double* y, int ns, int ni, int nh, int reps) {{
@@ -90,7 +90,7 @@ double grad_plain(const double* th, const double* X, const double* y, int ns, in
                   int reps) {{
     return time_ns([&] {{
         std::memset(d, 0, sizeof(double) * nt);
-        {nsp}::mse_loss_plain_grad(th, X, y, ns, ni, nh, d);
+        {nsp}::{grad_plain}(th, X, y, ns, ni, nh, d);
     }}, reps);
 }}
 """
@@ -124,13 +124,16 @@ def main() -> None:
 
     # Particle system.
     m, mp = pyclad.load(PROGRAMS / "particles.cpp"), pyclad.load(PROGRAMS / "particles_plain.cpp")
-    pyclad.gradient(m.simulate, "x0, v0, k", checked=False)
-    pyclad.gradient(mp.simulate_plain, "x0, v0, k", checked=False)
+    g = pyclad.gradient(m.simulate, "x0, v0, k", checked=False)
+    gp = pyclad.gradient(mp.simulate_plain, "x0, v0, k", checked=False)
     n, steps = (200, 20) if opts.quick else (1000, 100)
     reps = 3 if opts.quick else 10
     cppyy.cppdef(
         TIMER.format(
-            bench=f"{m._jit.namespace}_bp", body=PARTICLES.format(ns=m._jit.namespace, nsp=mp._jit.namespace)
+            bench=f"{m._jit.namespace}_bp",
+            body=PARTICLES.format(
+                ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name
+            ),
         )
     )
     t = getattr(cppyy.gbl, f"{m._jit.namespace}_bp")
@@ -148,13 +151,14 @@ def main() -> None:
 
     # MLP.
     m, mp = pyclad.load(PROGRAMS / "mlp.cpp"), pyclad.load(PROGRAMS / "mlp_plain.cpp")
-    pyclad.gradient(m.mse_loss, "theta", checked=False)
-    pyclad.gradient(mp.mse_loss_plain, "theta", checked=False)
+    g = pyclad.gradient(m.mse_loss, "theta", checked=False)
+    gp = pyclad.gradient(mp.mse_loss_plain, "theta", checked=False)
     ns, ni, nh = (200, 10, 16) if opts.quick else (1000, 10, 32)
     nt = ni * nh + 2 * nh + 1
     cppyy.cppdef(
         TIMER.format(
-            bench=f"{m._jit.namespace}_bm", body=MLP.format(ns=m._jit.namespace, nsp=mp._jit.namespace)
+            bench=f"{m._jit.namespace}_bm",
+            body=MLP.format(ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name),
         )
     )
     t = getattr(cppyy.gbl, f"{m._jit.namespace}_bm")
