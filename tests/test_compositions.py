@@ -235,3 +235,54 @@ int main() {
 }
 """,
 }
+
+
+JIT_AFTER_A_FAILURE = r'''
+import numpy as np, pyclad
+bad = pyclad.cppdef("""
+#include <vector>
+struct Sized { std::vector<double> v; explicit Sized(int n) : v(n) {} };
+double f(const double* x, int n) {
+    double s = 0;
+    for (int k = 0; k < n; ++k) {
+        Sized h(n);
+        h.v[k] = x[k] * x[k];
+        double t = h.v[k];
+        s += t * t;
+    }
+    return s;
+}
+""")
+try:
+    pyclad.gradient(bad.f, "x")(np.array([1.0, 2.0]), 2)
+except pyclad.CompileError:
+    print("refused")
+ok = pyclad.cppdef("""
+#include <cmath>
+double g(const double* x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) {
+        double t = std::exp(x[i]);
+        for (int j = 0; j < 2; ++j) t = t * t;
+        s += t;
+    }
+    return s;
+}
+""")
+print(*pyclad.gradient(ok.g, "x")(np.array([0.1, 0.2]), 2))
+'''
+
+
+def test_a_derivative_that_fails_to_compile_in_the_jit_leaves_later_derivatives_linkable():
+    # A fresh process: the first derivative to need the tapes' instantiations is one that
+    # fails to compile (a local without a default constructor, inside a loop).
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-c", JIT_AFTER_A_FAILURE], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[0] == "refused"
+    close([float(v) for v in lines[1].split()], 4 * np.exp(4 * np.array([0.1, 0.2])))  # d/dx e^(4x)
