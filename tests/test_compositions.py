@@ -89,6 +89,42 @@ double fit(const double* p, const double* t, int m, int k) {
     }
     return loss / m;
 }
+// Records with std::vectors nested in a record, each built by its own constructor.
+struct Layer {
+    std::vector<double> w;
+    double b;
+    Layer(int n) : w(n), b(0.0) {}
+    double apply(const double* x, int n) const {
+        double s = b;
+        for (int i = 0; i < n; ++i) s += w[i] * x[i];
+        return std::tanh(s);
+    }
+};
+struct Net {
+    Layer first;
+    Layer second;
+    int n;
+    Net(int k) : first(k), second(k), n(k) {}
+};
+double two(const double* p, const double* x, int n) {
+    Net net(n);
+    for (int i = 0; i < n; ++i) {
+        net.first.w[i] = p[i];
+        net.second.w[i] = p[n + i];
+    }
+    net.first.b = p[2 * n];
+    double h = net.first.apply(x, n);
+    return h * net.second.apply(x, n) + net.second.w[0] * h;
+}
+double two_plain(const double* p, const double* x, int n) {
+    double s1 = p[2 * n], s2 = 0.0;
+    for (int i = 0; i < n; ++i) {
+        s1 += p[i] * x[i];
+        s2 += p[n + i] * x[i];
+    }
+    double h = std::tanh(s1);
+    return h * std::tanh(s2) + p[n] * h;
+}
 double fit_plain(const double* p, const double* t, int m, int k) {
     double loss = 0.0;
     for (int j = 0; j < m; ++j) {
@@ -178,6 +214,16 @@ def test_a_record_with_vector_fields_has_the_hessian_of_its_plain_twin(m):
         dn[0][j] -= eps
         rows.append((g(*up) - g(*dn)) / (2 * eps))
     close(h, np.array(rows)[:, :7], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_records_with_vector_fields_nested_in_a_record_have_the_derivatives_of_their_plain_twin(m, checked):
+    args = [np.array([0.3, -0.2, 0.5, 0.1, 0.7, -0.4, 0.6]), np.array([0.5, 1.0, -0.3]), 3]
+    g = pyclad.gradient(m.two, "p", checked=checked)(*args)
+    close(g, fd_array(m.two, args, 0))
+    close(g, pyclad.gradient(m.two_plain, "p", checked=checked)(*args))
+    for j in (0, 4, 6):
+        close(pyclad.differentiate(m.two, f"p[{j}]", checked=checked)(*args), g[j])
 
 
 def test_the_generated_header_of_a_record_with_vector_fields_builds_warning_free_and_runs_clean(tmp_path):
