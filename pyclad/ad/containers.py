@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .. import ir
 from ..ir import Var, is_zero, lit
+from .records import accumulate
 
 SIZE_T = ir.Type("unsigned long")
 # Members that read the container only (their result carries no derivative; data() is a
@@ -161,6 +162,8 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
                 r = rt.adj_temp("_r")
                 rev.append(ir.Decl(r, recv.type.element().plain(), back))
                 rt.acc(value, Var(r, recv.type.element().plain()), rev)
+            elif rt.is_active(value) and recv.type.element().is_record:
+                rev += _record_adjoint(rt, value, back)
             elif rt.is_active(value):  # a row pushed into a vector of vectors
                 source = rt.adj_of(value)
                 if source is None:
@@ -196,6 +199,32 @@ def reverse_member(rt, e: ir.Call, depth: int, s: ir.ExprStmt) -> tuple[list[ir.
         rev.append(ir.ExprStmt(ir.Call("::pyclad::restore", (recv, undo), ir.VOID)))
     rt.note_reads(rev)
     return fwd, rev
+
+
+def _record_adjoint(rt, value: ir.Expr, adj: ir.Expr) -> list[ir.Stmt]:
+    """The reverse sweep of storing the record ``value`` where the adjoint record ``adj``
+    now is (``ps.push_back(Particle{x, v, m})``): each item of an initialiser list takes the
+    adjoint of its field, a record lvalue the whole adjoint record, field by field."""
+    out: list[ir.Stmt] = []
+    t = value.type
+    if isinstance(value, ir.InitList):
+        for f, item in zip(t.fields, value.items):
+            if not rt.is_active(item) or not f.type.carries_float:
+                continue
+            field = ir.Member(adj, f.name, f.type.value())
+            if f.type.is_float and f.type.kind == ir.BUILTIN and not f.type.ptr and not f.type.dims:
+                rt.acc(item, field, out)
+            elif f.type.is_record:
+                out += _record_adjoint(rt, item, field)
+            else:
+                raise rt.unsupported("this field of a stored record", item)
+        return out
+    source = rt.adj_of(value)
+    if source is None:
+        raise rt.unsupported("storing a computed record", value)
+    if any(f.type.is_container for f in t.fields):
+        raise rt.unsupported("storing a record with container fields", value)
+    return accumulate(source, adj, t)
 
 
 def match_size(adj: ir.Expr, recv: ir.Expr, loc=None) -> ir.Stmt:

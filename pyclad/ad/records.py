@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from .. import ir
 from ..errors import UnsupportedError
-from .shadow import is_zero_shadow
+from .shadow import is_zero_shadow, shadow_parts
 
 # Fields of a fixed-size array are unrolled up to this many elements per copy.
 _UNROLL = 64
@@ -89,10 +89,13 @@ def floating_leaves(t: ir.Type, of: ir.Expr) -> list[ir.Expr]:
 def accumulate(target: ir.Expr, source: ir.Expr, t: ir.Type) -> list[ir.Stmt]:
     """``target.a += source.a; ...`` over the floating fields of record type ``t``: adjoint
     records are accumulated field by field (their integer fields are never read)."""
-    return [
-        ir.ExprStmt(ir.Assign("+=", d, s, d.type))
-        for d, s in zip(floating_leaves(t, target), floating_leaves(t, source))
-    ]
+    out: list[ir.Stmt] = []
+    for d, s in zip(shadow_parts(t, target), shadow_parts(t, source)):
+        if d.type.is_container:  # a container field: element by element
+            out.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (d, s), ir.VOID, spelling="::pyclad::add_to")))
+        else:
+            out.append(ir.ExprStmt(ir.Assign("+=", d, s, d.type)))
+    return out
 
 
 class _Expander:
@@ -246,7 +249,7 @@ class _Split:
         self.types: dict[str, dict[tuple[str, ...], ir.Type]] = {}
         for d, t in records.items():
             self.leaf[d], self.types[d] = {}, {}
-            for e in floating_leaves(t.named(), ir.Var(d, t.named())):
+            for e in shadow_parts(t.named(), ir.Var(d, t.named())):  # containers are parts too
                 parts = _path(e)[2]
                 name = "_".join((d, *parts))
                 while name in used:
@@ -290,7 +293,9 @@ class _Split:
         return out
 
     def expr(self, e: ir.Expr) -> ir.Expr:
-        if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and e.type.is_float:
+        if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and (
+            e.type.is_float or e.type.is_container
+        ):
             parts = self.parts_of(e)
             if parts is not None and len(parts) == 1:
                 return parts[0]
@@ -349,6 +354,15 @@ class _Split:
         if value is None or is_zero_shadow(value):
             return [ir.lit(0)] * n
         parts = self.parts_of(value)
+        if parts is None and _record_valued(value) and shadow_parts(value.type.value(), value):
+            # a shadow declared as a copy of its primal, then zeroed (shadow.shadow_decl):
+            # each part starts as zeros of the primal part's shape
+            parts = [
+                ir.Call("::pyclad::zero_like", (x,), x.type.plain(), spelling="::pyclad::zero_like")
+                if x.type.is_container
+                else ir.lit(0)
+                for x in shadow_parts(value.type.value(), value)
+            ]
         if parts is None or len(parts) != n:
             raise UnsupportedError("this record shadow in vector mode", getattr(value, "loc", None))
         return parts

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from .. import emit, ir
 from ..errors import UnsupportedError
+from ..ir import Var
 
 
 def carries_derivative(t: ir.Type) -> bool:
@@ -107,3 +108,50 @@ def _zero_record(t: ir.Type) -> ir.Expr:
         sets.append(f"z.{f.name} = {emit.expr(zero(f.type))};")
     text = f"{_ZEROED}{named.spell()} z{{}}; {' '.join(sets)} return z; }}"
     return ir.Call("", (), t.plain(), spelling=text)
+
+
+def has_containers(t: ir.Type) -> bool:
+    """A record with a standard container among its fields (nested records included): its
+    shadow is not a value-initialised record (the containers would be empty, and the record
+    may have no default constructor) but a copy of the primal with every number zeroed."""
+    return t.is_record and any(f.type.is_container or has_containers(f.type) for f in t.fields)
+
+
+def shadow_parts(t: ir.Type, of: ir.Expr) -> list[ir.Expr]:
+    """The parts of ``of`` (of type ``t``) that a shadow carries derivatives in, in field
+    order: floating scalars and containers of floating data (``of.b2``, ``of.w1``)."""
+    if t.dims:
+        return [
+            x
+            for k in range(t.dims[0])
+            for x in shadow_parts(t.element(), ir.Index(of, ir.lit(k, ir.INT), t.element()))
+        ]
+    if t.is_record:
+        return [x for f in t.fields for x in shadow_parts(f.type, ir.Member(of, f.name, f.type.value()))]
+    if t.is_container and t.carries_float:
+        return [of]
+    return [of] if t.is_float and t.kind == ir.BUILTIN and not t.ptr else []
+
+
+def zero_parts(target: ir.Expr, t: ir.Type) -> list[ir.Stmt]:
+    """Statements zeroing every part of ``target`` a shadow carries derivatives in: a
+    floating field is 0, a container field is zeros of its own size (``zero_like``)."""
+    out: list[ir.Stmt] = []
+    for part in shadow_parts(t, target):
+        value = (
+            ir.Call("::pyclad::zero_like", (part,), part.type.plain(), spelling="::pyclad::zero_like")
+            if part.type.is_container
+            else ir.lit(0, part.type.plain())
+        )
+        out.append(ir.ExprStmt(ir.Assign("=", part, value, part.type.plain())))
+    return out
+
+
+def shadow_decl(name: str, t: ir.Type, primal: ir.Expr) -> list[ir.Stmt]:
+    """The declaration of a zero shadow ``name`` of the value ``primal`` (of type ``t``): a
+    value-initialised record, or, for a record with containers, a copy of the primal (built
+    like it, of its sizes) with every number zeroed, field by field."""
+    ty = t.plain()
+    if not has_containers(t):
+        return [ir.Decl(name, ty, zero(ty))]
+    return [ir.Decl(name, ty, primal), *zero_parts(Var(name, ty), t)]

@@ -38,8 +38,50 @@ def cppyy():
         cppyy.ll.set_signals_as_exception(True)
         c.add_include_path(runtime_include())
         c.include("pyclad/runtime.hpp")
+        _warm_up(c)
         _cppyy = c
     return _cppyy
+
+
+# Template instantiations every gradient's tapes and containers need, compiled and run once
+# up front.  cling keeps believing in an implicit instantiation that a failed definition
+# triggered and then rolled back (its code is gone, later definitions calling it fail to
+# link): the first use of these must not be in a derivative that may fail to compile.
+WARM_UP = """\
+namespace __pyclad_warm_up {
+template <typename T>
+void taped(T v) {
+    ::pyclad::tape<T> t;
+    for (int i = 0; i < 3; ++i) ::pyclad::push(t, v);
+    for (int i = 0; i < 3; ++i) v = ::pyclad::pop(t);
+    std::vector<T> w(2, v), u;
+    u = w;
+    u.push_back(v);
+    u.resize(5);
+    u.assign(2, v);
+    u.pop_back();
+    u.clear();
+}
+void run() {
+    taped<double>(1.0);
+    taped<float>(1.0f);
+    taped<int>(1);
+    taped<long>(1);
+    taped<unsigned long>(1);
+    taped<bool>(true);
+    taped<std::vector<double>>(std::vector<double>(2, 1.0));
+    std::vector<double> v(3, 1.0), d = ::pyclad::zero_like(v);
+    ::pyclad::add_to(d, v);
+    v.push_back(2.0);
+    ::pyclad::match_size(d, v);
+}
+}
+"""
+
+
+def _warm_up(c) -> None:
+    c.cppdef(WARM_UP)
+    c.gbl.__pyclad_warm_up.run()
 
 
 # The user's code is compiled inside the module namespace, so the user's own

@@ -117,6 +117,14 @@ template <typename T>
 inline typename std::enable_if<std::is_arithmetic<T>::value, T>::type zero_like(const T&) {
     return T(0);
 }
+// A record of numbers only (trivially default-constructible: no constructor, no container
+// inside): its zero is the value-initialised record, every field 0.  The shadow of a record
+// with containers is built field by field by the derivative itself (ad/shadow.py).
+template <typename T>
+inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_default_constructible<T>::value, T>::type
+zero_like(const T&) {
+    return T{};
+}
 template <typename T, std::size_t N>
 std::array<T, N> zero_like(const std::array<T, N>& a);
 template <typename T, typename A>

@@ -122,7 +122,26 @@ class Expressions:
         return out, ir.Member(t, e.name, e.type, e.loc)
 
     def init_list_expr(self, e: ir.InitList):
-        raise self.unsupported("an initialiser list in an expression", e)
+        """``Particle{x, v, m}`` as a value (an argument of ``push_back``): its tangent is the
+        record of the items' tangents, zero where an item has none (integer fields too)."""
+        t = e.type
+        if not t.is_record or len(e.items) > len(t.fields):
+            raise self.unsupported("an initialiser list in an expression", e)
+        values, tangents = [], []
+        for f, item in zip(t.fields, e.items):
+            v, d = self.expr(item)
+            values.append(v)
+            if d is None or is_zero(d):
+                d = lit(0, f.type.plain()) if f.type.kind == ir.BUILTIN and not f.type.ptr else None
+                if d is None:
+                    d = ir.InitList((), f.type.plain())
+            tangents.append(d)
+        value = ir.InitList(tuple(values), t, e.loc)
+        if not t.carries_float or all(
+            is_zero(d) or isinstance(d, ir.InitList) and not d.items for d in tangents
+        ):
+            return value, None
+        return value, ir.InitList(tuple(tangents), t.plain(), e.loc)
 
     def unary(self, e: ir.Unary):
         v, t = self.expr(e.operand)

@@ -146,7 +146,7 @@ class Statements:
             if t is None or is_zero(t):
                 raise self.unsupported("binding a reference to a record without a tangent", s)
             return self.flush(ir.Decl(d, s.type, t, s.loc), ir.Decl(s.name, s.type, v, s.loc))
-        if not isinstance(s.init, ir.Call):
+        if not isinstance(s.init, ir.Call) and not shadow.has_containers(s.type):
             raise self.unsupported("this record initialiser", s)
         self.result_name = s
         v, t = self.expr(s.init)
@@ -154,10 +154,17 @@ class Statements:
         if isinstance(v, Var) and v.name == s.name:
             if isinstance(t, Var) and t.name == d:
                 return self.flush()
-            return self.flush(ir.Decl(d, ty, t if t is not None else zero(ty), s.loc))
-        return self.flush(
-            ir.Decl(d, ty, t if t is not None else zero(ty), s.loc), ir.Decl(s.name, s.type, v, s.loc)
-        )
+            return self.flush(*self._record_tangent(d, ty, t, s))
+        if t is None and shadow.has_containers(s.type):  # zeros of the sizes the primal has
+            return self.flush(ir.Decl(s.name, s.type, v, s.loc), *self._record_tangent(d, ty, t, s))
+        return self.flush(*self._record_tangent(d, ty, t, s), ir.Decl(s.name, s.type, v, s.loc))
+
+    def _record_tangent(self, d: str, ty: ir.Type, t: ir.Expr | None, s: ir.Decl) -> list[ir.Stmt]:
+        """The declaration of a record's tangent ``d``: ``t``, or zeros (a copy of the primal
+        with every number zeroed when the record holds containers)."""
+        if t is not None:
+            return [ir.Decl(d, ty, t, s.loc)]
+        return shadow.shadow_decl(d, ty, Var(s.name, ty))
 
     def init_list(self, e: ir.InitList) -> tuple[ir.InitList, ir.InitList]:
         """Values and tangents of a (possibly nested) array initialiser."""

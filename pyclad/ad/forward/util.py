@@ -65,8 +65,8 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
 
 def _shadowed(t: ir.Type) -> bool:
     """Floating storage (a scalar, or what a pointer or array holds), or records of it: the
-    values whose tangents this transform tracks."""
-    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+    values whose tangents this transform tracks (containers of records too)."""
+    return t.holds_float or (t.kind in (ir.RECORD, *ir.CONTAINERS) and t.carries_float)
 
 
 def _record_value(t: ir.Type) -> bool:

@@ -9,11 +9,10 @@ from dataclasses import replace
 from ... import ir
 from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
-from .. import containers
+from .. import containers, shadow
 from ..activity import writable
 from ..memory import LOG, MARK, UNDO
 from ..rules import Custom, Partials, Reduction
-from ..shadow import zero
 from .forw import log_call, reverse_forw
 from .util import _block, _record_value, _shadowed, _subtree_any
 
@@ -330,10 +329,15 @@ class Calls:
                 if p is not None and (p.type.ref or p.type.is_container):
                     ad = _address(ad)
                 tail.append(ad)
+            elif shadow.has_containers(a.type) and self.adj_of(a) is not None:
+                # a record holding containers: its pullback only adds to the adjoint it is
+                # given, so it takes the caller's (a zeroed copy per call would cost a copy
+                # of every container in it)
+                tail.append(_address(self.adj_of(a)))
             else:
                 r = self.adj_temp("_r")
                 ty = a.type.named()
-                out.append(ir.Decl(r, ty, zero(ty)))
+                out.append(ir.Decl(r, ty, shadow.zero(ty)))
                 tail.append(ir.Unary("&", Var(r, ty), ty.derived(1)))
                 after.append((a, Var(r, ty)))
         seed = [adj] if adj is not None else []

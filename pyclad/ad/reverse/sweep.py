@@ -92,6 +92,8 @@ class Sweep:
         return [], rev
 
     def decl(self, s: ir.Decl, depth: int):
+        if s.name in self.in_place:  # a record built by its constructor, where the source builds it
+            return self.construct_in_place(s)
         if s.type.is_record and depth == 0 and (s.init is None or isinstance(s.init, ir.InitList)):
             self.fresh[s.name] = set()  # its field stores that follow are its initialisation
         if s.init is None:
@@ -107,6 +109,16 @@ class Sweep:
                 rev = r + rev
             return fwd, rev
         return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+
+    def construct_in_place(self, s: ir.Decl):
+        """``MLP net(n_in, n_hidden);`` at the top level of the body: declared where it is (it
+        may have no default constructor to hoist it with), its adjoint right after it, a copy
+        with every number zeroed (the containers inside of the sizes the constructor gave)."""
+        ty = s.type.derived(0, (), const=False)
+        fwd: list[ir.Stmt] = [ir.Decl(s.name, ty, s.init, s.loc)]
+        if s.name in self.adj_local:
+            fwd += shadow.shadow_decl(self.adj_local[s.name], ty, Var(s.name, ty))
+        return fwd, []
 
     def _first_store(self, target: ir.Expr, root: Var) -> bool:
         """The first store into a field of a record local since its declaration, outside

@@ -130,6 +130,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.log: Var | None = None  # the undo log of the calls that overwrite arrays (forw.py)
         self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
         self._call_memo = prep.call_memo
+        self.in_place = self._constructed_in_place()
         self._declare_locals(prep.extra)
 
     def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
@@ -222,6 +223,10 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         for n in self.prep.decls:
             # normalisation may copy the statements after a branch into both arms: one declaration
             t = n.type
+            if n.name in self.in_place:
+                if n.name in self.active:
+                    self.adj_local[n.name] = self.names.derivative(n.name)
+                continue
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
             plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
@@ -259,6 +264,19 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
                     root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
                     if writable(p.type) and root is not None:
                         out.add(root.name)
+        return out
+
+    def _constructed_in_place(self) -> set[str]:
+        """Record locals declared at the top level of the body by a constructor, or holding
+        containers, from values that carry no derivative (``MLP net(n_in, n_hidden);``): they
+        are declared where they are, not hoisted (they may have no default constructor)."""
+        out = set()
+        for s in self.body.stmts:
+            if not isinstance(s, ir.Decl) or not s.type.is_record or s.type.ref or s.init is None:
+                continue
+            built = isinstance(s.init, ir.Call) and s.init.kind == ir.CONSTRUCTOR
+            if (built or shadow.has_containers(s.type)) and not self.is_active(s.init):
+                out.add(s.name)
         return out
 
     def _record_param(self, p: ir.Param, assigned: set[str]) -> None:

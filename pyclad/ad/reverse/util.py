@@ -40,8 +40,9 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
 
 
 def _shadowed(t: ir.Type) -> bool:
-    """Floating storage, or records of it: the values that have adjoints."""
-    return t.holds_float or (t.kind == ir.RECORD and t.carries_float)
+    """Floating storage, or records of it (containers of records too): the values that have
+    adjoints."""
+    return t.holds_float or (t.kind in (ir.RECORD, *ir.CONTAINERS) and t.carries_float)
 
 
 def _record_value(t: ir.Type) -> bool:
