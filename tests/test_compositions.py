@@ -284,24 +284,13 @@ int main() {
 
 
 JIT_AFTER_A_FAILURE = r'''
-import numpy as np, pyclad
-bad = pyclad.cppdef("""
-#include <vector>
-struct Sized { std::vector<double> v; explicit Sized(int n) : v(n) {} };
-double f(const double* x, int n) {
-    double s = 0;
-    for (int k = 0; k < n; ++k) {
-        Sized h(n);
-        h.v[k] = x[k] * x[k];
-        double t = h.v[k];
-        s += t * t;
-    }
-    return s;
-}
-""")
+import cppyy, numpy as np, pyclad
+pyclad.cppdef("double z(double x) { return x; }")  # pyclad's runtime is loaded
 try:
-    pyclad.gradient(bad.f, "x")(np.array([1.0, 2.0]), 2)
-except pyclad.CompileError:
+    # A definition that instantiates a tape and then fails: cling rolls the definition back
+    # but may keep believing in the instantiations it made on the way.
+    cppyy.cppdef("void broken(double x) { ::pyclad::tape<double> t; t.push(x); x = t.pop(); undefined_name(x); }")
+except SyntaxError:
     print("refused")
 ok = pyclad.cppdef("""
 #include <cmath>
@@ -320,8 +309,7 @@ print(*pyclad.gradient(ok.g, "x")(np.array([0.1, 0.2]), 2))
 
 
 def test_a_derivative_that_fails_to_compile_in_the_jit_leaves_later_derivatives_linkable():
-    # A fresh process: the first derivative to need the tapes' instantiations is one that
-    # fails to compile (a local without a default constructor, inside a loop).
+    # A fresh process: the first code to need the tapes' instantiations fails to compile.
     import subprocess
     import sys
 
