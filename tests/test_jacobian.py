@@ -611,7 +611,7 @@ def test_jacobian_both_modes_against_references(m, case, monkeypatch):
     # up to VECTOR_REVERSE_MAX_ROWS rows) and one pullback call per row (above it)
     for mode, rows_max in (("forward", None), ("reverse", None), ("reverse", 0)):
         if rows_max is not None:
-            monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
+            monkeypatch.setattr(pyclad.derivatives, "VECTOR_REVERSE_MAX_ROWS", rows_max)
         J = pyclad.jacobian(fn, case.wrt, mode=mode)
         args = [a.copy() if isinstance(a, np.ndarray) else a for a in case.args]
         got = J(*args)
@@ -786,7 +786,7 @@ def test_jacobian_does_not_change_the_callers_arrays(m):
 
 @pytest.mark.parametrize("rows_max", [256, 0], ids=["one sweep", "row by row"])
 def test_in_place_update(m, rows_max, monkeypatch):
-    monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
+    monkeypatch.setattr(pyclad.derivatives, "VECTOR_REVERSE_MAX_ROWS", rows_max)
     u0 = arr(0.5, 1.0, 2.0)
     for mode in ("forward", "reverse"):
         u = u0.copy()
@@ -799,7 +799,7 @@ def test_in_place_update(m, rows_max, monkeypatch):
 @pytest.mark.parametrize("rows_max", [256, 0], ids=["one sweep", "row by row"])
 def test_float_arrays(m, rows_max, monkeypatch):
     """float params: the row-by-row reverse driver passes adjoint buffers of their own type."""
-    monkeypatch.setattr(pyclad.api, "VECTOR_REVERSE_MAX_ROWS", rows_max)
+    monkeypatch.setattr(pyclad.derivatives, "VECTOR_REVERSE_MAX_ROWS", rows_max)
     x = np.array([0.5, 2.0, 1.5], dtype=np.float32)
     s = 1.5
     want = np.zeros((3, 4))
