@@ -22,9 +22,15 @@ from ..errors import UnsupportedError
 from ..ir import Var
 
 
-def carries_derivative(t: ir.Type) -> bool:
-    """Values of this type can hold derivatives (floating data anywhere inside)."""
-    return t.carries_float
+def has_shadow(t: ir.Type) -> bool:
+    """Values of this type have a tangent and an adjoint: floating storage (a scalar, or what
+    a pointer, array or container holds), or records of it (containers of records too)."""
+    return t.holds_float or (t.kind in (ir.RECORD, *ir.CONTAINERS) and t.carries_float)
+
+
+def is_record_value(t: ir.Type) -> bool:
+    """A record value (or reference) with floating fields: its shadow is a record too."""
+    return t.is_record and t.carries_float
 
 
 def tangent_type(t: ir.Type) -> ir.Type:

@@ -8,6 +8,8 @@ from ... import ir
 from ...ir import Var
 from .. import containers, memory
 from ..records import split_shadows
+from ..shadow import has_shadow as _shadowed  # noqa: F401 (used by the transform modules)
+from ..shadow import is_record_value as _record_value  # noqa: F401
 from ..shadow import tangent_type
 
 PUSH, POP = "::pyclad::push", "::pyclad::pop"
@@ -61,17 +63,6 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
         ir.Param(p.name, vec_type(p.type, n), p.loc) if p.name in tangents else p for p in fn.params
     )
     return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
-
-
-def _shadowed(t: ir.Type) -> bool:
-    """Floating storage (a scalar, or what a pointer or array holds), or records of it: the
-    values whose tangents this transform tracks (containers of records too)."""
-    return t.holds_float or (t.kind in (ir.RECORD, *ir.CONTAINERS) and t.carries_float)
-
-
-def _record_value(t: ir.Type) -> bool:
-    """A record returned (or passed) by value that carries derivatives."""
-    return t.is_record and t.carries_float
 
 
 def _is_null(e: ir.Expr) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ... import ir
 from ..rules import BUILTINS
+from ..shadow import has_shadow as _shadowed  # noqa: F401 (used by the transform modules)
+from ..shadow import is_record_value as _record_value  # noqa: F401
 
 
 def _pure_calls(e: ir.Expr) -> bool:
@@ -37,17 +39,6 @@ def _subtree_any(e: ir.Expr, pred, memo: dict[int, tuple[ir.Expr, bool]]) -> boo
             continue
         memo[id(n)] = (n, pred(n) or any(memo[id(c)][1] for c in kids))
     return memo[id(e)][1]
-
-
-def _shadowed(t: ir.Type) -> bool:
-    """Floating storage, or records of it (containers of records too): the values that have
-    adjoints."""
-    return t.holds_float or (t.kind in (ir.RECORD, *ir.CONTAINERS) and t.carries_float)
-
-
-def _record_value(t: ir.Type) -> bool:
-    """A record value (or reference) with floating fields: its adjoint is a record too."""
-    return t.is_record and t.carries_float
 
 
 def _body(s: ir.Stmt | None) -> list[ir.Stmt]:
