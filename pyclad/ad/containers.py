@@ -13,6 +13,7 @@ from __future__ import annotations
 from .. import ir
 from ..ir import Var, is_zero, lit
 from .records import accumulate
+from .shadow import ZERO_LIKE, zero_like
 
 SIZE_T = ir.Type("unsigned long")
 # Members that read the container only (their result carries no derivative; data() is a
@@ -20,7 +21,6 @@ SIZE_T = ir.Type("unsigned long")
 READERS = ("size", "empty", "data")
 # Members that change the size; the arguments that are stored values (carry derivatives).
 RESIZERS = {"push_back": (0,), "resize": (1,), "assign": (1,), "clear": (), "pop_back": (), "reserve": ()}
-ZERO_LIKE = "::pyclad::zero_like"
 
 
 def is_member(e: ir.Expr) -> bool:
@@ -40,11 +40,6 @@ def stored(e: ir.Call) -> tuple[ir.Expr, ...]:
 
 def method(recv: ir.Expr, name: str, args: tuple[ir.Expr, ...], type_: ir.Type, loc=None) -> ir.Call:
     return ir.Call(name, (recv, *args), type_, loc, spelling=name, kind=ir.METHOD)
-
-
-def zero_like(e: ir.Expr) -> ir.Call:
-    """A zero shadow shaped like the container ``e``."""
-    return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=ZERO_LIKE)
 
 
 # ---------------------------------------------------------------------- forward mode

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from .. import ir
 from ..errors import UnsupportedError
-from .shadow import is_zero_shadow, shadow_parts
+from .shadow import is_zero_shadow, shadow_parts, zero_like
 
 # Fields of a fixed-size array are unrolled up to this many elements per copy.
 _UNROLL = 64
@@ -358,9 +358,7 @@ class _Split:
             # a shadow declared as a copy of its primal, then zeroed (shadow.shadow_decl):
             # each part starts as zeros of the primal part's shape
             parts = [
-                ir.Call("::pyclad::zero_like", (x,), x.type.plain(), spelling="::pyclad::zero_like")
-                if x.type.is_container
-                else ir.lit(0)
+                zero_like(x) if x.type.is_container else ir.lit(0)
                 for x in shadow_parts(value.type.value(), value)
             ]
         if parts is None or len(parts) != n:

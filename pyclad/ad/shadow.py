@@ -76,6 +76,15 @@ def zero(t: ir.Type) -> ir.Expr:
     return ir.InitList((), t.plain())
 
 
+ZERO_LIKE = "::pyclad::zero_like"
+
+
+def zero_like(e: ir.Expr) -> ir.Call:
+    """A zero shadow shaped like the container ``e`` (nested containers too): same type,
+    same size, every floating element zero (``pyclad::zero_like`` in the runtime)."""
+    return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=ZERO_LIKE)
+
+
 def is_zero_shadow(e: ir.Expr) -> bool:
     """``e`` is a zero that ``zero`` made: ``{}``, a list of zeros, or a zeroed object."""
     if isinstance(e, ir.InitList):
@@ -144,11 +153,7 @@ def zero_parts(target: ir.Expr, t: ir.Type) -> list[ir.Stmt]:
     floating field is 0, a container field is zeros of its own size (``zero_like``)."""
     out: list[ir.Stmt] = []
     for part in shadow_parts(t, target):
-        value = (
-            ir.Call("::pyclad::zero_like", (part,), part.type.plain(), spelling="::pyclad::zero_like")
-            if part.type.is_container
-            else ir.lit(0, part.type.plain())
-        )
+        value = zero_like(part) if part.type.is_container else ir.lit(0, part.type.plain())
         out.append(ir.ExprStmt(ir.Assign("=", part, value, part.type.plain())))
     return out
 
