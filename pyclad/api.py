@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from . import ir
+from .ad import vector_params
 from .backends import jit_cache
 from .backends.call import entry_name, invoke, length_plan, with_lengths
 from .backends.jit import JitModule
@@ -207,8 +208,9 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     fn = _handle(fn)
     _check_flag(fn, checked)
     specs = parse_wrt(fn.ir, wrt)
+    t = fn.ir.params[specs[0].index].type
     single = len(specs) == 1 and (
-        (not fn.ir.params[specs[0].index].type.ptr)
+        (not t.indexable and t.kind != ir.RECORD)
         or (specs[0].start is not None and specs[0].start == specs[0].stop)
         or bool(specs[0].field)
     )
@@ -219,7 +221,6 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
         raise PycladError(
             f"'{fn.name}' returns {fn.ir.ret.spell()}: forward mode needs a floating return value", fn.ir.loc
         )
-    _no_record_directions(fn.ir, specs, "vector forward mode")
     d = VectorDerivative(fn, specs, single=_single_name(wrt), checked=checked)
     concrete = _concrete_without_lengths(fn.ir, specs)
     if concrete is not None:
@@ -227,26 +228,18 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     return d
 
 
-def _no_record_directions(fn: ir.Function, specs, what: str) -> None:
-    """Directions are scalars and array elements: a record parameter (or one of its fields)
-    is not one yet, however the function uses records inside."""
-    for w in specs:
-        p = fn.params[w.index]
-        if p.type.kind == ir.RECORD:
-            raise UnsupportedError(
-                f"{what} w.r.t. the record parameter '{w.name}' ({p.type.spell()}) is not supported: "
-                "name the scalar and array parameters in wrt (records may be used inside), or take "
-                "pyclad.gradient for the record",
-                p.loc or fn.loc,
-            )
-
-
 def _concrete_without_lengths(fn: ir.Function, specs):
-    """The directions of ``specs`` when they do not depend on the arrays passed (scalars and
-    explicit index ranges); None when a whole array is named (its length comes with a call)."""
+    """The directions of ``specs`` when they do not depend on the arguments passed (scalars,
+    records, std::arrays and explicit index ranges); None when a whole array or std::vector
+    is named (its length comes with a call)."""
     out = []
     for w in specs:
-        if fn.params[w.index].type.ptr:
+        t = fn.params[w.index].type
+        if t.kind == ir.RECORD:
+            out.append((w.param, *vector_params.leaf_range(t, w.field)))
+        elif t.kind == ir.STD_ARRAY and not t.ptr and w.start is None:
+            out.append((w.param, 0, t.size - 1))
+        elif t.indexable:
             if w.start is None:
                 return None
             out.append((w.param, w.start, w.stop))
@@ -268,7 +261,6 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
             f"'{fn.name}' returns {fn.ir.ret.spell()}: a Hessian needs a floating return value", fn.ir.loc
         )
     specs = parse_wrt(fn.ir, wrt)
-    _no_record_directions(fn.ir, specs, "a Hessian")
     fn.module.source.gradient(fn.name, [w.param for w in specs])  # errors now, not at call time
     h = Hessian(fn, specs, checked)
     concrete = _concrete_without_lengths(fn.ir, specs)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import containers, ir
+from .ad import vector_params
 from .arguments import plan_of, zeroed_record
 from .backends.call import invoke
 from .checked import CHECKED
@@ -339,7 +340,7 @@ class _VectorCall:
         buffers, _, n = result.extras
         index = {p.name: i for i, p in enumerate(fn.params)}
         self.names = [b.param for b in buffers]
-        self.sizes = {b.param: conv[index[b.param]].shape[0] for b in buffers}
+        self.sizes = {b.param: _rows(fn.param(b.param).type, conv[index[b.param]]) for b in buffers}
         order = [b for b in first if b in self.sizes] + [b for b in self.names if b not in first]
         self.at, offset = {}, 0
         for b in order:
@@ -407,10 +408,14 @@ def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | Non
     by_name = dict(zip((p.name for p in fn.params), conv))
     out = []
     for w in specs:
-        if not fn.params[w.index].type.ptr:
+        t = fn.params[w.index].type
+        if t.kind == ir.RECORD:  # its floating fields (or those of the field named), flattened
+            out.append((w.param, *vector_params.leaf_range(t, w.field)))
+            continue
+        if not t.indexable:
             out.append((w.param, None, None))
             continue
-        length = by_name[w.param].shape[0]
+        length = _length(by_name[w.param])
         start, stop = (0, length - 1) if w.start is None else (w.start, w.stop)
         if stop >= length:
             raise ArgumentError(
@@ -423,12 +428,29 @@ def _directions(fn: ir.Function, specs, conv: list) -> list[tuple[str, int | Non
 
 def _lengths(conv: list, params: tuple[int, ...]) -> tuple[int, ...]:
     """The lengths of the arrays at ``params``: the key of a kernel kept per array lengths."""
-    return tuple([conv[i].shape[0] for i in params]) if params else ()
+    return tuple([_length(conv[i]) for i in params]) if params else ()
+
+
+def _length(value) -> int:
+    """The length of a converted array (numpy) or container (cppyy) argument."""
+    return value.shape[0] if isinstance(value, np.ndarray) else len(value)
+
+
+def _rows(t: ir.Type, value) -> int:
+    """The rows of a tangent buffer of a parameter of type ``t`` given ``value``: one per
+    element of an array or container, one per floating field of a record."""
+    fixed = vector_params.rows_of(t)
+    return fixed if fixed is not None else _length(value)
+
+
+def sized_by_argument(t: ir.Type) -> bool:
+    """An array or std::vector parameter: how many directions it spans depends on the argument."""
+    return (bool(t.ptr) and t.kind != ir.RECORD) or (t.kind == ir.VECTOR and not t.ptr)
 
 
 def _array_params(fn: ir.Function, specs) -> tuple[int, ...]:
-    """Indices of the array params among ``specs``: their lengths decide the kernel."""
-    return tuple(w.index for w in specs if fn.params[w.index].type.ptr)
+    """Indices of the array and std::vector params among ``specs``: their lengths decide the kernel."""
+    return tuple(w.index for w in specs if sized_by_argument(fn.params[w.index].type))
 
 
 class VectorDerivative:
@@ -512,20 +534,42 @@ class VectorDerivative:
             return lambda conv: self._one_at_a_time(concrete, conv)
         call = _VectorCall(self.primal.module, res, fn, conv, self.checked)
         values = call.result
-        pieces, k = [], 0  # per entry: (first direction, count or None for a scalar)
-        for _, a, b in concrete:
-            pieces.append((k, None) if a is None else (k, b - a + 1))
+        pieces, k = [], 0  # per entry: (first direction, count or None for a scalar, record maker)
+        for w, (_, a, b) in zip(self.specs, concrete):
+            pieces.append((k, None if a is None else b - a + 1, self._record_maker(w)))
             k += 1 if a is None else b - a + 1
 
-        scalars = all(c is None for _, c in pieces)
+        scalars = all(c is None for _, c, _ in pieces)
 
         def run(conv):
             call(conv)
             if scalars:
                 return tuple(values.tolist())
-            return tuple(float(values[k]) if c is None else values[k : k + c].copy() for k, c in pieces)
+            return tuple(
+                float(values[k])
+                if c is None
+                else make(values[k : k + c])
+                if make is not None
+                else values[k : k + c].copy()
+                for k, c, make in pieces
+            )
 
         return run
+
+    def _record_maker(self, w):
+        """For a direction entry naming a record (or a nested record field): a function of
+        its derivatives giving a record of that type, fields in direction order; else None.
+        A scalar field comes back as a float."""
+        t = self.primal.ir.params[w.index].type
+        if t.kind != ir.RECORD:
+            return None
+        t = t.named()
+        for part in w.field.split(".") if w.field else ():
+            t = t.field_named(part).type.named()
+        if t.kind != ir.RECORD:
+            return lambda values: float(values[0])
+        cls, paths = self.primal.module.record_class(t.base), vector_params.leaf_paths(t)
+        return lambda values: _record_from(cls, t, paths, values)
 
 
 class Hessian:
@@ -575,13 +619,24 @@ class Hessian:
         concrete = _directions(fn, self.specs, conv)
         grad, kernel = self._kernel(concrete)
         adjoints = []  # the gradient's adjoint outputs, zeroed on each call
+        fresh = []  # per adjoint output: a function making a zeroed one
         for o in grad.extras:
             p = fn.param(o.param)
-            length = conv[index[o.param]].shape[0] if p.type.ptr else 1
-            adjoints.append((length, _DTYPES.get(p.type.base, np.float64)))
-        # Adjoint outputs of double live in the call's block; others are allocated per call.
+            at = conv[index[o.param]]
+            if p.type.kind == ir.RECORD:
+                rec = (self.primal.module.record_class(p.type.base), p.type.named())
+                adjoints.append((1, None))
+                fresh.append(lambda rec=rec: zeroed_record(*rec))
+            elif containers.is_container(p.type):
+                adjoints.append((len(at), None))
+                fresh.append(lambda t=p.type, at=at: containers.zeros_like(t, at))
+            else:
+                length = at.shape[0] if p.type.ptr else 1
+                adjoints.append((length, _DTYPES.get(p.type.base, np.float64)))
+                fresh.append(lambda k=length, t=adjoints[-1][1]: np.zeros(k, t))
+        # Adjoint outputs of double live in the call's block; others are made per call.
         in_block = all(t == np.float64 for _, t in adjoints)
-        placeholders = [np.zeros(k, t) for k, t in adjoints]
+        placeholders = [make() for make in fresh]
         adjoint_of = {o.param: o.name for o in grad.extras}
         wanted = [adjoint_of[p] for p, _, _ in concrete]
         call = _VectorCall(
@@ -607,7 +662,7 @@ class Hessian:
         ]
 
         def run(conv):
-            call(conv if in_block else conv + [np.zeros(k, t) for k, t in adjoints])
+            call(conv if in_block else conv + [make() for make in fresh])
             if matrix is not None:
                 return matrix.copy()
             return np.vstack(
@@ -618,6 +673,22 @@ class Hessian:
             )
 
         return run
+
+
+def _record_from(cls, t: ir.Type, paths, values):
+    """A fresh record of class ``cls`` (type ``t``) whose floating fields, at ``paths`` in
+    direction order, hold ``values`` (its other fields zero)."""
+    obj = zeroed_record(cls, t)
+    for path, v in zip(paths, values):
+        holder = obj
+        for part in path[:-1]:
+            holder = holder[int(part)] if part.isdigit() else getattr(holder, part)
+        last = path[-1]
+        if last.isdigit():
+            holder[int(last)] = float(v)
+        else:
+            setattr(holder, last, float(v))
+    return obj
 
 
 def _derive(fn: Function, make, checked: bool = False) -> Result:

@@ -398,8 +398,6 @@ class Source:
         return self._vector(fn, specs, f"{fn.name}_{what}", ("vector", name, tuple(specs), what))
 
     def _vector(self, fn: ir.Function, specs, base: str, key) -> Result:
-        _refuse_containers(fn, [p for p, _, _ in specs], "vector forward mode (vector derivatives, Hessians)")
-
         def make() -> Result:
             dirs = vector.directions_for(fn, specs)
             suffix = direction_suffix(fn, specs)
@@ -422,7 +420,6 @@ class Source:
         for p, _, _ in specs:
             if p not in params:
                 params.append(p)
-        _refuse_containers(self.function(name), params, "a Hessian")
         grad = self.gradient(name, params)
         return grad, self._vector(
             grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs))

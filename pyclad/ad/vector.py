@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
-from ..errors import UnsupportedError
 from ..ir import Var, lit
+from . import vector_params
 from .forward import ForwardTransform, vectorize
 from .pause import collector_paused
 from .program import Program
@@ -61,25 +61,38 @@ def directions_for(fn: ir.Function, specs) -> list[Direction]:
 def vector_derivative(
     program: Program, fn: ir.Function, directions: list[Direction], name: str, comment: str = ""
 ) -> tuple[ir.Function, list[Buffer], int]:
-    """``void name(params..., [double* _d_result,] double* <buffers>...)``."""
+    """``void name(params..., <buffers>..., [double* _d_result])``: one ``double*`` buffer
+    per active array, container or record-pointer parameter, in parameter order."""
     n = sum(d.size for d in directions)
     by_param = {d.param: d for d in directions}
     t = ForwardTransform(program, fn, set(by_param), vector=n)
     pre: list[ir.Stmt] = []
     params = list(fn.params)
     buffers: list[Buffer] = []
+    exits: list[ir.Stmt] = []
+    extra: set[str] = set()
+    split: dict[str, vector_params.Setup] = {}
     for p in fn.params:
         if p.name not in t.active:
             continue
         d = t.names.derivative(p.name)
         direction = by_param.get(p.name)
-        if p.type.kind in ir.CONTAINERS:  # its tangent would be a container of pyclad::vec<N>
-            raise UnsupportedError(
-                f"vector forward mode (Jacobians, Hessians) through the container parameter '{p.name}' "
-                f"({p.type.spell()}) is not supported",
-                p.loc or fn.loc,
-            )
-        if p.type.ptr:
+        setup = None
+        if p.type.kind in ir.CONTAINERS:
+            setup = vector_params.container(program, fn, p, d, t.names.claim(f"{d}_buf"), n)
+        elif p.type.kind == ir.RECORD and p.type.ptr == 1 and not p.type.dims:
+            setup = vector_params.record_pointer(fn, p, d, t.names.claim(f"{d}_buf"))
+            split[d] = setup
+        elif p.type.kind == ir.RECORD and not p.type.ptr and not p.type.dims:
+            setup = vector_params.record_value(fn, p, d, n, direction)
+        if setup is not None:
+            params += setup.params
+            pre += setup.pre
+            exits += setup.exit
+            extra |= setup.tangents
+            if setup.buffer:
+                buffers.append(Buffer(setup.buffer, p.name, direction))
+        elif p.type.ptr:
             raw = t.names.claim(f"{d}_buf")
             params.append(ir.Param(raw, DPTR))
             view = ir.Call(f"::pyclad::as_vec<{n}>", (Var(raw, DPTR),), p.type.value())
@@ -93,7 +106,7 @@ def vector_derivative(
     body = t.block_stmts(t.fn.body.stmts)
     read = {n.name for n in ir.walk(ir.Block(tuple(body))) if isinstance(n, Var)}
     # a scalar seed nothing reads (the result does not depend on that input) is not declared
-    pre = [d for d in pre if not (isinstance(d, ir.Decl) and not d.type.ptr and d.name not in read)]
+    pre = [d for d in pre if not (_scalar_decl(d) and d.name not in read)]
     result = None
     if fn.ret.is_float:
         result = t.names.claim("_d_result")
@@ -105,7 +118,15 @@ def vector_derivative(
             return ir.Block((ir.ExprStmt(save), ir.Return(None)))
         return node
 
-    out = ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
-    out = vectorize(out, t.tangent_names(), n)
+    body = vector_params.with_exits(pre + body, exits)
+    out = ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), fn.loc, comment)
+    out = vectorize(out, t.tangent_names() | extra, n)
+    out = vector_params.collapse(out, split, n)
     out = ir.Function(out.name, out.ret, out.params, ir.rebuild(out.body, store), out.loc, out.comment)
     return out, buffers, n
+
+
+def _scalar_decl(s: ir.Stmt) -> bool:
+    """A scalar tangent's declaration (records and containers are kept: their tangents are
+    read field by field or stored back)."""
+    return isinstance(s, ir.Decl) and not s.type.ptr and s.type.kind == ir.BUILTIN

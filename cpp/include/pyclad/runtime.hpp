@@ -110,6 +110,35 @@ inline void store(const vec<N>& t, double* out) {
     for (std::size_t i = 0; i < N; ++i) out[i] = t.v[i];
 }
 
+// ---------------------------------------------------------------- container directions (vector mode)
+// The tangent of a std::vector / std::array parameter in vector forward mode: one vec<N>
+// per element, read from the caller's (size x N) row-major buffer (its seeds), and
+// written back into it when the container's tangent is an output (a Jacobian's rows, a
+// Hessian's).  The size is the container's at entry; vector mode refuses a function that
+// changes it.
+template <std::size_t N, typename T, typename A>
+inline std::vector<vec<N>> tangent_rows(const double* buf, const std::vector<T, A>& like) {
+    std::vector<vec<N>> t(like.size());
+    for (std::size_t i = 0; i < t.size(); ++i)
+        for (std::size_t k = 0; k < N; ++k) t[i].v[k] = buf[i * N + k];
+    return t;
+}
+template <std::size_t N, typename T, std::size_t K>
+inline std::array<vec<N>, K> tangent_rows(const double* buf, const std::array<T, K>&) {
+    std::array<vec<N>, K> t;
+    for (std::size_t i = 0; i < K; ++i)
+        for (std::size_t k = 0; k < N; ++k) t[i].v[k] = buf[i * N + k];
+    return t;
+}
+template <std::size_t N, typename C>
+inline void store_rows(const C& t, double* buf) {
+    std::size_t i = 0;
+    for (const vec<N>& row : t) {
+        for (std::size_t k = 0; k < N; ++k) buf[i * N + k] = row.v[k];
+        ++i;
+    }
+}
+
 // ---------------------------------------------------------------- standard containers
 // The shadow (tangent or adjoint) of a container is a container of the same type and
 // size, every number in it zero: zero_like(v).
@@ -427,6 +456,23 @@ inline checked<vec<N>> as_vec(const checked<double>& p) {
 template <std::size_t N>
 inline void store(const vec<N>& t, const checked<double>& out) {
     for (std::size_t i = 0; i < N; ++i) out.at(static_cast<std::ptrdiff_t>(i), nullptr) = t.v[i];
+}
+
+// Container directions through a checked buffer: the whole (size x N) block must fit.
+template <std::size_t N>
+inline void fits_rows(const checked<double>& buf, std::size_t rows) {
+    std::ptrdiff_t need = static_cast<std::ptrdiff_t>(rows * N);
+    if (rows && buf.offset() + need > buf.length()) out_of_bounds(nullptr, buf.name(), buf.offset() + need - 1, buf.length());
+}
+template <std::size_t N, typename C>
+inline auto tangent_rows(const checked<double>& buf, const C& like) -> decltype(tangent_rows<N>(static_cast<const double*>(nullptr), like)) {
+    fits_rows<N>(buf, like.size());
+    return tangent_rows<N>(static_cast<const double*>(static_cast<double*>(buf)), like);
+}
+template <std::size_t N, typename C>
+inline void store_rows(const C& t, const checked<double>& buf) {
+    fits_rows<N>(buf, t.size());
+    store_rows<N>(t, static_cast<double*>(buf));
 }
 
 // ---------------------------------------------------------------- memory the primal writes and frees
