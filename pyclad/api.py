@@ -25,7 +25,6 @@ from .errors import (
     ArgumentError,
     CompileError,
     PycladError,
-    UnsupportedError,
     WrtError,
 )
 from .frontend.options import read_source

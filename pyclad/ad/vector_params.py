@@ -177,15 +177,14 @@ def resized(program: Program, fn: ir.Function, name: str, seen: frozenset = froz
             continue
         if isinstance(node, ir.Assign):
             r = ir.root_var(node.target)
-            if r is not None and r.name == name and node.target.type.kind in ir.CONTAINERS:
-                if not isinstance(node.target, ir.Index) and node.target.type.ptr == 0:
-                    return node.loc or fn.loc
+            whole = not isinstance(node.target, ir.Index) and node.target.type.ptr == 0
+            if r is not None and r.name == name and node.target.type.kind in ir.CONTAINERS and whole:
+                return node.loc or fn.loc
             continue
         if containers.is_member(node):
             r = ir.root_var(node.args[0])
-            if r is not None and r.name == name and node.spelling in containers.RESIZERS:
-                if node.spelling != "reserve":
-                    return node.loc or fn.loc
+            if r is not None and r.name == name and node.spelling in containers.RESIZERS.keys() - {"reserve"}:
+                return node.loc or fn.loc
             continue
         for k, a in enumerate(node.args):
             r = ir.root_var(_strip(a))
