@@ -24,9 +24,14 @@ from .frontend.includes import user_headers
 from .frontend.options import read_source
 from .source import Result, Source, render
 
-MODES = ("forward", "reverse", "jacobian", "hessian")
+MODES = ("forward", "reverse", "jacobian", "hessian", "vector")
 # mode -> the Source method that serves it; a mode whose method is missing is not supported yet.
-_METHODS = {"reverse": "gradient", "jacobian": "jacobian", "hessian": "hessian_function"}
+_METHODS = {
+    "reverse": "gradient",
+    "jacobian": "jacobian",
+    "hessian": "hessian_function",
+    "vector": "vector_function",
+}
 
 
 # Headers the generated code may need beyond <cmath>, found by what it names.

@@ -187,7 +187,11 @@ class Jacobian:
         self._cannot: set[str] = set()  # modes "auto" found unable to differentiate this function
         self._row_by_row = False
         index = {p.name: i for i, p in enumerate(primal.ir.params)}
-        self._size_params = tuple(index[a] for a in layout.sizes)
+        # The lengths a kernel is kept for: the arrays' (passed to the driver as _n_<array>),
+        # then the container inputs' (their columns).
+        boxed = tuple(i for i in layout.inputs if containers.is_container(primal.ir.param(i).type))
+        self._sized = tuple(layout.sizes) + boxed
+        self._size_params = tuple(index[a] for a in self._sized)
         self._runs: dict[tuple, object] = {}
 
     def __repr__(self) -> str:
@@ -222,7 +226,7 @@ class Jacobian:
     def _prepare(self, conv, sizes):
         """A function of the converted arguments that computes the Jacobian for these lengths."""
         layout = self.layout
-        size_of = dict(zip(layout.sizes, sizes))
+        size_of = dict(zip(self._sized, sizes))
         rows = sum(size_of[o] for o in layout.outputs)
         cols = sum(size_of.get(i, 1) for i in layout.inputs)
         mode = self.mode
@@ -247,7 +251,8 @@ class Jacobian:
                 self._row_by_row = True  # e.g. a custom pullback: one pullback call per row
         if mode == "reverse":
             result = self.result
-            call, tail = self.primal.module._caller(result.function, self.checked), list(sizes)
+            call = self.primal.module._caller(result.function, self.checked)
+            tail = list(sizes[: len(self.layout.sizes)])
 
             def run_reverse(conv):
                 jac = np.zeros((rows, cols))

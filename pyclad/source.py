@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import emit, ir
-from .ad import compose, forward, reverse, vector
+from .ad import compose, forward, reverse, vector, vector_params
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
@@ -367,7 +367,7 @@ class Source:
                 raise WrtError("a Jacobian takes whole parameters, not index ranges", fn.loc)
         if not layout.inputs:
             raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
-        _refuse_containers(fn, layout.inputs, "a Jacobian")
+        _refuse_container_outputs(fn, layout, self.program)
         return names, layout
 
     def jacobian_vector_reverse(self, name: str, layout, m: int) -> Result:
@@ -401,17 +401,49 @@ class Source:
         def make() -> Result:
             dirs = vector.directions_for(fn, specs)
             suffix = direction_suffix(fn, specs)
-            what = ", ".join(p if a is None else f"{p}[{a}:{b}]" for p, a, b in specs)
+            what = vector_params.describe(fn, specs)
             comment = (
                 f"Derivatives of {fn.name} along {sum(d.size for d in dirs)} directions ({what}), "
                 "vector forward mode.\nTangent buffers: rows x directions, row-major."
             )
             out, buffers, n = vector.vector_derivative(self.program, fn, dirs, f"{base}_{suffix}", comment)
+            out = replace(out, comment=comment + vector_params.buffer_notes(fn, out, buffers, n))
             self.program.add(out)
             self.program.take_new()
             return Result(out, self.helpers_of(out), [buffers, dirs, n], "vector")
 
         return self._run(key, make)
+
+    def vector_function(self, name: str, wrt=None) -> Result:
+        """Vector mode for a header (``pyclad gen --mode vector``): ``NAME_dvec_<dirs>(params...,
+        <tangent buffers>..., double* _d_result)``.  A std::vector or pointer parameter needs
+        an index range (the direction count is fixed when the code is generated)."""
+        fn = self.function(name)
+        if not fn.ret.is_float:
+            raise PycladError(
+                f"'{name}' returns {fn.ret.spell()}: vector mode needs a floating return value", fn.loc
+            )
+        return self.vector(name, self._fixed_directions(fn, wrt, "generated vector-mode derivative"))
+
+    def _fixed_directions(self, fn: ir.Function, wrt, what: str) -> list[tuple[str, int | None, int | None]]:
+        """Concrete directions for generated code: records and std::arrays whole, arrays and
+        std::vectors by an index range."""
+        specs = []
+        for w in parse_wrt(fn, wrt):
+            p = fn.params[w.index]
+            if p.type.kind == ir.RECORD:  # its floating fields (or the named field's), flattened
+                specs.append((w.param, *vector_params.leaf_range(p.type, w.field)))
+                continue
+            if p.type.kind == ir.STD_ARRAY and not p.type.ptr and w.start is None:
+                specs.append((w.param, 0, p.type.size - 1))
+                continue
+            if p.type.indexable and w.start is None:
+                raise WrtError(
+                    f"give an index range for array parameter '{w.param}' (e.g. '{w.param}[0:2]') for a {what}",
+                    p.loc or fn.loc,
+                )
+            specs.append((w.param, w.start, w.stop))
+        return specs
 
     def hessian(self, name: str, specs: list[tuple[str, int | None, int | None]]) -> tuple[Result, Result]:
         """Forward over reverse: vector forward mode over ``NAME_grad``.  Returns the
@@ -433,16 +465,7 @@ class Source:
             raise PycladError(
                 f"'{name}' returns {fn.ret.spell()}: a Hessian needs a floating return value", fn.loc
             )
-        specs = []
-        for w in parse_wrt(fn, wrt):
-            p = fn.params[w.index]
-            if p.type.ptr and w.start is None:
-                raise WrtError(
-                    f"give an index range for array parameter '{w.param}' (e.g. '{w.param}[0:2]') "
-                    "for a generated Hessian",
-                    p.loc or fn.loc,
-                )
-            specs.append((w.param, w.start, w.stop))
+        specs = self._fixed_directions(fn, wrt, "generated Hessian")
         grad, kernel = self.hessian(name, specs)
 
         def make() -> Result:
@@ -456,17 +479,19 @@ class Source:
         return self._run(("hessian_function", name, tuple(specs)), make)
 
 
-def _refuse_containers(fn: ir.Function, names, what: str) -> None:
-    """Directions along the elements of a std::vector / std::array parameter are not laid
-    out yet (their tangent buffers would be containers of tangent vectors)."""
-    for name in names:
-        p = fn.param(name)
-        if p is not None and p.type.is_container:
-            raise UnsupportedError(
-                f"{what} w.r.t. the container parameter '{name}' ({p.type.spell()}) is not supported; "
-                "take the gradient, or differentiate w.r.t. one element at a time",
-                p.loc or fn.loc,
-            )
+def _refuse_container_outputs(fn: ir.Function, layout: compose.Layout, program) -> None:
+    """A Jacobian's outputs are written through ``double*`` params: a container the
+    function writes (``std::vector<double>& out``) would otherwise count as an input."""
+    written = compose._written(fn, program, set())
+    for p in fn.params:
+        if p.name in layout.inputs and p.type.is_container and p.type.ref and not p.type.const:
+            if p.name in written:
+                raise UnsupportedError(
+                    f"a Jacobian with the container '{p.name}' ({p.type.spell()}) as an output: "
+                    "write the outputs through a double* parameter (void f(const std::vector<double>& x, "
+                    "double* out)), or name the inputs in wrt",
+                    p.loc or fn.loc,
+                )
 
 
 def direction_suffix(fn: ir.Function, specs) -> str:

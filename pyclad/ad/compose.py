@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import ir
-from ..errors import PycladError
+from ..errors import PycladError, UnsupportedError
 from ..ir import Var, lit
-from . import reverse
+from . import reverse, shadow, vector_params
 from .program import Program
 
 SIZE = ir.Type("std::size_t")
@@ -110,7 +110,10 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
     outputs, columns inputs; each row is one pullback call."""
     mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
     pb = reverse.pullback(program, fn, mask)
-    n = {a: Var(f"_n_{a}", SIZE) for a in layout.sizes}
+    n: dict[str, ir.Expr] = {a: Var(f"_n_{a}", SIZE) for a in layout.sizes}
+    boxed = {p.name for p in fn.params if p.name in layout.inputs and p.type.is_container}
+    for c in boxed:  # a container input's columns: one per element it holds at entry
+        n[c] = ir.Call(f"{c}.size", (), SIZE)
     jac = Var("_jac", DPTR)
     cols: ir.Expr = lit(0, SIZE)
     offsets: dict[str, ir.Expr] = {}
@@ -119,7 +122,7 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
         cols = _sum(cols, n[p] if p in n else lit(1, SIZE))
     body: list[ir.Stmt] = [ir.Decl("_cols", SIZE, cols)]
     ncols = Var("_cols", SIZE)
-    base = {p.name: p.type.base for p in fn.params}
+    base = {p.name: p.type.args[0].base if p.name in boxed else p.type.base for p in fn.params}
 
     def vector(name: str, of: str, size: ir.Expr) -> Var:
         t = ir.Type(f"::std::vector<{base[of]}>")
@@ -134,12 +137,19 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
 
     seeds = {o: vector(f"_seed_{o}", o, n[o]) for o in layout.outputs}
     # Adjoints of inputs that are not double (float, long double) go through a buffer of
-    # their own type and are copied into the (double) row.
+    # their own type and are copied into the (double) row; a container's, through a
+    # container of its own type and size.
     adjoints = {
         i: vector(f"_adj_{i}", i, n[i] if i in n else lit(1, SIZE))
         for i in layout.inputs
-        if base[i] != "double"
+        if base[i] != "double" and i not in boxed
     }
+    for p in fn.params:
+        if p.name in boxed:
+            t = p.type.named()
+            init = ir.Call(t.base, (n[p.name],), t) if t.kind == ir.VECTOR else ir.InitList((), t)
+            body.append(ir.Decl(f"_adj_{p.name}", t, init))
+            adjoints[p.name] = Var(f"_adj_{p.name}", t)
     row_start: ir.Expr = lit(0, SIZE)
     j = Var("_j", SIZE)
     for o in layout.outputs:
@@ -150,6 +160,8 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
                 continue
             if p.name in layout.outputs:
                 args.append(ir.Call(f"{seeds[p.name].name}.data", (), DPTR))
+            elif p.name in boxed:  # a container's adjoint: a container of the same size
+                args.append(ir.Unary("&", adjoints[p.name], adjoints[p.name].type.derived(1)))
             elif p.name in adjoints:
                 args.append(ir.Call(f"{adjoints[p.name].name}.data", (), DPTR))
             else:
@@ -176,9 +188,11 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
             )
         )
         row_start = _sum(row_start, n[o])
-    params = list(fn.params) + [ir.Param("_jac", DPTR)] + [ir.Param(v.name, SIZE) for v in n.values()]
+    params = list(fn.params) + [ir.Param("_jac", DPTR)] + [ir.Param(f"_n_{a}", SIZE) for a in layout.sizes]
     rows = ", ".join(f"{o}[0:_n_{o}]" for o in layout.outputs)
-    colnames = ", ".join(f"{i}[0:_n_{i}]" if i in n else i for i in layout.inputs)
+    colnames = ", ".join(
+        f"{i}[0:{i}.size()]" if i in boxed else f"{i}[0:_n_{i}]" if i in n else i for i in layout.inputs
+    )
     comment = (
         f"Jacobian of {fn.name}, reverse mode (one pullback per row).\n"
         f"_jac: row-major, rows = {rows}, columns = {colnames}; overwritten row by row."
@@ -205,7 +219,7 @@ def hessian_driver(
     forward-over-reverse kernel: allocates and seeds the tangent buffers, calls the
     kernel once, and copies the rows of the gradient's tangents into ``_hessian``."""
     vec = ir.Type("::std::vector<double>")
-    arrays = [p.name for p in primal.params if p.type.ptr and p.type.holds_float]
+    arrays = [p.name for p in primal.params if p.type.ptr and p.type.holds_float and p.type.kind == ir.BUILTIN]
     used = {b.param for b in buffers} | {o.param for o in outputs}
     sizes = {a: Var(f"_n_{a}", SIZE) for a in arrays if a in used or any(d.param == a for d in dirs)}
     body: list[ir.Stmt] = []
@@ -213,7 +227,20 @@ def hessian_driver(
     out_args: list[ir.Expr] = []
     for o in outputs:
         p = primal.param(o.param)
-        if p.type.ptr:
+        if p.type.is_container or (p.type.kind == ir.RECORD and not p.type.dims):
+            # a container's adjoint: a zeroed container of its size; a record's: a zeroed record
+            t = shadow.tangent_type(p.type.named())
+            if p.type.is_container:
+                init = (
+                    ir.Call(t.base, (ir.Call(f"{p.name}.size", (), SIZE),), t)
+                    if t.kind == ir.VECTOR
+                    else ir.InitList((), t)
+                )
+            else:
+                init = shadow.zero(t)
+            body.append(ir.Decl(o.name, t, init))
+            out_args.append(ir.Unary("&", Var(o.name, t), t.derived(1)))
+        elif p.type.ptr:
             body.append(ir.Decl(o.name, vec, ir.Call("::std::vector<double>", (sizes[o.param],), vec)))
             out_args.append(ir.Call(f"{o.name}.data", (), DPTR))
         else:
@@ -225,8 +252,7 @@ def hessian_driver(
     nn = lit(n, SIZE)
     hess = Var("_hessian", DPTR)
     for b in buffers:
-        primal_param = adj_of.get(b.param, b.param)
-        rows = sizes[primal_param] if primal.param(primal_param).type.ptr else lit(1, SIZE)
+        rows = _rows(primal.param(adj_of.get(b.param, b.param)), sizes)
         bv = Var(b.name, vec)
         body.append(ir.Decl(b.name, vec, ir.Call("::std::vector<double>", (_mul(rows, nn),), vec)))
         buf_args.append(ir.Call(f"{b.name}.data", (), DPTR))
@@ -267,12 +293,22 @@ def hessian_driver(
     params = (
         list(primal.params) + [ir.Param("_hessian", DPTR)] + [ir.Param(v.name, SIZE) for v in sizes.values()]
     )
-    what = ", ".join(d.param if d.start is None else f"{d.param}[{d.start}:{d.stop}]" for d in dirs)
+    what = vector_params.describe(primal, [(d.param, d.start, d.stop) for d in dirs])
     comment = (
         f"Hessian of {primal.name} w.r.t. {what} (forward over reverse).\n"
         f"_hessian: {n} x {n}, row-major." + ("".join(f"\n_n_{a}: length of {a}." for a in sizes))
     )
     return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), primal.loc, comment)
+
+
+def _rows(p: ir.Param, sizes: dict[str, Var]) -> ir.Expr:
+    """The rows of the tangent buffer of primal parameter ``p`` in a generated driver: an
+    array's length (``_n_<array>``), a container's size, a record's floating fields."""
+    if p.type.kind == ir.RECORD:
+        return lit(vector_params.leaf_count(p.type), SIZE)
+    if p.type.kind in ir.CONTAINERS:
+        return ir.Call(f"{p.name}.size", (), SIZE)
+    return sizes[p.name] if p.type.ptr else lit(1, SIZE)
 
 
 def _mul(a: ir.Expr, b: ir.Expr) -> ir.Expr:
@@ -291,6 +327,12 @@ def jacobian_reverse_vector(program: Program, fn: ir.Function, layout: Layout, m
     ``rows x m`` buffer per input and output param, in param order; the caller seeds the
     outputs' buffers with the identity and reads the inputs' buffers as J transposed."""
     mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
+    for p in fn.params:
+        if p.name in layout.inputs and p.type.kind in ir.CONTAINERS:
+            raise UnsupportedError(
+                f"vector reverse mode through the container parameter '{p.name}' ({p.type.spell()})",
+                p.loc or fn.loc,
+            )
     pb = reverse.pullback(program, fn, mask, vector=m)
     params = list(fn.params)
     args: list[ir.Expr] = [Var(p.name, p.type) for p in fn.params]

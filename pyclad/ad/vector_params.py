@@ -239,3 +239,41 @@ def leaf_range(t: ir.Type, path: str = "") -> tuple[int, int]:
     if not hits:
         raise UnsupportedError(f"'{path or t.spell()}' has no floating field to differentiate", t.defined_at)
     return hits[0], hits[-1]
+
+
+def describe(fn: ir.Function, specs) -> str:
+    """The directions of ``specs`` ((param, start, stop)) for a generated comment: ``x``,
+    ``v[0:2]``, and a record's fields by name in direction order (``p{a, in.b, c}``)."""
+    out = []
+    for name, a, b in specs:
+        p = fn.param(name)
+        if p is not None and p.type.kind == ir.RECORD:
+            paths = [".".join(x) for x in leaf_paths(p.type)[a : b + 1]]
+            out.append(f"{name}{{{', '.join(paths)}}}")
+        else:
+            out.append(name if a is None else f"{name}[{a}:{b}]")
+    return ", ".join(out)
+
+
+def buffer_notes(fn: ir.Function, out: ir.Function, buffers, n: int) -> str:
+    """Comment lines saying what each tangent buffer of kernel ``out`` holds and how the
+    caller seeds it (the part of the contract the parameter list cannot say)."""
+    lines = []
+    for b in buffers:
+        p = fn.param(b.param)
+        rows = rows_of(p.type)
+        size = (
+            str(rows)
+            if rows is not None
+            else f"{b.param}.size()"
+            if p.type.kind in ir.CONTAINERS and not p.type.ptr
+            else f"len({b.param})"
+        )
+        seed = "zero"
+        if b.direction is not None:
+            d = b.direction
+            seed = f"zero but row {d.start}+k, column {d.offset}+k = 1 for k < {d.size}"
+        lines.append(f"\n{b.name}: {size} x {n} tangents of {b.param}; the caller sets it {seed}.")
+    if out.params and out.params[-1].name.startswith("_d_result"):
+        lines.append(f"\n{out.params[-1].name}: {n} derivatives of the result, one per direction.")
+    return "".join(lines)
