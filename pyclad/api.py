@@ -211,7 +211,7 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     single = len(specs) == 1 and (
         (not t.indexable and t.kind != ir.RECORD)
         or (specs[0].start is not None and specs[0].start == specs[0].stop)
-        or bool(specs[0].field)
+        or (bool(specs[0].field) and vector_params.field_type(t, specs[0].field).kind != ir.RECORD)
     )
     if single or order != 1:
         result = _derive(fn, lambda: fn.module.source.forward(fn.name, wrt, order), checked)

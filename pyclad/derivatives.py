@@ -568,9 +568,7 @@ class VectorDerivative:
         t = self.primal.ir.params[w.index].type
         if t.kind != ir.RECORD:
             return None
-        t = t.named()
-        for part in w.field.split(".") if w.field else ():
-            t = t.field_named(part).type.named()
+        t = vector_params.field_type(t, w.field)
         if t.kind != ir.RECORD:
             return lambda values: float(values[0])
         cls, paths = self.primal.module.record_class(t.base), vector_params.leaf_paths(t)

@@ -353,6 +353,7 @@ class Source:
         fn = self.function(name)
         names = None if wrt is None else [w.param for w in parse_wrt(fn, wrt)]
         layout = compose.split_params(fn, names, self.program)
+        _refuse_container_outputs(fn, layout, self.program)
         if not layout.outputs:
             raise PycladError(
                 f"'{name}' writes no output array: a Jacobian needs a function like "
@@ -367,7 +368,6 @@ class Source:
                 raise WrtError("a Jacobian takes whole parameters, not index ranges", fn.loc)
         if not layout.inputs:
             raise WrtError(f"'{name}' has no floating-point input to differentiate", fn.loc)
-        _refuse_container_outputs(fn, layout, self.program)
         return names, layout
 
     def jacobian_vector_reverse(self, name: str, layout, m: int) -> Result:
@@ -484,14 +484,14 @@ def _refuse_container_outputs(fn: ir.Function, layout: compose.Layout, program) 
     function writes (``std::vector<double>& out``) would otherwise count as an input."""
     written = compose._written(fn, program, set())
     for p in fn.params:
-        if p.name in layout.inputs and p.type.is_container and p.type.ref and not p.type.const:
-            if p.name in written:
-                raise UnsupportedError(
-                    f"a Jacobian with the container '{p.name}' ({p.type.spell()}) as an output: "
-                    "write the outputs through a double* parameter (void f(const std::vector<double>& x, "
-                    "double* out)), or name the inputs in wrt",
-                    p.loc or fn.loc,
-                )
+        writable = p.type.is_container and p.type.ref and not p.type.const
+        if p.name in layout.inputs and writable and p.name in written:
+            raise UnsupportedError(
+                f"a Jacobian with the container '{p.name}' ({p.type.spell()}) as an output: "
+                "write the outputs through a double* parameter (void f(const std::vector<double>& x, "
+                "double* out)), or name the inputs in wrt",
+                p.loc or fn.loc,
+            )
 
 
 def direction_suffix(fn: ir.Function, specs) -> str:
@@ -586,9 +586,9 @@ def _check_field(fn: ir.Function, p: ir.Param, path: str, item: str) -> None:
                 p.loc or fn.loc,
             )
         t = f.type
-    if not t.is_float:
+    if not t.is_float and not (t.kind == ir.RECORD and t.carries_float and not t.ptr and not t.dims):
         raise WrtError(
-            f"wrt entry {item!r} names a field of type {t.spell()}; only floating fields are differentiated",
+            f"wrt entry {item!r} names a field of type {t.spell()}; only floating fields (and records holding them) are differentiated",
             p.loc or fn.loc,
         )
 

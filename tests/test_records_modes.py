@@ -113,12 +113,12 @@ def test_second_order_forward_mode_through_records(m):
 def test_a_hessian_of_a_function_taking_a_record_is_taken_over_its_scalars(m):
     p = m.P(1.5, -0.5, 0)
     np.testing.assert_allclose(pyclad.hessian(m.of_record, "x")(p, 0.8), [[0.0]], atol=1e-15)
-    with pytest.raises(pyclad.UnsupportedError, match=r"a Hessian w.r.t. the record parameter 'p' \(P\)"):
-        pyclad.hessian(m.of_record)
-    with pytest.raises(
-        pyclad.UnsupportedError, match=r"vector forward mode w.r.t. the record parameter 'p.a'"
-    ):
-        pyclad.differentiate(m.of_record, ["p.a", "x"])
+    # over the record's floating fields too (a, b in declaration order; the int n is not one)
+    a, b, x = 1.5, -0.5, 0.8
+    want = [[0, x, b], [x, 0, a], [b, a, 0]]  # of p.a * p.b * x, by hand
+    np.testing.assert_allclose(pyclad.hessian(m.of_record)(p, x), want, atol=1e-15)
+    got = pyclad.differentiate(m.of_record, ["p.a", "x"])(p, x)
+    np.testing.assert_allclose(got, (b * x, a * b), rtol=1e-15)
 
 
 def test_an_ahead_of_time_module_names_a_record_parameter_it_cannot_pass(tmp_path):

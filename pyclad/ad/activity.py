@@ -35,6 +35,10 @@ def depends(e: ir.Expr | None, active: set[str]) -> bool:
     return False
 
 
+# Runtime helpers a gradient calls to accumulate into its first argument (ad/containers.py).
+ACCUMULATORS = ("::pyclad::add_each", "::pyclad::add_scaled", "::pyclad::add_to")
+
+
 def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str]:
     """``callee_params(call)`` gives the parameters of a called user function (or
     None): a non-const pointer or reference parameter may be written by the callee."""
@@ -61,6 +65,10 @@ def active_variables(fn: ir.Function, seeds: set[str], callee_params) -> set[str
             root = ir.root_var(n.args[0])
             if root is not None:
                 effects.append((root.name, n.args[1]))
+        elif isinstance(n, ir.Call) and n.callee in ACCUMULATORS and n.args:
+            root = ir.root_var(n.args[0])  # a gradient's add_to(*_d_v, _d_v0): _d_v takes _d_v0
+            if root is not None:
+                effects.extend((root.name, a) for a in n.args[1:])
         elif isinstance(n, ir.Call) and n.kind == ir.METHOD and n.args and n.args[0].type.is_container:
             root = ir.root_var(n.args[0])  # v.push_back(x), v.resize(n, x): v stores x
             if root is not None:

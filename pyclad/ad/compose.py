@@ -219,7 +219,9 @@ def hessian_driver(
     forward-over-reverse kernel: allocates and seeds the tangent buffers, calls the
     kernel once, and copies the rows of the gradient's tangents into ``_hessian``."""
     vec = ir.Type("::std::vector<double>")
-    arrays = [p.name for p in primal.params if p.type.ptr and p.type.holds_float and p.type.kind == ir.BUILTIN]
+    arrays = [
+        p.name for p in primal.params if p.type.ptr and p.type.holds_float and p.type.kind == ir.BUILTIN
+    ]
     used = {b.param for b in buffers} | {o.param for o in outputs}
     sizes = {a: Var(f"_n_{a}", SIZE) for a in arrays if a in used or any(d.param == a for d in dirs)}
     body: list[ir.Stmt] = []

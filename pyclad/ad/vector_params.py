@@ -277,3 +277,11 @@ def buffer_notes(fn: ir.Function, out: ir.Function, buffers, n: int) -> str:
     if out.params and out.params[-1].name.startswith("_d_result"):
         lines.append(f"\n{out.params[-1].name}: {n} derivatives of the result, one per direction.")
     return "".join(lines)
+
+
+def field_type(t: ir.Type, path: str) -> ir.Type:
+    """The type of field ``path`` (``"q.b"``) of record type ``t`` (or of what ``t`` points to)."""
+    t = t.named()
+    for part in path.split(".") if path else ():
+        t = t.field_named(part).type.named()
+    return t
