@@ -203,7 +203,12 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     element (``"arr[1]"``); ``order`` > 1 differentiates again.  Several inputs
     (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
     all the derivatives in one pass.  A single name (``"x"``, ``"arr"``) returns the bare
-    value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode)."""
+    value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode).
+    In vector mode a ``std::vector<double>`` / ``std::array`` parameter is one direction per
+    element (a numpy array back; a std::vector's length comes with the call, the kernel is
+    kept per length), and a record parameter ``"p"`` one per floating field (declaration
+    order, nested records flattened; a record of the same type back, its int fields zero);
+    ``"p.q"`` names a nested record, ``"p.a"`` one field (scalar forward mode)."""
     fn = _handle(fn)
     _check_flag(fn, checked)
     specs = parse_wrt(fn.ir, wrt)
@@ -250,6 +255,11 @@ def _concrete_without_lengths(fn: ir.Function, specs):
 def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     """Hessian by forward over reverse.  ``wrt``: scalar names and array index ranges
     (``"x[0:2]"``, inclusive as in clad); None for every floating-point input.
+    The (n, n) matrix runs over the directions in parameter order: a scalar is one, an array,
+    ``std::vector<double>`` or ``std::array`` one per element (or per element of its range), a
+    record ``"p"`` one per floating field in declaration order with nested records flattened
+    (``p.a, p.q.b, p.c``; int fields are not directions), a field ``"p.q.b"`` or ``"p.q"``
+    its own.  A container the function resizes through a reference is an UnsupportedError.
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
@@ -297,7 +307,7 @@ def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
 def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian:
     """Jacobian of a function that writes an output array (``void h(const double* x, double* out)``,
     or scalars followed by an output array): rows = outputs, columns = inputs in parameter
-    order.  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
+    order (an array or a ``std::vector`` / ``std::array`` input spans one column per element).  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
     or "auto".  ``checked`` as in gradient()."""
     fn = _handle(fn)
     _check_flag(fn, checked)

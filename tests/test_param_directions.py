@@ -296,3 +296,26 @@ def test_hessian_over_a_container_the_function_resizes_is_a_located_unsupported_
     with pytest.raises(UnsupportedError, match="size") as err:
         h(V, X)
     assert ":57:" in str(err.value)
+
+
+UNSUPPORTED = r"""
+#include <vector>
+struct B { double x, v; };
+struct H { std::vector<double> w; double s; };
+double bodies(const B* b, int n) { double s = 0; for (int i = 0; i < n; ++i) s += b[i].x * b[i].v; return s; }
+double holds(const H& h) { return h.w[0] * h.s; }
+double nested(const std::vector<std::vector<double>>& w) { return w[0][0] * w[0][1]; }
+"""
+
+
+def test_directions_that_cannot_be_laid_out_are_located_unsupported_errors():
+    m = pyclad.cppdef(UNSUPPORTED)
+    with pytest.raises(UnsupportedError, match="an array of records in vector mode") as err:
+        pyclad.hessian(m.bodies, "b")
+    assert "<string>:5:" in str(err.value)
+    with pytest.raises(UnsupportedError, match="holds standard containers") as err:
+        pyclad.hessian(m.holds)
+    assert "<string>:6:" in str(err.value)
+    with pytest.raises(UnsupportedError, match="containers of floating numbers") as err:
+        pyclad.hessian(m.nested)([np.array([1.0, 2.0])])
+    assert "<string>:7:" in str(err.value)

@@ -118,7 +118,8 @@ def _refuse_containers_in(fn: ir.Function, p: ir.Param) -> None:
     if shadow.has_containers(p.type.named()):
         raise UnsupportedError(
             f"vector forward mode (Jacobians, Hessians) w.r.t. the record '{p.name}' ({p.type.spell()}), "
-            "which holds standard containers: name its scalar fields or take pyclad.gradient",
+            "which holds standard containers: take pyclad.gradient, or forward mode along one field "
+            f"(wrt='{p.name}.<field>')",
             p.loc or fn.loc,
         )
 
