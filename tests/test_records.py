@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import RTOL
+from conftest import RTOL, fd
 from conftest import assert_close as assert_scalar
 
 import pyclad
@@ -292,7 +292,7 @@ def test_a_record_argument_of_another_type_is_an_argument_error_naming_the_param
 
 def test_wrt_names_a_record_in_reverse_mode_and_one_of_its_fields_in_forward_mode(m):
     with pytest.raises(pyclad.WrtError, match=r"one direction: name one floating field of 'p'.*'p\.a'"):
-        pyclad.differentiate(m.kinds, "p")
+        pyclad.differentiate(m.kinds, "p", order=2)
     with pytest.raises(pyclad.WrtError, match=r"reverse mode takes whole parameters: name the record"):
         pyclad.gradient(m.kinds, "p.a")
     with pytest.raises(pyclad.WrtError, match=r"'z' is not a field of P \(fields: a, b, n\)"):
@@ -302,6 +302,20 @@ def test_wrt_names_a_record_in_reverse_mode_and_one_of_its_fields_in_forward_mod
     dp = pyclad.gradient(m.kinds, "p")(*kinds_args(m))  # a single name: the bare record
     assert type(dp) is type(m.P())
     assert_close(fields(dp), pyclad.gradient(m.kinds_plain, "pa, pb")(*kinds_plain_args()))
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_vector_mode_names_records_by_value_reference_and_pointer_whole(m, checked):
+    # one direction per floating field (a, b; the int n is none), a record of them back
+    got = pyclad.differentiate(m.kinds, ["p", "cp", "rp", "q", "x"], checked=checked)(*kinds_args(m))
+    assert all(type(r) is type(m.P()) for r in got[:4])
+    flat = [v for r in got[:4] for v in fields(r, ("a", "b"))] + [got[4]]
+    names = ["pa", "pb", "cpa", "cpb", "rpa", "rpb", "qa", "qb", "x"]
+    args = kinds_plain_args()
+    want = [fd(m.kinds_plain, args, names.index(n) + (1 if k >= 2 else 0)) for k, n in enumerate(names)]
+    assert_close(flat, want)
+    dp = pyclad.differentiate(m.kinds, "p", checked=checked)(*kinds_args(m))  # a single name: the record
+    assert_close(fields(dp, ("a", "b")), pyclad.differentiate(m.kinds_plain, ["pa", "pb"])(*args))
 
 
 def test_returning_a_record_from_the_differentiated_function_is_a_located_error():

@@ -462,10 +462,13 @@ inline void store(const vec<N>& t, const checked<double>& out) {
 template <std::size_t N>
 inline void fits_rows(const checked<double>& buf, std::size_t rows) {
     std::ptrdiff_t need = static_cast<std::ptrdiff_t>(rows * N);
-    if (rows && buf.offset() + need > buf.length()) out_of_bounds(nullptr, buf.name(), buf.offset() + need - 1, buf.length());
+    if (rows && buf.offset() + need > buf.length()) {
+        out_of_bounds(nullptr, buf.name(), buf.offset() + need - 1, buf.length());
+    }
 }
 template <std::size_t N, typename C>
-inline auto tangent_rows(const checked<double>& buf, const C& like) -> decltype(tangent_rows<N>(static_cast<const double*>(nullptr), like)) {
+inline auto tangent_rows(const checked<double>& buf, const C& like)
+    -> decltype(tangent_rows<N>(static_cast<const double*>(nullptr), like)) {
     fits_rows<N>(buf, like.size());
     return tangent_rows<N>(static_cast<const double*>(static_cast<double*>(buf)), like);
 }
