@@ -55,6 +55,15 @@ double rec_ref(const Params& p, double x) { return p.a * p.q.b * x + p.c * p.c *
 double rec_ptr(const Params* p, double x) { return p->a * p->q.b * x + p->c * p->c * p->a + std::sin(p->q.b) * x * x; }
 double rec_flat(double a, double b, double c, double x) { return a * b * x + c * c * a + std::sin(b) * x * x; }
 
+double two(const double* w, const Params* p, Params* q, double x) {
+    q->c += p->a * w[1];
+    return w[0] * p->q.b * q->c + std::cos(q->a * x) * p->c + w[1] * q->q.b;
+}
+double two_flat(const double* w, const double* p, const double* q, double x) {
+    double qc = q[2] + p[0] * w[1];
+    return w[0] * p[1] * qc + std::cos(q[0] * x) * p[2] + w[1] * q[1];
+}
+
 void jv(const std::vector<double>& v, double x, double* out) {
     out[0] = v[0] * v[1] * x;
     out[1] = std::sin(v[1]) + x * v[0] * v[2];
@@ -233,7 +242,7 @@ def test_jacobian_with_a_std_array_input_matches_fd_and_the_array_twin(m, mode, 
 def test_jacobian_refuses_a_container_the_function_writes_as_an_output_with_its_location(m):
     with pytest.raises(UnsupportedError, match=r"'out'.*as an output") as err:
         pyclad.jacobian(m.into)
-    assert ":62:" in str(err.value)
+    assert ":71:" in str(err.value)
 
 
 # ------------------------------------------------------------------ Hessians
@@ -295,7 +304,7 @@ def test_hessian_over_a_container_the_function_resizes_is_a_located_unsupported_
     h = pyclad.hessian(m.grows, ["v", "x"])
     with pytest.raises(UnsupportedError, match="size") as err:
         h(V, X)
-    assert ":57:" in str(err.value)
+    assert ":66:" in str(err.value)
 
 
 UNSUPPORTED = r"""
@@ -319,3 +328,14 @@ def test_directions_that_cannot_be_laid_out_are_located_unsupported_errors():
     with pytest.raises(UnsupportedError, match="containers of floating numbers") as err:
         pyclad.hessian(m.nested)([np.array([1.0, 2.0])])
     assert "<string>:7:" in str(err.value)
+
+
+@CHECKED
+def test_hessian_over_an_array_and_two_record_pointers_one_of_them_written(m, checked):
+    w, pv, qv = np.array([0.4, -0.8]), (1.5, -0.5, 2.0), (0.3, 0.9, -1.2)
+    h = pyclad.hessian(m.two, checked=checked)(w, params(m, *pv), params(m, *qv), X)
+    assert h.shape == (9, 9)  # w[0:2], p (a, q.b, c), q (a, q.b, c), x
+    want = fd_hess(lambda z: m.two_flat(z[:2], z[2:5], z[5:8], z[8]), [*w, *pv, *qv, X])
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+    twin = pyclad.hessian(m.two_flat, checked=checked)(w, np.array(pv), np.array(qv), X)
+    np.testing.assert_allclose(h, twin, rtol=1e-12, atol=1e-14)

@@ -71,7 +71,7 @@ def vector_derivative(
     buffers: list[Buffer] = []
     exits: list[ir.Stmt] = []
     extra: set[str] = set()
-    split: dict[str, vector_params.Setup] = {}
+    split: dict[int, vector_params.Setup] = {}  # position among the params -> record pointer
     for p in fn.params:
         if p.name not in t.active:
             continue
@@ -82,7 +82,7 @@ def vector_derivative(
             setup = vector_params.container(program, fn, p, d, t.names.claim(f"{d}_buf"), n)
         elif p.type.kind == ir.RECORD and p.type.ptr == 1 and not p.type.dims:
             setup = vector_params.record_pointer(fn, p, d, t.names.claim(f"{d}_buf"))
-            split[d] = setup
+            split[len(params)] = setup
         elif p.type.kind == ir.RECORD and not p.type.ptr and not p.type.dims:
             setup = vector_params.record_value(fn, p, d, n, direction)
         if setup is not None:

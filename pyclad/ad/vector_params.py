@@ -124,32 +124,31 @@ def _refuse_containers_in(fn: ir.Function, p: ir.Param) -> None:
         )
 
 
-def collapse(out: ir.Function, split: dict[str, Setup], n: int) -> ir.Function:
+def collapse(out: ir.Function, split: dict[int, Setup], n: int) -> ir.Function:
     """Replace each record pointer tangent's field parameters (``vec<N>* _d_p_a, ...``, as
-    vectorize split them, in field order) by one ``double*`` buffer and views of its rows."""
+    vectorize split them, in field order) by one ``double*`` buffer and views of its rows.
+    ``split`` maps the position of each record pointer tangent among the parameters before
+    vectorize to its setup."""
     if not split:
         return out
-    params: list[ir.Param] = []
+    params = list(out.params)
     pre: list[ir.Stmt] = []
-    it = iter(out.params)
     vec_ptr = ir.Type(f"::pyclad::vec<{n}>", 1)
-    pending = dict(split)
-    for q in it:
-        name = next((d for d in pending if q.name == d or q.name.startswith(d + "_")), None)
-        if name is None:
-            params.append(q)
-            continue
-        s = pending.pop(name)
-        leaves = [q] + [next(it) for _ in range(s.record_rows - 1)]
-        params.append(ir.Param(s.buffer, DPTR, q.loc))
+    used = ir.var_names(out.body)
+    for at in sorted(split, reverse=True):  # later ones first: earlier positions stay put
+        s = split[at]
+        shift = sum(split[k].record_rows - 1 for k in split if k < at)
+        start = at + shift
+        leaves = params[start : start + s.record_rows]
+        params[start : start + s.record_rows] = [ir.Param(s.buffer, DPTR, leaves[0].loc)]
         view = ir.Call(f"::pyclad::as_vec<{n}>", (Var(s.buffer, DPTR),), vec_ptr)
-        used = ir.var_names(out.body)
-        for k, leaf in enumerate(leaves):
-            if leaf.name in used:
-                at = view if k == 0 else ir.Binary("+", view, lit(k, ir.INT), vec_ptr)
-                pre.append(ir.Decl(leaf.name, vec_ptr, at))
-    body = ir.Block(tuple(pre) + out.body.stmts)
-    return replace(out, params=tuple(params), body=body)
+        views = [
+            ir.Decl(leaf.name, vec_ptr, view if k == 0 else ir.Binary("+", view, lit(k, ir.INT), vec_ptr))
+            for k, leaf in enumerate(leaves)
+            if leaf.name in used
+        ]
+        pre = views + pre
+    return replace(out, params=tuple(params), body=ir.Block(tuple(pre) + out.body.stmts))
 
 
 def with_exits(body: list[ir.Stmt], exit: list[ir.Stmt]) -> list[ir.Stmt]:
