@@ -74,6 +74,15 @@ void jv_arr(const double* v, double x, double* out) {
     out[1] = std::sin(v[1]) + x * v[0] * v[2];
     out[2] = v[2] * v[2];
 }
+void jvv(std::vector<double> v, double x, double* out) {
+    for (double& e : v) e *= x;
+    out[0] = v[0] * v[1];
+    out[1] = v[1] * v[1] * v[0];
+}
+void jvv_arr(const double* v, double x, double* out) {
+    out[0] = v[0] * x * v[1] * x;
+    out[1] = v[1] * x * v[1] * x * v[0] * x;
+}
 void ja(std::array<double, 2> a, double* out) { out[0] = a[0] * a[1]; out[1] = std::exp(a[1]) * a[0]; }
 void ja_arr(const double* a, double* out) { out[0] = a[0] * a[1]; out[1] = std::exp(a[1]) * a[0]; }
 
@@ -242,7 +251,7 @@ def test_jacobian_with_a_std_array_input_matches_fd_and_the_array_twin(m, mode, 
 def test_jacobian_refuses_a_container_the_function_writes_as_an_output_with_its_location(m):
     with pytest.raises(UnsupportedError, match=r"'out'.*as an output") as err:
         pyclad.jacobian(m.into)
-    assert ":71:" in str(err.value)
+    assert ":80:" in str(err.value)
 
 
 # ------------------------------------------------------------------ Hessians
@@ -304,7 +313,7 @@ def test_hessian_over_a_container_the_function_resizes_is_a_located_unsupported_
     h = pyclad.hessian(m.grows, ["v", "x"])
     with pytest.raises(UnsupportedError, match="size") as err:
         h(V, X)
-    assert ":66:" in str(err.value)
+    assert ":75:" in str(err.value)
 
 
 UNSUPPORTED = r"""
@@ -339,3 +348,19 @@ def test_hessian_over_an_array_and_two_record_pointers_one_of_them_written(m, ch
     np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
     twin = pyclad.hessian(m.two_flat, checked=checked)(w, np.array(pv), np.array(qv), X)
     np.testing.assert_allclose(h, twin, rtol=1e-12, atol=1e-14)
+
+
+@CHECKED
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_with_a_by_value_std_vector_input_the_function_writes(m, mode, checked):
+    v = np.array([0.6, -1.2])
+    got = pyclad.jacobian(m.jvv, mode=mode, checked=checked)(v, X, np.zeros(2))
+
+    def prim(z):
+        out = np.zeros(2)
+        m.jvv(z[:2], z[2], out)
+        return out
+
+    np.testing.assert_allclose(got, fd_jac(prim, np.append(v, X)), rtol=1e-7, atol=1e-9)
+    twin = pyclad.jacobian(m.jvv_arr, mode=mode, checked=checked)(v, X, np.zeros(2))
+    np.testing.assert_allclose(got, twin, rtol=1e-13, atol=1e-15)
