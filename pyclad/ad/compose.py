@@ -110,16 +110,8 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
     outputs, columns inputs; each row is one pullback call."""
     mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
     pb = reverse.pullback(program, fn, mask)
-    n: dict[str, ir.Expr] = {a: Var(f"_n_{a}", SIZE) for a in layout.sizes}
-    boxed = {p.name for p in fn.params if p.name in layout.inputs and p.type.is_container}
-    for c in boxed:  # a container input's columns: one per element it holds at entry
-        n[c] = ir.Call(f"{c}.size", (), SIZE)
+    n, boxed, offsets, cols = _columns(fn, layout)
     jac = Var("_jac", DPTR)
-    cols: ir.Expr = lit(0, SIZE)
-    offsets: dict[str, ir.Expr] = {}
-    for p in layout.inputs:
-        offsets[p] = cols
-        cols = _sum(cols, n[p] if p in n else lit(1, SIZE))
     body: list[ir.Stmt] = [ir.Decl("_cols", SIZE, cols)]
     ncols = Var("_cols", SIZE)
     base = {p.name: p.type.args[0].base if p.name in boxed else p.type.base for p in fn.params}
@@ -144,12 +136,10 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
         for i in layout.inputs
         if base[i] != "double" and i not in boxed
     }
-    for p in fn.params:
-        if p.name in boxed:
-            t = p.type.named()
-            init = ir.Call(t.base, (n[p.name],), t) if t.kind == ir.VECTOR else ir.InitList((), t)
-            body.append(ir.Decl(f"_adj_{p.name}", t, init))
-            adjoints[p.name] = Var(f"_adj_{p.name}", t)
+    for c in (p for p in fn.params if p.name in boxed):
+        t = c.type.named()
+        body.append(ir.Decl(f"_adj_{c.name}", t, _zero_container(c.name, t)))
+        adjoints[c.name] = Var(f"_adj_{c.name}", t)
     row_start: ir.Expr = lit(0, SIZE)
     j = Var("_j", SIZE)
     for o in layout.outputs:
@@ -200,6 +190,22 @@ def jacobian_reverse(program: Program, fn: ir.Function, layout: Layout, name: st
     return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), fn.loc, comment)
 
 
+def _columns(fn: ir.Function, layout: Layout):
+    """The lengths of the Jacobian's array and container params (``_n_<array>``, a
+    container's ``size()`` at entry), the container inputs, each input's first column and
+    the column count."""
+    n: dict[str, ir.Expr] = {a: Var(f"_n_{a}", SIZE) for a in layout.sizes}
+    boxed = {p.name for p in fn.params if p.name in layout.inputs and p.type.is_container}
+    for c in boxed:
+        n[c] = ir.Call(f"{c}.size", (), SIZE)
+    cols: ir.Expr = lit(0, SIZE)
+    offsets: dict[str, ir.Expr] = {}
+    for p in layout.inputs:
+        offsets[p] = cols
+        cols = _sum(cols, n[p] if p in n else lit(1, SIZE))
+    return n, boxed, offsets, cols
+
+
 def _is_zero(e: ir.Expr) -> bool:
     return isinstance(e, ir.Lit) and e.text == "0"
 
@@ -224,30 +230,8 @@ def hessian_driver(
     ]
     used = {b.param for b in buffers} | {o.param for o in outputs}
     sizes = {a: Var(f"_n_{a}", SIZE) for a in arrays if a in used or any(d.param == a for d in dirs)}
-    body: list[ir.Stmt] = []
     adj_of = {o.name: o.param for o in outputs}
-    out_args: list[ir.Expr] = []
-    for o in outputs:
-        p = primal.param(o.param)
-        if p.type.is_container or (p.type.kind == ir.RECORD and not p.type.dims):
-            # a container's adjoint: a zeroed container of its size; a record's: a zeroed record
-            t = shadow.tangent_type(p.type.named())
-            if p.type.is_container:
-                init = (
-                    ir.Call(t.base, (ir.Call(f"{p.name}.size", (), SIZE),), t)
-                    if t.kind == ir.VECTOR
-                    else ir.InitList((), t)
-                )
-            else:
-                init = shadow.zero(t)
-            body.append(ir.Decl(o.name, t, init))
-            out_args.append(ir.Unary("&", Var(o.name, t), t.derived(1)))
-        elif p.type.ptr:
-            body.append(ir.Decl(o.name, vec, ir.Call("::std::vector<double>", (sizes[o.param],), vec)))
-            out_args.append(ir.Call(f"{o.name}.data", (), DPTR))
-        else:
-            body.append(ir.Decl(o.name, ir.DOUBLE, lit(0)))
-            out_args.append(ir.Unary("&", Var(o.name, ir.DOUBLE), DPTR))
+    body, out_args = _adjoint_outputs(primal, outputs, sizes)
     buf_args: list[ir.Expr] = []
     copies: list[ir.Stmt] = []
     covered: set = set()  # directions whose Hessian rows the copies fill
@@ -301,6 +285,39 @@ def hessian_driver(
         f"_hessian: {n} x {n}, row-major." + ("".join(f"\n_n_{a}: length of {a}." for a in sizes))
     )
     return ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), primal.loc, comment)
+
+
+def _adjoint_outputs(
+    primal: ir.Function, outputs, sizes: dict[str, Var]
+) -> tuple[list[ir.Stmt], list[ir.Expr]]:
+    """The gradient's adjoint outputs as zeroed locals of a generated Hessian driver, and the
+    arguments that pass them: an array's as a vector's data, a scalar's by address, a
+    container's (a container of its size) and a record's (a zeroed record) by address."""
+    vec = ir.Type("::std::vector<double>")
+    decls: list[ir.Stmt] = []
+    args: list[ir.Expr] = []
+    for o in outputs:
+        p = primal.param(o.param)
+        if p.type.is_container or (p.type.kind == ir.RECORD and not p.type.dims):
+            t = shadow.tangent_type(p.type.named())
+            decls.append(
+                ir.Decl(o.name, t, _zero_container(p.name, t) if p.type.is_container else shadow.zero(t))
+            )
+            args.append(ir.Unary("&", Var(o.name, t), t.derived(1)))
+        elif p.type.ptr:
+            decls.append(ir.Decl(o.name, vec, ir.Call("::std::vector<double>", (sizes[o.param],), vec)))
+            args.append(ir.Call(f"{o.name}.data", (), DPTR))
+        else:
+            decls.append(ir.Decl(o.name, ir.DOUBLE, lit(0)))
+            args.append(ir.Unary("&", Var(o.name, ir.DOUBLE), DPTR))
+    return decls, args
+
+
+def _zero_container(like: str, t: ir.Type) -> ir.Expr:
+    """Zeros of container type ``t`` with the size of the container ``like``."""
+    if t.kind == ir.VECTOR:
+        return ir.Call(t.base, (ir.Call(f"{like}.size", (), SIZE),), t)
+    return ir.InitList((), t)
 
 
 def _rows(p: ir.Param, sizes: dict[str, Var]) -> ir.Expr:
