@@ -452,6 +452,7 @@ class Source:
         for p, _, _ in specs:
             if p not in params:
                 params.append(p)
+        _refuse_resized_containers(self.program, self.function(name))
         grad = self.gradient(name, params)
         return grad, self._vector(
             grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs))
@@ -477,6 +478,21 @@ class Source:
             return Result(h, self.helpers_of(h), [n], "hessian")
 
         return self._run(("hessian_function", name, tuple(specs)), make)
+
+
+def _refuse_resized_containers(program, fn: ir.Function) -> None:
+    """A Hessian (forward mode over the gradient) does not follow the size changes a
+    gradient makes to the adjoint of a container parameter the primal resizes."""
+    for p in fn.params:
+        if p.type.kind in ir.CONTAINERS and not (p.type.const and not p.type.ptr):
+            where = vector_params.resized(program, fn, p.name)
+            if where is not None:
+                raise UnsupportedError(
+                    f"a Hessian of '{fn.name}', which may change the size of its container parameter "
+                    f"'{p.name}' here: forward mode over the gradient does not follow the sizes its "
+                    "reverse sweep restores",
+                    where,
+                )
 
 
 def _refuse_container_outputs(fn: ir.Function, layout: compose.Layout, program) -> None:

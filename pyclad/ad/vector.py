@@ -79,7 +79,7 @@ def vector_derivative(
         direction = by_param.get(p.name)
         setup = None
         if p.type.kind in ir.CONTAINERS:
-            setup = vector_params.container(program, fn, p, d, t.names.claim(f"{d}_buf"), n)
+            setup = vector_params.container(program, fn, p, d, t.names.claim(f"{d}_buf"), n, direction)
         elif p.type.kind == ir.RECORD and p.type.ptr == 1 and not p.type.dims:
             setup = vector_params.record_pointer(fn, p, d, t.names.claim(f"{d}_buf"))
             split[len(params)] = setup

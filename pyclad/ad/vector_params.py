@@ -55,9 +55,14 @@ def rows_of(t: ir.Type) -> int | None:
     return None
 
 
-def container(program: Program, fn: ir.Function, p: ir.Param, d: str, raw: str, n: int) -> Setup:
-    """A container parameter (or a pointer to one): seeded from and stored to ``raw``."""
+def container(program: Program, fn: ir.Function, p: ir.Param, d: str, raw: str, n: int, direction) -> Setup:
+    """A container parameter (or a pointer to one): seeded from and stored to ``raw``.  A
+    container that is neither a direction nor reached through a pointer (a gradient's
+    adjoint output, whose tangents are Hessian rows) has tangents no caller reads: zeros
+    of its size, free to grow with it."""
     t = p.type
+    if direction is None and not t.ptr:
+        return Setup(pre=[ir.Decl(d, t.named(), shadow.zero_like(Var(p.name, t.value())))])
     if t.args[0].kind in ir.CONTAINERS or not t.args[0].is_float or t.dims or t.ptr > 1:
         raise UnsupportedError(
             f"vector forward mode (Jacobians, Hessians) w.r.t. the parameter '{p.name}' ({t.spell()}): "
@@ -190,28 +195,27 @@ def resized(program: Program, fn: ir.Function, name: str, seen: frozenset = froz
             r = ir.root_var(_strip(a))
             if r is None or r.name != name or a.type.kind not in ir.CONTAINERS:
                 continue
-            where = _callee_resizes(program, node, k, seen)
-            if where is not None:
-                return node.loc or where
+            if _callee_resizes(program, node, k, seen):
+                return node.loc or fn.loc
     return None
 
 
-def _callee_resizes(program: Program, call: ir.Call, k: int, seen: frozenset):
+def _callee_resizes(program: Program, call: ir.Call, k: int, seen: frozenset) -> bool:
     """Whether argument ``k`` of ``call`` (a container) may be resized by the callee."""
-    if call.callee.startswith("::pyclad::") and call.callee.rsplit("::", 1)[-1] in ("unresize", "match_size"):
-        return call.loc
+    if call.callee in ("::pyclad::unresize", "::pyclad::match_size", "::pyclad::cut"):
+        return True  # a gradient following its primal's size changes
     if program.registry.lookup(call.callee) is not None:
-        return None  # a rule (std::fill, std::accumulate, ...): reads or writes elements only
+        return False  # a rule (std::fill, std::accumulate, ...): reads or writes elements only
     try:
         callee = program.function(call.callee)
     except PycladError:
-        return None  # a body pyclad cannot read: the transform reports it
+        return False  # a body pyclad cannot read: the transform reports it
     if callee is None or callee.name in seen or k >= len(callee.params):
-        return None
+        return False
     q = callee.params[k]
     if q.type.const or not (q.type.ref or q.type.ptr):
-        return None
-    return resized(program, callee, q.name, seen)
+        return False
+    return resized(program, callee, q.name, seen) is not None
 
 
 def _strip(e: ir.Expr) -> ir.Expr:
