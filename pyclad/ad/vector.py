@@ -1,11 +1,14 @@
 """Vector forward mode: the forward transform with ``pyclad::vec<N>`` tangents.
 
 One pass over the function gives the derivatives along N directions at once:
-every scalar input and every element of an array input in the requested
-ranges is one direction (clad's vector mode).  Array tangents live in
-caller-supplied row-major buffers of ``rows x N`` doubles, which is also how
-Jacobians (the tangent of an output array) and Hessians (the tangent of a
-gradient's adjoint outputs) come out.
+every scalar input, every element of an array, ``std::vector`` or ``std::array``
+input in the requested ranges, and every floating field of a record input is one
+direction (clad's vector mode; for records, ``Direction.start..stop`` index the
+fields in declaration order, nested records flattened).  Array and container
+tangents live in caller-supplied row-major buffers of ``rows x N`` doubles, which
+is also how Jacobians (the tangent of an output array) and Hessians (the tangent
+of a gradient's adjoint outputs) come out; how each parameter kind enters the
+kernel is ad/vector_params.py's job.
 """
 
 from __future__ import annotations
