@@ -452,8 +452,9 @@ class Source:
         for p, _, _ in specs:
             if p not in params:
                 params.append(p)
-        _refuse_resized_containers(self.program, self.function(name))
         grad = self.gradient(name, params)
+        if any(isinstance(n, ir.Call) and n.callee in _RESIZES for n in ir.walk(grad.function.body)):
+            _refuse_resized_containers(self.program, self.function(name))
         return grad, self._vector(
             grad.function, specs, f"{grad.function.name}_dvec", ("hessian", name, tuple(specs))
         )
@@ -478,6 +479,10 @@ class Source:
             return Result(h, self.helpers_of(h), [n], "hessian")
 
         return self._run(("hessian_function", name, tuple(specs)), make)
+
+
+# What a gradient calls to follow its primal's size changes in the reverse sweep.
+_RESIZES = ("::pyclad::cut", "::pyclad::unresize", "::pyclad::match_size")
 
 
 def _refuse_resized_containers(program, fn: ir.Function) -> None:
