@@ -145,3 +145,10 @@ def test_generated_vector_jacobian_and_hessian_headers_over_container_and_record
     np.testing.assert_allclose(np.append(dv, dx), [float(t) for t in lines[0].split()], rtol=1e-10)
     h = pyclad.hessian(m.vsum)(v, x)
     np.testing.assert_allclose(h.ravel(), [float(t) for t in lines[3].split()], rtol=1e-10, atol=1e-12)
+
+
+def test_generated_vector_mode_over_a_std_vector_without_an_index_range_is_a_located_error(tmp_path):
+    (tmp_path / "model.cpp").write_text(MODEL)
+    r = pyclad_cli("gen", "model.cpp", "--mode", "vector", "-f", "vsum", "--wrt", "v, x", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "model.cpp:8:40:" in r.stderr and "give an index range for array parameter 'v'" in r.stderr
