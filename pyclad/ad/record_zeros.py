@@ -37,7 +37,7 @@ def _zero(t: ir.Type, target: str, depth: int) -> list[str]:
     if t.kind == ir.RECORD and not t.dims:
         return [s for f in t.fields for s in _zero(f.type, f"{target}.{f.name}", depth)]
     if t.dims or t.kind in ir.CONTAINERS:
-        if not needs_fields(t) and not _has_records(t):
+        if not needs_fields(t) and not has_records(t):
             return [f"{target} = ::pyclad::zero_like({target});"]
         e = f"_e{depth}"
         inner = " ".join(_zero(t.element(), e, depth + 1))
@@ -45,7 +45,7 @@ def _zero(t: ir.Type, target: str, depth: int) -> list[str]:
     return [f"{target} = 0;"]
 
 
-def _has_records(t: ir.Type) -> bool:
+def has_records(t: ir.Type) -> bool:
     """Records somewhere among the elements (the runtime zeroes only trivially constructible ones)."""
     while t.dims or (t.kind in ir.CONTAINERS and not t.ptr):
         t = t.element()
