@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from . import ir
+from . import ir, record_arrays
 from .ad import vector_params
 from .backends import jit_cache
 from .backends.call import entry_name, invoke, length_plan, with_lengths
@@ -142,6 +142,7 @@ class Function:
         self.name = key or fn.name  # qualified for a function in a namespace: "phys::spring"
         self._native = None
         self._refined = False  # the argument plan refined by the write analysis (_refine_plan)
+        self._record_arrays = record_arrays.written_params(fn)  # non-const record pointers
 
     def __repr__(self) -> str:
         return f"<pyclad function {self.name}>"
@@ -149,9 +150,25 @@ class Function:
     def __call__(self, *args):
         if self._native is None:
             _refine_plan(self)
-            self._native = self.module._jit.get(self.name)
+            self._native = self._primal()
         conv, _ = convert_args(self.ir, args, [])
-        return _result(self.ir.ret, invoke(self._native, conv, self.name))
+        value = _result(self.ir.ret, invoke(self._native, conv, self.name))
+        if self._record_arrays:  # what it wrote into an array of records goes back into the list given
+            record_arrays.write_back(args, conv, self._record_arrays)
+        return value
+
+    def _primal(self):
+        """The compiled primal; one taking arrays of records is called through a forwarding
+        function that declares them pointers (see pyclad.record_arrays)."""
+        jit = self.module._jit
+        if not record_arrays.needs_shim(self.ir):
+            return jit.get(self.name)
+        name, code = record_arrays.shim_source(self.ir, f"{jit.root}::{self.name}")
+        try:
+            jit.define(code, f"the call of {self.name} from Python")
+        except CompileError:  # a method, or a signature the forwarding cannot spell: call it directly
+            return jit.get(self.name)
+        return jit.get(name)
 
 
 def _handle(fn) -> Function:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ir
+from . import ir, record_arrays
 from .errors import ArgumentError
 
 
@@ -67,6 +67,8 @@ def argument(fn: ir.Function, p: ir.Param, a, private: bool):
 
 def _is_cpp(a, t: ir.Type) -> bool:
     """``a`` is a C++ container of type ``t`` (as cppyy spells it)."""
+    if t.args[0].kind == ir.RECORD and t.kind == ir.VECTOR:  # the module's record, as cppyy names it
+        return record_arrays.is_vector_of(a, t.args[0].base)
     name = getattr(type(a), "__cpp_name__", None)
     return name is not None and _plain_name(name) == _plain_name(t.named().base)
 
@@ -82,8 +84,10 @@ def _described(a) -> str:
 
 
 def from_python(t: ir.Type, a, where: str, loc):
-    """A fresh C++ container of type ``t`` holding the numbers of ``a``."""
+    """A fresh C++ container of type ``t`` holding the numbers (or records) of ``a``."""
     element = t.args[0]
+    if element.kind == ir.RECORD:
+        return _records(t, a, where, loc)
     if element.kind in ir.CONTAINERS:
         if isinstance(a, (int, float)) or a is None:
             raise ArgumentError(f"{where} is {t.spell()}: pass a list of arrays, got {type(a).__name__}", loc)
@@ -108,6 +112,38 @@ def from_python(t: ir.Type, a, where: str, loc):
             np.frombuffer(out.data(), dtype=arr.dtype, count=t.size)[:] = arr
         return out
     return cpp_class(t)(arr) if arr.size else cpp_class(t)()
+
+
+def _records(t: ir.Type, a, where: str, loc):
+    """A ``std::vector`` / ``std::array`` of records holding copies of the module's record
+    objects in the list ``a`` (see pyclad.record_arrays)."""
+    record = t.args[0].base
+    if isinstance(a, np.ndarray) or not isinstance(a, (list, tuple)):
+        raise ArgumentError(
+            f"{where} is {t.spell()}: pass a list of the module's {record} objects "
+            f"(m.{record.replace('::', '.')}(...)), got {_described(a)}",
+            loc,
+        )
+    for k, x in enumerate(a):
+        if record_arrays.own_class_name(x) != record:
+            got = (
+                record_arrays.own_class_name(x) or getattr(type(x), "__cpp_name__", None) or type(x).__name__
+            )
+            raise ArgumentError(
+                f"{where} is {t.spell()}: element {k} is a {got}, not the module's class {record}", loc
+            )
+    if t.kind == ir.STD_ARRAY and len(a) != t.size:
+        raise ArgumentError(f"{where} is {t.spell()}: pass {t.size} records, got {len(a)}", loc)
+    if not a:  # the class to build the container from comes with its elements
+        raise ArgumentError(f"{where} is {t.spell()}: pass at least one {record} (got an empty list)", loc)
+    std = _cppyy().gbl.std
+    out = std.vector[type(a[0])]() if t.kind == ir.VECTOR else std.array[type(a[0]), t.size]()
+    for k, x in enumerate(a):
+        if t.kind == ir.VECTOR:
+            out.push_back(x)
+        else:
+            out[k].__assign__(x)
+    return out
 
 
 _DTYPES = {
@@ -148,6 +184,15 @@ def zeros_like(t: ir.Type, like) -> object:
     """A zero container of type ``t`` shaped like the C++ container ``like`` (an adjoint or
     tangent buffer)."""
     element = t.args[0]
+    if element.kind == ir.RECORD:  # each record zero and shaped like its primal
+        out = type(like)()
+        for k in range(len(like)):
+            zero = record_arrays.zero_like(element, like[k])
+            if t.kind == ir.VECTOR:
+                out.push_back(zero)
+            else:
+                out[k].__assign__(zero)
+        return out
     if element.kind in ir.CONTAINERS:
         out = cpp_class(t)()
         for k in range(len(like)):
@@ -177,6 +222,14 @@ def seeded(t: ir.Type, like, index: int | None) -> object:
             raise ArgumentError(f"index {index} is out of range (length {len(out)})")
         out[index] = 1.0
     return out
+
+
+def to_python(t: ir.Type, c) -> np.ndarray | list:
+    """A container's adjoint as a gradient returns it: a list of record copies for a container
+    of records, else numbers (``to_numpy``)."""
+    if t.args[0].kind == ir.RECORD:
+        return [type(x)(x) for x in c]
+    return to_numpy(c)
 
 
 def to_numpy(c) -> np.ndarray | list:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import containers, ir
+from . import containers, ir, record_arrays
 from .ad import compose
 from .arguments import (
     Plan,
@@ -95,6 +95,18 @@ def convert_args(
     for e in extras:
         if e.like not in arrays:  # a pointer to a record: the tangent is a zero record of its class
             like = next(k for k, p in enumerate(fn.params) if p.name == e.like)
+            if record_arrays.is_array_argument(out[like]) and not e.field:  # zero tangents, one per record
+                buf = record_arrays.zeros(type(out[like]), fn.params[like].type, out[like])
+                out.append(buf)
+                made.append(buf)
+                continue
+            if record_arrays.is_array_argument(out[like]):
+                raise ArgumentError(
+                    f"forward mode w.r.t. '{e.like}.{e.field}' seeds one record, but '{e.like}' was given "
+                    f"an array of {record_arrays.length(out[like])} records: take pyclad.gradient "
+                    f"(a list of records back), or pass one record",
+                    fn.loc,
+                )
             buf = zeroed_record(type(out[like]), fn.params[like].type.named())
             if e.field:
                 *path, last = e.field.split(".")
@@ -160,6 +172,8 @@ def _convert(fn: ir.Function, p: ir.Param, a, arrays: dict, private: bool = Fals
     t = p.type
     where = f"argument '{p.name}' of {fn.name}"
     if t.kind == ir.RECORD and t.ptr <= 1 and not t.dims:
+        if t.ptr and (isinstance(a, (list, tuple, np.ndarray)) or record_arrays.is_vector(a)):
+            return record_arrays.argument(fn, p, a, private)  # an array of records
         return record_argument(fn, p, a, private)
     if containers.is_container(t):
         arrays[p.name] = arg = containers.argument(fn, p, a, private)

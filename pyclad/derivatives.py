@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import containers, ir
+from . import containers, ir, record_arrays
 from .ad import vector_params
 from .arguments import plan_of, zeroed_record
 from .backends.call import invoke
@@ -77,8 +77,9 @@ class Gradient(Derivative):
         ]
         # A record's adjoint is a fresh object of the module's class for it (zero-initialised,
         # returned): per output, its class or None.
+        # An array of records (a list passed to ``const P* ps``) gets a list of records back.
         self._records = [
-            (primal.module.record_class(t.base), t.named())
+            (primal.module.record_class(t.base), t.named(), index[o.param])
             if (t := fn.param(o.param).type).kind == ir.RECORD
             else None
             for o in result.extras
@@ -112,7 +113,7 @@ class Gradient(Derivative):
                 values = [v for v, (_, _, wrt) in zip(values, self._outs) if wrt]
             return values[0] if self.single else tuple(values)
         outs = [
-            zeroed_record(*rec)
+            record_arrays.zeros(rec[0], rec[1], conv[rec[2]])
             if rec is not None
             else containers.zeros_like(self._containers[i], conv[i])
             if i in self._containers
@@ -121,9 +122,9 @@ class Gradient(Derivative):
         ]
         (self._call or self._fn())(conv + outs)
         values = [
-            buf
+            record_arrays.to_python(buf)
             if rec is not None
-            else (containers.to_numpy(buf) if i in self._containers else buf)
+            else (containers.to_python(self._containers[i], buf) if i in self._containers else buf)
             if i is not None
             else float(buf[0])
             for (i, _, wrt), buf, rec in zip(self._outs, outs, self._records)
@@ -154,7 +155,7 @@ class ValueAndGrad:
         primal = self.grad.primal
         conv, _ = convert_args(primal.ir, args, [], private=True)
         if primal._native is None:
-            primal._native = primal.module._jit.get(primal.name)
+            primal._native = primal._primal()
         at = conv
         if self._written:  # the primal writes its own copies; the gradient is taken at the args given
             at = list(conv)
@@ -163,6 +164,8 @@ class ValueAndGrad:
                     at[i] = at[i].copy()
                 elif containers.is_container(primal.ir.params[i].type):
                     at[i] = type(at[i])(at[i])
+                elif primal.ir.params[i].type.kind == ir.RECORD:  # one record, or an array of them
+                    at[i] = record_arrays.copy(at[i])
         value = _result(primal.ir.ret, invoke(primal._native, at, primal.name))
         return value, self.grad._run(conv)
 

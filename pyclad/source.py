@@ -590,8 +590,13 @@ def parse_wrt(fn: ir.Function, spec) -> list[Wrt]:
 
 
 def _differentiable(t: ir.Type) -> bool:
-    """Floating scalars and arrays, and records with floating fields (all of them differentiated)."""
-    return t.holds_float or (t.kind == ir.RECORD and t.carries_float and t.ptr <= 1 and not t.dims)
+    """Floating scalars and arrays, records with floating fields (all of them differentiated), and
+    standard containers of such records."""
+    if t.kind == ir.RECORD:
+        return t.carries_float and t.ptr <= 1 and not t.dims
+    if t.is_container and t.args[0].kind in (ir.RECORD, *ir.CONTAINERS):  # std::vector<Particle>
+        return t.carries_float
+    return t.holds_float
 
 
 def _check_field(fn: ir.Function, p: ir.Param, path: str, item: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from .. import emit, ir
 from ..errors import UnsupportedError
 from ..ir import Var
+from . import record_zeros
 
 
 def has_shadow(t: ir.Type) -> bool:
@@ -81,7 +82,10 @@ ZERO_LIKE = "::pyclad::zero_like"
 
 def zero_like(e: ir.Expr) -> ir.Call:
     """A zero shadow shaped like the container ``e`` (nested containers too): same type,
-    same size, every floating element zero (``pyclad::zero_like`` in the runtime)."""
+    same size, every floating element zero (``pyclad::zero_like`` in the runtime; records
+    holding containers inside it are zeroed field by field, see ad/record_zeros.py)."""
+    if record_zeros.needs_fields(e.type):
+        return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=record_zeros.zeroing_lambda(e.type))
     return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=ZERO_LIKE)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .. import checked, ir
 from ..errors import CompileError, PycladError, UnsupportedError, WrtError
 from ..source import Result, Source, parse_wrt, render
-from . import runtime_include, toolchain
+from . import aot_types, runtime_include, toolchain
 
 MODES = ("forward", "reverse", "jacobian", "hessian")
 
@@ -49,6 +49,8 @@ def plan(source: Source, functions: list[str], mode: str, wrt=None) -> list[Entr
     entries: list[Entry] = []
     for name in dict.fromkeys(functions):  # a function named twice is bound once
         fn = source.function(name)
+        if mode in ("jacobian", "hessian"):
+            _check_matrix(fn, mode)
         entries.append(Entry(name.replace("::", "_"), name, fn, "primal"))
         for result, bare, ranges in _derivatives(source, fn, name, mode, wrt):
             cxx = result.function.name  # qualified already: "ns::f_grad"
@@ -56,6 +58,18 @@ def plan(source: Source, functions: list[str], mode: str, wrt=None) -> list[Entr
     for e in entries:
         _check_signature(e.primal)
     return entries
+
+
+def _check_matrix(fn: ir.Function, mode: str) -> None:
+    """Jacobians and Hessians of a module take scalars and arrays (their layouts have no
+    place for containers or records yet)."""
+    for p in fn.params:
+        if aot_types.kind(fn, p) not in aot_types.MATRIX_KINDS:
+            raise UnsupportedError(
+                f"an ahead-of-time {mode} takes scalars and arrays; '{p.name}' of '{fn.name}' is "
+                f"{p.type.spell()} (take the gradient, or the JIT's pyclad.{mode})",
+                p.loc or fn.loc,
+            )
 
 
 def _derivatives(source: Source, fn: ir.Function, name: str, mode: str, wrt):
@@ -79,7 +93,7 @@ def _derivatives(source: Source, fn: ir.Function, name: str, mode: str, wrt):
 
 def _check_signature(fn: ir.Function) -> None:
     for p in fn.params:
-        _kind(fn, p)
+        aot_types.kind(fn, p)
     r = fn.ret
     if not (r.is_void or r.ptr == 0 and not r.ref and (r.base in ("double", "bool") or r.is_integral)):
         raise UnsupportedError(
@@ -88,37 +102,25 @@ def _check_signature(fn: ir.Function) -> None:
         )
 
 
-def _kind(fn: ir.Function, p: ir.Param) -> str:
-    """How a parameter crosses from Python: "scalar", "integer", "bool" or "array"."""
-    t = p.type
-    if not t.dims and not (t.ref and not t.const):
-        if t.ptr == 1 and t.base == "double":
-            return "array"
-        if t.ptr == 0 and t.base == "double":
-            return "scalar"
-        if t.ptr == 0 and t.base == "bool":
-            return "bool"
-        if t.is_integral and "char" not in t.base:
-            return "integer"
-    raise UnsupportedError(
-        f"an ahead-of-time module passes double, integer, bool and double* parameters; "
-        f"'{p.name}' of '{fn.name}' is {t.spell()}",
-        p.loc or fn.loc,
-    )
-
-
 # ---------------------------------------------------------------------------- C++ of the bindings
 def _signature(fn: ir.Function) -> str:
     return f"{fn.name}({', '.join(p.type.spell(p.name) for p in fn.params)})"
 
 
-def _convert(e: Entry, arrays: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Statements converting ``args`` to C++ values, and the call's leading arguments."""
+def _convert(e: Entry, arrays: dict[str, str], after: list[str]) -> tuple[list[str], list[str]]:
+    """Statements converting ``args`` to C++ values, and the call's leading arguments;
+    ``after`` gets the statements that follow a primal call (writing records back)."""
     fn, lines, call = e.primal, [], []
     for i, p in enumerate(fn.params):
         where = f"argument '{p.name}' of {fn.name}"
-        kind, v = _kind(fn, p), f"a{i}"
-        if kind == "array":
+        kind, v = aot_types.kind(fn, p), f"a{i}"
+        if kind not in ("array", "scalar", "bool", "integer"):
+            more, arg, back = aot_types.convert(fn, i, p, e.kind == "primal")
+            lines += more
+            call.append(arg)
+            after += back
+            arrays[p.name] = v
+        elif kind == "array":
             writes = not p.type.const
             own = writes and e.kind != "primal"  # a derivative works on a private copy
             flag = "true" if writes and not own else "false"
@@ -185,16 +187,20 @@ def _trailing(e: Entry) -> list[ir.Param]:
 def _body(e: Entry) -> str:
     """The binding of one entry: check and convert, call, return what the JIT path returns."""
     arrays: dict[str, str] = {}
-    lines, call = _convert(e, arrays)
+    after: list[str] = []
+    lines, call = _convert(e, arrays, after)
     invoke = f"{e.cxx}({{}})"
     if e.kind == "primal":
         r = e.primal.ret
         expr = invoke.format(", ".join(call))
         if r.is_void:
-            lines += [f"    {expr};", "    return py::none();"]
+            lines += [f"    {expr};", *after, "    return py::none();"]
         else:
             wrap = "py::float_" if r.base == "double" else "py::bool_" if r.base == "bool" else "py::int_"
-            lines.append(f"    return {wrap}({expr});")
+            if after:
+                lines += [f"    auto _value = {expr};", *after, f"    return {wrap}(_value);"]
+            else:
+                lines.append(f"    return {wrap}({expr});")
     elif e.kind == "forward":
         lines += _forward(e, arrays, call)
     elif e.kind == "reverse":
@@ -208,8 +214,16 @@ def _body(e: Entry) -> str:
 
 def _forward(e: Entry, arrays: dict[str, str], call: list[str]) -> list[str]:
     lines = []
+    fn, params = e.primal, {q.name: q for q in _trailing(e)}
     for k, x in enumerate(e.result.extras):  # tangent arrays, seeded for an element wrt
         v = f"t{k}"
+        p = fn.param(x.like)
+        kind = aot_types.kind(fn, p)
+        if kind != "array":  # a container, a record or records: zeros shaped like it, seeded
+            lines.append(aot_types.zero_decl(p.type, v, arrays[x.like]))
+            lines += aot_types.seed(fn, kind, x.like, v, x.seed, x.field)
+            call.append(aot_types.pass_buffer(params[x.name], kind, v))
+            continue
         seed = -1 if x.seed is None else x.seed
         lines.append(f'    pp::darray {v} = pp::seeded({arrays[x.like]}, {seed}, "{x.like}");')
         arrays[x.name] = v
@@ -223,7 +237,13 @@ def _reverse(e: Entry, arrays: dict[str, str], call: list[str]) -> list[str]:
     outputs = {o.name: o for o in e.result.extras}
     for k, q in enumerate(_trailing(e)):  # one zeroed adjoint per output, in signature order
         o, v = outputs[q.name], f"d{k}"
-        if fn.param(o.param).type.ptr:
+        p = fn.param(o.param)
+        kind = aot_types.kind(fn, p)
+        if kind in ("container", "records_vector", "record", "records"):
+            lines.append(aot_types.zero_decl(p.type, v, arrays[o.param]))
+            call.append(aot_types.pass_buffer(q, kind, v))
+            out = aot_types.adjoint_result(p.type, kind, fn.params.index(p), v)
+        elif fn.param(o.param).type.ptr:
             lines.append(f"    pp::darray {v} = pp::zeros(pp::len({arrays[o.param]}));")
             call.append(f"pp::ptr({v})")
             out = v
@@ -283,6 +303,7 @@ def binding(entries: list[Entry], source_path: str, header: str, module: str) ->
     ]
     out += [_body(e) for e in entries]
     out.append("PYBIND11_MODULE(_native, m) {")
+    out += [aot_types.class_binding(r) for r in aot_types.records_of([e.primal for e in entries])]
     for e in entries:
         doc = e.result.function.name if e.result else _signature(e.primal)
         out.append(f'    m.def("{e.pyname}", &w_{e.pyname}, "{doc}");')
@@ -369,12 +390,16 @@ def shim(entries: list[Entry], doc: str) -> str:
     """``__init__.py``: the functions, each raising pyclad.ArgumentError for a bad argument.
     It imports neither cppyy nor numpy nor pyclad (pyclad only to raise its error)."""
     names = [e.pyname for e in entries]
+    classes = [aot_types.python_name(r) for r in aot_types.records_of([e.primal for e in entries])]
     locs = {}
     for e in entries:
         loc = e.primal.loc
         locs[e.pyname] = (loc.file, loc.line, loc.col) if loc else ("<unknown>", 0, 0)
     cxx = {e.pyname: e.result.function.name for e in entries if e.result is not None}
-    text = _SHIM.format(doc=doc, names=names, locs=locs, cxx=cxx)
+    text = _SHIM.format(doc=doc, names=names + classes, locs=locs, cxx=cxx)
+    text += "".join(
+        f"{c} = _native.{c}  # the record class, as the functions take and return it\n" for c in classes
+    )
     return text + "".join(f'{n} = _wrap("{n}")\n' for n in names)
 
 

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..checked import ENTRY, is_checked_pointer
 from ..errors import ArgumentError, BoundsError, CrashError, Loc, PycladError
+from ..ir import RECORD
+from ..record_arrays import length as record_length
 
 _FAULTS = ("SegmentationViolation", "IllegalInstruction", "BusError", "AbortSignal", "FatalError")
 
@@ -36,11 +38,12 @@ def length_plan(params) -> tuple[int, ...]:
 
 
 def with_lengths(plan: tuple[int, ...], args: list) -> list:
-    """``args`` with the length of each pointer argument after it, as the entry shims take them."""
+    """``args`` with the length of each pointer argument after it, as the entry shims take them
+    (an array of records carries its count; one object is one record)."""
     out = list(args)
     for k in plan:
         a = args[k]
-        out.insert(k + 1, a.size if type(a) is np.ndarray else 1)
+        out.insert(k + 1, a.size if type(a) is np.ndarray else record_length(a))
     return out
 
 
@@ -48,14 +51,17 @@ def check_extents(fn, args: list) -> None:
     """Refuse, before the call, an array shorter than its parameter's declared length
     (``double a[3]`` given 2 elements): the function may read or write all of them."""
     for p, a in zip(fn.params, args):
-        if p.extent is not None and isinstance(a, np.ndarray) and a.size < p.extent:
+        if p.extent is None:
+            continue
+        n = a.size if isinstance(a, np.ndarray) else record_length(a) if p.type.kind == RECORD else None
+        if n is not None and n < p.extent:
             raise BoundsError(
                 f"argument '{p.name}' of {fn.name} is declared {p.type.base} {p.name}[{p.extent}], "
-                f"but the array passed has length {a.size}",
+                f"but the array passed has length {n}",
                 p.loc,
                 p.name,
-                a.size,
-                a.size,
+                n,
+                n,
             )
 
 
