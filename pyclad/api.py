@@ -28,6 +28,7 @@ from .errors import (
     WrtError,
 )
 from .frontend.options import read_source
+from .overloads import Overloads
 from .source import Result, Source, parse_wrt
 
 # _DTYPES, _INT_DTYPES and VECTOR_REVERSE_MAX_ROWS are re-exported for pyclad.check and the
@@ -63,6 +64,9 @@ class Module:
         A struct or class of the source is its cppyy class: ``m.Params(1.5, -0.5)``."""
         if name in self._source.index.records:
             return self.record_class(name)
+        if name in self._source.index.overloads:
+            return Overloads(self, name, self._source.index.overloads[name])
+        name = self._source.index.resolve(name)  # "sq( double )" -> "sq(double)"
         if name not in self._functions:
             fn = self._source.function(name, body=False)  # a body is lowered when differentiated
             self._functions[name] = Function(self, fn, name)
@@ -149,12 +153,17 @@ class Function:
     def __call__(self, *args):
         if self._native is None:
             _refine_plan(self)
-            self._native = self.module._jit.get(self.name)
+            self._native = self.module._jit.get(self.name, self.ir)
         conv, _ = convert_args(self.ir, args, [])
         return _result(self.ir.ret, invoke(self._native, conv, self.name))
 
 
 def _handle(fn) -> Function:
+    if isinstance(fn, Overloads):
+        raise ArgumentError(
+            f"'{fn.name}' is overloaded ({', '.join(fn.keys)}): this derivative is built for one "
+            f"function; name it, e.g. m[{fn.keys[0]!r}]"
+        )
     if isinstance(fn, Function):
         _refine_plan(fn)
         return fn
@@ -204,6 +213,8 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     (``["x", "y"]``, ``"x, arr"``, or None with more than one input) give vector mode:
     all the derivatives in one pass.  A single name (``"x"``, ``"arr"``) returns the bare
     value; a list or a comma-separated string returns a tuple (None: a tuple in vector mode)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(differentiate, wrt, order, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     specs = parse_wrt(fn.ir, wrt)
@@ -261,6 +272,8 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(hessian, wrt, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     if not fn.ir.ret.is_float:
@@ -286,6 +299,8 @@ def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(gradient, wrt, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt), checked)
@@ -300,6 +315,8 @@ def _single_name(wrt) -> bool:
 def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
     """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
     tuple by the same rule as gradient's."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(value_and_grad, wrt, checked)
     return ValueAndGrad(gradient(fn, wrt, checked))
 
 
@@ -308,6 +325,8 @@ def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian
     or scalars followed by an output array): rows = outputs, columns = inputs in parameter
     order.  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
     or "auto".  ``checked`` as in gradient()."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(jacobian, wrt, mode, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     if mode not in ("auto", "forward", "reverse"):

@@ -118,10 +118,11 @@ def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str
 def _module_local(c: ir.Call) -> bool:
     """A call to one of the module's own functions (user or generated), written with its key:
     library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    name = c.spelling or c.callee  # an overload's key is its signature, its spelling its name
     return (
-        c.spelling in ("", c.callee)
-        and not c.callee.startswith("::")
-        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
+        c.spelling in ("", c.callee, c.callee.split("(")[0], c.callee.split("<")[0])
+        and not name.startswith("::")
+        and all(ch.isalnum() or ch in "_:<>, " for ch in name)
     )
 
 
@@ -134,7 +135,7 @@ def _localised(fn: ir.Function, root: str) -> ir.Function:
 
     def qualify(n):
         if isinstance(n, ir.Call) and _module_local(n):
-            return replace(n, spelling=f"{root}::{n.callee}")
+            return replace(n, spelling=f"{root}::{n.spelling or n.callee}")
         return n
 
     return replace(fn, name=short, body=ir.rebuild(fn.body, qualify))
@@ -177,6 +178,9 @@ class Source:
     # ------------------------------------------------------------------ lookup
     def function(self, name: str, body: bool = True) -> ir.Function:
         """The lowered function; ``body=False``: its signature only (enough to call it)."""
+        name = self.index.resolve(name)
+        if name in self.index.overloads:
+            raise self.index.overload_error(name)
         if name not in self.index.definitions:
             if name in self.index.declarations:
                 c = self.index.declarations[name]

@@ -149,8 +149,12 @@ class JitModule:
     def define(self, code: str, what: str = "generated derivative code") -> None:
         self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)
 
-    def get(self, name: str):
-        """A compiled function of this module; ``name`` may be qualified (``phys::spring``)."""
+    def get(self, name: str, fn=None):
+        """A compiled function of this module; ``name`` may be qualified (``phys::spring``).
+        One overload (``sq(double)``, ``Mat::operator[](int) const``) is chosen by the
+        parameter types of its IR function ``fn``."""
+        if "(" in name and fn is not None:
+            return self._overload(name, fn)
         scope = getattr(cppyy().gbl, self.namespace)
         for part in name.split("::"):
             try:
@@ -160,6 +164,26 @@ class JitModule:
                     raise
                 scope = getattr(scope, _PYTHON_OPERATORS[part])  # a class's operator, as cppyy names it
         return scope
+
+    def _overload(self, key: str, fn):
+        """The overload ``key`` of a name: cppyy selects it by its parameter types, spelled with
+        the module's namespace on the source's own records."""
+        from dataclasses import replace
+
+        from .. import ir
+        from ..frontend.callees import plain_name
+
+        method = bool(fn.params) and fn.params[0].name.startswith("_this")
+        spelled = []
+        for p in fn.params[1:] if method else fn.params:
+            t = p.type
+            if t.kind == ir.RECORD:
+                t = replace(t, base=f"{self.namespace}::{t.base}")
+            spelled.append(t.spell())
+        found = self.get(plain_name(key))
+        if method:
+            return found.__overload__(", ".join(spelled), fn.params[0].type.const)
+        return found.__overload__(", ".join(spelled))
 
 
 # How cppyy names a class's operators (its Python protocol methods).

@@ -88,6 +88,43 @@ def key(cursor: ci.Cursor) -> str:
     return "::".join(spaces + classes + (name,))
 
 
+def signature_key(cursor: ci.Cursor) -> str:
+    """How one overload of an overloaded name is indexed: its qualified name and parameter
+    types, as written, with `` const`` for a const method: ``sq(const Vec2&)``,
+    ``ns::Mat::operator[](int) const`` (what ``m["..."]`` and ``pyclad gen -f`` take)."""
+    spaces, classes = scopes(cursor)
+    params = ", ".join(a.type.spelling for a in cursor.get_arguments())
+    const = " const" if cursor.kind == K.CXX_METHOD and cursor.is_const_method() else ""
+    return normal_signature("::".join(spaces + classes + (f"{cursor.spelling}({params}){const}",)))
+
+
+def normal_signature(text: str) -> str:
+    """A signature key spelled one way: ``f( const Vec2 & v )`` -> ``f(const Vec2&)`` (no
+    space before ``&`` or ``*``, one after each comma; parameter names are not part of it)."""
+    text = " ".join(text.split())
+    for mark in ("&", "*"):
+        text = text.replace(f" {mark}", mark)
+    text = text.replace("( ", "(").replace(" )", ")").replace(" ,", ",").replace(",", ", ")
+    return " ".join(text.split()).replace("operator []", "operator[]").replace("operator ()", "operator()")
+
+
+def plain_name(key: str) -> str:
+    """The qualified name of a signature key (``ns::sq(double)`` -> ``ns::sq``); a key without
+    parameters unchanged."""
+    start = key.rfind("operator")
+    start = (
+        0 if start < 0 else start + len("operator") + (2 if key[start + 8 :].lstrip().startswith("()") else 0)
+    )
+    at = key.find("(", start)
+    return key[:at] if at >= 0 else key
+
+
+def overload_words(cursor: ci.Cursor) -> tuple[list[str], bool]:
+    """(the parameter types, is a const method): what tells one overload apart in its stem."""
+    const = cursor.kind == K.CXX_METHOD and cursor.is_const_method()
+    return [a.type.spelling for a in cursor.get_arguments()], const
+
+
 def stem(cursor: ci.Cursor) -> str:
     """The name derivatives of a callee are built on (its IR function's name):
     ``ns::Vec2_norm``, ``ns::operator_plus``, ``ns::Vec2_constructor`` (``_constructor1``,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import clang.cindex as ci
 
 from .. import ir
-from ..errors import Loc, NameClashError, UnsupportedError
+from ..ad import names
+from ..errors import FunctionNotFoundError, Loc, NameClashError, UnsupportedError
 from . import callees, containers, custom, lambdas, literals, methods
 from .methods import callee_at as _callee_at
 from .methods import lambda_of as _lambda_of
@@ -209,7 +210,7 @@ class SourceIndex:
     definitions: dict[str, ci.Cursor] = field(default_factory=dict)
     declarations: dict[str, ci.Cursor] = field(default_factory=dict)
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
-    overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
+    overloads: dict[str, list[str]] = field(default_factory=dict)  # name -> its overloads' signature keys
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
@@ -219,24 +220,26 @@ class SourceIndex:
     @classmethod
     def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
         idx = cls(tu, main_file)
-        idx._scan(tu.cursor, ())
+        entries: list[tuple[str, ci.Cursor]] = []
+        idx._scan(tu.cursor, (), entries)
+        idx._settle(entries)
         return idx
 
-    def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
+    def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...], entries: list) -> None:
         for c in cursor.get_children():
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
-                self._scan(c, ns + ((c.spelling,) if named else ()))
+                self._scan(c, ns + ((c.spelling,) if named else ()), entries)
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
             if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
                 if c.spelling:
                     self.records.add("::".join(ns + (c.spelling,)))
-                self._scan(c, ns + (c.spelling,))  # its methods and nested records
+                self._scan(c, ns + (c.spelling,), entries)  # its methods and nested records
                 continue
             if c.kind in (K.CXX_METHOD, K.CONSTRUCTOR):
                 if in_main and not c.is_default_method():
-                    self._add(callees.key(c), c)
+                    entries.append((callees.key(c), c))
                 continue
             if c.kind != K.FUNCTION_DECL:
                 continue
@@ -247,28 +250,58 @@ class SourceIndex:
                 continue
             if not in_main:
                 continue
-            self._add("::".join(ns + (c.spelling,)), c)
+            entries.append(("::".join(ns + (c.spelling,)), c))
 
-    def _add(self, key: str, c: ci.Cursor) -> None:
-        """Index a function, method or constructor declaration of the user's file."""
-        if c.is_definition():
-            if key in self.definitions:
-                # Reported when the function is used, so the rest of the file still loads.
-                self.overloaded.setdefault(key, (loc(self.definitions[key]), loc(c)))
-                return
-            self.definitions[key] = c
-        else:
-            self.declarations.setdefault(key, c)
+    def _settle(self, entries: list[tuple[str, ci.Cursor]]) -> None:
+        """Index the functions, methods and constructors of the user's file: by name, or, for
+        a name declared with more than one parameter list, each overload by its signature key
+        (``sq(double)``, ``Mat::operator[](int) const``): a function's identity is its signature."""
+        signatures: dict[str, list[str]] = {}
+        for key, c in entries:
+            sig = callees.signature_key(c)
+            if sig not in signatures.setdefault(key, []):
+                signatures[key].append(sig)
+        for key, sigs in signatures.items():
+            if len(sigs) > 1 and "(" not in key:
+                self.overloads[key] = sigs
+        for key, c in entries:
+            if key in self.overloads:
+                key = callees.signature_key(c)
+            if c.is_definition():
+                self.definitions.setdefault(key, c)
+            else:
+                self.declarations.setdefault(key, c)
+
+    def resolve(self, key: str) -> str:
+        """The index key of a function as a user names it: ``sq`` when it is defined once,
+        ``sq(double)`` or ``sq( double )`` for one overload (a unique function may be named by
+        its signature too)."""
+        if key in self.definitions or key in self.overloads or "(" not in key:
+            return key
+        sig = callees.normal_signature(key)
+        if sig in self.definitions:
+            return sig
+        plain = callees.plain_name(sig)
+        c = self.definitions.get(plain)
+        if c is not None and callees.signature_key(c) == sig:
+            return plain
+        return key
+
+    def overload_error(self, key: str) -> FunctionNotFoundError:
+        """A plain name used where it stands for several overloads: name one."""
+        sigs = self.overloads[key]
+        listed = ", ".join(f"'{s}'" for s in sigs)
+        return FunctionNotFoundError(
+            f"'{key}' is overloaded; name one overload by its signature: {listed}",
+            loc(self.definitions.get(sigs[0]) or self.declarations[sigs[0]]),
+        )
 
     def function(self, key: str) -> ir.Function | None:
         """The lowered IR of a function defined in the user's file, or None."""
         if key in self.lowered:
             return self.lowered[key]
-        if key in self.overloaded:
-            first, second = self.overloaded[key]
-            raise UnsupportedError(
-                f"overloaded function '{key}' (first defined at {first}) is not supported", second
-            )
+        if key in self.overloads:
+            raise self.overload_error(key)
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -354,6 +387,11 @@ class Lowerer(methods.CalleeCalls):
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         name = key if cursor.kind == K.FUNCTION_DECL and "operator" not in key else callees.stem(cursor)
+        if callees.plain_name(key) in self.index.overloads:
+            base = callees.plain_name(key) if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
+            if "operator" in base:
+                base = callees.stem(cursor)
+            name = names.overload_stem(base, *callees.overload_words(cursor))
         self.owner = name
         if cursor.kind in (K.CXX_METHOD, K.CONSTRUCTOR) and not cursor.is_static_method():
             self.this = methods.receiver(cursor, lower_type)
@@ -784,6 +822,8 @@ class Lowerer(methods.CalleeCalls):
         qualified = "::".join(ns + (ref.spelling,))
         if in_main and _custom_target(ns) is None:
             key = spelling = qualified
+            if qualified in self.index.overloads:
+                key = callees.signature_key(ref)  # the overload the call resolves to
         else:
             # A library function (std::sin, ::sin, ...): looked up by its plain name, or by its
             # qualified one when the user gave a custom derivative for that (custom_derivatives::lib::g_*).

@@ -16,7 +16,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import UnsupportedError
-from . import callees, lambdas
+from . import accessors, callees, lambdas
 from .parse import loc_of
 
 K = ci.CursorKind
@@ -181,6 +181,8 @@ class CalleeCalls:
         if callees.is_lambda_class(ref.semantic_parent):
             return self.lambda_call(c, kids, ref)
         key = callees.key(ref)
+        if key in self.index.overloads:
+            key = callees.signature_key(ref)  # the overload the call resolves to
         at = callee_at(kids, ref)
         if not _in_file(ref, self.index.main_file):
             raise _unsupported(f"a call to the library method '{key}'", c)
@@ -215,6 +217,10 @@ class CalleeCalls:
             return ir.Assign("=", recv, args[0], recv.type.value(), _loc(c))  # the implicit copy
         if len(args) != len(list(ref.get_arguments())):
             raise _unsupported(f"a call to '{key}' relying on default arguments", c)
+        if ref.result_type.kind == ci.TypeKind.LVALUEREFERENCE:
+            element = accessors.inline(self.index, key, recv, args)
+            if element is not None:
+                return element  # m[i] -> m.a[i] (see accessors)
         return ir.Call(key, (recv, *args), self.type_of(c), _loc(c), spelling=ref.spelling, kind=ir.METHOD)
 
     def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
