@@ -28,7 +28,8 @@ from .errors import (
     WrtError,
 )
 from .frontend.options import read_source
-from .overloads import Overloads
+from .frontend.templates import template_signature
+from .overloads import Instances, Overloads
 from .source import Result, Source, parse_wrt
 
 # _DTYPES, _INT_DTYPES and VECTOR_REVERSE_MAX_ROWS are re-exported for pyclad.check and the
@@ -66,6 +67,8 @@ class Module:
             return self.record_class(name)
         if name in self._source.index.overloads:
             return Overloads(self, name, self._source.index.overloads[name])
+        if name in self._source.index.function_templates:
+            return Instances(self, name, *template_signature(self._source.index.function_templates[name]))
         name = self._source.index.resolve(name)  # "sq( double )" -> "sq(double)"
         if name not in self._functions:
             fn = self._source.function(name, body=False)  # a body is lowered when differentiated
@@ -73,7 +76,8 @@ class Module:
         return self._functions[name]
 
     def __dir__(self):
-        return sorted({*self._source.index.definitions, *self._source.index.records})
+        index = self._source.index
+        return sorted({*index.definitions, *index.records, *index.overloads, *index.function_templates})
 
     def record_class(self, name: str):
         """The cppyy class of the record ``name`` (as spelled in the source's IR types)."""

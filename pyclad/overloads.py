@@ -133,3 +133,106 @@ class Deferred:
 
     def __call__(self, *args):
         return self.for_args(args)(*args)
+
+
+# ---------------------------------------------------------------------------- template instances
+_DTYPE_NAMES = {"float64": "double", "float32": "float", "int32": "int", "int64": "long"}
+
+
+class Instances(Overloads):
+    """``m.f`` on a function template: the instance comes from the arguments of each call
+    (``float`` and float64 arrays make ``T`` ``double``, float32 ``float``, an ``std::array``'s
+    length its size parameter), ``m.f["double"]`` names it, as ``m["f<double>"]`` does."""
+
+    def __init__(self, module, name: str, params: list[str], pattern: list[str]):
+        super().__init__(module, name, [])
+        self.params = params  # the template parameters' names
+        self.pattern = pattern  # the function parameters' types as written (``const T *``)
+
+    def __repr__(self) -> str:
+        return f"<pyclad function template {self.name}<{', '.join(self.params)}>>"
+
+    def __getitem__(self, args):
+        args = args if isinstance(args, tuple) else (args,)
+        return self.module[f"{self.name}<{', '.join(str(a) for a in args)}>"]
+
+    def choose(self, args: Sequence):
+        return self.module[self.deduce(args)]
+
+    def deduce(self, args: Sequence) -> str:
+        """The key of the instance ``args`` call for (``f<double>``), as C++ deduction would give."""
+        if len(args) != len(self.pattern):
+            raise ArgumentError(f"'{self.name}' takes {len(self.pattern)} arguments, got {len(args)}")
+        found: dict[str, str] = {}
+        for written, a in zip(self.pattern, args):
+            for param, value in _deduced(written, a, set(self.params)):
+                if found.setdefault(param, value) != value:
+                    raise ArgumentError(
+                        f"the arguments of '{self.name}' make its template parameter '{param}' both "
+                        f"'{found[param]}' and '{value}'; name the instance, e.g. m['{self.name}<...>']"
+                    )
+        missing = [p for p in self.params if p not in found]
+        if missing:
+            raise ArgumentError(
+                f"cannot deduce the template parameter {', '.join(repr(p) for p in missing)} of "
+                f"'{self.name}' from ({', '.join(_describe(a) for a in args)}); name the instance, "
+                f"e.g. m['{self.name}<{', '.join(found.get(p, p) for p in self.params)}>']"
+            )
+        return f"{self.name}<{', '.join(found[p] for p in self.params)}>"
+
+
+def _deduced(written: str, a, params: set[str]) -> list[tuple[str, str]]:
+    """What one argument says about the template parameters in its parameter's type."""
+    t = written.replace("&", " ").replace("const ", " ").replace("volatile ", " ")
+    pointer = "*" in t
+    t = " ".join(t.replace("*", " ").split())
+    if t in params:
+        value = _element_name(a) if pointer or isinstance(a, np.ndarray) else _scalar_name(a)
+        return [(t, value)] if value else []
+    at = t.find("<")
+    if at < 0 or not t.endswith(">"):
+        return []
+    outer, inner = t[:at].strip(), _split(t[at + 1 : -1])
+    if outer in ("std::vector", "std::array") and isinstance(a, np.ndarray):
+        out = [(inner[0], _element_name(a))] if inner and inner[0] in params else []
+        if outer == "std::array" and len(inner) > 1 and inner[1] in params:
+            out.append((inner[1], str(len(a))))
+        return out
+    cpp = getattr(type(a), "__cpp_name__", "")
+    if "<" in cpp and cpp.endswith(">"):  # a record instance: Point<double>
+        given = _split(cpp[cpp.find("<") + 1 : -1])
+        return [(w, g) for w, g in zip(inner, given) if w in params]
+    return []
+
+
+def _split(text: str) -> list[str]:
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "<"
+        depth -= ch == ">"
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return out + ([cur.strip()] if cur.strip() else [])
+
+
+def _element_name(a) -> str | None:
+    if isinstance(a, np.ndarray):
+        return _DTYPE_NAMES.get(str(a.dtype))
+    if isinstance(a, (list, tuple)) and a and all(isinstance(x, float) for x in a):
+        return "double"
+    return None
+
+
+def _scalar_name(a) -> str | None:
+    if isinstance(a, np.generic):
+        return _DTYPE_NAMES.get(str(a.dtype))
+    if isinstance(a, bool):
+        return "bool"
+    if isinstance(a, float):
+        return "double"
+    if isinstance(a, int):
+        return "int"
+    return None

@@ -168,7 +168,7 @@ class Source:
         )
         self.tu = parse(text, filename, self.args)
         self.layout = layout(self.tu, filename, text, (runtime_include(),))
-        self.index = SourceIndex.build(self.tu, filename)
+        self.index = SourceIndex.build(self.tu, filename, text, self.args)
         self.index.macros = set(self.layout.macros)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}

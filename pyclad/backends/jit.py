@@ -156,8 +156,12 @@ class JitModule:
         if "(" in name and fn is not None:
             return self._overload(name, fn)
         scope = getattr(cppyy().gbl, self.namespace)
-        for part in name.split("::"):
+        for part in _scopes(name):
             try:
+                if "<" in part and part.endswith(">"):  # a template instance: f<double>
+                    at = part.index("<")
+                    scope = getattr(scope, part[:at])[part[at + 1 : -1]]
+                    continue
                 scope = getattr(scope, part)
             except AttributeError:
                 if part not in _PYTHON_OPERATORS:
@@ -184,6 +188,23 @@ class JitModule:
         if method:
             return found.__overload__(", ".join(spelled), fn.params[0].type.const)
         return found.__overload__(", ".join(spelled))
+
+
+def _scopes(name: str) -> list[str]:
+    """``ns::f<std::string>`` -> [``ns``, ``f<std::string>``]: ``::`` inside template arguments
+    does not separate scopes."""
+    out, depth, cur, i = [], 0, "", 0
+    while i < len(name):
+        ch = name[i]
+        depth += ch == "<"
+        depth -= ch == ">"
+        if depth == 0 and name.startswith("::", i):
+            out.append(cur)
+            cur, i = "", i + 2
+            continue
+        cur += ch
+        i += 1
+    return [*out, cur]
 
 
 # How cppyy names a class's operators (its Python protocol methods).

@@ -16,7 +16,7 @@ import clang.cindex as ci
 from .. import ir
 from ..ad import names
 from ..errors import FunctionNotFoundError, Loc, NameClashError, UnsupportedError
-from . import callees, containers, custom, lambdas, literals, methods
+from . import callees, containers, custom, lambdas, literals, methods, templates
 from .methods import callee_at as _callee_at
 from .methods import lambda_of as _lambda_of
 from .parse import binary_op, loc_of, unary_op
@@ -211,6 +211,8 @@ class SourceIndex:
     declarations: dict[str, ci.Cursor] = field(default_factory=dict)
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
     overloads: dict[str, list[str]] = field(default_factory=dict)  # name -> its overloads' signature keys
+    function_templates: dict[str, ci.Cursor] = field(default_factory=dict)  # name -> FUNCTION_TEMPLATE
+    templates: templates.Templates | None = None  # instances made of them (frontend/templates.py)
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
@@ -218,11 +220,13 @@ class SourceIndex:
     records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
 
     @classmethod
-    def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
+    def build(cls, tu: ci.TranslationUnit, main_file: str, text: str = "", args=()) -> SourceIndex:
         idx = cls(tu, main_file)
         entries: list[tuple[str, ci.Cursor]] = []
         idx._scan(tu.cursor, (), entries)
         idx._settle(entries)
+        idx.templates = templates.Templates(text, main_file, list(args), qualified_name)
+        idx.templates.templates = idx.function_templates
         return idx
 
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...], entries: list) -> None:
@@ -241,7 +245,13 @@ class SourceIndex:
                 if in_main and not c.is_default_method():
                     entries.append((callees.key(c), c))
                 continue
+            if c.kind == K.FUNCTION_TEMPLATE and in_main:
+                self.function_templates["::".join(ns + (c.spelling,))] = c
+                continue
             if c.kind != K.FUNCTION_DECL:
+                continue
+            if in_main and templates.is_specialization(c):  # template <> double f<double>(...)
+                entries.append((templates.key_of(c, qualified_name), c))
                 continue
             target = _custom_target(ns)
             if target is not None:
@@ -276,6 +286,8 @@ class SourceIndex:
         """The index key of a function as a user names it: ``sq`` when it is defined once,
         ``sq(double)`` or ``sq( double )`` for one overload (a unique function may be named by
         its signature too)."""
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            return self._instance(key)
         if key in self.definitions or key in self.overloads or "(" not in key:
             return key
         sig = callees.normal_signature(key)
@@ -286,6 +298,12 @@ class SourceIndex:
         if c is not None and callees.signature_key(c) == sig:
             return plain
         return key
+
+    def _instance(self, key: str) -> str:
+        """The key of the template instance ``key`` names, made (and indexed) on first use."""
+        inst = self.templates.instantiate(key)
+        self.definitions.setdefault(inst.key, inst.cursor)
+        return inst.key
 
     def overload_error(self, key: str) -> FunctionNotFoundError:
         """A plain name used where it stands for several overloads: name one."""
@@ -302,6 +320,10 @@ class SourceIndex:
             return self.lowered[key]
         if key in self.overloads:
             raise self.overload_error(key)
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            key = self._instance(key)
+            if key in self.lowered:
+                return self.lowered[key]
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -336,6 +358,8 @@ class SourceIndex:
         to call the function, even when its body holds a construct the transforms do not support."""
         if key in self.lowered:
             return self.lowered[key]
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            key = self._instance(key)
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -392,6 +416,9 @@ class Lowerer(methods.CalleeCalls):
             if "operator" in base:
                 base = callees.stem(cursor)
             name = names.overload_stem(base, *callees.overload_words(cursor))
+        instance = templates.split_key(key) if "(" not in key else None
+        if instance is not None:
+            name = names.instance_stem(*instance)  # f<double> -> f_double
         self.owner = name
         if cursor.kind in (K.CXX_METHOD, K.CONSTRUCTOR) and not cursor.is_static_method():
             self.this = methods.receiver(cursor, lower_type)
@@ -444,6 +471,9 @@ class Lowerer(methods.CalleeCalls):
         if k == K.RETURN_STMT:
             return [ir.Return(self.expr(kids[0]) if kids else None, L)]
         if k == K.IF_STMT:
+            taken = templates.constexpr_branch(c, kids)
+            if taken is not None:  # if constexpr: only the branch the condition selects
+                return [self.one(taken)] if taken is not False else []
             if kids and not kids[0].kind.is_expression():
                 raise unsupported("an if statement with an init-statement or condition variable", c)
             cond = self.expr(kids[0])
@@ -615,6 +645,8 @@ class Lowerer(methods.CalleeCalls):
                 if enum is not None and enum.is_scoped_enum():
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
+            if ref is not None and (value := templates.parameter_value(ref)) is not None:
+                return ir.Lit(value, self.type_of(c).plain(), L)  # N of template <int N>
             if ref is not None and ref.kind == K.VAR_DECL and ref.hash in self.bound:
                 return self.bound[ref.hash]
             if ref is not None and ref.hash in self.iterators:
@@ -820,7 +852,9 @@ class Lowerer(methods.CalleeCalls):
         ns = qualified_name(ref)
         in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
         qualified = "::".join(ns + (ref.spelling,))
-        if in_main and _custom_target(ns) is None:
+        if in_main and templates.is_specialization(ref):
+            key = spelling = templates.key_of(ref, qualified_name)  # the instance: f<double>
+        elif in_main and _custom_target(ns) is None:
             key = spelling = qualified
             if qualified in self.index.overloads:
                 key = callees.signature_key(ref)  # the overload the call resolves to
