@@ -28,7 +28,7 @@ from .errors import (
     WrtError,
 )
 from .frontend.options import read_source
-from .frontend.templates import template_signature
+from .frontend.templates import split_key, template_signature
 from .overloads import Instances, Overloads
 from .source import Result, Source, parse_wrt
 
@@ -63,7 +63,7 @@ class Module:
     def __getitem__(self, name: str) -> Function:
         """A function by (qualified) name: ``m["phys::spring"]``, the same as ``m.phys.spring``.
         A struct or class of the source is its cppyy class: ``m.Params(1.5, -0.5)``."""
-        if name in self._source.index.records:
+        if name in self._source.index.records or _class_instance(self._source.index, name):
             return self.record_class(name)
         if name in self._source.index.overloads:
             return Overloads(self, name, self._source.index.overloads[name])
@@ -112,6 +112,12 @@ class Module:
                 native, length_plan(kernel.params) if checked else (), kernel.name
             )
         return hit
+
+
+def _class_instance(index, name: str) -> bool:
+    """``Point<double>``: an instance of one of the source's class templates."""
+    split = split_key(name)
+    return split is not None and split[0] in index.class_templates
 
 
 def _bind(native, plan: tuple[int, ...], name: str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import clang.cindex as ci
 
+from ..ad.names import type_word
 from ..errors import UnsupportedError
 from .parse import loc_of
 
@@ -66,9 +67,22 @@ def scopes(cursor: ci.Cursor) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if c.kind == K.NAMESPACE and c.spelling:
             spaces.append(c.spelling)
         elif c.kind in _CLASSES:
-            classes.append(c.spelling)
+            classes.append(c.displayname if is_class_instance(c) else c.spelling)  # Point<double>
         c = c.semantic_parent
     return tuple(reversed(spaces)), tuple(reversed(classes))
+
+
+def is_class_instance(record: ci.Cursor) -> bool:
+    """A struct or class made from a class template (``Point<double>``)."""
+    return pattern_of(record) is not record
+
+
+def pattern_of(record: ci.Cursor) -> ci.Cursor:
+    """The class template a record is an instance of, or the record itself.  libclang gives an
+    instance's fields (through its type) and its members' instantiated bodies (through the
+    calls that use them), but no children: what the author wrote is read from the template."""
+    t = ci.conf.lib.clang_getSpecializedCursorTemplate(record)
+    return t if t is not None and t.kind == K.CLASS_TEMPLATE else record
 
 
 def is_constructor(cursor: ci.Cursor) -> bool:
@@ -131,12 +145,12 @@ def stem(cursor: ci.Cursor) -> str:
     ... in declaration order when a record has several)."""
     spaces, classes = scopes(cursor)
     if is_constructor(cursor):
-        own = user_constructors(cursor.semantic_parent)
-        at = next((i for i, c in enumerate(own) if c.displayname == cursor.displayname), 0)
+        own = user_constructors(pattern_of(cursor.semantic_parent))
+        at = next((i for i, c in enumerate(own) if c.location.offset == cursor.location.offset), 0)
         name = "constructor" + (str(at) if len(own) > 1 else "")
     else:
         name = identifier(cursor.spelling, cursor)
-    local = "_".join(classes + (name,))
+    local = "_".join(tuple(type_word(c) for c in classes) + (name,))  # Point<double> -> Point_double
     return "::".join(spaces + (local,))
 
 

@@ -109,6 +109,8 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
     such as ``Node* next``, is named without its fields)."""
     decl = t.get_declaration()
     qualified = "::".join(qualified_name(decl) + (decl.spelling,))
+    if callees.is_class_instance(decl) and not _in_system_header(decl):
+        qualified = "::".join(qualified_name(decl) + (decl.displayname,))  # Point<double>
     # The standard library's inline namespaces (libstdc++'s __debug, libc++'s __1) add no name.
     if (
         "::".join(n for n in qualified_name(decl) if not n.startswith("__")) + "::" + decl.spelling
@@ -140,15 +142,20 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         return ir.Type(qualified, kind=ir.RECORD)
     inner = open_records + (qualified,)
     fields = []
-    for c in decl.get_children():
+    members = list(decl.get_children())
+    if callees.is_class_instance(decl):  # an instance's fields come with its type
+        members = list(t.get_fields()) + [
+            c for c in callees.pattern_of(decl).get_children() if c.kind != K.FIELD_DECL
+        ]
+    for c in members:
         if c.kind == K.FIELD_DECL:
             if c.is_bitfield():
                 raise unsupported("a bit-field member", c)
             fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
-    presets, aggregate = _construction(decl, fields)
-    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    presets, aggregate = _construction(callees.pattern_of(decl), fields)
+    ctors = [c for c in callees.pattern_of(decl).get_children() if c.kind == K.CONSTRUCTOR]
     constructible = not ctors or any(not list(c.get_arguments()) for c in ctors)
     return ir.Type(
         qualified,
@@ -213,6 +220,7 @@ class SourceIndex:
     overloads: dict[str, list[str]] = field(default_factory=dict)  # name -> its overloads' signature keys
     function_templates: dict[str, ci.Cursor] = field(default_factory=dict)  # name -> FUNCTION_TEMPLATE
     templates: templates.Templates | None = None  # instances made of them (frontend/templates.py)
+    class_templates: set[str] = field(default_factory=set)  # struct and class templates of the file
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
@@ -244,6 +252,9 @@ class SourceIndex:
             if c.kind in (K.CXX_METHOD, K.CONSTRUCTOR):
                 if in_main and not c.is_default_method():
                     entries.append((callees.key(c), c))
+                continue
+            if c.kind == K.CLASS_TEMPLATE and in_main:
+                self.class_templates.add("::".join(ns + (c.spelling,)))  # its instances: Point<double>
                 continue
             if c.kind == K.FUNCTION_TEMPLATE and in_main:
                 self.function_templates["::".join(ns + (c.spelling,))] = c
@@ -411,7 +422,7 @@ class Lowerer(methods.CalleeCalls):
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         name = key if cursor.kind == K.FUNCTION_DECL and "operator" not in key else callees.stem(cursor)
-        if callees.plain_name(key) in self.index.overloads:
+        if callees.plain_name(key) in self.index.overloads or (cursor.kind == K.CXX_METHOD and "(" in key):
             base = callees.plain_name(key) if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
             if "operator" in base:
                 base = callees.stem(cursor)
