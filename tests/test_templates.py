@@ -200,3 +200,25 @@ def test_two_instances_in_one_generated_header_compile_and_agree_with_finite_dif
     )
     assert fwd.returncode == 0, fwd.stderr
     assert "double poly_double_3_darg1(const double *c, double x)" in fwd.stdout
+
+
+def test_an_explicit_specialization_is_differentiated_as_written_and_used_by_other_instances():
+    m = pyclad.cppdef(
+        "template <typename T> T tw(T x) { return x * x; }\n"
+        "template <> double tw<double>(double x) { return 3 * x; }\n"
+        "template <typename T> T tw2(T x) { return tw(x) + x; }\n"
+    )
+    assert pyclad.gradient(m.tw)(2.0) == (3.0,)  # the specialization: 3 x
+    assert pyclad.gradient(m.tw2)(2.0) == (4.0,)
+    assert pyclad.differentiate(m.tw, "x")(np.float32(2.0)) == pytest.approx(4.0)  # tw<float>: x * x
+
+
+def test_overloaded_function_templates_are_a_located_unsupported_error():
+    m = pyclad.cppdef(
+        "template <typename T> T ov(T x) { return x; }\n"
+        "template <typename T> T ov(T x, T y) { return x * y; }\n"
+        "double calls_ov(double x) { return ov(x) * x; }\n"
+    )
+    with pytest.raises(pyclad.UnsupportedError, match="overloaded function templates") as info:
+        pyclad.gradient(m.calls_ov)
+    assert "<string>:2:" in str(info.value)

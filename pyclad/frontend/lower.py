@@ -221,6 +221,7 @@ class SourceIndex:
     function_templates: dict[str, ci.Cursor] = field(default_factory=dict)  # name -> FUNCTION_TEMPLATE
     templates: templates.Templates | None = None  # instances made of them (frontend/templates.py)
     class_templates: set[str] = field(default_factory=set)  # struct and class templates of the file
+    templates_overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> two definitions
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
@@ -235,6 +236,7 @@ class SourceIndex:
         idx._settle(entries)
         idx.templates = templates.Templates(text, main_file, list(args), qualified_name)
         idx.templates.templates = idx.function_templates
+        idx.templates.overloaded = idx.templates_overloaded
         return idx
 
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...], entries: list) -> None:
@@ -257,7 +259,12 @@ class SourceIndex:
                 self.class_templates.add("::".join(ns + (c.spelling,)))  # its instances: Point<double>
                 continue
             if c.kind == K.FUNCTION_TEMPLATE and in_main:
-                self.function_templates["::".join(ns + (c.spelling,))] = c
+                name = "::".join(ns + (c.spelling,))
+                known = self.function_templates.get(name)
+                if known is not None and known.is_definition() and c.is_definition():
+                    self.templates_overloaded.setdefault(name, (loc(known), loc(c)))
+                if known is None or c.is_definition():
+                    self.function_templates[name] = c
                 continue
             if c.kind != K.FUNCTION_DECL:
                 continue

@@ -161,6 +161,7 @@ class Templates:
         self.args = args
         self.qualified = qualified  # cursor -> its enclosing names (frontend.lower.qualified_name)
         self.templates: dict[str, ci.Cursor] = {}  # qualified name -> FUNCTION_TEMPLATE
+        self.overloaded: dict = {}  # names of two function templates -> their locations
         self.instances: dict[str, Instance] = {}
         self.aliases: dict[str, str] = {}  # a key as asked for -> the instance's key
         self.copies: list[str] = []  # the text of every copy made, in order
@@ -175,6 +176,11 @@ class Templates:
         if key in self.aliases:
             return self.instances[self.aliases[key]]
         name, args = split_key(key)
+        if name in self.overloaded:
+            first, second = self.overloaded[name]
+            raise UnsupportedError(
+                f"overloaded function templates ('{name}', also defined at {first}) are not supported", second
+            )
         template = self.templates[name]
         params = parameters(template)
         where = loc_of(template.location, template.translation_unit)
