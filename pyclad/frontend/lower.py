@@ -429,7 +429,8 @@ class Lowerer(methods.CalleeCalls):
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         name = key if cursor.kind == K.FUNCTION_DECL and "operator" not in key else callees.stem(cursor)
-        if callees.plain_name(key) in self.index.overloads or (cursor.kind == K.CXX_METHOD and "(" in key):
+        signature_keyed = cursor.kind == K.CXX_METHOD and callees.plain_name(key) != key
+        if callees.plain_name(key) in self.index.overloads or signature_keyed:
             base = callees.plain_name(key) if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
             if "operator" in base:
                 base = callees.stem(cursor)

@@ -70,7 +70,7 @@ def split_args(text: str) -> list[str]:
 def split_key(key: str) -> tuple[str, list[str]] | None:
     """``ns::f<double, 3>`` -> (``ns::f``, [``double``, ``3``]); None without template arguments."""
     at = key.find("<")
-    if at <= 0 or not key.endswith(">"):
+    if at <= 0 or not key.endswith(">") or "operator" in key or "(" in key:
         return None
     return key[:at].strip(), split_args(key[at + 1 : -1])
 
