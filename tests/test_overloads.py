@@ -181,3 +181,14 @@ def test_overloads_no_call_can_tell_apart_are_a_located_name_clash():
     with pytest.raises(pyclad.PycladError, match="h_double") as info:
         pyclad.gradient(m["h(const double&)"])
     assert "<string>:2:" in str(info.value)
+
+
+def test_a_declaration_spelled_with_a_typedef_is_the_same_function_not_an_overload():
+    m = pyclad.cppdef(
+        "typedef double Real;\n"
+        "double f(Real x);\n"
+        "double f(double x) { return x * x; }\n"
+        "double g(double x) { return f(x) * 2; }\n"
+    )
+    assert pyclad.gradient(m.f)(3.0) == (6.0,)  # m.f is the one function
+    assert pyclad.gradient(m.g)(3.0) == (12.0,)

@@ -104,10 +104,11 @@ def key(cursor: ci.Cursor) -> str:
 
 def signature_key(cursor: ci.Cursor) -> str:
     """How one overload of an overloaded name is indexed: its qualified name and parameter
-    types, as written, with `` const`` for a const method: ``sq(const Vec2&)``,
+    types (canonical: a typedef is what it names, so that a declaration and the definition
+    agree), with `` const`` for a const method: ``sq(const Vec2&)``,
     ``ns::Mat::operator[](int) const`` (what ``m["..."]`` and ``pyclad gen -f`` take)."""
     spaces, classes = scopes(cursor)
-    params = ", ".join(a.type.spelling for a in cursor.get_arguments())
+    params = ", ".join(a.type.get_canonical().spelling for a in cursor.get_arguments())
     const = " const" if cursor.kind == K.CXX_METHOD and cursor.is_const_method() else ""
     return normal_signature("::".join(spaces + classes + (f"{cursor.spelling}({params}){const}",)))
 
@@ -136,7 +137,7 @@ def plain_name(key: str) -> str:
 def overload_words(cursor: ci.Cursor) -> tuple[list[str], bool]:
     """(the parameter types, is a const method): what tells one overload apart in its stem."""
     const = cursor.kind == K.CXX_METHOD and cursor.is_const_method()
-    return [a.type.spelling for a in cursor.get_arguments()], const
+    return [a.type.get_canonical().spelling for a in cursor.get_arguments()], const
 
 
 def stem(cursor: ci.Cursor) -> str:
