@@ -56,7 +56,7 @@ class Module:
         index = self._source.index
         if name in index.records:  # the class (its methods are m["Rec::method"])
             return self[name]
-        if any(k.startswith(name + "::") for k in (*index.definitions, *index.records)):
+        if any(k.startswith(name + "::") for k in _scoped_names(index)):
             return _Namespace(self, name)
         return self[name]
 
@@ -114,6 +114,11 @@ class Module:
         return hit
 
 
+def _scoped_names(index) -> tuple[str, ...]:
+    """Every qualified name of the source a Python attribute can lead to."""
+    return (*index.definitions, *index.records, *index.function_templates, *index.class_templates)
+
+
 def _class_instance(index, name: str) -> bool:
     """``Point<double>``: an instance of one of the source's class templates."""
     split = split_key(name)
@@ -140,8 +145,7 @@ class _Namespace:
         return (
             getattr(self._module, f"{self._prefix}::{name}")
             if any(
-                k.startswith(f"{self._prefix}::{name}::")
-                for k in (*self._module.source.index.definitions, *self._module.source.index.records)
+                k.startswith(f"{self._prefix}::{name}::") for k in _scoped_names(self._module.source.index)
             )
             else self._module[f"{self._prefix}::{name}"]
         )

@@ -222,3 +222,22 @@ def test_overloaded_function_templates_are_a_located_unsupported_error():
     with pytest.raises(pyclad.UnsupportedError, match="overloaded function templates") as info:
         pyclad.gradient(m.calls_ov)
     assert "<string>:2:" in str(info.value)
+
+
+def test_templates_in_a_namespace_and_member_templates_differentiate():
+    m = pyclad.cppdef(
+        "namespace phys {\n"
+        "template <typename T> T spring(T x, T k) { return 0.5 * k * x * x; }\n"
+        "}\n"
+        "struct Scaler {\n"
+        "    double s;\n"
+        "    template <typename T> T scale(T x) const { return s * x; }\n"
+        "};\n"
+        "double total(double x) { return phys::spring(x, 2.0) + phys::spring<double>(x, 1.0); }\n"
+        "double member(double x) { Scaler sc{3.0}; return sc.scale(x) * x; }\n"
+    )
+    assert pyclad.gradient(m.phys.spring)(2.0, 3.0) == (6.0, 2.0)  # k x, x^2 / 2
+    assert pyclad.gradient(m.total)(2.0) == (6.0,)  # 1.5 x^2
+    assert "namespace phys" in pyclad.gradient(m["phys::spring<double>"]).code
+    assert pyclad.gradient(m.member)(2.0) == (12.0,)  # 3 x^2
+    assert pyclad.differentiate(m.member, "x")(2.0) == 12.0

@@ -258,7 +258,12 @@ class SourceIndex:
             if c.kind == K.CLASS_TEMPLATE and in_main:
                 self.class_templates.add("::".join(ns + (c.spelling,)))  # its instances: Point<double>
                 continue
-            if c.kind == K.FUNCTION_TEMPLATE and in_main:
+            if (
+                c.kind == K.FUNCTION_TEMPLATE
+                and in_main
+                and cursor.kind != K.STRUCT_DECL
+                and cursor.kind != K.CLASS_DECL
+            ):
                 name = "::".join(ns + (c.spelling,))
                 known = self.function_templates.get(name)
                 if known is not None and known.is_definition() and c.is_definition():
@@ -436,8 +441,9 @@ class Lowerer(methods.CalleeCalls):
                 base = callees.stem(cursor)
             name = names.overload_stem(base, *callees.overload_words(cursor))
         instance = templates.split_key(key) if "(" not in key else None
-        if instance is not None:
-            name = names.instance_stem(*instance)  # f<double> -> f_double
+        if instance is not None:  # f<double> -> f_double, S::f<double> -> S_f_double
+            base = instance[0] if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
+            name = names.instance_stem(base, instance[1])
         self.owner = name
         if cursor.kind in (K.CXX_METHOD, K.CONSTRUCTOR) and not cursor.is_static_method():
             self.this = methods.receiver(cursor, lower_type)

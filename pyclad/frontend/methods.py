@@ -16,7 +16,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import UnsupportedError
-from . import accessors, callees, lambdas
+from . import accessors, callees, lambdas, templates
 from .parse import loc_of
 
 K = ci.CursorKind
@@ -251,7 +251,9 @@ class CalleeCalls:
         on first use with the body libclang instantiated for it; a name the template overloads
         (the const and non-const ``operator()``) is keyed by its signature."""
         record = ref.semantic_parent
-        if record is None or not callees.is_class_instance(record):
+        if ref.kind == K.CXX_METHOD and templates.member_template_of(ref) is not None:
+            key = callees.signature_key(ref)  # an instance of a member template: S::f(double) const
+        elif record is None or not callees.is_class_instance(record):
             return key
         same = [c for c in callees.pattern_of(record).get_children() if c.spelling == ref.spelling]
         if len(same) > 1 and ref.kind != K.CONSTRUCTOR:

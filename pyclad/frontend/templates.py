@@ -80,6 +80,13 @@ def is_specialization(c: ci.Cursor) -> bool:
     return c.kind == K.FUNCTION_DECL and c.get_num_template_arguments() >= 0 and _template_of(c) is not None
 
 
+def member_template_of(c: ci.Cursor) -> ci.Cursor | None:
+    """The member function template a method is an instance of (libclang gives such an
+    instance's body, instantiated, but not its template arguments: it is keyed by its
+    signature), or None."""
+    return _template_of(c) if c.kind == K.CXX_METHOD else None
+
+
 def _template_of(c: ci.Cursor) -> ci.Cursor | None:
     t = ci.conf.lib.clang_getSpecializedCursorTemplate(c)
     return None if t is None or t.kind != K.FUNCTION_TEMPLATE else t
@@ -236,9 +243,7 @@ class Templates:
 
     def _find(self, tu: ci.TranslationUnit, template: ci.Cursor, ns: str) -> tuple[ci.Cursor, list[str]]:
         """The copy's function in ``tu`` and the canonical spelling of its template arguments."""
-        scope = tu.cursor
-        for n in self.qualified(template) + (ns,):
-            scope = next(c for c in scope.get_children() if c.kind == K.NAMESPACE and c.spelling == n)
+        scope = _namespace_named(tu.cursor, ns)
         found, values = None, {}
         for c in scope.get_children():
             if c.kind == K.TYPE_ALIAS_DECL:
@@ -248,6 +253,18 @@ class Templates:
             elif c.kind == K.FUNCTION_DECL and c.spelling == f"__pyclad_{template.spelling}":
                 found = c
         return found, [values[p.spelling] for p in parameters(template)]
+
+
+def _namespace_named(cursor: ci.Cursor, name: str) -> ci.Cursor | None:
+    """The namespace ``name`` (unique in the translation unit) at any depth of namespaces."""
+    for c in cursor.get_children():
+        if c.kind == K.NAMESPACE:
+            if c.spelling == name:
+                return c
+            inner = _namespace_named(c, name)
+            if inner is not None:
+                return inner
+    return None
 
 
 def _without_header(template: ci.Cursor, raw: bytes) -> str:
