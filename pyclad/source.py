@@ -21,6 +21,7 @@ from .frontend import options
 from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
 from .frontend.parse import compile_args, parse
+from .frontend.templates import parameters as template_parameters
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,13 @@ class Source:
         name = self.index.resolve(name)
         if name in self.index.overloads:
             raise self.index.overload_error(name)
+        if name not in self.index.definitions and name in self.index.function_templates:
+            template = self.index.function_templates[name]
+            params = ", ".join(c.spelling for c in template_parameters(template))
+            raise FunctionNotFoundError(
+                f"'{name}' is a function template <{params}>: name an instance, e.g. '{name}<double>'",
+                _loc(template),
+            )
         if name not in self.index.definitions:
             if name in self.index.declarations:
                 c = self.index.declarations[name]

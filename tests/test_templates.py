@@ -241,3 +241,11 @@ def test_templates_in_a_namespace_and_member_templates_differentiate():
     assert "namespace phys" in pyclad.gradient(m["phys::spring<double>"]).code
     assert pyclad.gradient(m.member)(2.0) == (12.0,)  # 3 x^2
     assert pyclad.differentiate(m.member, "x")(2.0) == 12.0
+
+
+def test_the_cli_asked_for_a_template_by_its_bare_name_says_it_is_a_template(tmp_path):
+    (tmp_path / "model.cpp").write_text(SRC)
+    out = pyclad_cli("gen", tmp_path / "model.cpp", "-f", "f", "--mode", "reverse")
+    assert out.returncode == 1
+    assert "'f' is a function template <T>: name an instance, e.g. 'f<double>'" in out.stderr
+    assert "model.cpp:10:" in out.stderr
