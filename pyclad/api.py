@@ -28,6 +28,8 @@ from .errors import (
     WrtError,
 )
 from .frontend.options import read_source
+from .frontend.templates import split_key, template_signature
+from .overloads import Instances, Overloads
 from .source import Result, Source, parse_wrt
 
 # _DTYPES, _INT_DTYPES and VECTOR_REVERSE_MAX_ROWS are re-exported for pyclad.check and the
@@ -54,22 +56,28 @@ class Module:
         index = self._source.index
         if name in index.records:  # the class (its methods are m["Rec::method"])
             return self[name]
-        if any(k.startswith(name + "::") for k in (*index.definitions, *index.records)):
+        if any(k.startswith(name + "::") for k in _scoped_names(index)):
             return _Namespace(self, name)
         return self[name]
 
     def __getitem__(self, name: str) -> Function:
         """A function by (qualified) name: ``m["phys::spring"]``, the same as ``m.phys.spring``.
         A struct or class of the source is its cppyy class: ``m.Params(1.5, -0.5)``."""
-        if name in self._source.index.records:
+        if name in self._source.index.records or _class_instance(self._source.index, name):
             return self.record_class(name)
+        if name in self._source.index.overloads:
+            return Overloads(self, name, self._source.index.overloads[name])
+        if name in self._source.index.function_templates:
+            return Instances(self, name, *template_signature(self._source.index.function_templates[name]))
+        name = self._source.index.resolve(name)  # "sq( double )" -> "sq(double)"
         if name not in self._functions:
             fn = self._source.function(name, body=False)  # a body is lowered when differentiated
             self._functions[name] = Function(self, fn, name)
         return self._functions[name]
 
     def __dir__(self):
-        return sorted({*self._source.index.definitions, *self._source.index.records})
+        index = self._source.index
+        return sorted({*index.definitions, *index.records, *index.overloads, *index.function_templates})
 
     def record_class(self, name: str):
         """The cppyy class of the record ``name`` (as spelled in the source's IR types)."""
@@ -106,6 +114,17 @@ class Module:
         return hit
 
 
+def _scoped_names(index) -> tuple[str, ...]:
+    """Every qualified name of the source a Python attribute can lead to."""
+    return (*index.definitions, *index.records, *index.function_templates, *index.class_templates)
+
+
+def _class_instance(index, name: str) -> bool:
+    """``Point<double>``: an instance of one of the source's class templates."""
+    split = split_key(name)
+    return split is not None and split[0] in index.class_templates
+
+
 def _bind(native, plan: tuple[int, ...], name: str):
     """A caller of ``native`` taking the argument list; ``plan``: where lengths go (checked entries)."""
     if plan:
@@ -126,8 +145,7 @@ class _Namespace:
         return (
             getattr(self._module, f"{self._prefix}::{name}")
             if any(
-                k.startswith(f"{self._prefix}::{name}::")
-                for k in (*self._module.source.index.definitions, *self._module.source.index.records)
+                k.startswith(f"{self._prefix}::{name}::") for k in _scoped_names(self._module.source.index)
             )
             else self._module[f"{self._prefix}::{name}"]
         )
@@ -162,16 +180,21 @@ class Function:
         function that declares them pointers (see pyclad.record_arrays)."""
         jit = self.module._jit
         if not record_arrays.needs_shim(self.ir):
-            return jit.get(self.name)
+            return jit.get(self.name, self.ir)
         name, code = record_arrays.shim_source(self.ir, f"{jit.root}::{self.name}")
         try:
             jit.define(code, f"the call of {self.name} from Python")
         except CompileError:  # a method, or a signature the forwarding cannot spell: call it directly
-            return jit.get(self.name)
+            return jit.get(self.name, self.ir)
         return jit.get(name)
 
 
 def _handle(fn) -> Function:
+    if isinstance(fn, Overloads):
+        raise ArgumentError(
+            f"'{fn.name}' is overloaded ({', '.join(fn.keys)}): this derivative is built for one "
+            f"function; name it, e.g. m[{fn.keys[0]!r}]"
+        )
     if isinstance(fn, Function):
         _refine_plan(fn)
         return fn
@@ -226,6 +249,8 @@ def differentiate(fn, wrt=None, order: int = 1, checked: bool = True):
     kept per length), and a record parameter ``"p"`` one per floating field (declaration
     order, nested records flattened; a record of the same type back, its int fields zero);
     ``"p.q"`` names a nested record, ``"p.a"`` one field (scalar forward mode)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(differentiate, wrt, order, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     specs = parse_wrt(fn.ir, wrt)
@@ -280,6 +305,8 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(hessian, wrt, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     if not fn.ir.ret.is_float:
@@ -304,6 +331,8 @@ def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks)."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(gradient, wrt, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt), checked)
@@ -318,6 +347,8 @@ def _single_name(wrt) -> bool:
 def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
     """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
     tuple by the same rule as gradient's."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(value_and_grad, wrt, checked)
     return ValueAndGrad(gradient(fn, wrt, checked))
 
 
@@ -326,6 +357,8 @@ def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian
     or scalars followed by an output array): rows = outputs, columns = inputs in parameter
     order (an array or a ``std::vector`` / ``std::array`` input spans one column per element).  ``mode``: "forward" (vector forward mode), "reverse" (one pullback per row),
     or "auto".  ``checked`` as in gradient()."""
+    if isinstance(fn, Overloads):
+        return fn.deferred(jacobian, wrt, mode, checked)
     fn = _handle(fn)
     _check_flag(fn, checked)
     if mode not in ("auto", "forward", "reverse"):

@@ -21,6 +21,7 @@ from .frontend import options
 from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
 from .frontend.parse import compile_args, parse
+from .frontend.templates import parameters as template_parameters
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,11 @@ def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str
 def _module_local(c: ir.Call) -> bool:
     """A call to one of the module's own functions (user or generated), written with its key:
     library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    name = c.spelling or c.callee  # an overload's key is its signature, its spelling its name
     return (
-        c.spelling in ("", c.callee)
-        and not c.callee.startswith("::")
-        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
+        c.spelling in ("", c.callee, c.callee.split("(")[0], c.callee.split("<")[0])
+        and not name.startswith("::")
+        and all(ch.isalnum() or ch in "_:<>, " for ch in name)
     )
 
 
@@ -134,7 +136,7 @@ def _localised(fn: ir.Function, root: str) -> ir.Function:
 
     def qualify(n):
         if isinstance(n, ir.Call) and _module_local(n):
-            return replace(n, spelling=f"{root}::{n.callee}")
+            return replace(n, spelling=f"{root}::{n.spelling or n.callee}")
         return n
 
     return replace(fn, name=short, body=ir.rebuild(fn.body, qualify))
@@ -167,7 +169,7 @@ class Source:
         )
         self.tu = parse(text, filename, self.args)
         self.layout = layout(self.tu, filename, text, (runtime_include(),))
-        self.index = SourceIndex.build(self.tu, filename)
+        self.index = SourceIndex.build(self.tu, filename, text, self.args)
         self.index.macros = set(self.layout.macros)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}
@@ -177,6 +179,16 @@ class Source:
     # ------------------------------------------------------------------ lookup
     def function(self, name: str, body: bool = True) -> ir.Function:
         """The lowered function; ``body=False``: its signature only (enough to call it)."""
+        name = self.index.resolve(name)
+        if name in self.index.overloads:
+            raise self.index.overload_error(name)
+        if name not in self.index.definitions and name in self.index.function_templates:
+            template = self.index.function_templates[name]
+            params = ", ".join(c.spelling for c in template_parameters(template))
+            raise FunctionNotFoundError(
+                f"'{name}' is a function template <{params}>: name an instance, e.g. '{name}<double>'",
+                _loc(template),
+            )
         if name not in self.index.definitions:
             if name in self.index.declarations:
                 c = self.index.declarations[name]

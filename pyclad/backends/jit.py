@@ -149,17 +149,62 @@ class JitModule:
     def define(self, code: str, what: str = "generated derivative code") -> None:
         self._define(f"namespace {self.namespace} {{\n{code}\n}}\n", what)
 
-    def get(self, name: str):
-        """A compiled function of this module; ``name`` may be qualified (``phys::spring``)."""
+    def get(self, name: str, fn=None):
+        """A compiled function of this module; ``name`` may be qualified (``phys::spring``).
+        One overload (``sq(double)``, ``Mat::operator[](int) const``) is chosen by the
+        parameter types of its IR function ``fn``."""
+        if "(" in name and fn is not None:
+            return self._overload(name, fn)
         scope = getattr(cppyy().gbl, self.namespace)
-        for part in name.split("::"):
+        for part in _scopes(name):
             try:
+                if "<" in part and part.endswith(">"):  # a template instance: f<double>
+                    at = part.index("<")
+                    scope = getattr(scope, part[:at])[part[at + 1 : -1]]
+                    continue
                 scope = getattr(scope, part)
             except AttributeError:
                 if part not in _PYTHON_OPERATORS:
                     raise
                 scope = getattr(scope, _PYTHON_OPERATORS[part])  # a class's operator, as cppyy names it
         return scope
+
+    def _overload(self, key: str, fn):
+        """The overload ``key`` of a name: cppyy selects it by its parameter types, spelled with
+        the module's namespace on the source's own records."""
+        from dataclasses import replace
+
+        from .. import ir
+        from ..frontend.callees import plain_name
+
+        method = bool(fn.params) and fn.params[0].name.startswith("_this")
+        spelled = []
+        for p in fn.params[1:] if method else fn.params:
+            t = p.type
+            if t.kind == ir.RECORD:
+                t = replace(t, base=f"{self.namespace}::{t.base}")
+            spelled.append(t.spell())
+        found = self.get(plain_name(key))
+        if method:
+            return found.__overload__(", ".join(spelled), fn.params[0].type.const)
+        return found.__overload__(", ".join(spelled))
+
+
+def _scopes(name: str) -> list[str]:
+    """``ns::f<std::string>`` -> [``ns``, ``f<std::string>``]: ``::`` inside template arguments
+    does not separate scopes."""
+    out, depth, cur, i = [], 0, "", 0
+    while i < len(name):
+        ch = name[i]
+        depth += ch == "<"
+        depth -= ch == ">"
+        if depth == 0 and name.startswith("::", i):
+            out.append(cur)
+            cur, i = "", i + 2
+            continue
+        cur += ch
+        i += 1
+    return [*out, cur]
 
 
 # How cppyy names a class's operators (its Python protocol methods).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import clang.cindex as ci
 
+from ..ad.names import type_word
 from ..errors import UnsupportedError
 from .parse import loc_of
 
@@ -66,9 +67,22 @@ def scopes(cursor: ci.Cursor) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if c.kind == K.NAMESPACE and c.spelling:
             spaces.append(c.spelling)
         elif c.kind in _CLASSES:
-            classes.append(c.spelling)
+            classes.append(c.displayname if is_class_instance(c) else c.spelling)  # Point<double>
         c = c.semantic_parent
     return tuple(reversed(spaces)), tuple(reversed(classes))
+
+
+def is_class_instance(record: ci.Cursor) -> bool:
+    """A struct or class made from a class template (``Point<double>``)."""
+    return pattern_of(record) is not record
+
+
+def pattern_of(record: ci.Cursor) -> ci.Cursor:
+    """The class template a record is an instance of, or the record itself.  libclang gives an
+    instance's fields (through its type) and its members' instantiated bodies (through the
+    calls that use them), but no children: what the author wrote is read from the template."""
+    t = ci.conf.lib.clang_getSpecializedCursorTemplate(record)
+    return t if t is not None and t.kind == K.CLASS_TEMPLATE else record
 
 
 def is_constructor(cursor: ci.Cursor) -> bool:
@@ -88,18 +102,56 @@ def key(cursor: ci.Cursor) -> str:
     return "::".join(spaces + classes + (name,))
 
 
+def signature_key(cursor: ci.Cursor) -> str:
+    """How one overload of an overloaded name is indexed: its qualified name and parameter
+    types (canonical: a typedef is what it names, so that a declaration and the definition
+    agree), with `` const`` for a const method: ``sq(const Vec2&)``,
+    ``ns::Mat::operator[](int) const`` (what ``m["..."]`` and ``pyclad gen -f`` take)."""
+    spaces, classes = scopes(cursor)
+    params = ", ".join(a.type.get_canonical().spelling for a in cursor.get_arguments())
+    const = " const" if cursor.kind == K.CXX_METHOD and cursor.is_const_method() else ""
+    return normal_signature("::".join(spaces + classes + (f"{cursor.spelling}({params}){const}",)))
+
+
+def normal_signature(text: str) -> str:
+    """A signature key spelled one way: ``f( const Vec2 & v )`` -> ``f(const Vec2&)`` (no
+    space before ``&`` or ``*``, one after each comma; parameter names are not part of it)."""
+    text = " ".join(text.split())
+    for mark in ("&", "*"):
+        text = text.replace(f" {mark}", mark)
+    text = text.replace("( ", "(").replace(" )", ")").replace(" ,", ",").replace(",", ", ")
+    return " ".join(text.split()).replace("operator []", "operator[]").replace("operator ()", "operator()")
+
+
+def plain_name(key: str) -> str:
+    """The qualified name of a signature key (``ns::sq(double)`` -> ``ns::sq``); a key without
+    parameters unchanged."""
+    start = key.rfind("operator")
+    start = (
+        0 if start < 0 else start + len("operator") + (2 if key[start + 8 :].lstrip().startswith("()") else 0)
+    )
+    at = key.find("(", start)
+    return key[:at] if at >= 0 else key
+
+
+def overload_words(cursor: ci.Cursor) -> tuple[list[str], bool]:
+    """(the parameter types, is a const method): what tells one overload apart in its stem."""
+    const = cursor.kind == K.CXX_METHOD and cursor.is_const_method()
+    return [a.type.get_canonical().spelling for a in cursor.get_arguments()], const
+
+
 def stem(cursor: ci.Cursor) -> str:
     """The name derivatives of a callee are built on (its IR function's name):
     ``ns::Vec2_norm``, ``ns::operator_plus``, ``ns::Vec2_constructor`` (``_constructor1``,
     ... in declaration order when a record has several)."""
     spaces, classes = scopes(cursor)
     if is_constructor(cursor):
-        own = user_constructors(cursor.semantic_parent)
-        at = next((i for i, c in enumerate(own) if c.displayname == cursor.displayname), 0)
+        own = user_constructors(pattern_of(cursor.semantic_parent))
+        at = next((i for i, c in enumerate(own) if c.location.offset == cursor.location.offset), 0)
         name = "constructor" + (str(at) if len(own) > 1 else "")
     else:
         name = identifier(cursor.spelling, cursor)
-    local = "_".join(classes + (name,))
+    local = "_".join(tuple(type_word(c) for c in classes) + (name,))  # Point<double> -> Point_double
     return "::".join(spaces + (local,))
 
 

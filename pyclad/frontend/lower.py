@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import clang.cindex as ci
 
 from .. import ir
-from ..errors import Loc, NameClashError, UnsupportedError
-from . import callees, containers, custom, lambdas, literals, methods
+from ..ad import names
+from ..errors import FunctionNotFoundError, Loc, NameClashError, UnsupportedError
+from . import callees, containers, custom, lambdas, literals, methods, templates
 from .methods import callee_at as _callee_at
 from .methods import lambda_of as _lambda_of
 from .parse import binary_op, loc_of, unary_op
@@ -108,6 +109,8 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
     such as ``Node* next``, is named without its fields)."""
     decl = t.get_declaration()
     qualified = "::".join(qualified_name(decl) + (decl.spelling,))
+    if callees.is_class_instance(decl) and not _in_system_header(decl):
+        qualified = "::".join(qualified_name(decl) + (decl.displayname,))  # Point<double>
     # The standard library's inline namespaces (libstdc++'s __debug, libc++'s __1) add no name.
     if (
         "::".join(n for n in qualified_name(decl) if not n.startswith("__")) + "::" + decl.spelling
@@ -139,15 +142,20 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         return ir.Type(qualified, kind=ir.RECORD)
     inner = open_records + (qualified,)
     fields = []
-    for c in decl.get_children():
+    members = list(decl.get_children())
+    if callees.is_class_instance(decl):  # an instance's fields come with its type
+        members = list(t.get_fields()) + [
+            c for c in callees.pattern_of(decl).get_children() if c.kind != K.FIELD_DECL
+        ]
+    for c in members:
         if c.kind == K.FIELD_DECL:
             if c.is_bitfield():
                 raise unsupported("a bit-field member", c)
             fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
-    presets, aggregate = _construction(decl, fields)
-    ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
+    presets, aggregate = _construction(callees.pattern_of(decl), fields)
+    ctors = [c for c in callees.pattern_of(decl).get_children() if c.kind == K.CONSTRUCTOR]
     constructible = not ctors or any(not list(c.get_arguments()) for c in ctors)
     return ir.Type(
         qualified,
@@ -209,7 +217,11 @@ class SourceIndex:
     definitions: dict[str, ci.Cursor] = field(default_factory=dict)
     declarations: dict[str, ci.Cursor] = field(default_factory=dict)
     custom: dict[str, ci.Cursor] = field(default_factory=dict)  # NAME_pushforward -> cursor
-    overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> (first, second)
+    overloads: dict[str, list[str]] = field(default_factory=dict)  # name -> its overloads' signature keys
+    function_templates: dict[str, ci.Cursor] = field(default_factory=dict)  # name -> FUNCTION_TEMPLATE
+    templates: templates.Templates | None = None  # instances made of them (frontend/templates.py)
+    class_templates: set[str] = field(default_factory=set)  # struct and class templates of the file
+    templates_overloaded: dict[str, tuple[Loc, Loc]] = field(default_factory=dict)  # name -> two definitions
     lowered: dict[str, ir.Function] = field(default_factory=dict)
     synthesized: dict[str, ir.Function] = field(default_factory=dict)  # lambdas' operator() functions
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
@@ -217,28 +229,52 @@ class SourceIndex:
     records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
 
     @classmethod
-    def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
+    def build(cls, tu: ci.TranslationUnit, main_file: str, text: str = "", args=()) -> SourceIndex:
         idx = cls(tu, main_file)
-        idx._scan(tu.cursor, ())
+        entries: list[tuple[str, ci.Cursor]] = []
+        idx._scan(tu.cursor, (), entries)
+        idx._settle(entries)
+        idx.templates = templates.Templates(text, main_file, list(args), qualified_name)
+        idx.templates.templates = idx.function_templates
+        idx.templates.overloaded = idx.templates_overloaded
         return idx
 
-    def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
+    def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...], entries: list) -> None:
         for c in cursor.get_children():
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
-                self._scan(c, ns + ((c.spelling,) if named else ()))
+                self._scan(c, ns + ((c.spelling,) if named else ()), entries)
                 continue
             in_main = c.location.file is not None and c.location.file.name == self.main_file
             if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
                 if c.spelling:
                     self.records.add("::".join(ns + (c.spelling,)))
-                self._scan(c, ns + (c.spelling,))  # its methods and nested records
+                self._scan(c, ns + (c.spelling,), entries)  # its methods and nested records
                 continue
             if c.kind in (K.CXX_METHOD, K.CONSTRUCTOR):
                 if in_main and not c.is_default_method():
-                    self._add(callees.key(c), c)
+                    entries.append((callees.key(c), c))
+                continue
+            if c.kind == K.CLASS_TEMPLATE and in_main:
+                self.class_templates.add("::".join(ns + (c.spelling,)))  # its instances: Point<double>
+                continue
+            if (
+                c.kind == K.FUNCTION_TEMPLATE
+                and in_main
+                and cursor.kind != K.STRUCT_DECL
+                and cursor.kind != K.CLASS_DECL
+            ):
+                name = "::".join(ns + (c.spelling,))
+                known = self.function_templates.get(name)
+                if known is not None and known.is_definition() and c.is_definition():
+                    self.templates_overloaded.setdefault(name, (loc(known), loc(c)))
+                if known is None or c.is_definition():
+                    self.function_templates[name] = c
                 continue
             if c.kind != K.FUNCTION_DECL:
+                continue
+            if in_main and templates.is_specialization(c):  # template <> double f<double>(...)
+                entries.append((templates.key_of(c, qualified_name), c))
                 continue
             target = _custom_target(ns)
             if target is not None:
@@ -247,28 +283,70 @@ class SourceIndex:
                 continue
             if not in_main:
                 continue
-            self._add("::".join(ns + (c.spelling,)), c)
+            entries.append(("::".join(ns + (c.spelling,)), c))
 
-    def _add(self, key: str, c: ci.Cursor) -> None:
-        """Index a function, method or constructor declaration of the user's file."""
-        if c.is_definition():
-            if key in self.definitions:
-                # Reported when the function is used, so the rest of the file still loads.
-                self.overloaded.setdefault(key, (loc(self.definitions[key]), loc(c)))
-                return
-            self.definitions[key] = c
-        else:
-            self.declarations.setdefault(key, c)
+    def _settle(self, entries: list[tuple[str, ci.Cursor]]) -> None:
+        """Index the functions, methods and constructors of the user's file: by name, or, for
+        a name declared with more than one parameter list, each overload by its signature key
+        (``sq(double)``, ``Mat::operator[](int) const``): a function's identity is its signature."""
+        signatures: dict[str, list[str]] = {}
+        for key, c in entries:
+            sig = callees.signature_key(c)
+            if sig not in signatures.setdefault(key, []):
+                signatures[key].append(sig)
+        for key, sigs in signatures.items():
+            if len(sigs) > 1 and "(" not in key:
+                self.overloads[key] = sigs
+        for key, c in entries:
+            if key in self.overloads:
+                key = callees.signature_key(c)
+            if c.is_definition():
+                self.definitions.setdefault(key, c)
+            else:
+                self.declarations.setdefault(key, c)
+
+    def resolve(self, key: str) -> str:
+        """The index key of a function as a user names it: ``sq`` when it is defined once,
+        ``sq(double)`` or ``sq( double )`` for one overload (a unique function may be named by
+        its signature too)."""
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            return self._instance(key)
+        if key in self.definitions or key in self.overloads or "(" not in key:
+            return key
+        sig = callees.normal_signature(key)
+        if sig in self.definitions:
+            return sig
+        plain = callees.plain_name(sig)
+        c = self.definitions.get(plain)
+        if c is not None and callees.signature_key(c) == sig:
+            return plain
+        return key
+
+    def _instance(self, key: str) -> str:
+        """The key of the template instance ``key`` names, made (and indexed) on first use."""
+        inst = self.templates.instantiate(key)
+        self.definitions.setdefault(inst.key, inst.cursor)
+        return inst.key
+
+    def overload_error(self, key: str) -> FunctionNotFoundError:
+        """A plain name used where it stands for several overloads: name one."""
+        sigs = self.overloads[key]
+        listed = ", ".join(f"'{s}'" for s in sigs)
+        return FunctionNotFoundError(
+            f"'{key}' is overloaded; name one overload by its signature: {listed}",
+            loc(self.definitions.get(sigs[0]) or self.declarations[sigs[0]]),
+        )
 
     def function(self, key: str) -> ir.Function | None:
         """The lowered IR of a function defined in the user's file, or None."""
         if key in self.lowered:
             return self.lowered[key]
-        if key in self.overloaded:
-            first, second = self.overloaded[key]
-            raise UnsupportedError(
-                f"overloaded function '{key}' (first defined at {first}) is not supported", second
-            )
+        if key in self.overloads:
+            raise self.overload_error(key)
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            key = self._instance(key)
+            if key in self.lowered:
+                return self.lowered[key]
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -303,6 +381,8 @@ class SourceIndex:
         to call the function, even when its body holds a construct the transforms do not support."""
         if key in self.lowered:
             return self.lowered[key]
+        if key not in self.definitions and self.templates is not None and self.templates.knows(key):
+            key = self._instance(key)
         cursor = self.definitions.get(key)
         if cursor is None:
             return None
@@ -354,6 +434,16 @@ class Lowerer(methods.CalleeCalls):
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
         name = key if cursor.kind == K.FUNCTION_DECL and "operator" not in key else callees.stem(cursor)
+        signature_keyed = cursor.kind == K.CXX_METHOD and callees.plain_name(key) != key
+        if callees.plain_name(key) in self.index.overloads or signature_keyed:
+            base = callees.plain_name(key) if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
+            if "operator" in base:
+                base = callees.stem(cursor)
+            name = names.overload_stem(base, *callees.overload_words(cursor))
+        instance = templates.split_key(key) if "(" not in key else None
+        if instance is not None:  # f<double> -> f_double, S::f<double> -> S_f_double
+            base = instance[0] if cursor.kind == K.FUNCTION_DECL else callees.stem(cursor)
+            name = names.instance_stem(base, instance[1])
         self.owner = name
         if cursor.kind in (K.CXX_METHOD, K.CONSTRUCTOR) and not cursor.is_static_method():
             self.this = methods.receiver(cursor, lower_type)
@@ -406,6 +496,9 @@ class Lowerer(methods.CalleeCalls):
         if k == K.RETURN_STMT:
             return [ir.Return(self.expr(kids[0]) if kids else None, L)]
         if k == K.IF_STMT:
+            taken = templates.constexpr_branch(c, kids)
+            if taken is not None:  # if constexpr: only the branch the condition selects
+                return [self.one(taken)] if taken is not False else []
             if kids and not kids[0].kind.is_expression():
                 raise unsupported("an if statement with an init-statement or condition variable", c)
             cond = self.expr(kids[0])
@@ -577,6 +670,8 @@ class Lowerer(methods.CalleeCalls):
                 if enum is not None and enum.is_scoped_enum():
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
+            if ref is not None and (value := templates.parameter_value(ref)) is not None:
+                return ir.Lit(value, self.type_of(c).plain(), L)  # N of template <int N>
             if ref is not None and ref.kind == K.VAR_DECL and ref.hash in self.bound:
                 return self.bound[ref.hash]
             if ref is not None and ref.hash in self.iterators:
@@ -782,8 +877,12 @@ class Lowerer(methods.CalleeCalls):
         ns = qualified_name(ref)
         in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
         qualified = "::".join(ns + (ref.spelling,))
-        if in_main and _custom_target(ns) is None:
+        if in_main and templates.is_specialization(ref):
+            key = spelling = templates.key_of(ref, qualified_name)  # the instance: f<double>
+        elif in_main and _custom_target(ns) is None:
             key = spelling = qualified
+            if qualified in self.index.overloads:
+                key = callees.signature_key(ref)  # the overload the call resolves to
         else:
             # A library function (std::sin, ::sin, ...): looked up by its plain name, or by its
             # qualified one when the user gave a custom derivative for that (custom_derivatives::lib::g_*).

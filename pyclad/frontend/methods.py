@@ -16,7 +16,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import UnsupportedError
-from . import callees, lambdas
+from . import accessors, callees, lambdas, templates
 from .parse import loc_of
 
 K = ci.CursorKind
@@ -82,7 +82,9 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
     )
     stmts: list[ir.Stmt] = [ir.Decl(this.name, this.type, raw, L)]
     inits = _member_inits(cursor)
-    for fd in cursor.semantic_parent.get_children():
+    record = cursor.semantic_parent
+    members = record.type.get_fields() if callees.is_class_instance(record) else record.get_children()
+    for fd in members:
         if fd.kind != K.FIELD_DECL:
             continue
         init = inits.get(fd.spelling)
@@ -181,6 +183,9 @@ class CalleeCalls:
         if callees.is_lambda_class(ref.semantic_parent):
             return self.lambda_call(c, kids, ref)
         key = callees.key(ref)
+        if key in self.index.overloads:
+            key = callees.signature_key(ref)  # the overload the call resolves to
+        key = self.instance_member(ref, key)
         at = callee_at(kids, ref)
         if not _in_file(ref, self.index.main_file):
             raise _unsupported(f"a call to the library method '{key}'", c)
@@ -215,6 +220,10 @@ class CalleeCalls:
             return ir.Assign("=", recv, args[0], recv.type.value(), _loc(c))  # the implicit copy
         if len(args) != len(list(ref.get_arguments())):
             raise _unsupported(f"a call to '{key}' relying on default arguments", c)
+        if ref.result_type.kind == ci.TypeKind.LVALUEREFERENCE:
+            element = accessors.inline(self.index, key, recv, args)
+            if element is not None:
+                return element  # m[i] -> m.a[i] (see accessors)
         return ir.Call(key, (recv, *args), self.type_of(c), _loc(c), spelling=ref.spelling, kind=ir.METHOD)
 
     def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
@@ -232,10 +241,27 @@ class CalleeCalls:
             raise _unsupported(f"a constructor of the library type '{t.spell()}'", c)
         if len(args) != len(list(ref.get_arguments())):
             raise _unsupported(f"a constructor call relying on default arguments ({t.spell()})", c)
-        key = callees.key(ref)
+        key = self.instance_member(ref, callees.key(ref))
         return ir.Call(
             key, tuple(self.expr(a) for a in args), t, _loc(c), spelling=t.base, kind=ir.CONSTRUCTOR
         )
+
+    def instance_member(self, ref: ci.Cursor, key: str) -> str:
+        """The key of a member of a class template's instance (``Point<double>::norm``), indexed
+        on first use with the body libclang instantiated for it; a name the template overloads
+        (the const and non-const ``operator()``) is keyed by its signature."""
+        record = ref.semantic_parent
+        if ref.kind == K.CXX_METHOD and templates.member_template_of(ref) is not None:
+            key = callees.signature_key(ref)  # an instance of a member template: S::f(double) const
+        elif record is None or not callees.is_class_instance(record):
+            return key
+        same = [c for c in callees.pattern_of(record).get_children() if c.spelling == ref.spelling]
+        if len(same) > 1 and ref.kind != K.CONSTRUCTOR:
+            key = callees.signature_key(ref)
+        definition = ref if ref.is_definition() else ref.get_definition()
+        if definition is not None:
+            self.index.definitions.setdefault(key, definition)
+        return key
 
     def lambda_call(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Call:
         """The call of a lambda held by a local variable, or written where it is called."""
