@@ -15,7 +15,7 @@ import clang.cindex as ci
 
 from .. import ir
 from ..errors import Loc, NameClashError, UnsupportedError
-from . import callees, containers, custom, lambdas, literals, methods
+from . import callees, containers, custom, effects, lambdas, literals, methods, pragmas
 from .methods import callee_at as _callee_at
 from .methods import lambda_of as _lambda_of
 from .parse import binary_op, loc_of, unary_op
@@ -324,6 +324,8 @@ class Lowerer(methods.CalleeCalls):
         # Reference locals to a scalar, by declaration: True when lowered as a pointer to the
         # lvalue they bind (each use is ``*r``), False when bound to a temporary (a copy).
         self.scalar_refs: dict[ci.Cursor, bool] = {}
+        self.pragmas: dict[int, tuple[str, int]] = {}  # #pragma omp, by statement (frontend/pragmas.py)
+        self.notes: list[str] = []  # what the derivatives' comments say about the source
 
     loc_of = staticmethod(loc)
 
@@ -350,6 +352,7 @@ class Lowerer(methods.CalleeCalls):
         params = []
         if with_body:
             self.used = {t.spelling for t in cursor.get_tokens() if t.kind == ci.TokenKind.IDENTIFIER}
+            self.pragmas = pragmas.omp_directives(cursor) if "omp" in self.used else {}
         body = None
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
@@ -372,7 +375,8 @@ class Lowerer(methods.CalleeCalls):
             if with_body:
                 body = methods.constructor_body(self, cursor, tuple(params), body or ir.Block(()))
         # The qualified name: derivatives of a::f and b::f are different functions (a::f_grad).
-        return ir.Function(name, ret, tuple(params), body or ir.Block(()), loc(cursor))
+        comment = "\n".join(self.notes)  # the primal's comment: notes for its derivatives
+        return ir.Function(name, ret, tuple(params), body or ir.Block(()), loc(cursor), comment)
 
     def param_type(self, c: ci.Cursor) -> ir.Type:
         if not c.spelling:
@@ -397,6 +401,8 @@ class Lowerer(methods.CalleeCalls):
         k = c.kind
         L = loc(c)
         kids = list(c.get_children())
+        if self.pragmas:
+            pragmas.check(self, c, L)
         if k == K.COMPOUND_STMT:
             return [self.block(c)]
         if k == K.DECL_STMT:
@@ -446,6 +452,8 @@ class Lowerer(methods.CalleeCalls):
             raise unsupported("a try block (exceptions)", c)
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
+        if k.is_expression() and (kind := effects.effect_kind(c)) is not None:
+            return effects.lower_effect(self, c, kind)
         if k.is_expression():
             moved = containers.algorithm_stmt(self, c, L)
             return moved if moved is not None else [ir.ExprStmt(self.expr(c), L)]

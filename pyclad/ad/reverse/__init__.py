@@ -78,6 +78,8 @@ def gradient(
     extra = [o for o in outs if not o.wrt]
     if extra:
         comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
+    if fn.comment:  # notes on the source (a loop under #pragma omp runs sequentially)
+        comment += "\n" + fn.comment
     out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
     return out, outs
 
@@ -99,7 +101,7 @@ def pullback(program: Program, fn: ir.Function, active_params: list[bool], vecto
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
-    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, fn.comment)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
     program.add(out)

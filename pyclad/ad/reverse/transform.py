@@ -106,6 +106,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
         self.mode = mode
+        self.effects = mode != "pullback"  # statements without derivatives run (ad/effects)
         self.seeds = set(seeds)
         if prep is None:
             prep = self._prepare(fn, seeds)
