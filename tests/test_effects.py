@@ -244,3 +244,23 @@ def test_gen_header_runs_each_statement_once_compiles_cleanly_and_matches(tmp_pa
     assert primal.count("step") == 3 and primal.count("shift") == 1 and primal.count("scaled 2") == 1
     failing = subprocess.run([exe, "fail"], capture_output=True, text=True, check=False)
     assert failing.returncode != 0 and "Assertion `w > 0' failed" in failing.stderr
+
+
+def test_vjp_jvp_and_an_output_gradient_run_each_statement_once_and_match(capfd):
+    m = pyclad.cppdef(
+        "#include <cstdio>\n#include <cmath>\n"
+        "void model(const double* x, double* err) {\n"
+        '    std::fprintf(stderr, "model %g\\n", x[0]);\n'
+        "    err[0] = std::sin(x[0]) * x[1];\n"
+        "}\n"
+    )
+    x = arr(0.5, 2.0)
+    for d in (pyclad.gradient(m.model, output="err"), pyclad.vjp(m.model), pyclad.jvp(m.model)):
+        extra = (
+            (arr(1.0),) if isinstance(d, pyclad.api.VJP) else (arr(1.0, 0.0),) * isinstance(d, pyclad.api.JVP)
+        )
+        value, lines = printed(capfd, lambda d=d, extra=extra: d(x, np.zeros(1), *extra))
+        assert lines == ["model 0.5"]
+        got = value[0] if isinstance(d, pyclad.api.Gradient) else value
+        want = [np.cos(0.5) * 2.0, np.sin(0.5)] if not isinstance(d, pyclad.api.JVP) else [np.cos(0.5) * 2.0]
+        np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12)

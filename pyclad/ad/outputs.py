@@ -82,7 +82,7 @@ def output_gradient(
     outside ``wrt`` are scratch the caller zeroes, sized like the arrays)."""
     written = written_arrays(fn, program)
     mask = [p.name in wrt or p.name in written for p in fn.params]
-    pb = reverse.pullback(program, fn, mask)
+    pb = reverse.pullback(program, fn, mask, effects=True)  # called in place of the primal
     names = Namer.for_function(fn)
     params, outs, adj = list(fn.params), [], {}
     for p, on in zip(fn.params, mask):
@@ -127,7 +127,7 @@ def vjp_function(
     the input cotangent on return."""
     written = written_arrays(fn, program)
     mask = [p.name in wrt or p.name in written for p in fn.params]
-    pb = reverse.pullback(program, fn, mask)
+    pb = reverse.pullback(program, fn, mask, effects=True)  # called in place of the primal
     names = Namer.for_function(fn)
     params, roles = list(fn.params), []
     call_args = _args(fn)
