@@ -167,7 +167,9 @@ class Source:
         )
         self.tu = parse(text, filename, self.args)
         self.layout = layout(self.tu, filename, text, (runtime_include(),))
-        self.index = SourceIndex.build(self.tu, filename)
+        # Bodies in the user's own headers are the user's code too (layout.texts: the main
+        # file and every header it includes that is not a system or pyclad header).
+        self.index = SourceIndex.build(self.tu, filename, self.layout.texts)
         self.index.macros = set(self.layout.macros)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}

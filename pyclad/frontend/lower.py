@@ -215,12 +215,20 @@ class SourceIndex:
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
     records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
+    # The user's own headers (included with quotes or from include_dirs, not system headers):
+    # their functions and records are the user's code, like the main file's.
+    user_files: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, tu: ci.TranslationUnit, main_file: str) -> SourceIndex:
-        idx = cls(tu, main_file)
+    def build(cls, tu: ci.TranslationUnit, main_file: str, user_files=()) -> SourceIndex:
+        idx = cls(tu, main_file, user_files=frozenset(user_files))
         idx._scan(tu.cursor, ())
         return idx
+
+    def in_user_file(self, c: ci.Cursor) -> bool:
+        """Declared in the main file or in one of the user's headers."""
+        f = c.location.file
+        return f is not None and (f.name == self.main_file or f.name in self.user_files)
 
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...]) -> None:
         for c in cursor.get_children():
@@ -228,7 +236,7 @@ class SourceIndex:
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()))
                 continue
-            in_main = c.location.file is not None and c.location.file.name == self.main_file
+            in_main = self.in_user_file(c)
             if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
                 if c.spelling:
                     self.records.add("::".join(ns + (c.spelling,)))
@@ -788,7 +796,7 @@ class Lowerer(methods.CalleeCalls):
                 loc(c),
             )
         ns = qualified_name(ref)
-        in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
+        in_main = self.index.in_user_file(ref)
         qualified = "::".join(ns + (ref.spelling,))
         if in_main and _custom_target(ns) is None:
             key = spelling = qualified
