@@ -341,10 +341,12 @@ def _single_name(wrt) -> bool:
     return isinstance(wrt, str) and "," not in wrt
 
 
-def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
+def value_and_grad(fn, wrt=None, checked: bool = True, output: str | None = None) -> ValueAndGrad:
     """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
-    tuple by the same rule as gradient's."""
-    return ValueAndGrad(gradient(fn, wrt, checked))
+    tuple by the same rule as gradient's.  With ``output`` (as in gradient), the value is
+    ``output[0]`` as the function leaves it."""
+    grad = gradient(fn, wrt, checked, output)
+    return ValueAndGrad(grad, None if output is None else grad.primal.ir.param(output.strip()).name)
 
 
 def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian:

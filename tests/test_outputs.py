@@ -266,3 +266,13 @@ def test_gen_output_that_is_not_a_pointer_is_a_located_error(tmp_path):
     run = pyclad_cli("gen", src, "-f", "objective", "--mode", "reverse", "--output", "w")
     assert run.returncode == 1
     assert "model.cpp:4:" in run.stderr and "'w'" in run.stderr
+
+
+def test_value_and_grad_of_an_output_returns_the_output_element_and_its_gradient(m):
+    x = arr(0.3, 0.7, 1.1)
+    err = np.zeros(1)
+    value, (dx, _) = pyclad.value_and_grad(m.objective, output="err")(x, 3, 1.5, err)
+    want = outputs_of(m.objective, [x, 3, 1.5, np.zeros(1)], 3)[1][0]
+    assert value == pytest.approx(want, rel=1e-15)
+    np.testing.assert_array_equal(err, [0.0])  # the caller's array is not written
+    np.testing.assert_allclose(dx, pyclad.gradient(m.objective, output="err")(x, 3, 1.5, err)[0], rtol=0)
