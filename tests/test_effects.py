@@ -264,3 +264,10 @@ def test_vjp_jvp_and_an_output_gradient_run_each_statement_once_and_match(capfd)
         got = value[0] if isinstance(d, pyclad.api.Gradient) else value
         want = [np.cos(0.5) * 2.0, np.sin(0.5)] if not isinstance(d, pyclad.api.JVP) else [np.cos(0.5) * 2.0]
         np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12)
+
+
+def test_exit_in_a_guard_is_kept_and_the_gradient_matches_the_hand_formula():
+    src = "#include <cstdlib>\ndouble f(double x, int n) {\n    if (n < 0) std::exit(3);\n    return n * x * x;\n}\n"
+    g = pyclad.gradient(pyclad.cppdef(src).f)
+    assert "std::exit(3);" in g.code
+    assert g(1.5, 2) == (pytest.approx(6.0),)

@@ -276,3 +276,15 @@ def test_value_and_grad_of_an_output_returns_the_output_element_and_its_gradient
     assert value == pytest.approx(want, rel=1e-15)
     np.testing.assert_array_equal(err, [0.0])  # the caller's array is not written
     np.testing.assert_allclose(dx, pyclad.gradient(m.objective, output="err")(x, 3, 1.5, err)[0], rtol=0)
+
+
+def test_the_gradient_of_an_array_read_and_written_wrt_itself_matches_finite_differences(m):
+    s, k, h = arr(0.5, 1.5, -0.25), 2.0, 0.1
+    args = [s, 3, k, h]
+
+    def first(a):
+        return outputs_of(m.step, a, 0)[1][0]
+
+    ds, dk = pyclad.gradient(m.step, "s, k", output="s")(*args)
+    np.testing.assert_allclose(ds, [fd_column(first, args, 0, j) for j in range(3)], rtol=1e-7, atol=1e-12)
+    assert dk == pytest.approx(fd_column(first, args, 2), rel=1e-7)

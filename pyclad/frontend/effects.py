@@ -1,5 +1,5 @@
-"""Statements that carry no derivatives: ``assert``, ``printf`` and its kin, ``std::cout << ...``
-and ``throw``.
+"""Statements that carry no derivatives: ``assert``, ``printf`` and its kin, ``std::cout << ...``,
+``throw`` and ``exit`` / ``abort``.
 
 Each becomes an expression statement calling an ``ir.EFFECT``: the statement's own tokens
 as a template, with its subexpressions that the IR can express (the values it prints or
@@ -22,6 +22,8 @@ K = ci.CursorKind
 OUTPUT_FUNCTIONS = frozenset(
     {"printf", "fprintf", "puts", "fputs", "putchar", "fputc", "putc", "fflush", "perror", "vprintf"}
 )
+# ... and these end the program (a guard's other way out besides throw).
+EXITS = frozenset({"exit", "abort", "_Exit", "quick_exit"})
 STREAMS = frozenset({"cout", "cerr", "clog", "wcout", "wcerr"})
 HOLE = "\x00"  # separates the template's pieces (see ir.EFFECT)
 
@@ -39,14 +41,12 @@ def effect_kind(c: ci.Cursor) -> str | None:
     if inner.kind != K.CALL_EXPR:
         return None
     ref = inner.referenced
-    # The C library's printf, not a function of the user's of that name.
-    if (
-        ref is not None
-        and ref.kind == K.FUNCTION_DECL
-        and ref.spelling in OUTPUT_FUNCTIONS
-        and not _user(ref)
-    ):
-        return "print"
+    # The C library's printf (or exit), not a function of the user's of that name.
+    if ref is not None and ref.kind == K.FUNCTION_DECL and not _user(ref):
+        if ref.spelling in OUTPUT_FUNCTIONS:
+            return "print"
+        if ref.spelling in EXITS:
+            return "exit"
     if (
         ref is not None
         and ref.spelling == "operator<<"
@@ -102,7 +102,7 @@ def lower_effect(lowerer, c: ci.Cursor, kind: str) -> list[ir.Stmt]:
 
 
 def _what(kind: str) -> str:
-    return {"print": "print statement", "stream": "stream output", "throw": "throw"}.get(kind, kind)
+    return {"print": "print statement", "stream": "stream output", "exit": "call of exit"}.get(kind, kind)
 
 
 def _assert_condition(c: ci.Cursor, loc) -> ci.Cursor | None:
