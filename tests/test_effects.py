@@ -271,3 +271,65 @@ def test_exit_in_a_guard_is_kept_and_the_gradient_matches_the_hand_formula():
     g = pyclad.gradient(pyclad.cppdef(src).f)
     assert "std::exit(3);" in g.code
     assert g(1.5, 2) == (pytest.approx(6.0),)
+
+
+OMP_MAIN = r"""
+#include <cstdio>
+#include <omp.h>
+#include "model.cpp"
+#include "model_d.hpp"
+
+int main() {
+    double x[64], dx[64], h = 1e-6;
+    for (int i = 0; i < 64; ++i) x[i] = 0.01 * i - 0.3, dx[i] = 0;
+    plain_grad(x, 64, dx);
+    double worst = 0;
+    for (int i = 0; i < 64; ++i) {  // central differences of the primal, which runs in parallel
+        double keep = x[i];
+        x[i] = keep + h;
+        double up = plain(x, 64);
+        x[i] = keep - h;
+        double down = plain(x, 64);
+        x[i] = keep;
+        double err = (up - down) / (2 * h) - dx[i];
+        worst = err < 0 ? (-err > worst ? -err : worst) : (err > worst ? err : worst);
+    }
+    std::printf("%d %.3g\n", omp_get_max_threads(), worst);
+    return 0;
+}
+"""
+
+
+def test_gen_gradient_of_an_omp_loop_beside_its_parallel_primal_built_with_fopenmp(tmp_path):
+    (tmp_path / "model.cpp").write_text(SOURCE)
+    run = pyclad_cli(
+        "gen", "model.cpp", "-f", "plain", "--mode", "reverse", "-o", "model_d.hpp", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    (tmp_path / "main.cpp").write_text(OMP_MAIN)
+    build = subprocess.run(
+        [
+            "g++",
+            "-std=c++17",
+            "-O2",
+            "-fopenmp",
+            "-Wall",
+            "-Wextra",
+            f"-I{pyclad.get_include()}",
+            "main.cpp",
+            "-o",
+            "main",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if build.returncode != 0 and "omp.h" in build.stderr:
+        pytest.skip("the compiler has no OpenMP")
+    assert build.returncode == 0, build.stderr
+    assert "model_d.hpp" not in build.stderr, build.stderr
+    out = subprocess.run(
+        [tmp_path / "main"], capture_output=True, text=True, check=True, env={"OMP_NUM_THREADS": "4"}
+    ).stdout.split()
+    assert out[0] == "4" and float(out[1]) < 1e-6
