@@ -333,3 +333,15 @@ def test_gen_gradient_of_an_omp_loop_beside_its_parallel_primal_built_with_fopen
         [tmp_path / "main"], capture_output=True, text=True, check=True, env={"OMP_NUM_THREADS": "4"}
     ).stdout.split()
     assert out[0] == "4" and float(out[1]) < 1e-6
+
+
+def test_a_macro_of_the_source_inside_a_print_is_a_located_refusal():
+    src = '#include <cstdio>\n#define FMT "%g\\n"\ndouble f(double x) {\n    printf(FMT, x);\n    return x * x;\n}\n'
+    with pytest.raises(pyclad.UnsupportedError, match=r"<string>:4:5: .*macro 'FMT'"):
+        pyclad.gradient(pyclad.cppdef(src).f)
+
+
+def test_a_macro_inside_an_assert_is_expanded_into_the_condition():
+    src = "#include <cassert>\n#define LIMIT 100\ndouble f(double x, int n) {\n    assert(n <= LIMIT);\n    return n * x;\n}\n"
+    g = pyclad.gradient(pyclad.cppdef(src).f)
+    assert "LIMIT" not in g.code and g(1.5, 3) == (pytest.approx(3.0),)

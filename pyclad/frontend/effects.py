@@ -88,6 +88,13 @@ def lower_effect(lowerer, c: ci.Cursor, kind: str) -> list[ir.Stmt]:
                 args.append(holes[k][2])
             prev_end = end
             continue
+        if t.spelling in lowerer.index.macros:
+            # Derivatives are compiled after the module, where its own macros are undefined.
+            raise UnsupportedError(
+                f"the macro '{t.spelling}' of the source in a {_what(kind)} is not supported "
+                "(write its value, or bind it to a local first)",
+                loc,
+            )
         if prev_end is not None and start > prev_end:
             current.append(" ")
         current.append(t.spelling)
