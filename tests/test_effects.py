@@ -345,3 +345,20 @@ def test_a_macro_inside_an_assert_is_expanded_into_the_condition():
     src = "#include <cassert>\n#define LIMIT 100\ndouble f(double x, int n) {\n    assert(n <= LIMIT);\n    return n * x;\n}\n"
     g = pyclad.gradient(pyclad.cppdef(src).f)
     assert "LIMIT" not in g.code and g(1.5, 3) == (pytest.approx(3.0),)
+
+
+def test_a_forward_and_a_vector_reverse_jacobian_run_each_statement_once(capfd):
+    m = pyclad.cppdef(
+        "#include <cstdio>\n#include <cmath>\n"
+        "void model(const double* x, double* out) {\n"
+        '    std::fprintf(stderr, "model\\n");\n'
+        "    out[0] = std::sin(x[0]) * x[1];\n"
+        "    out[1] = x[0] * x[0];\n"
+        "}\n"
+    )
+    x = arr(0.5, 2.0)
+    want = [[np.cos(0.5) * 2.0, np.sin(0.5)], [1.0, 0.0]]
+    for mode in ("forward", "reverse"):
+        jac, lines = printed(capfd, lambda mode=mode: pyclad.jacobian(m.model, mode=mode)(x, np.zeros(2)))
+        assert lines == ["model"], mode
+        np.testing.assert_allclose(jac, want, rtol=1e-12)

@@ -291,7 +291,7 @@ def jacobian_reverse_vector(program: Program, fn: ir.Function, layout: Layout, m
     ``rows x m`` buffer per input and output param, in param order; the caller seeds the
     outputs' buffers with the identity and reads the inputs' buffers as J transposed."""
     mask = [p.name in layout.inputs or p.name in layout.outputs for p in fn.params]
-    pb = reverse.pullback(program, fn, mask, vector=m)
+    pb = reverse.pullback(program, fn, mask, vector=m, effects=True)  # one call: runs printf & co. once
     params = list(fn.params)
     args: list[ir.Expr] = [Var(p.name, p.type) for p in fn.params]
     for p, on in zip(fn.params, mask):
