@@ -288,3 +288,9 @@ def test_the_gradient_of_an_array_read_and_written_wrt_itself_matches_finite_dif
     ds, dk = pyclad.gradient(m.step, "s, k", output="s")(*args)
     np.testing.assert_allclose(ds, [fd_column(first, args, 0, j) for j in range(3)], rtol=1e-7, atol=1e-12)
     assert dk == pytest.approx(fd_column(first, args, 2), rel=1e-7)
+
+
+def test_a_vjp_wrt_a_record_is_a_located_refusal_naming_it():
+    m = pyclad.cppdef("struct P { double a; };\nvoid f(P p, double* out) {\n    out[0] = p.a * p.a;\n}\n")
+    with pytest.raises(pyclad.UnsupportedError, match=r"<string>:2:.*'p'"):
+        pyclad.vjp(m.f, wrt="p")
