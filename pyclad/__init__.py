@@ -11,8 +11,10 @@ from .api import (
     gradient,
     hessian,
     jacobian,
+    jvp,
     load,
     value_and_grad,
+    vjp,
 )
 from .backends import runtime_include as get_include
 from .backends.aot import build_module as build
@@ -64,6 +66,8 @@ __all__ = [
     "gradient",
     "hessian",
     "jacobian",
+    "jvp",
     "load",
     "value_and_grad",
+    "vjp",
 ]

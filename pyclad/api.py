@@ -29,6 +29,7 @@ from .errors import (
 )
 from .frontend.options import read_source
 from .frontend.templates import split_key, template_signature
+from .linear import JVP, VJP
 from .overloads import Instances, Overloads
 from .source import Result, Source, parse_wrt
 
@@ -322,7 +323,7 @@ def hessian(fn, wrt=None, checked: bool = True) -> Hessian:
     return h
 
 
-def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
+def gradient(fn, wrt=None, checked: bool = True, output: str | None = None) -> Gradient:
     """Reverse-mode gradient of ``fn`` w.r.t. ``wrt`` (names, ``"x, y"`` or a list;
     None for every floating-point parameter).  A single name (``"w"``) returns the bare
     value (a float or an array, as ``jac=`` of scipy.optimize.minimize expects); a list or
@@ -330,13 +331,56 @@ def gradient(fn, wrt=None, checked: bool = True) -> Gradient:
     ``argnums=0`` and ``argnums=(0,)`` do.
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
-    its end; False calls the plain kernel (faster, no checks)."""
+    its end; False calls the plain kernel (faster, no checks).
+    ``output``: the name of a pointer parameter the function writes (``void f(..., double* err)``):
+    the gradient is then that of ``err[0]`` (a returned value is not differentiated), w.r.t. the
+    inputs by default (the floating parameters the function does not write)."""
     if isinstance(fn, Overloads):
-        return fn.deferred(gradient, wrt, checked)
+        return fn.deferred(gradient, wrt, checked, output)
     fn = _handle(fn)
     _check_flag(fn, checked)
-    result = _derive(fn, lambda: fn.module.source.gradient(fn.name, wrt), checked)
+    src = fn.module.source
+    if output is not None:
+        result = _derive(fn, lambda: src.output_gradient(fn.name, wrt, output), checked)
+    else:
+        result = _derive(fn, lambda: src.gradient(fn.name, wrt), checked)
     return Gradient(fn, result, single=_single_name(wrt), checked=checked)
+
+
+def vjp(fn, wrt=None, outputs=None, checked: bool = True) -> VJP:
+    """The pullback of ``fn`` (reverse mode), like JAX's ``vjp`` without the primal outputs:
+    ``vj(*args, *cotangents)`` takes ``fn``'s arguments followed by one cotangent per output
+    and returns the cotangents of the ``wrt`` inputs (cotangent times Jacobian).
+
+    ``outputs``: pointer parameters the function writes, and ``"return"`` for a floating
+    return value, as a list or a comma-separated string, in the order their cotangents are
+    passed; None: every array it writes in parameter order, then the return value.  A
+    cotangent is an array as long as the output array passed (a number for ``"return"``).
+    ``wrt``: whole scalar and array parameters (None: every floating parameter the function
+    does not write); the result has one entry per wrt parameter in parameter order (a float or
+    an array), bare when ``wrt`` is a single name, else a tuple.  An array that is both read
+    and written may be named in both.  ``checked`` as in gradient()."""
+    fn = _handle(fn)
+    _check_flag(fn, checked)
+    result = _derive(fn, lambda: fn.module.source.vjp(fn.name, wrt, outputs), checked)
+    out = VJP(fn, result, _single_name(wrt), _single_name(outputs))
+    out.checked = checked
+    return out
+
+
+def jvp(fn, wrt=None, outputs=None, checked: bool = True) -> JVP:
+    """The pushforward of ``fn`` (forward mode), the twin of vjp(), like JAX's ``jvp``
+    without the primal outputs: ``jv(*args, *tangents)`` takes ``fn``'s arguments followed by
+    one tangent per ``wrt`` parameter (in parameter order: a number for a scalar, an array as
+    long as the array passed) and returns the tangents of the ``outputs`` (Jacobian times
+    tangent): an array per output array, a float for ``"return"``; bare when ``outputs`` is a
+    single name, else a tuple.  ``wrt``, ``outputs`` and ``checked`` as in vjp()."""
+    fn = _handle(fn)
+    _check_flag(fn, checked)
+    result = _derive(fn, lambda: fn.module.source.jvp(fn.name, wrt, outputs), checked)
+    out = JVP(fn, result, _single_name(wrt), _single_name(outputs))
+    out.checked = checked
+    return out
 
 
 def _single_name(wrt) -> bool:
@@ -344,12 +388,14 @@ def _single_name(wrt) -> bool:
     return isinstance(wrt, str) and "," not in wrt
 
 
-def value_and_grad(fn, wrt=None, checked: bool = True) -> ValueAndGrad:
+def value_and_grad(fn, wrt=None, checked: bool = True, output: str | None = None) -> ValueAndGrad:
     """Like gradient, but the call returns ``(value, gradient)``; the gradient is bare or a
-    tuple by the same rule as gradient's."""
+    tuple by the same rule as gradient's.  With ``output`` (as in gradient), the value is
+    ``output[0]`` as the function leaves it."""
     if isinstance(fn, Overloads):
-        return fn.deferred(value_and_grad, wrt, checked)
-    return ValueAndGrad(gradient(fn, wrt, checked))
+        return fn.deferred(value_and_grad, wrt, checked, output)
+    grad = gradient(fn, wrt, checked, output)
+    return ValueAndGrad(grad, None if output is None else grad.primal.ir.param(output.strip()).name)
 
 
 def jacobian(fn, wrt=None, mode: str = "auto", checked: bool = True) -> Jacobian:
@@ -381,6 +427,8 @@ __all__ = [
     "gradient",
     "hessian",
     "jacobian",
+    "jvp",
     "load",
     "value_and_grad",
+    "vjp",
 ]

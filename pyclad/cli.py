@@ -117,7 +117,14 @@ def _parser() -> argparse.ArgumentParser:
         "variable (default: every floating-point scalar parameter)",
     )
     g.add_argument("--order", type=int, default=1, metavar="N", help="derivative order (forward mode)")
-    g.add_argument("-o", "--output", metavar="OUT.hpp", help="output header (default: standard output)")
+    g.add_argument("-o", dest="output", metavar="OUT.hpp", help="output header (default: standard output)")
+    g.add_argument(
+        "--output",
+        dest="objective_output",
+        metavar="NAME",
+        help="reverse mode for a function that returns through a pointer (void f(..., double* err)): "
+        "the gradient of NAME[0], as f_grad_NAME",
+    )
     g.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR", help="include dir")
     g.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]", help="macro")
     g.add_argument("--std", help="C++ standard (default: the build's with -p, else c++17)")
@@ -171,6 +178,8 @@ def _gen(args: argparse.Namespace, argv: list[str]) -> int:
             raise UsageError(f"mode '{args.mode}' is not supported yet")
         if args.order != 1:
             raise UsageError(f"--order applies to forward mode only, not '{args.mode}'")
+    if args.objective_output is not None and args.mode != "reverse":
+        raise UsageError(f"--output NAME applies to reverse mode only, not '{args.mode}'")
     try:
         text = read_source(args.file)
     except OSError as exc:
@@ -257,6 +266,8 @@ def _write_depfile(args: argparse.Namespace, source: Source) -> None:
 
 
 def _requests(source: Source, name: str, args: argparse.Namespace) -> list[Result]:
+    if args.objective_output is not None:
+        return [source.output_gradient(name, args.wrt, args.objective_output)]
     if args.mode != "forward":
         return [getattr(source, _METHODS[args.mode])(name, args.wrt)]
     return [source.forward(name, w, args.order) for w in _forward_wrts(source, name, args.wrt)]

@@ -137,9 +137,13 @@ class ValueAndGrad:
     """Calls the primal and the gradient: ``(value, gradient)``, the gradient shaped as
     Gradient returns it.  Both run on private copies of the arrays the function writes."""
 
-    def __init__(self, grad: Gradient):
+    def __init__(self, grad: Gradient, output: str | None = None):
         self.grad = grad
         fn = grad.primal.ir
+        # The value of a gradient of an output element (gradient(output="err")): err[0].
+        self._output = (
+            None if output is None else next(i for i, p in enumerate(fn.params) if p.name == output)
+        )
         # Arrays and non-const container references the primal may write: it runs on copies.
         self._written = plan_of(fn).written + tuple(
             i
@@ -167,6 +171,8 @@ class ValueAndGrad:
                 elif primal.ir.params[i].type.kind == ir.RECORD:  # one record, or an array of them
                     at[i] = record_arrays.copy(at[i])
         value = _result(primal.ir.ret, invoke(primal._native, at, primal.name))
+        if self._output is not None:
+            value = float(at[self._output][0])
         return value, self.grad._run(conv)
 
 

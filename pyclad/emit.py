@@ -132,6 +132,8 @@ def _expr(e: ir.Expr) -> str:
             return f"{head}({', '.join(expr(a, _ASSIGN) for a in args)})"
         if e.kind in (ir.NEW, ir.DELETE):
             return _memory(e)
+        if e.kind == ir.EFFECT:
+            return _effect(e)
         return f"{e.text}({', '.join(expr(a, _ASSIGN) for a in e.args)})"
     if isinstance(e, ir.Index):
         return f"{expr(e.base, _POSTFIX)}[{expr(e.index)}]"
@@ -146,6 +148,16 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.InitList):
         return "{" + ", ".join(expr(x, _ASSIGN) for x in e.items) + "}"
     raise TypeError(f"cannot emit {type(e).__name__}")
+
+
+def _effect(e: ir.Call) -> str:
+    """A statement without derivatives, as written, its values spelled from the IR."""
+    pieces = e.spelling.split("\x00")
+    out = [pieces[0]]
+    for a, before, after in zip(e.args, pieces, pieces[1:]):
+        whole = before.rstrip().endswith(("(", ",")) and after.lstrip().startswith((")", ","))
+        out += [expr(a, _ASSIGN if whole else _POSTFIX), after]
+    return "".join(out)
 
 
 def _memory(e: ir.Call) -> str:

@@ -297,6 +297,10 @@ CONSTRUCTOR = "constructor"
 # ``delete[] p`` (callee "delete" / "delete[]", args ``(p,)``) are of kind DELETE.
 NEW = "new"
 DELETE = "delete"
+# A statement that carries no derivative (``assert``, ``printf``, ``std::cout << ...``, ``throw``;
+# see frontend/effects.py): ``spelling`` is the statement's text with a NUL character where
+# each argument goes (the values it reads, as IR).  The call's type is void.
+EFFECT = "effect"
 
 
 @dataclass(frozen=True)

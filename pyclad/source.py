@@ -11,12 +11,12 @@ import re
 from dataclasses import dataclass, field, replace
 
 from . import emit, ir
-from .ad import compose, forward, reverse, vector, vector_params
+from .ad import compose, forward, outputs, reverse, vector, vector_params
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
 from .backends import runtime_include
-from .errors import FunctionNotFoundError, LinkError, PycladError, UnsupportedError, WrtError
+from .errors import ArgumentError, FunctionNotFoundError, LinkError, PycladError, UnsupportedError, WrtError
 from .frontend import options
 from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
@@ -169,7 +169,9 @@ class Source:
         )
         self.tu = parse(text, filename, self.args)
         self.layout = layout(self.tu, filename, text, (runtime_include(),))
-        self.index = SourceIndex.build(self.tu, filename, text, self.args)
+        # Bodies in the user's own headers are the user's code too (layout.texts: the main
+        # file and every header it includes that is not a system or pyclad header).
+        self.index = SourceIndex.build(self.tu, filename, text, self.args, self.layout.texts)
         self.index.macros = set(self.layout.macros)
         custom = {key: "::".join(qualified_name(c) + (c.spelling,)) for key, c in self.index.custom.items()}
         taken = {k: _loc(c) for k, c in {**self.index.declarations, **self.index.definitions}.items()}
@@ -338,6 +340,120 @@ class Source:
             return Result(g, self.helpers_of(g), outputs, "reverse", specs)
 
         return self._run(("reverse", name, tuple(names)), make)
+
+    # ------------------------------------------------------------------ outputs (ad/outputs.py)
+    def output_gradient(self, name: str, wrt, output: str) -> Result:
+        """Reverse mode for a function that returns through a pointer: the gradient of
+        ``output[0]``, ``NAME_grad[_<wrt>]_<output>(params..., _d_<p>...)``."""
+        fn = self.function(name)
+        out = outputs.output_param(fn, output, self.program).name
+        names = self._linear_wrt(fn, wrt, "the gradient of an output")
+
+        def make() -> Result:
+            base = self._gradient_name(fn, wrt, names)
+            g, outs = outputs.output_gradient(self.program, fn, names, out, f"{base}_{out}")
+            self.program.add(g)
+            self.program.take_new()
+            return Result(g, self.helpers_of(g), outs, "reverse", parse_wrt(fn, names))
+
+        return self._run(("reverse_output", name, tuple(names), out), make)
+
+    def vjp(self, name: str, wrt=None, outs=None) -> Result:
+        """The pullback of ``name`` as a kernel: output cotangents in, input cotangents out
+        (see ad/outputs.py).  ``extras``: the kernel's derivative buffers (outputs.Role) and
+        the outputs in the order the caller gives their cotangents."""
+        return self._linear("vjp", name, wrt, outs)
+
+    def jvp(self, name: str, wrt=None, outs=None) -> Result:
+        """The pushforward of ``name`` as a kernel: input tangents in, output tangents out."""
+        return self._linear("jvp", name, wrt, outs)
+
+    def _linear(self, kind: str, name: str, wrt, outs) -> Result:
+        fn = self.function(name)
+        order = self._linear_outputs(fn, outs)
+        names = self._linear_wrt(fn, wrt, f"a {kind}")
+        for n in names:
+            p = fn.param(n)
+            if p.type.kind == ir.RECORD or p.type.is_container:
+                raise UnsupportedError(
+                    f"a {kind} w.r.t. the parameter '{n}' ({p.type.spell()}) is not supported: name "
+                    "scalar and array parameters (pyclad.gradient takes records and containers)",
+                    p.loc or fn.loc,
+                )
+
+        def make() -> Result:
+            default = names == self._linear_wrt(fn, None, kind) and order == self._linear_outputs(fn, None)
+            index = {p.name: i for i, p in enumerate(fn.params)}
+            suffix = (
+                ""
+                if default
+                else (
+                    "_"
+                    + "_".join(str(index[n]) for n in names)
+                    + "_to_"
+                    + "_".join(o if o == outputs.RETURN else str(index[o]) for o in order)
+                )
+            )
+            build = outputs.vjp_function if kind == "vjp" else outputs.jvp_function
+            k, roles = build(self.program, fn, names, order, f"{fn.name}_{kind}{suffix}")
+            self.program.add(k)
+            self.program.take_new()
+            return Result(k, self.helpers_of(k), [roles, order], kind, parse_wrt(fn, names))
+
+        return self._run((kind, name, tuple(names), tuple(order)), make)
+
+    def _linear_wrt(self, fn: ir.Function, wrt, what: str) -> list[str]:
+        """Whole parameters in parameter order; None: every floating parameter the function
+        does not write (the inputs)."""
+        if wrt is None:
+            written = outputs.written_arrays(fn, self.program)
+            names = [w.param for w in parse_wrt(fn, None) if w.param not in written]
+            if not names:
+                raise WrtError(f"'{fn.name}' has no floating-point input to differentiate", fn.loc)
+            return names
+        specs = parse_wrt(fn, wrt)
+        if any(w.start is not None or w.field for w in specs):
+            raise WrtError(f"{what} takes whole parameters (e.g. 'x, arr'), not elements or fields", fn.loc)
+        chosen = {w.param for w in specs}
+        return [p.name for p in fn.params if p.name in chosen]
+
+    def _linear_outputs(self, fn: ir.Function, outs) -> list[str]:
+        """The outputs, in the order given (None: the written arrays in parameter order, then
+        the return value if it is floating); ``"return"`` names the return value."""
+        if outs is None:
+            order = list(outputs.written_arrays(fn, self.program))
+            order += [outputs.RETURN] if fn.ret.is_float else []
+            if not order:
+                raise ArgumentError(
+                    f"'{fn.name}' writes no output array and returns {fn.ret.spell()}: it has no output "
+                    "to differentiate",
+                    fn.loc,
+                )
+            return order
+        items = [o.strip() for o in outs.split(",") if o.strip()] if isinstance(outs, str) else outs
+        if not isinstance(items, (list, tuple)) or not items:
+            raise ArgumentError(
+                f"outputs takes parameter names ('out', ['out', 'return']), not {outs!r}", fn.loc
+            )
+        order = []
+        for o in items:
+            if o == outputs.RETURN:
+                if not fn.ret.is_float:
+                    raise ArgumentError(
+                        f"outputs names 'return', but '{fn.name}' returns {fn.ret.spell()}", fn.loc
+                    )
+                name = o
+            else:
+                name = outputs.output_param(fn, o, self.program, "outputs entry").name
+            if name in order:
+                raise ArgumentError(f"output '{name}' is named twice in {outs!r}", fn.loc)
+            order.append(name)
+        return order
+
+    def _gradient_name(self, fn: ir.Function, wrt, names: list[str]) -> str:
+        every = wrt is None or names == self._linear_wrt(fn, None, "")
+        index = {p.name: i for i, p in enumerate(fn.params)}
+        return f"{fn.name}_grad" if every else f"{fn.name}_grad_" + "_".join(str(index[n]) for n in names)
 
     def jacobian(self, name: str, wrt=None, mode: str = "reverse") -> Result:
         """Jacobian of a function that writes output array params."""

@@ -352,7 +352,7 @@ def jacobian_reverse_vector(program: Program, fn: ir.Function, layout: Layout, m
                 f"vector reverse mode through the container parameter '{p.name}' ({p.type.spell()})",
                 p.loc or fn.loc,
             )
-    pb = reverse.pullback(program, fn, mask, vector=m)
+    pb = reverse.pullback(program, fn, mask, vector=m, effects=True)  # one call: runs printf & co. once
     params = list(fn.params)
     args: list[ir.Expr] = [Var(p.name, p.type) for p in fn.params]
     for p, on in zip(fn.params, mask):

@@ -16,7 +16,7 @@ import clang.cindex as ci
 from .. import ir
 from ..ad import names
 from ..errors import FunctionNotFoundError, Loc, NameClashError, UnsupportedError
-from . import callees, containers, custom, lambdas, literals, methods, templates
+from . import callees, containers, custom, effects, lambdas, literals, methods, pragmas, templates
 from .methods import callee_at as _callee_at
 from .methods import lambda_of as _lambda_of
 from .parse import binary_op, loc_of, unary_op
@@ -227,10 +227,15 @@ class SourceIndex:
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
     records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
+    # The user's own headers (included with quotes or from include_dirs, not system headers):
+    # their functions and records are the user's code, like the main file's.
+    user_files: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, tu: ci.TranslationUnit, main_file: str, text: str = "", args=()) -> SourceIndex:
-        idx = cls(tu, main_file)
+    def build(
+        cls, tu: ci.TranslationUnit, main_file: str, text: str = "", args=(), user_files=()
+    ) -> SourceIndex:
+        idx = cls(tu, main_file, user_files=frozenset(user_files))
         entries: list[tuple[str, ci.Cursor]] = []
         idx._scan(tu.cursor, (), entries)
         idx._settle(entries)
@@ -239,13 +244,18 @@ class SourceIndex:
         idx.templates.overloaded = idx.templates_overloaded
         return idx
 
+    def in_user_file(self, c: ci.Cursor) -> bool:
+        """Declared in the main file or in one of the user's headers."""
+        f = c.location.file
+        return f is not None and (f.name == self.main_file or f.name in self.user_files)
+
     def _scan(self, cursor: ci.Cursor, ns: tuple[str, ...], entries: list) -> None:
         for c in cursor.get_children():
             if c.kind in (K.NAMESPACE, K.LINKAGE_SPEC):
                 named = c.kind == K.NAMESPACE and c.spelling  # an anonymous namespace adds no name
                 self._scan(c, ns + ((c.spelling,) if named else ()), entries)
                 continue
-            in_main = c.location.file is not None and c.location.file.name == self.main_file
+            in_main = self.in_user_file(c)
             if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and in_main and c.is_definition():
                 if c.spelling:
                     self.records.add("::".join(ns + (c.spelling,)))
@@ -404,6 +414,8 @@ class Lowerer(methods.CalleeCalls):
         # Reference locals to a scalar, by declaration: True when lowered as a pointer to the
         # lvalue they bind (each use is ``*r``), False when bound to a temporary (a copy).
         self.scalar_refs: dict[ci.Cursor, bool] = {}
+        self.pragmas: dict[int, tuple[str, int]] = {}  # #pragma omp, by statement (frontend/pragmas.py)
+        self.notes: list[str] = []  # what the derivatives' comments say about the source
 
     loc_of = staticmethod(loc)
 
@@ -430,6 +442,7 @@ class Lowerer(methods.CalleeCalls):
         params = []
         if with_body:
             self.used = {t.spelling for t in cursor.get_tokens() if t.kind == ci.TokenKind.IDENTIFIER}
+            self.pragmas = pragmas.omp_directives(cursor) if "omp" in self.used else {}
         body = None
         if cursor.type.is_function_variadic():
             raise unsupported("a variadic function", cursor)
@@ -462,7 +475,8 @@ class Lowerer(methods.CalleeCalls):
             if with_body:
                 body = methods.constructor_body(self, cursor, tuple(params), body or ir.Block(()))
         # The qualified name: derivatives of a::f and b::f are different functions (a::f_grad).
-        return ir.Function(name, ret, tuple(params), body or ir.Block(()), loc(cursor))
+        comment = "\n".join(self.notes)  # the primal's comment: notes for its derivatives
+        return ir.Function(name, ret, tuple(params), body or ir.Block(()), loc(cursor), comment)
 
     def param_type(self, c: ci.Cursor) -> ir.Type:
         if not c.spelling:
@@ -487,6 +501,8 @@ class Lowerer(methods.CalleeCalls):
         k = c.kind
         L = loc(c)
         kids = list(c.get_children())
+        if self.pragmas:
+            pragmas.check(self, c, L)
         if k == K.COMPOUND_STMT:
             return [self.block(c)]
         if k == K.DECL_STMT:
@@ -539,6 +555,8 @@ class Lowerer(methods.CalleeCalls):
             raise unsupported("a try block (exceptions)", c)
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
+        if k.is_expression() and (kind := effects.effect_kind(c)) is not None:
+            return effects.lower_effect(self, c, kind)
         if k.is_expression():
             moved = containers.algorithm_stmt(self, c, L)
             return moved if moved is not None else [ir.ExprStmt(self.expr(c), L)]
@@ -875,7 +893,7 @@ class Lowerer(methods.CalleeCalls):
                 loc(c),
             )
         ns = qualified_name(ref)
-        in_main = ref.location.file is not None and ref.location.file.name == self.index.main_file
+        in_main = self.index.in_user_file(ref)
         qualified = "::".join(ns + (ref.spelling,))
         if in_main and templates.is_specialization(ref):
             key = spelling = templates.key_of(ref, qualified_name)  # the instance: f<double>

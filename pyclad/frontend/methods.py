@@ -187,7 +187,7 @@ class CalleeCalls:
             key = callees.signature_key(ref)  # the overload the call resolves to
         key = self.instance_member(ref, key)
         at = callee_at(kids, ref)
-        if not _in_file(ref, self.index.main_file):
+        if not self.index.in_user_file(ref):
             raise _unsupported(f"a call to the library method '{key}'", c)
         if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
             raise UnsupportedError(
@@ -237,7 +237,7 @@ class CalleeCalls:
                 return self.expr(args[0])
             if not args:
                 return ir.InitList((), t, _loc(c))
-        if t.kind != ir.RECORD or not _in_file(ref, self.index.main_file):
+        if t.kind != ir.RECORD or not self.index.in_user_file(ref):
             raise _unsupported(f"a constructor of the library type '{t.spell()}'", c)
         if len(args) != len(list(ref.get_arguments())):
             raise _unsupported(f"a constructor call relying on default arguments ({t.spell()})", c)
@@ -296,10 +296,6 @@ def callee_at(kids: list[ci.Cursor], ref: ci.Cursor) -> int:
         if p.kind in (K.DECL_REF_EXPR, K.MEMBER_REF_EXPR) and p.referenced == ref:
             return i
     return 0
-
-
-def _in_file(decl: ci.Cursor, main_file: str) -> bool:
-    return decl.location.file is not None and decl.location.file.name == main_file
 
 
 def lambda_of(v: ci.Cursor) -> ci.Cursor | None:

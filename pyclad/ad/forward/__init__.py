@@ -108,6 +108,8 @@ def derivative(
             )
             for e in extras
         )
+    if fn.comment:  # notes on the source (a loop under #pragma omp runs sequentially)
+        comment += "\n" + fn.comment
     out = ir.Function(name, fn.ret.value(), tuple(params), ir.Block(tuple(pre + body)), fn.loc, comment)
     return t.tidy(out), extras
 
@@ -162,7 +164,7 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
         if not a and p.type.is_container and p.name in t.active
     ]
     body += t.block_stmts(t.fn.body.stmts)
-    out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc)
+    out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc, fn.comment)
     if vector:
         out = vectorize(out, t.tangent_names(), vector)
     program.add(t.tidy(out))

@@ -29,6 +29,8 @@ class Calls:
     def call(self, e: ir.Call):
         if e.kind in (ir.NEW, ir.DELETE):  # a buffer no derivative flows through (int* k = new int[n])
             return e, None
+        if e.kind == ir.EFFECT:  # printf, assert, throw: runs as the primal runs it, no tangent
+            return e, None
         if containers.is_member(e):
             return containers.forward_member(self, e)
         if containers.is_constructor(e):

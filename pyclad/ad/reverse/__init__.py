@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from ... import ir
 from ...ir import Var
 from ..activity import writable
+from ..effects import has_effects
 from ..forward import vectorize
 from ..names import specialised
 from ..pause import collector_paused
@@ -78,41 +79,49 @@ def gradient(
     extra = [o for o in outs if not o.wrt]
     if extra:
         comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
+    if fn.comment:  # notes on the source (a loop under #pragma omp runs sequentially)
+        comment += "\n" + fn.comment
     out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
     return out, outs
 
 
 @collector_paused
-def pullback(program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0) -> str:
+def pullback(
+    program: Program, fn: ir.Function, active_params: list[bool], vector: int = 0, effects: bool = False
+) -> str:
     """The name of fn's pullback for this activity pattern; generated on first use.
     ``vector`` > 0: adjoints are ``pyclad::vec<vector>``, one reverse sweep for that many
-    seeds at once (vector reverse mode, for Jacobians)."""
+    seeds at once (vector reverse mode, for Jacobians).  ``effects``: the pullback is called
+    in place of the primal (not after a forward sweep that ran it), so it runs the statements
+    without derivatives (ad/effects.py) of a function that has them."""
+    loud = effects and has_effects(program, fn.name)
     name = specialised(f"{fn.name}_pullback", fn, active_params) + (f"_vec{vector}" if vector else "")
+    name += "_with_effects" if loud else ""
     if program.has(name):
         return name
     program.reserve(name)
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
-    t = _build(program, fn, seeds, mode="pullback", vector=vector)
+    t = _build(program, fn, seeds, mode="pullback", vector=vector, effects=loud)
     params = list(fn.params)
     if fn.ret.is_float or _record_value(fn.ret):
         params.append(ir.Param(t.seed_name, fn.ret.plain()))
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
-    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc)
+    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, fn.comment)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
     program.add(out)
     return name
 
 
-def _build(program, fn, seeds, mode, vector=0):
+def _build(program, fn, seeds, mode, vector=0, effects=None):
     """Run the transform twice: first to learn what the reverse sweep reads, then for real.
     Saving a value can make the reverse sweep read more (the index of a restored element,
     the counter an inverse ``i--`` needs): then once more, until nothing new is read.  The
     saves of the variables read anywhere are then narrowed to the writes whose old value
     is read (``tbr``), in one last run."""
-    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector)
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector, effects=effects)
     probe.run()
     aliases = _pointer_targets(probe.prep.body)
     needed = _through_pointers(set(probe.reads), aliases)
@@ -125,7 +134,9 @@ def _build(program, fn, seeds, mode, vector=0):
         needed |= live_out
     needed = sharing_storage(probe.prep.body, needed)
     while True:
-        t = ReverseTransform(program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep)
+        t = ReverseTransform(
+            program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep, effects=effects
+        )
         t.run()
         # Only the function's own variables are ever saved: reads of the names a run made up
         # itself (saved values, adjoint temporaries) cannot change what the next run saves.
@@ -137,7 +148,15 @@ def _build(program, fn, seeds, mode, vector=0):
     if not dead:
         return t
     t = ReverseTransform(
-        program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep, dead=frozenset(dead)
+        program,
+        fn,
+        seeds,
+        mode,
+        needed=needed,
+        vector=vector,
+        prep=probe.prep,
+        dead=frozenset(dead),
+        effects=effects,
     )
     t.run()
     return t

@@ -11,6 +11,7 @@ from ...errors import NoDerivativeError
 from ...ir import Var, lit, mul
 from .. import containers, shadow
 from ..activity import writable
+from ..effects import calls_effects
 from ..memory import LOG, MARK, UNDO
 from ..rules import Custom, Partials, Reduction
 from .forw import log_call, reverse_forw
@@ -58,18 +59,22 @@ class Calls:
             pre, value = self._hoist_expr(s.expr.value, s.expr.op in ("=", "+=", "-="))
             return pre + [replace(s, expr=replace(s.expr, value=value))]
         if isinstance(s, ir.Return) and s.value is not None:
-            pre, value = self._hoist_expr(s.value)
+            pre, value = self._hoist_expr(s.value, returned=True)
             return pre + [replace(s, value=value)]
         return [s]
 
-    def _hoist_expr(self, e: ir.Expr, may_be_whole: bool = True) -> tuple[list[ir.Stmt], ir.Expr]:
+    def _hoist_expr(
+        self, e: ir.Expr, may_be_whole: bool = True, returned: bool = False
+    ) -> tuple[list[ir.Stmt], ir.Expr]:
+        """``returned``: the value of a return statement, which the forward sweep does not run:
+        a call with effects (ad/effects.py) is hoisted even when it is the whole value."""
         whole = e
         while isinstance(whole, ir.Cast) and whole.implicit:
             whole = whole.operand
         calls: list[ir.Call] = []
 
-        def find(x):  # the writing calls that always run, outermost ones
-            if self._writing_call(x):
+        def find(x):  # the writing calls (and calls with effects) that always run, outermost ones
+            if self._writing_call(x) or calls_effects(self.program, x):
                 calls.append(x)
             elif isinstance(x, ir.Cond):
                 find(x.cond)
@@ -107,7 +112,7 @@ class Calls:
                     stack.append(n.lhs)
                 else:
                     stack.extend(x for x in ir.children(n) if isinstance(x, ir.Expr))
-        if calls == [whole] and may_be_whole:
+        if calls == [whole] and may_be_whole and not (returned and calls_effects(self.program, whole)):
             return [], e
         pre: list[ir.Stmt] = []
         swap: dict[int, Var] = {}

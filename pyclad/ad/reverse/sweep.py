@@ -175,6 +175,10 @@ class Sweep:
             return [s], []
         if containers.is_member(e):
             return containers.reverse_member(self, e, depth, s)
+        if isinstance(e, ir.Call) and e.kind == ir.EFFECT:
+            # Runs once, in the forward sweep of the function the caller asked for; a
+            # pullback's forward sweep repeats its primal, which its caller ran already.
+            return ([s] if self.effects else []), []
         if isinstance(e, ir.Call):
             pointer = memory.released(s)
             if pointer is not None:

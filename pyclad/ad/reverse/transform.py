@@ -100,12 +100,15 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         vector: int = 0,
         prep: _Prepared | None = None,
         dead: frozenset[int] = frozenset(),
+        effects: bool | None = None,
     ):
         self.program = program
         self.vector = vector
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
         self.mode = mode
+        # Statements without derivatives run (ad/effects.py): not in a callee's pullback.
+        self.effects = mode != "pullback" if effects is None else effects
         self.seeds = set(seeds)
         if prep is None:
             prep = self._prepare(fn, seeds)
