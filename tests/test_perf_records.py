@@ -209,3 +209,20 @@ def test_the_particle_gradient_saves_positions_only_and_gives_the_masses_no_adjo
     assert "::pyclad::tape<::std::vector<double>>" not in main  # the forces are never saved whole
     assert re.findall(r"::pyclad::push\(_t\d+, ([^)]*)\)", main).count("ps[i0].x") == 1
     assert "::pyclad::tape" not in _function(g.code, "forces_pullback")
+
+
+def test_a_record_parameters_adjoint_is_accumulated_in_a_local_record_inside_loops(particles):
+    m, mp = particles
+    n, steps = 4, 3
+    args = [np.arange(n) + 0.05, 0.1 * np.ones(n), 1.0 + 0.2 * np.arange(n), n, 2.1, 0.05, steps]
+    g = pyclad.gradient(m.simulate, "x0, v0, k", checked=False)
+    got = g(*args)
+    want = pyclad.gradient(mp.simulate_plain, "x0, v0, k", checked=False)(
+        *args, *(np.zeros(n) for _ in range(3))
+    )
+    assert abs(got[2] - want[2]) <= 1e-11 * max(1.0, abs(want[2]))
+    forces = _function(g.code, "forces_pullback")
+    body, tail = forces.rsplit("    }\n", 1)
+    assert "Springs _d_s0 = {};" in forces and "_d_s0.anchor +=" in body
+    assert "_d_s->" not in body  # the caller's record is added to once, after the loops
+    assert "_d_s->anchor += _d_s0.anchor;" in tail

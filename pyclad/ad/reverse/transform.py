@@ -290,14 +290,19 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
         caller's record takes it; a local record, added to ``*_d_p`` field by field at the
         end, when the body assigns fields of its own copy (the caller's adjoint must only be
-        added to) or when the parameter is no input of this derivative."""
+        added to), when it loops (see below) or when the parameter is no input of this
+        derivative."""
         rec = p.type.named()
         if p.name not in self.seeds:
             self.adj_local[p.name] = self.names.derivative(p.name)
             self.top.append(ir.Decl(self.adj_local[p.name], rec, zero(rec)))
             return
         self.adj_param[p.name] = self.names.derivative(p.name)
-        if p.name in assigned and not (p.type.ref and not p.type.const):
+        # A local record also where the body loops: the caller's record, reached through a
+        # pointer that may alias any other adjoint, would be loaded and stored again at every
+        # accumulation; a local one stays in registers (added once, at the end).
+        copyable = not (p.type.ref and not p.type.const) and not shadow.has_containers(p.type)
+        if copyable and (p.name in assigned or self.prep.has_loop):
             local = self.adj_local[p.name] = self.names.claim(f"_d_{p.name}")
             self.top.append(ir.Decl(local, rec, zero(rec)))
             ptr = Var(self.adj_param[p.name], adjoint_param_type(p.type))
