@@ -21,6 +21,7 @@ class Program:
     pending: dict[str, ir.Function | None] = field(default_factory=dict)
     new: list[str] = field(default_factory=list)
     taken: dict[str, Loc | None] = field(default_factory=dict)  # the user's own function names
+    param_reads: dict = field(default_factory=dict)  # generated function -> what it reads (reverse/reads.py)
 
     def _claim(self, name: str) -> None:
         """A generated function may not take the name of one of the user's (``f_grad``)."""
@@ -61,5 +62,6 @@ class Program:
         """Forget what a failed request generated, so that a later request starts clean."""
         for n in self.new:
             self.generated.pop(n, None)
+            self.param_reads.pop(n, None)
         self.new = []
         self.pending.clear()

@@ -38,6 +38,7 @@ from .prune import prune_forward
 from .sweep import _STMT
 from .tbr import dead_saves, sharing_storage
 from .transform import ReverseTransform, _Prepared
+from .untouched import restored_sites, untouched_params
 from .util import _record_value, _subtree_any
 
 __all__ = [
@@ -143,9 +144,15 @@ def _build(program, fn, seeds, mode, vector=0, effects=None):
         if not (t.reads - needed) & probe.prep.variables:
             break
         needed = sharing_storage(probe.prep.body, _through_pointers(needed | t.reads, aliases))
+    # A pullback's reference parameters whose stores its reverse sweep never reads: left alone.
+    untouched: set[str] = set()
+    if mode == "pullback":
+        untouched = untouched_params(program, fn, t.fwd, t.rev + t.tail, t.restores, t.save_stmts)
+        live_out -= untouched
     # Saved per variable so far; now per write: the saves whose restores nothing reads go.
-    dead = dead_saves(t.prep.body, t.rev + t.tail, t.restores, live_out)
-    if not dead:
+    start = restored_sites(t.restores, untouched)
+    dead = dead_saves(t.prep.body, t.rev + t.tail, t.restores, live_out, program, start)
+    if not dead and not untouched:
         return t
     t = ReverseTransform(
         program,
@@ -157,6 +164,7 @@ def _build(program, fn, seeds, mode, vector=0, effects=None):
         prep=probe.prep,
         dead=frozenset(dead),
         effects=effects,
+        untouched=frozenset(untouched),
     )
     t.run()
     return t

@@ -6,16 +6,27 @@ from dataclasses import replace
 
 from ... import ir
 from ...ir import Var
-from .util import _body, _pure_calls
+from .. import containers
+from .util import _body
+from .util import _pure_calls as _pure_builtins
 
 
 def prune_forward(
-    fwd: list[ir.Stmt], rest: list[ir.Stmt], locals_: set[str], recomputed: set[str] = frozenset()
+    fwd: list[ir.Stmt],
+    rest: list[ir.Stmt],
+    locals_: set[str],
+    recomputed: set[str] = frozenset(),
+    pure_call=None,
 ) -> list[ir.Stmt]:
     """Drop forward-sweep updates of local scalars that nothing reads any more.
 
     A gradient does not return the primal value, so an accumulator such as the
-    ``s += ...`` of a sum is dead once the reverse sweep has what it needs."""
+    ``s += ...`` of a sum is dead once the reverse sweep has what it needs.  ``pure_call``
+    tells the calls of user functions that change nothing (``t = pull(a, b)`` goes whole
+    when ``t`` is dead)."""
+
+    def _pure_calls(e: ir.Expr) -> bool:
+        return _pure_builtins(e) or (pure_call is not None and _pure_with(e, pure_call))
 
     seen: dict[int, tuple[ir.Stmt, str | None]] = {}  # each statement is judged once
 
@@ -123,3 +134,39 @@ def _unwrap(e: ir.Expr) -> ir.Expr:
     while isinstance(e, ir.Cast) and e.implicit:
         e = e.operand
     return e
+
+
+CALLS = (ir.FUNCTION, ir.METHOD)
+
+
+def _pure_with(e: ir.Expr, pure_call) -> bool:
+    """Only calls of math builtins and of functions ``pure_call`` accepts."""
+    for n in ir.walk(e):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            return False
+        if isinstance(n, ir.Call) and not _pure_builtins(n) and not pure_call(n):
+            return False
+    return True
+
+
+def pure_function(program, name: str, _seen: frozenset[str] = frozenset()) -> bool:
+    """``name`` is a function (or method) pyclad has the body of that changes nothing but
+    its result: no pointer or non-const reference parameter (nor a non-const receiver), no
+    store into a global, no memory allocated or freed, and calls of such functions, of
+    container sizes and of math builtins only."""
+    if name in _seen or name in program.pending:
+        return False
+    fn = program.function(name)
+    if fn is None or any(p.type.ptr or (p.type.ref and not p.type.const) for p in fn.params):
+        return False
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            root = ir.root_var(n.target)
+            if root is None or root.is_global or root.type.ptr or root.type.ref:
+                return False
+        elif isinstance(n, ir.Call) and not _pure_builtins(n):
+            if containers.is_member(n) and n.spelling in ("size", "empty"):
+                continue
+            if n.kind not in CALLS or not pure_function(program, n.callee, _seen | {name}):
+                return False
+    return True

@@ -36,12 +36,13 @@ class Storage:
     def save(self, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         if target.type.dims:  # what a callee overwrites in an array goes on the undo log instead
             raise self.unsupported("saving a whole array", target)
-        if target.type.is_container:  # a copy of it, at whatever size it has then (never judged dead)
-            return containers.save_whole(self, target, depth)
         site = self.next_site()
         if site is None:
             return [], []
-        fwd, rev = self.save_value(target, depth)
+        if target.type.is_container:  # a copy of it, at whatever size it has then
+            fwd, rev = containers.save_whole(self, target, depth)
+        else:
+            fwd, rev = self.save_value(target, depth)
         self.restored_at(site, rev[0], target)
         return fwd, rev
 
@@ -53,8 +54,11 @@ class Storage:
         if depth:
             push = ir.ExprStmt(ir.Call("::pyclad::push", (tv, target), ir.VOID))
             pop = ir.ExprStmt(ir.Assign("=", target, ir.Call("::pyclad::pop", (tv,), ty), ty))
+            self.save_stmts.add(id(push))
             return [push], [pop]
-        return [ir.ExprStmt(ir.Assign("=", tv, target, ty))], [ir.ExprStmt(ir.Assign("=", target, tv, ty))]
+        keep = ir.ExprStmt(ir.Assign("=", tv, target, ty))
+        self.save_stmts.add(id(keep))
+        return [keep], [ir.ExprStmt(ir.Assign("=", target, tv, ty))]
 
     def _note_indices(self, target: ir.Expr) -> None:
         """The reverse sweep names ``target`` again: its index variables must be restored too."""

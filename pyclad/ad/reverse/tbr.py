@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from ... import ir
 from ...ir import Var
+from .reads import Reader, member_path, overlaps, param_reads
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,30 @@ class _Unknown(Exception):
 
 
 def dead_saves(
-    body: ir.Block, reverse: list[ir.Stmt], restores: dict[int, tuple[ir.Stmt, Restore]], live_out: set[str]
+    body: ir.Block,
+    reverse: list[ir.Stmt],
+    restores: dict[int, tuple[ir.Stmt, Restore]],
+    live_out: set[str],
+    program=None,
+    start: set[int] = frozenset(),
 ) -> set[int]:
     """The sites (see ``Restore``) whose restores nothing reads: their saves can go.
 
     ``body`` is the normalised function (for the pointers bound to storage), ``reverse``
-    the reverse sweep in execution order, ``live_out`` the variables read after it."""
+    the reverse sweep in execution order, ``live_out`` the variables read after it;
+    ``program`` has the generated callees whose reads of their arguments are known;
+    ``start``: sites dropped whatever reads them (see untouched.py), part of the answer."""
     if not restores:
-        return set()
-    names = _Names(body)
-    dead: set[int] = set()
+        return set(start)
+    summary = (lambda name: param_reads(program, name)) if program is not None else None
+    names = _Names(body, summary)
+    dead: set[int] = set(start)
     while True:
         walk = _Liveness(names, restores, dead)
         try:
             walk.block(reverse, {names.content(v) for v in live_out})
         except _Unknown:
-            return set()
+            return set(start)
         new = {r.site for _, r in restores.values() if r.site not in dead and r.site not in walk.live}
         if not new:
             return dead
@@ -86,8 +95,9 @@ class _Names:
     """Liveness tokens: one per variable, shared by a pointer and the storage it is bound to;
     a pointer's own value is ``name@``."""
 
-    def __init__(self, body: ir.Block):
+    def __init__(self, body: ir.Block, summary=None):
         self.parent: dict[str, str] = {}
+        self.reader = Reader(self.content, summary)
         for n in ir.walk(body):
             if isinstance(n, ir.Decl) and n.type.ptr and n.init is not None:
                 ptr, value = n.name, n.init
@@ -120,20 +130,26 @@ class _Names:
         return self._find(name) not in self.shared
 
     def reads(self, e: ir.Expr, out: set[str]) -> None:
-        for n in ir.walk(e):
-            if isinstance(n, Var):
-                out.add(self.content(n.name))
-                if n.type.ptr:
-                    out.add(n.name + "@")
+        self.reader.reads(e, out)
 
     def token(self, target: ir.Expr) -> str:
-        """What a restore of ``target`` defines."""
+        """What a restore of ``target`` defines: the variable, or the field path in it."""
         if isinstance(target, Var) and target.type.ptr:
             return target.name + "@"
+        path = member_path(target)
+        if path is not None:
+            var, fields, _ = path
+            return ".".join([self.content(var.name), *fields])
         root = ir.root_var(target)
         if root is None:
             raise _Unknown
         return self.content(root.name)
+
+    @staticmethod
+    def kill(live: set[str], root: str) -> None:
+        """The token ``root`` defined whole: none of its parts is live before."""
+        for t in [t for t in live if overlaps(t, root) and len(t) >= len(root)]:
+            live.discard(t)
 
 
 def _address_taken(e: ir.Expr, v: Var) -> bool:
@@ -158,7 +174,8 @@ class _Liveness:
         hit = self.restores.get(id(s))
         if hit is not None and hit[0] is s:
             r = hit[1]
-            if r.site in self.dead or self.names.token(r.target) not in live:
+            token = self.names.token(r.target)
+            if r.site in self.dead or not any(overlaps(token, t) for t in live):
                 return live  # dropped (or dead so far): it neither reads nor defines anything
             self.live.add(r.site)
         if isinstance(s, ir.Block):
@@ -178,7 +195,8 @@ class _Liveness:
                     return start
                 at_cond = grown
         if isinstance(s, ir.Decl):
-            out = live - {s.name, s.name + "@"}
+            out = live - {s.name + "@"}
+            self.names.kill(out, s.name)
             if s.init is not None:
                 self.names.reads(s.init, out)
             return out
@@ -209,7 +227,7 @@ class _Liveness:
                 if t.type.ptr:
                     out.discard(t.name + "@")
                 elif self.names.alone(t.name):
-                    out.discard(self.names.content(t.name))
+                    self.names.kill(out, self.names.content(t.name))
             elif e.op != "=":  # a compound assignment reads its target
                 self.names.reads(t, out)
             self._address(t, out)

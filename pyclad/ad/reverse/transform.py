@@ -23,9 +23,11 @@ from ..sequence import sequence
 from ..shadow import adjoint_param_type, adjoint_type, zero
 from .adjoints import _ACC, Adjoints
 from .calls import Calls
-from .prune import prune_forward
+from .fields import field_active, inactive_fields, is_inactive_field
+from .prune import prune_forward, pure_function
 from .storage import Storage
 from .sweep import _STMT, Sweep
+from .untouched import drop_stores
 from .util import _shadowed, _subtree_any
 
 
@@ -54,6 +56,7 @@ class _Prepared:
     has_loop: bool = False
     uses_returned: bool = False
     active_memo: dict = field(default_factory=dict)  # node id -> (node, holds an active variable)
+    inactive: dict = field(default_factory=dict)  # record local -> its fields without derivative
     call_memo: dict = field(default_factory=dict)  # node id -> (node, calls a writing user function)
 
     def survey(self) -> None:
@@ -101,6 +104,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         prep: _Prepared | None = None,
         dead: frozenset[int] = frozenset(),
         effects: bool | None = None,
+        untouched: frozenset[str] = frozenset(),
     ):
         self.program = program
         self.vector = vector
@@ -121,6 +125,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.dead = dead  # saves the to-be-recorded analysis found nobody reads (``tbr``)
         self.site_count = 0
         self.restores: dict = {}  # id of a reverse-sweep statement -> (it, tbr.Restore)
+        self.save_stmts: set[int] = set()  # ids of the forward-sweep statements that save a value
+        self.untouched = untouched  # reference parameters whose stores are left out (untouched.py)
         self.top: list[ir.Stmt] = []  # declarations at the top of the generated function
         self.tail: list[ir.Stmt] = []
         self.adj_param: dict[str, str] = {}
@@ -144,6 +150,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         active = active_variables(replace(fn, body=body), seeds, self._callee_params) | set(seeds)
         prep = _Prepared(fn, body, extra, active, copy.deepcopy(self.names))
         prep.survey()
+        prep.inactive = inactive_fields(fn, body, active, self._callee_params)
         return prep
 
     def adjoint_names(self) -> set[str]:
@@ -286,14 +293,19 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         """The adjoint of a record parameter (by value or reference): ``*_d_p`` where the
         caller's record takes it; a local record, added to ``*_d_p`` field by field at the
         end, when the body assigns fields of its own copy (the caller's adjoint must only be
-        added to) or when the parameter is no input of this derivative."""
+        added to), when it loops (see below) or when the parameter is no input of this
+        derivative."""
         rec = p.type.named()
         if p.name not in self.seeds:
             self.adj_local[p.name] = self.names.derivative(p.name)
             self.top.append(ir.Decl(self.adj_local[p.name], rec, zero(rec)))
             return
         self.adj_param[p.name] = self.names.derivative(p.name)
-        if p.name in assigned and not (p.type.ref and not p.type.const):
+        # A local record also where the body loops: the caller's record, reached through a
+        # pointer that may alias any other adjoint, would be loaded and stored again at every
+        # accumulation; a local one stays in registers (added once, at the end).
+        copyable = not (p.type.ref and not p.type.const) and not shadow.has_containers(p.type)
+        if copyable and (p.name in assigned or self.prep.has_loop):
             local = self.adj_local[p.name] = self.names.claim(f"_d_{p.name}")
             self.top.append(ir.Decl(local, rec, zero(rec)))
             ptr = Var(self.adj_param[p.name], adjoint_param_type(p.type))
@@ -310,7 +322,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
     def assemble(self) -> ir.Block:
         locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
-        fwd = prune_forward(self.fwd, self.rev + self.tail, locals_, self.recomputed)
+        fwd = drop_stores(self.fwd, set(self.untouched)) if self.untouched else self.fwd
+        fwd = prune_forward(fwd, self.rev + self.tail, locals_, self.recomputed, self.pure_call)
         body = fwd + self.rev + self.tail
         used: set[str] = set()
         for s in body:
@@ -319,9 +332,15 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
         return ir.Block(tuple(top + body))
 
+    def pure_call(self, c: ir.Call) -> bool:
+        """A call of a function pyclad has the body of that changes nothing but its result."""
+        return c.kind in (ir.FUNCTION, ir.METHOD) and pure_function(self.program, c.callee)
+
     def is_active(self, e: ir.Expr) -> bool:
         """Some variable in ``e`` is active (memoised per node: the adjoint of an expression asks
         this of every subexpression, which must not re-walk each subtree)."""
+        if self.prep.inactive:
+            return field_active(e, self.active, self.prep.inactive, self._active_memo)
         return _subtree_any(e, lambda n: isinstance(n, Var) and n.name in self.active, self._active_memo)
 
     def adj_var(self, v: Var) -> ir.Expr:
@@ -367,6 +386,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
         if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
+            if is_inactive_field(e, self.prep.inactive):
+                return None
             if e.type.ptr and e.type.const:  # what a const pointer field points to is constant
                 return None
             base = self.adj_of(e.operand)
