@@ -231,11 +231,15 @@ def source(
 
 def _to_checked_callees(fn: ir.Function, generated: set[str], root: str) -> ir.Function:
     """Calls from ``fn`` to generated functions spelled to reach their checked variants,
-    wherever ``fn`` is written (a function in a namespace spells its calls in full)."""
+    wherever ``fn`` is written (a function in a namespace spells its calls in full), and calls
+    to the user's own functions spelled from ``root``: inside ``CHECKED``, ``rw::sqnorm`` would
+    find the namespace ``CHECKED::rw`` of the checked derivatives and stop there."""
 
     def spell(n):
         if isinstance(n, ir.Call) and n.callee in generated and n.spelling in ("", n.callee):
             return replace(n, spelling=f"{root}::{CHECKED}::{n.callee}")
+        if isinstance(n, ir.Call) and ir.is_module_call(n) and "::" in n.callee:
+            return replace(n, spelling=f"{root}::{n.callee}")
         return n
 
     return replace(fn, body=ir.rebuild(fn.body, spell))

@@ -550,18 +550,30 @@ def var_names(node, out: set[str] | None = None) -> set[str]:
 
 def root_var(e: Expr) -> Var | None:
     """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``,
-    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``)."""
+    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``, ``v.data()[i]`` -> ``v``)."""
     while True:
         if isinstance(e, Var):
             return e
         if isinstance(e, Index):
             e = e.base
+        elif isinstance(e, Call) and e.kind == METHOD and e.spelling == "data" and e.args[0].type.is_container:
+            e = e.args[0]
         elif isinstance(e, (Member, Cast)) or isinstance(e, Unary) and e.op == "*":
             e = e.operand
         elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
             e = e.lhs
         else:
             return None
+
+
+def is_module_call(c: Call) -> bool:
+    """A call to one of the module's own functions (user or generated), written with its key:
+    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    return (
+        c.spelling in ("", c.callee)
+        and not c.callee.startswith("::")
+        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
+    )
 
 
 def has_side_effects(e: Expr) -> bool:

@@ -115,16 +115,6 @@ def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str
     return "\n".join(out) if sep else "".join(out)
 
 
-def _module_local(c: ir.Call) -> bool:
-    """A call to one of the module's own functions (user or generated), written with its key:
-    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
-    return (
-        c.spelling in ("", c.callee)
-        and not c.callee.startswith("::")
-        and all(ch.isalnum() or ch in "_:" for ch in c.callee)
-    )
-
-
 def _localised(fn: ir.Function, root: str) -> ir.Function:
     """``fn`` named by its short name, for writing inside its namespace; its calls to the
     module's functions fully qualified when it lives in a namespace."""
@@ -133,7 +123,7 @@ def _localised(fn: ir.Function, root: str) -> ir.Function:
         return fn
 
     def qualify(n):
-        if isinstance(n, ir.Call) and _module_local(n):
+        if isinstance(n, ir.Call) and ir.is_module_call(n):
             return replace(n, spelling=f"{root}::{n.callee}")
         return n
 

@@ -416,6 +416,11 @@ template <typename V>
 inline checked<typename std::remove_reference<decltype(*std::declval<V&>().data())>::type> view(V& v) {
     return {v.data(), v.size(), "a work buffer"};
 }
+// &v[i] of a std::vector or std::array: a pointer that keeps the container's bounds.
+template <typename V, typename I>
+inline auto addr(V& v, I i) -> decltype(view(v) + i) {
+    return view(v) + i;
+}
 
 // A caller's checked n x N buffer as n tangent vectors, and a store into one.
 template <std::size_t N>
