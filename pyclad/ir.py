@@ -556,7 +556,9 @@ def root_var(e: Expr) -> Var | None:
             return e
         if isinstance(e, Index):
             e = e.base
-        elif isinstance(e, Call) and e.kind == METHOD and e.spelling == "data" and e.args[0].type.is_container:
+        elif (
+            isinstance(e, Call) and e.kind == METHOD and e.spelling == "data" and e.args[0].type.is_container
+        ):
             e = e.args[0]
         elif isinstance(e, (Member, Cast)) or isinstance(e, Unary) and e.op == "*":
             e = e.operand
