@@ -465,6 +465,10 @@ class Lowerer(methods.CalleeCalls):
         exprs = [c for c in v.get_children() if c.kind.is_expression()]
         if t.ref and t.kind == ir.BUILTIN and not t.ptr and not t.dims and exprs:
             return [self.scalar_ref(v, t, self.expr(exprs[-1]))]
+        if exprs and t.kind == ir.VECTOR:
+            built = containers.range_decl(self, v.spelling, t, exprs[-1], loc(v))
+            if built is not None:
+                return built
         init = None
         if t.dims:
             if exprs and exprs[-1].kind in (K.INIT_LIST_EXPR,):

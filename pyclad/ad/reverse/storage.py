@@ -49,6 +49,9 @@ class Storage:
         ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)
+        root = ir.root_var(target)
+        if root is not None and root.name in self.adjoint_names():
+            self.adjoint_temps.add(name)  # an adjoint pointer's old values: retyped with it
         tv = Var(name, ty)
         if depth:
             push = ir.ExprStmt(ir.Call("::pyclad::push", (tv, target), ir.VOID))
