@@ -201,6 +201,11 @@ def vector_of(element: Type) -> Type:
     return Type(f"::std::vector<{element.spell()}>", kind=VECTOR, args=(element,))
 
 
+def tape_of(element: Type) -> Type:
+    """``pyclad::tape<element>`` (the runtime's stack of saved values), its element kept."""
+    return Type(f"::pyclad::tape<{element.spell()}>", args=(element,))
+
+
 def std_array_of(element: Type, n: int) -> Type:
     """``std::array<element, n>``."""
     return Type(f"::std::array<{element.spell()}, {n}>", kind=STD_ARRAY, args=(element,), size=n)

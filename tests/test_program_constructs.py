@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import fd, gxx_build_and_run, pyclad_cli
+from conftest import fd, fd2, gxx_build_and_run, pyclad_cli
 
 import pyclad
 
@@ -169,3 +169,85 @@ def test_the_jacobian_through_pointers_re_seated_in_a_callee_matches_finite_diff
 
     want = np.stack([column(0, v) for v in range(l * b)] + [column(1, v) for v in range(l * b)], axis=1)
     np.testing.assert_allclose(J, want, rtol=1e-6, atol=1e-9)
+
+
+RETURNS = r"""
+#include <array>
+#include <cmath>
+#include <vector>
+// One explicit Euler step of a pendulum: the new state as a std::array, built in the return.
+std::array<double, 2> step(const std::array<double, 2>& y, double h, double a) {
+    return {y[0] + h * a * y[1], y[1] - h * std::sin(y[0])};
+}
+std::vector<double> squares(const double* x, int n) {
+    std::vector<double> out;
+    for (int i = 0; i < n; ++i) out.push_back(x[i] * x[i]);
+    return out;
+}
+// The state replaced by the call's result in a loop (std::array's operator=).
+double pendulum(const double* y0, double a, int steps) {
+    std::array<double, 2> y{y0[0], y0[1]};
+    for (int s = 0; s < steps; ++s) y = step(y, 0.1, a);
+    return y[0] * y[1];
+}
+double roots(const double* x, int n) {
+    std::vector<double> s = squares(x, n);
+    double r = 0;
+    for (double v : s) r += std::sqrt(v + 1.0);
+    return r;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def returns():
+    return pyclad.cppdef(RETURNS)
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["checked", "unchecked"])
+def test_a_container_returned_by_a_call_carries_its_adjoint_back(returns, checked):
+    y0 = np.array([0.3, -0.2])
+    gy, ga = pyclad.gradient(returns.pendulum, "y0, a", checked=checked)(y0, 1.5, 5)
+    np.testing.assert_allclose(gy, [fd(returns.pendulum, [y0, 1.5, 5], 0, i) for i in range(2)], rtol=1e-8)
+    np.testing.assert_allclose(ga, fd(returns.pendulum, [y0, 1.5, 5], 1), rtol=1e-8)
+    x = np.array([1.0, 2.0, -3.0])
+    g = pyclad.gradient(returns.roots, "x", checked=checked)(x, 3)
+    np.testing.assert_allclose(g, x / np.sqrt(x**2 + 1), rtol=1e-12)  # d/dx sqrt(x^2 + 1)
+
+
+def test_a_container_returned_by_a_call_carries_its_tangent_and_second_derivative(returns):
+    y0 = np.array([0.3, -0.2])
+    d = pyclad.differentiate(returns.pendulum, "a")(y0, 1.5, 5)
+    np.testing.assert_allclose(d, fd(returns.pendulum, [y0, 1.5, 5], 1), rtol=1e-8)
+    x = np.array([1.0, 2.0, -3.0])
+    np.testing.assert_allclose(pyclad.differentiate(returns.roots, "x[1]")(x, 3), 2 / np.sqrt(5), rtol=1e-12)
+    H = np.asarray(pyclad.hessian(returns.pendulum, "a")(y0, 1.5, 5))
+    np.testing.assert_allclose(H[0, 0], fd2(returns.pendulum, [y0, 1.5, 5], 1), rtol=1e-5)
+    Hx = np.asarray(pyclad.hessian(returns.roots, "x[0:2]")(x, 3))
+    np.testing.assert_allclose(np.diag(Hx), (x**2 + 1) ** -1.5, rtol=1e-10)  # d2/dx2 sqrt(x^2 + 1)
+
+
+def test_a_generated_gradient_through_returned_containers_runs_clean_under_the_sanitizers(tmp_path):
+    (tmp_path / "returns.cpp").write_text(RETURNS)
+    for fn in ("pendulum", "roots"):
+        r = pyclad_cli(
+            "gen", "returns.cpp", "-f", fn, "--mode", "reverse", "-o", f"{fn}_grad.hpp", cwd=tmp_path
+        )
+        assert r.returncode == 0, r.stderr
+    (tmp_path / "main.cpp").write_text(
+        '#include <cstdio>\n#include "returns.cpp"\n#include "pendulum_grad.hpp"\n#include "roots_grad.hpp"\n'
+        "int main() {\n"
+        "    double y0[2] = {0.3, -0.2}, dy[2] = {0, 0}, da = 0;\n"
+        "    pendulum_grad(y0, 1.5, 5, dy, &da);\n"
+        "    double x[3] = {1.0, 2.0, -3.0}, dx[3] = {0, 0, 0};\n"
+        "    roots_grad(x, 3, dx);\n"
+        '    std::printf("%.12f %.12f %.12f %.12f %.12f %.12f\\n", dy[0], dy[1], da, dx[0], dx[1], dx[2]);\n'
+        "}\n"
+    )
+    out, warnings = gxx_build_and_run(tmp_path, "main.cpp", "-Wextra")
+    m = pyclad.cppdef(RETURNS)
+    y0, x = np.array([0.3, -0.2]), np.array([1.0, 2.0, -3.0])
+    want = [fd(m.pendulum, [y0, 1.5, 5], 0, i) for i in range(2)] + [fd(m.pendulum, [y0, 1.5, 5], 1)]
+    want += list(x / np.sqrt(x**2 + 1))
+    np.testing.assert_allclose([float(v) for v in out.split()], want, rtol=1e-8)
+    assert "warning" not in warnings

@@ -33,6 +33,12 @@ def is_record_value(t: ir.Type) -> bool:
     return t.is_record and t.carries_float
 
 
+def is_container_value(t: ir.Type) -> bool:
+    """A std::vector / std::array value holding floating data (a function may return one):
+    its adjoint is a container of the same shape."""
+    return t.is_container and t.carries_float and not t.ptr and not t.dims
+
+
 def tangent_type(t: ir.Type) -> ir.Type:
     """The declared type of the tangent of a variable of type ``t``: its value type, const
     kept only below a pointer (the tangent of a read-only input is read-only too)."""

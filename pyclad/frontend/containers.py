@@ -46,6 +46,9 @@ def member_call(lowerer, c: ci.Cursor, ref: ci.Cursor, kids: list[ci.Cursor], lo
     """``v[i]``, ``v.at(i)``, ``v.front()``, ``v.back()`` as ``ir.Index``; ``v.size()`` and
     the other members of ``METHODS`` as method calls on ``v``."""
     name = ref.spelling
+    if name == "operator=" and len(kids) == 3:  # std::array's implicit copy: the assignment it is
+        target, value = lowerer.expr(kids[0]), lowerer.expr(kids[2])
+        return ir.Assign("=", target, value, target.type.value(), loc)
     if name == "operator[]":  # an operator call: (object, the operator's name, index)
         base, args = lowerer.expr(kids[0]), [lowerer.expr(k) for k in kids[2:]]
     else:

@@ -17,7 +17,7 @@ class Storage:
     def slot(self, ty: ir.Type, depth: int, prefix: str = "_t") -> str:
         name = self.names.temp(prefix)
         if depth:
-            self.top.append(ir.Decl(name, ir.Type(f"::pyclad::tape<{ty.spell()}>"), None))
+            self.top.append(ir.Decl(name, ir.tape_of(ty), None))
         else:
             self.top.append(ir.Decl(name, ty, zero(ty) if not ty.ptr else lit(0, ty)))
         return name
