@@ -575,9 +575,11 @@ def root_var(e: Expr) -> Var | None:
 
 def is_module_call(c: Call) -> bool:
     """A call to one of the module's own functions (user or generated), written with its key:
-    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
+    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``;
+    methods and constructors are named by their receiver or type."""
     return (
-        c.spelling in ("", c.callee)
+        c.kind == FUNCTION
+        and c.spelling in ("", c.callee)
         and not c.callee.startswith("::")
         and all(ch.isalnum() or ch in "_:" for ch in c.callee)
     )

@@ -251,3 +251,79 @@ def test_a_generated_gradient_through_returned_containers_runs_clean_under_the_s
     want += list(x / np.sqrt(x**2 + 1))
     np.testing.assert_allclose([float(v) for v in out.split()], want, rtol=1e-8)
     assert "warning" not in warnings
+
+
+BODIES = r"""
+#include <cmath>
+#include <vector>
+namespace rw {
+class Point {
+public:
+    double x, y;
+    Point() : x(0), y(0.0) {}
+    Point(double x_, double y_) : x(x_), y(y_) {}
+    Point operator-(const Point& o) const { return Point(x - o.x, y - o.y); }
+    double norm2() const { return x * x + y * y; }
+};
+}  // namespace rw
+struct Body {
+    rw::Point pos;
+    rw::Point vel;
+    double mass;
+};
+// Bodies built from constructor calls and stored; every pair interacts.
+double energy(int n, const double* xy, const double* v, const double* mass) {
+    std::vector<Body> bodies;
+    for (int i = 0; i < n; ++i) {
+        bodies.push_back(Body{rw::Point(xy[2 * i], xy[2 * i + 1]), rw::Point(v[2 * i], v[2 * i + 1]), mass[i]});
+    }
+    double e = 0;
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+        e += 0.5 * bodies[i].mass * bodies[i].vel.norm2();
+        for (std::size_t j = i + 1; j < bodies.size(); ++j) {
+            e -= bodies[i].mass * bodies[j].mass / std::sqrt((bodies[i].pos - bodies[j].pos).norm2() + 0.01);
+        }
+    }
+    return e;
+}
+"""
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["checked", "unchecked"])
+def test_records_built_by_constructors_and_stored_in_a_vector_carry_their_adjoints(checked):
+    m = pyclad.cppdef(BODIES)
+    rng = np.random.default_rng(4)
+    xy, v, mass = rng.normal(size=6), rng.normal(size=6), rng.random(3) + 0.5
+    args = [3, xy, v, mass]
+    gxy, gv = pyclad.gradient(m.energy, "xy, v", checked=checked)(*args)
+    np.testing.assert_allclose(gxy, [fd(m.energy, args, 1, i) for i in range(6)], rtol=1e-7)
+    np.testing.assert_allclose(gv, mass.repeat(2) * v, rtol=1e-12)  # d/dv of 1/2 m v^2
+    np.testing.assert_allclose(
+        pyclad.differentiate(m.energy, "xy[2]", checked=checked)(*args), gxy[2], rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize(
+    "record, why",
+    [
+        ("struct P { double a = 5.0; };", "default construction sets fields"),
+        ("struct P { double a; P() : a(1.0) {} };", "default construction sets fields"),
+        ("struct P { double a; std::vector<double> w; };", "fields include containers"),
+    ],
+)
+def test_a_vector_of_records_without_a_zero_default_is_a_located_refusal(record, why):
+    src = f"""
+#include <vector>
+{record}
+double f(const double* x, int n) {{
+    std::vector<P> ps(n);
+    for (int i = 0; i < n; ++i) ps[i].a = x[i] * x[i];
+    double s = 0;
+    for (int i = 0; i < n; ++i) s += ps[i].a;
+    return s;
+}}
+"""
+    m = pyclad.cppdef(src)
+    with pytest.raises(pyclad.UnsupportedError, match=why) as info:
+        pyclad.gradient(m.f, "x")(np.array([1.0, 2.0]), 2)
+    assert info.value.loc is not None

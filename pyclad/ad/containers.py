@@ -214,6 +214,9 @@ def _record_adjoint(rt, value: ir.Expr, adj: ir.Expr) -> list[ir.Stmt]:
             else:
                 raise rt.unsupported("this field of a stored record", item)
         return out
+    if isinstance(value, ir.Call) and value.kind == ir.CONSTRUCTOR:  # Point(x, y): its pullback
+        rt.acc(value, adj, out)
+        return out
     source = rt.adj_of(value)
     if source is None:
         raise rt.unsupported("storing a computed record", value)

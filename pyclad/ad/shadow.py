@@ -87,8 +87,22 @@ ZERO_LIKE = "::pyclad::zero_like"
 
 def zero_like(e: ir.Expr) -> ir.Call:
     """A zero shadow shaped like the container ``e`` (nested containers too): same type,
-    same size, every floating element zero (``pyclad::zero_like`` in the runtime)."""
+    same size, every floating element zero (``pyclad::zero_like`` in the runtime, which
+    value-initialises records: refused here for records whose default construction sets
+    fields, where that would not be a zero)."""
+    _value_initialised_zero(e.type, e)
     return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=ZERO_LIKE)
+
+
+def _value_initialised_zero(t: ir.Type, where: ir.Expr) -> None:
+    if t.kind in ir.CONTAINERS:
+        return _value_initialised_zero(t.args[0], where)
+    if t.kind == ir.RECORD and (t.presets or has_containers(t)):
+        why = "default construction sets fields" if t.presets else "fields include containers"
+        raise UnsupportedError(
+            f"a zero tangent or adjoint of a container of '{t.named().spell()}', whose {why}",
+            getattr(where, "loc", None) or t.defined_at,
+        )
 
 
 def is_zero_shadow(e: ir.Expr) -> bool:

@@ -117,11 +117,12 @@ template <typename T>
 inline typename std::enable_if<std::is_arithmetic<T>::value, T>::type zero_like(const T&) {
     return T(0);
 }
-// A record of numbers only (trivially default-constructible: no constructor, no container
-// inside): its zero is the value-initialised record, every field 0.  The shadow of a record
-// with containers is built field by field by the derivative itself (ad/shadow.py).
+// A record whose value-initialisation is its zero (no constructor, or a default constructor
+// that sets every field to zero, no default member initialisers, no container inside): the
+// value-initialised record.  Generated code calls this only for such records (ad/shadow.py
+// checks); the shadow of a record with containers is built field by field by the derivative.
 template <typename T>
-inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_default_constructible<T>::value, T>::type
+inline typename std::enable_if<std::is_class<T>::value && std::is_default_constructible<T>::value, T>::type
 zero_like(const T&) {
     return T{};
 }
