@@ -9,7 +9,10 @@ arrays are checked against their declared size the same way.
 
 The checked functions live in the namespace ``CHECKED`` beside the unchecked ones (which
 stay what ``.code`` shows and what ``pyclad gen`` writes).  Python calls them through an
-entry shim in ``ENTRY`` that takes each pointer as a (data, length) pair.  Pointers that
+entry shim in ``ENTRY`` that takes each pointer as a (data, length) pair.  Both namespaces
+sit innermost (``rw::__pyclad_checked::f_grad`` for ``rw::f_grad``): a namespace of the
+user's met again inside them would hide the user's own (``rw::Point`` would be looked up in
+``__pyclad_checked::rw`` and not found).  Pointers that
 come from outside the kernel (globals, record fields, what a user's function returns)
 carry no bounds and are not checked.
 """
@@ -23,6 +26,19 @@ from .ad import memory
 
 CHECKED = "__pyclad_checked"
 ENTRY = "__pyclad_entry"
+
+
+def inside(name: str, scope: str) -> str:
+    """``name`` moved into the innermost namespace ``scope``: ``rw::f`` -> ``rw::scope::f``."""
+    ns, _, short = name.rpartition("::")
+    return f"{ns}::{scope}::{short}" if ns else f"{scope}::{short}"
+
+
+def in_namespaces(name: str, text: str) -> str:
+    """``text`` wrapped in the namespaces of the qualified ``name``."""
+    for n in reversed(name.split("::")[:-1]):
+        text = f"namespace {n} {{\n{text}}}  // namespace {n}\n"
+    return text
 
 
 def is_checked_pointer(t: ir.Type) -> bool:
@@ -206,11 +222,9 @@ def entry(fn: ir.Function, root: str = "", inline: bool = True) -> str:
     signature, _ = entry_signature(fn)
     text = (
         f"{'inline ' if inline else ''}{signature} {{\n"
-        f"    {ret}{root}::{CHECKED}::{fn.name}({', '.join(args)});\n}}\n"
+        f"    {ret}{root}::{inside(fn.name, CHECKED)}({', '.join(args)});\n}}\n"
     )
-    for n in reversed(fn.name.split("::")[:-1]):
-        text = f"namespace {n} {{\n{text}}}  // namespace {n}\n"
-    return text
+    return in_namespaces(inside(fn.name, ENTRY), text)
 
 
 def source(
@@ -222,23 +236,35 @@ def source(
     ``root``: the scope the user's source is compiled in; calls to generated functions are
     spelled from its ``CHECKED`` namespace, calls to the user's own from ``root``."""
     names = {f.name for f in functions} | set(generated)
-    body = render(
-        [_to_checked_callees(checked_function(f, names), names, root) for f in functions], root=root
-    )
+    moved = [_to_checked_callees(checked_function(f, names), names, root) for f in functions]
+    body = render([replace(f, name=inside(f.name, CHECKED)) for f in moved], root=root)
     shims = "\n".join(entry(f, root, inline_entries) for f in functions)
-    return f"namespace {CHECKED} {{\n{body}}}\nnamespace {ENTRY} {{\n{shims}}}\n"
+    return f"{body}\n{shims}"
 
 
 def _to_checked_callees(fn: ir.Function, generated: set[str], root: str) -> ir.Function:
     """Calls from ``fn`` to generated functions spelled to reach their checked variants,
-    wherever ``fn`` is written (a function in a namespace spells its calls in full)."""
+    wherever ``fn`` is written (a function in a namespace spells its calls in full), and calls
+    to the user's own functions spelled from ``root``."""
 
     def spell(n):
         if isinstance(n, ir.Call) and n.callee in generated and n.spelling in ("", n.callee):
-            return replace(n, spelling=f"{root}::{CHECKED}::{n.callee}")
+            checked = inside(n.callee, CHECKED)
+            return replace(n, callee=checked, spelling=f"{root}::{checked}")
+        if isinstance(n, ir.Call) and ir.is_module_call(n) and "::" in (n.spelling or n.callee):
+            return replace(n, spelling=f"{root}::{n.spelling or n.callee}")
         return n
 
     return replace(fn, body=ir.rebuild(fn.body, spell))
 
 
-__all__ = ["CHECKED", "ENTRY", "checked_function", "entry", "entry_signature", "source"]
+__all__ = [
+    "CHECKED",
+    "ENTRY",
+    "checked_function",
+    "entry",
+    "entry_signature",
+    "in_namespaces",
+    "inside",
+    "source",
+]

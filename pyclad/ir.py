@@ -201,6 +201,11 @@ def vector_of(element: Type) -> Type:
     return Type(f"::std::vector<{element.spell()}>", kind=VECTOR, args=(element,))
 
 
+def tape_of(element: Type) -> Type:
+    """``pyclad::tape<element>`` (the runtime's stack of saved values), its element kept."""
+    return Type(f"::pyclad::tape<{element.spell()}>", args=(element,))
+
+
 def std_array_of(element: Type, n: int) -> Type:
     """``std::array<element, n>``."""
     return Type(f"::std::array<{element.spell()}, {n}>", kind=STD_ARRAY, args=(element,), size=n)
@@ -554,18 +559,36 @@ def var_names(node, out: set[str] | None = None) -> set[str]:
 
 def root_var(e: Expr) -> Var | None:
     """The variable an lvalue expression stores into (``a[i][j]`` -> ``a``, ``*p`` -> ``p``,
-    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``)."""
+    ``q->b`` and ``s.in.a`` -> ``q`` and ``s``, ``v.data()[i]`` -> ``v``)."""
     while True:
         if isinstance(e, Var):
             return e
         if isinstance(e, Index):
             e = e.base
+        elif (
+            isinstance(e, Call) and e.kind == METHOD and e.spelling == "data" and e.args[0].type.is_container
+        ):
+            e = e.args[0]
         elif isinstance(e, (Member, Cast)) or isinstance(e, Unary) and e.op == "*":
             e = e.operand
         elif isinstance(e, Binary) and e.op in "+-" and e.lhs.type.ptr:
             e = e.lhs
         else:
             return None
+
+
+def is_module_call(c: Call) -> bool:
+    """A call to one of the module's own functions (user or generated), written with its key:
+    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``;
+    methods and constructors are named by their receiver or type.  An overload's key is its
+    signature (``sq(double)``) and its spelling its name; a template instance's is ``f<double>``."""
+    name = c.spelling or c.callee
+    return (
+        c.kind == FUNCTION
+        and c.spelling in ("", c.callee, c.callee.split("(")[0], c.callee.split("<")[0])
+        and not name.startswith("::")
+        and all(ch.isalnum() or ch in "_:<>, " for ch in name)
+    )
 
 
 def has_side_effects(e: Expr) -> bool:

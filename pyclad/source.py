@@ -116,17 +116,6 @@ def _in_namespaces(items: list[tuple[ir.Function, str]], sep: str = "\n") -> str
     return "\n".join(out) if sep else "".join(out)
 
 
-def _module_local(c: ir.Call) -> bool:
-    """A call to one of the module's own functions (user or generated), written with its key:
-    library calls are spelled differently (``::sin``, ``std::sin``), runtime helpers from ``::``."""
-    name = c.spelling or c.callee  # an overload's key is its signature, its spelling its name
-    return (
-        c.spelling in ("", c.callee, c.callee.split("(")[0], c.callee.split("<")[0])
-        and not name.startswith("::")
-        and all(ch.isalnum() or ch in "_:<>, " for ch in name)
-    )
-
-
 def _localised(fn: ir.Function, root: str) -> ir.Function:
     """``fn`` named by its short name, for writing inside its namespace; its calls to the
     module's functions fully qualified when it lives in a namespace."""
@@ -135,7 +124,7 @@ def _localised(fn: ir.Function, root: str) -> ir.Function:
         return fn
 
     def qualify(n):
-        if isinstance(n, ir.Call) and _module_local(n):
+        if isinstance(n, ir.Call) and ir.is_module_call(n):
             return replace(n, spelling=f"{root}::{n.spelling or n.callee}")
         return n
 

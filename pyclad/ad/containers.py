@@ -114,7 +114,7 @@ def _record(rt, recv: ir.Expr, keep: ir.Expr, depth: int) -> tuple[ir.Stmt, ir.E
     cut = ir.Call("::pyclad::cut", (recv, keep), ty, spelling="::pyclad::cut")
     name = rt.names.temp("_u")
     if depth:
-        tape = ir.Type(f"::pyclad::tape<{ty.spell()}>")
+        tape = ir.tape_of(ty)
         rt.top.append(ir.Decl(name, tape, None))
         local = rt.adj_temp("_u")
         pop = ir.Decl(local, ty, ir.Call("::pyclad::pop", (Var(name, tape),), ty))
@@ -214,6 +214,9 @@ def _record_adjoint(rt, value: ir.Expr, adj: ir.Expr) -> list[ir.Stmt]:
             else:
                 raise rt.unsupported("this field of a stored record", item)
         return out
+    if isinstance(value, ir.Call) and value.kind == ir.CONSTRUCTOR:  # Point(x, y): its pullback
+        rt.acc(value, adj, out)
+        return out
     source = rt.adj_of(value)
     if source is None:
         raise rt.unsupported("storing a computed record", value)
@@ -259,6 +262,8 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
         raise rt.unsupported(f"operator '{e.op}' on a container", e)
     for n in ir.walk(value):
         if isinstance(n, ir.Call) and not is_member(n) and not is_constructor(n):
+            if n is value and rt._target(n)[0] is not None:
+                return _assign_from_call(rt, e, depth, first, loc)
             raise rt.unsupported("a container built by a call", n)
     adj = rt.adj_of(target)
     primal = ir.ExprStmt(e, loc)
@@ -292,13 +297,46 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
     return fwd, rev
 
 
+def _assign_from_call(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+    """``w = f(args)`` with ``f`` a function of the source returning a container: in the
+    reverse sweep the old ``w`` is put back (when saved), and ``f``'s pullback takes the
+    adjoint of what it returned.  When ``w`` is among the arguments (``y = step(y)``) that
+    adjoint is moved to a temporary first, since the pullback adds into ``w``'s adjoint."""
+    target, value = e.target, e.value
+    adj = rt.adj_of(target)
+    call_f, call_r, logging = rt.call_outputs(value, depth)
+    primal = ir.ExprStmt(ir.Assign("=", target, logging, e.type), loc)
+    save_f, save_r = ([], [])
+    if not first and (adj is not None or rt.must_save(target)):
+        save_f, save_r = save_whole(rt, target, depth)
+    if adj is None:
+        return save_f + call_f + [primal], save_r + call_r + rt.discard_calls(value)
+    if not _repeatable(adj):
+        raise rt.unsupported("this assignment target", e)
+    reset = ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type), loc)
+    fwd = save_f + call_f + [primal, reset]
+    rev: list[ir.Stmt] = []
+    rt.memo = {}
+    root = ir.root_var(target)
+    if any(isinstance(n, ir.Var) and n.name == root.name for n in ir.walk(value)):
+        seed = ir.Var(rt.adj_temp("_r_d"), target.type.named())
+        rev += [ir.Decl(seed.name, seed.type, adj), reset]
+        rt.acc(value, seed, rev)
+    else:
+        rt.acc(value, adj, rev)
+        if not (first and depth == 0):
+            rev.append(reset)
+    rt.note_reads(rev)
+    return fwd, save_r + call_r + rev
+
+
 def save_whole(rt, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
     """A copy of a container that an assignment replaces (the container itself: its size
     is not known before it runs)."""
     ty = target.type.named()
     name = rt.names.temp()
     if depth:
-        tape = ir.Type(f"::pyclad::tape<{ty.spell()}>")
+        tape = ir.tape_of(ty)
         rt.top.append(ir.Decl(name, tape, None))
         push = ir.ExprStmt(ir.Call("::pyclad::push", (Var(name, tape), target), ir.VOID))
         pop = ir.ExprStmt(ir.Assign("=", target, ir.Call("::pyclad::pop", (Var(name, tape),), ty), ty))

@@ -34,6 +34,12 @@ def is_record_value(t: ir.Type) -> bool:
     return t.is_record and t.carries_float
 
 
+def is_container_value(t: ir.Type) -> bool:
+    """A std::vector / std::array value holding floating data (a function may return one):
+    its adjoint is a container of the same shape."""
+    return t.is_container and t.carries_float and not t.ptr and not t.dims
+
+
 def tangent_type(t: ir.Type) -> ir.Type:
     """The declared type of the tangent of a variable of type ``t``: its value type, const
     kept only below a pointer (the tangent of a read-only input is read-only too)."""
@@ -50,6 +56,7 @@ def adjoint_param_type(t: ir.Type) -> ir.Type:
     """The type of a gradient's or pullback's adjoint parameter for a parameter of type
     ``t``: a writable pointer to the named type (``double*`` for ``double``, ``const
     double&`` and ``const double*``; ``Params*`` for a record by value or reference)."""
+    value_initialised_zero(t)  # the runtime grows the adjoint of a container it resizes
     return t.named().derived(1)
 
 
@@ -82,11 +89,28 @@ ZERO_LIKE = "::pyclad::zero_like"
 
 def zero_like(e: ir.Expr) -> ir.Call:
     """A zero shadow shaped like the container ``e`` (nested containers too): same type,
-    same size, every floating element zero (``pyclad::zero_like`` in the runtime; records
-    holding containers inside it are zeroed field by field, see ad/record_zeros.py)."""
+    same size, every floating element zero (``pyclad::zero_like`` in the runtime, which
+    value-initialises records of numbers; records holding containers inside it are zeroed
+    field by field, see ad/record_zeros.py; records whose default construction sets fields
+    are refused, value-initialising them would not be a zero)."""
     if record_zeros.needs_fields(e.type):
         return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=record_zeros.zeroing_lambda(e.type))
+    value_initialised_zero(e.type, e)
     return ir.Call(ZERO_LIKE, (e,), e.type.plain(), spelling=ZERO_LIKE)
+
+
+def value_initialised_zero(t: ir.Type, where=None) -> None:
+    """Refuse a container of records whose value-initialisation is not a zero (default member
+    initialisers, or a default constructor that sets a field to anything but zero): the
+    runtime grows and zeroes the shadows of such containers element by element."""
+    if t.kind in ir.CONTAINERS:
+        return value_initialised_zero(t.args[0], where)
+    if t.kind == ir.RECORD and t.presets:
+        raise UnsupportedError(
+            f"a zero tangent or adjoint of a container of '{t.named().spell()}', whose default "
+            "construction sets fields",
+            getattr(where, "loc", None) or t.defined_at,
+        )
 
 
 def is_zero_shadow(e: ir.Expr) -> bool:

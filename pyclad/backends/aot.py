@@ -177,7 +177,7 @@ def _entry_call(e: Entry, call: list[str]) -> str:
             if m is None:
                 raise PycladError(f"cannot pass the length of '{q.name}' to {e.result.function.name}")
             out.append("1" if m.group(3) else f"pp::len({m.group(1) or m.group(2)})")
-    return f"{checked.ENTRY}::{e.cxx}({', '.join(out)})"
+    return f"{checked.inside(e.cxx, checked.ENTRY)}({', '.join(out)})"
 
 
 def _trailing(e: Entry) -> list[ir.Param]:

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..checked import ENTRY, is_checked_pointer
+from ..checked import ENTRY, inside, is_checked_pointer
 from ..errors import ArgumentError, BoundsError, CrashError, Loc, PycladError
 from ..ir import RECORD
 from ..record_arrays import length as record_length
@@ -24,7 +24,7 @@ _FAULTS = ("SegmentationViolation", "IllegalInstruction", "BusError", "AbortSign
 
 def entry_name(name: str, checked: bool) -> str:
     """The name Python calls for the generated function ``name``."""
-    return f"{ENTRY}::{name}" if checked else name
+    return inside(name, ENTRY) if checked else name
 
 
 def length_plan(params) -> tuple[int, ...]:

@@ -28,7 +28,7 @@ import subprocess
 import threading
 
 from .. import emit, ir
-from ..checked import ENTRY, entry_signature
+from ..checked import ENTRY, entry_signature, in_namespaces, inside
 from ..checked import source as checked_source
 from ..frontend.includes import user_headers
 from ..frontend.layout import assemble, escape
@@ -122,13 +122,18 @@ class _State:
         # Forwarders, not using-declarations: cppyy finds only functions defined in a scope.
         if checked:  # Python calls the entry shims (pyclad.checked.entry)
             signatures = [entry_signature(f) for f in new]
-            decls = "".join(f"{sig};\n" for sig, _ in signatures)
+            decls = "".join(
+                in_namespaces(inside(f.name, ENTRY), f"{sig};\n") for f, (sig, _) in zip(new, signatures)
+            )
             uses = "".join(
-                f"inline {sig} {{ return ::{ns}::{ENTRY}::{f.name}({', '.join(names)}); }}\n"
+                in_namespaces(
+                    inside(f.name, ENTRY),
+                    f"inline {sig} {{ return ::{ns}::{inside(f.name, ENTRY)}({', '.join(names)}); }}\n",
+                )
                 for f, (sig, names) in zip(new, signatures)
             )
-            code = f"namespace {ns} {{ namespace {ENTRY} {{\n{decls}}} }}\n"
-            code += f"namespace {jit.namespace} {{ namespace {ENTRY} {{\n{uses}}} }}\n"
+            code = f"namespace {ns} {{\n{decls}}}\n"
+            code += f"namespace {jit.namespace} {{\n{uses}}}\n"
         else:
             decls = "".join(emit.declaration(f) for f in new)
             uses = "".join(

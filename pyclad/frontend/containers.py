@@ -46,6 +46,9 @@ def member_call(lowerer, c: ci.Cursor, ref: ci.Cursor, kids: list[ci.Cursor], lo
     """``v[i]``, ``v.at(i)``, ``v.front()``, ``v.back()`` as ``ir.Index``; ``v.size()`` and
     the other members of ``METHODS`` as method calls on ``v``."""
     name = ref.spelling
+    if name == "operator=" and len(kids) == 3:  # std::array's implicit copy: the assignment it is
+        target, value = lowerer.expr(kids[0]), lowerer.expr(kids[2])
+        return ir.Assign("=", target, value, target.type.value(), loc)
     if name == "operator[]":  # an operator call: (object, the operator's name, index)
         base, args = lowerer.expr(kids[0]), [lowerer.expr(k) for k in kids[2:]]
     else:
@@ -120,6 +123,37 @@ def _peel(c: ci.Cursor) -> ci.Cursor:
     while c.kind == K.UNEXPOSED_EXPR and len(list(c.get_children())) == 1:
         c = next(iter(c.get_children()))
     return c
+
+
+def range_decl(lowerer, name: str, t: ir.Type, init: ci.Cursor, loc) -> list[ir.Stmt] | None:
+    """``std::vector<T> w(first, last)`` from two pointers into an array, as the vector of
+    ``last - first`` elements and the loop that copies them in:
+    ``std::vector<T> w(last - first); for (std::size_t _iN = 0; _iN < w.size(); ++_iN)
+    w[_iN] = first[_iN];``.  None: not that constructor."""
+    if t.kind != ir.VECTOR:
+        return None
+    c = _peel(init)
+    if c.kind != K.CALL_EXPR or c.referenced is None or c.referenced.kind != K.CONSTRUCTOR:
+        return None
+    args = [k for k in c.get_children() if k.kind.is_expression() and not _is_allocator(k)]
+    if len(args) != 2:
+        return None
+    first, last = lowerer.expr(args[0]), lowerer.expr(args[1])
+    if not (first.type.ptr and last.type.ptr and not first.type.is_container):
+        return None
+    if ir.has_side_effects(first) or ir.has_side_effects(last):
+        raise UnsupportedError(f"this constructor of '{t.spell()}' from iterators with side effects", loc)
+    count = ir.Binary("-", last, first, ir.Type("long"), loc)
+    target = ir.Var(name, t, loc)
+    element = t.element()
+    copy = _each(
+        lowerer,
+        target,
+        lambda i: ir.Assign("=", _at(target, i), ir.Index(first, i, first.type.element(), loc), element, loc),
+        loc,
+    )
+    built = ir.Call(t.base, (count,), t, loc, spelling=t.base, kind=ir.CONSTRUCTOR)
+    return [ir.Decl(name, t, built, loc), copy]
 
 
 def constructor(lowerer, c: ci.Cursor, kids: list[ci.Cursor], loc) -> ir.Expr:

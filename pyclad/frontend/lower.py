@@ -176,9 +176,46 @@ def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:
         c.kind == K.FIELD_DECL and any(k.kind.is_expression() for k in c.get_children())
         for c in decl.get_children()
     )
-    presets = presets or any(not c.is_default_method() and not list(c.get_arguments()) for c in ctors)
+    presets = presets or any(
+        not c.is_default_method() and not list(c.get_arguments()) and not _zeroing(c, fields) for c in ctors
+    )
     presets = presets or any(f.type.presets for f in fields)
     return presets, not ctors
+
+
+def _zeroing(ctor: ci.Cursor, fields: list[ir.Field]) -> bool:
+    """A default constructor that sets every field to zero and does nothing else
+    (``Point() : x(0), y(0.0) {}``, ``x{}``, ``n()``): value-initialising the record gives a
+    zero, as for a record without constructors."""
+    kids = list(ctor.get_children())
+    if not kids or kids[-1].kind != K.COMPOUND_STMT or list(kids[-1].get_children()):
+        return False
+    inits = kids[:-1]
+    if len(inits) % 2:
+        return False
+    types = {f.name: f.type for f in fields}
+    covered = set()
+    for ref, value in zip(inits[::2], inits[1::2]):
+        if ref.kind != K.MEMBER_REF or ref.spelling not in types:
+            return False
+        tokens = [t.spelling for t in value.get_tokens()]
+        empty = tokens in ([], ["{", "}"], ["(", ")"])
+        t = types[ref.spelling]
+        if t.ptr or t.is_container or (t.dims and not empty):
+            return False
+        if not (empty and not t.presets) and not (t.kind == ir.BUILTIN and _zero_literal(tokens)):
+            return False
+        covered.add(ref.spelling)
+    return covered == set(types)
+
+
+def _zero_literal(tokens: list[str]) -> bool:
+    if len(tokens) != 1:
+        return False
+    try:
+        return float(tokens[0].rstrip("fFlLuU")) == 0.0
+    except ValueError:
+        return False
 
 
 _CONTAINERS = ("std::vector", "std::array")
@@ -576,6 +613,10 @@ class Lowerer(methods.CalleeCalls):
         exprs = [c for c in v.get_children() if c.kind.is_expression()]
         if t.ref and t.kind == ir.BUILTIN and not t.ptr and not t.dims and exprs:
             return [self.scalar_ref(v, t, self.expr(exprs[-1]))]
+        if exprs and t.kind == ir.VECTOR:
+            built = containers.range_decl(self, v.spelling, t, exprs[-1], loc(v))
+            if built is not None:
+                return built
         init = None
         if t.dims:
             if exprs and exprs[-1].kind in (K.INIT_LIST_EXPR,):

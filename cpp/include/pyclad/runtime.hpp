@@ -146,11 +146,15 @@ template <typename T>
 inline typename std::enable_if<std::is_arithmetic<T>::value, T>::type zero_like(const T&) {
     return T(0);
 }
-// A record of numbers only (trivially default-constructible: no constructor, no container
-// inside): its zero is the value-initialised record, every field 0.  The shadow of a record
-// with containers is built field by field by the derivative itself (ad/shadow.py).
+// A record of numbers (trivially copyable: no container inside) whose value-initialisation
+// is its zero (no constructor, or a default constructor that sets every field to zero, no
+// default member initialisers): the value-initialised record.  Generated code never asks
+// for the zero of a record whose default construction sets fields (ad/shadow.py refuses);
+// the shadow of a record with containers is built field by field by the derivative.
 template <typename T>
-inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_default_constructible<T>::value, T>::type
+inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_copyable<T>::value &&
+                                   std::is_default_constructible<T>::value,
+                               T>::type
 zero_like(const T&) {
     return T{};
 }
@@ -444,6 +448,11 @@ inline T* raw(const checked<T>& p) { return p; }
 template <typename V>
 inline checked<typename std::remove_reference<decltype(*std::declval<V&>().data())>::type> view(V& v) {
     return {v.data(), v.size(), "a work buffer"};
+}
+// &v[i] of a std::vector or std::array: a pointer that keeps the container's bounds.
+template <typename V, typename I>
+inline auto addr(V& v, I i) -> decltype(view(v) + i) {
+    return view(v) + i;
 }
 
 // A caller's checked n x N buffer as n tangent vectors, and a store into one.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ... import ir
 from ...errors import WrtError
 from ...ir import Var, lit
-from .. import containers
+from .. import containers, shadow
 from ..names import specialised
 from ..pause import collector_paused
 from ..program import Program
@@ -155,7 +155,7 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.names.derivative(p.name), p.type))
-    if fn.ret.is_float or _record_value(fn.ret):
+    if fn.ret.is_float or _record_value(fn.ret) or shadow.is_container_value(fn.ret):
         params.append(ir.Param(t.ret_name, fn.ret.named().derived(ref=True)))
     # A container argument without a tangent that the body makes active: zeros shaped like it.
     body = [

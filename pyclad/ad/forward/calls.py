@@ -8,7 +8,7 @@ from dataclasses import replace
 from ... import ir
 from ...errors import NoDerivativeError, PycladError
 from ...ir import Var, is_zero, lit, mul
-from .. import containers
+from .. import containers, shadow
 from ..activity import writable
 from ..program import Program
 from ..rules import Custom, Partials, Reduction
@@ -130,9 +130,9 @@ class Calls:
             tans.append(t)
             active.append(is_active)
         writes = any(a and writable(p.type) for p, a in zip(fn.params, active))
-        if any(active) and fn.ret.holds_float and not fn.ret.is_float and not fn.ret.ptr:
+        valued = fn.ret.is_float or _record_value(fn.ret) or shadow.is_container_value(fn.ret)
+        if any(active) and fn.ret.holds_float and not valued and not fn.ret.ptr:
             raise self.unsupported(f"a call returning a {fn.ret.spell()} built from differentiated values", e)
-        valued = fn.ret.is_float or _record_value(fn.ret)
         if not any(active) or (not valued and not writes):
             # Nothing to differentiate: the result is not floating and no active argument can change.
             return replace(e, args=tuple(vals)), (lit(0) if e.type.is_float else None)

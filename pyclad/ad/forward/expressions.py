@@ -125,6 +125,8 @@ class Expressions:
         """``Particle{x, v, m}`` as a value (an argument of ``push_back``): its tangent is the
         record of the items' tangents, zero where an item has none (integer fields too)."""
         t = e.type
+        if t.is_container and t.element().is_float and t.element().kind == ir.BUILTIN:
+            return self.container_list(e)  # return {a, b}; of a std::array<double, 2>
         if not t.is_record or len(e.items) > len(t.fields):
             raise self.unsupported("an initialiser list in an expression", e)
         values, tangents = [], []
@@ -142,6 +144,18 @@ class Expressions:
         ):
             return value, None
         return value, ir.InitList(tuple(tangents), t.plain(), e.loc)
+
+    def container_list(self, e: ir.InitList):
+        """``{a, b}`` of a container of numbers: its tangent is the list of the tangents."""
+        values, tangents = [], []
+        for item in e.items:
+            v, d = self.expr(item)
+            values.append(v)
+            tangents.append(d if d is not None else lit(0))
+        value = ir.InitList(tuple(values), e.type, e.loc)
+        if all(is_zero(d) for d in tangents):
+            return value, None
+        return value, ir.InitList(tuple(tangents), e.type.plain(), e.loc)
 
     def unary(self, e: ir.Unary):
         v, t = self.expr(e.operand)

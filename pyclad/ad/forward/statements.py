@@ -345,12 +345,15 @@ class Statements:
     def return_stmt(self, s: ir.Return) -> list[ir.Stmt]:
         if s.value is None:
             return [s]
-        if _record_value(s.value.type):
+        container = shadow.is_container_value(s.value.type)
+        if _record_value(s.value.type) or container:
             if not self.returns_pair:
-                raise self.unsupported("returning a record from the differentiated function", s)
+                what = "a container" if container else "a record"
+                raise self.unsupported(f"returning {what} from the differentiated function", s)
             v, t = self.expr(s.value)
             ret = Var(self.ret_name, self.fn.ret.named())
-            t = t if t is not None and not is_zero(t) else zero(ret.type)
+            if t is None or is_zero(t) or shadow.is_zero_shadow(t):  # zeros of the returned value's shape
+                t = shadow.zero_like(v) if container and not ir.has_side_effects(v) else zero(ret.type)
             return self.flush(ir.ExprStmt(ir.Assign("=", ret, t, ret.type), s.loc), ir.Return(v, s.loc))
         if not s.value.type.is_float:
             self.check_cond(s.value)

@@ -21,6 +21,8 @@ def is_tape(t: ir.Type) -> bool:
 
 def vec_type(t: ir.Type, n: int) -> ir.Type:
     """The vector-mode tangent type of a value of type t."""
+    if is_tape(t) and t.args and t.args[0].kind in ir.CONTAINERS:  # a tape of whole containers
+        return ir.tape_of(vec_type(t.args[0], n))
     if is_tape(t):  # a tape of values or of (adjoint) pointers: a tape of their vector tangents
         stars = t.base[len("::pyclad::tape<") : -1].count("*")
         return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>{' ' + '*' * stars if stars else ''}>")

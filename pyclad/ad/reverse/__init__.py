@@ -32,7 +32,7 @@ from ..forward import vectorize
 from ..names import specialised
 from ..pause import collector_paused
 from ..program import Program
-from ..shadow import adjoint_param_type
+from ..shadow import adjoint_param_type, is_container_value
 from .adjoints import _ACC
 from .prune import prune_forward
 from .sweep import _STMT
@@ -106,6 +106,8 @@ def pullback(
     params = list(fn.params)
     if fn.ret.is_float or _record_value(fn.ret):
         params.append(ir.Param(t.seed_name, fn.ret.plain()))
+    elif is_container_value(fn.ret):  # the adjoint of the container it returns, not copied
+        params.append(ir.Param(t.seed_name, fn.ret.derived(0, (), const=True, ref=True)))
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))

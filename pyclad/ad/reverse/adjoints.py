@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ... import ir
-from ...ir import Var, div, is_zero, mul, neg
+from ...ir import Var, div, is_zero, lit, mul, neg
+from .. import shadow
 from ..dispatch import exhaustive
 from ..records import accumulate
 from .util import _block, _record_value
@@ -58,6 +59,16 @@ class Adjoints:
             out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
         elif a is not None and _record_value(e.type) and not is_zero(adj):
             out += accumulate(a, adj, e.type.value())  # a record: field by field
+        elif a is not None and shadow.is_container_value(e.type) and not is_zero(adj):
+            out.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (a, adj), ir.VOID)))
+
+    def acc_init_list(self, e: ir.InitList, adj, out, discard) -> None:
+        """``return {a, b};`` of a std::array or std::vector: item k is element k."""
+        if not e.type.is_container:
+            return self.acc_refused(e, adj, out, discard)
+        element = e.type.element()
+        for k, item in enumerate(e.items):
+            self.acc(item, ir.Index(adj, lit(k, ir.Type("unsigned long")), element), out, discard)
 
     def acc_literal(self, e: ir.Lit, adj, out, discard) -> None:
         return
@@ -156,7 +167,7 @@ _ACC = exhaustive(
         ir.Assign: "acc_refused",
         ir.Step: "acc_refused",
         ir.Member: "acc_lvalue",
-        ir.InitList: "acc_refused",
+        ir.InitList: "acc_init_list",
     },
     ir.Expr,
     "reverse mode adjoints",

@@ -308,7 +308,7 @@ class Calls:
         from . import pullback  # the package's entry point, which runs this transform on the callee
 
         name = pullback(self.program, fn, mask, self.vector)
-        valued = fn.ret.is_float or _record_value(fn.ret)
+        valued = fn.ret.is_float or _record_value(fn.ret) or shadow.is_container_value(fn.ret)
         self.emit_pullback(name, e, mask, adj if valued else None, out, False, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:

@@ -17,7 +17,7 @@ class Storage:
     def slot(self, ty: ir.Type, depth: int, prefix: str = "_t") -> str:
         name = self.names.temp(prefix)
         if depth:
-            self.top.append(ir.Decl(name, ir.Type(f"::pyclad::tape<{ty.spell()}>"), None))
+            self.top.append(ir.Decl(name, ir.tape_of(ty), None))
         else:
             self.top.append(ir.Decl(name, ty, zero(ty) if not ty.ptr else lit(0, ty)))
         return name
@@ -50,6 +50,9 @@ class Storage:
         ty = target.type.derived(target.type.ptr, const=target.type.const and target.type.ptr > 0)
         self._note_indices(target)
         name = self.slot(ty, depth)
+        root = ir.root_var(target)
+        if root is not None and root.name in self.adjoint_names():
+            self.adjoint_temps.add(name)  # an adjoint pointer's old values: retyped with it
         tv = Var(name, ty)
         if depth:
             push = ir.ExprStmt(ir.Call("::pyclad::push", (tv, target), ir.VOID))

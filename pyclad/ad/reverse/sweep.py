@@ -82,7 +82,10 @@ class Sweep:
             self._check_pure(s.value)  # its forward sweep does not run the returned expression
         if s.value is not None and _record_value(s.value.type) and self.mode != "pullback":
             raise self.unsupported("returning a record from the differentiated function", s)
-        if s.value is None or not (s.value.type.is_float or _record_value(s.value.type)):
+        returns_container = s.value is not None and shadow.is_container_value(s.value.type)
+        if returns_container and self.mode != "pullback":
+            raise self.unsupported("returning a container from the differentiated function", s)
+        if s.value is None or not (s.value.type.is_float or _record_value(s.value.type) or returns_container):
             return [], []
         seed = Var(self.seed_name, self.fn.ret.plain()) if self.mode == "pullback" else lit(1)
         rev: list[ir.Stmt] = []
