@@ -34,7 +34,9 @@ def gmm_objective(d, k, n, alphas, means, icf, x, gamma, m):
     frob = (np.exp(logdiag) ** 2).sum(1) + (icf[:, d:] ** 2).sum(1)
     c = n_dof * d * (math.log(gamma) - 0.5 * math.log(2.0)) - multigammaln(0.5 * n_dof, d)
     penalty = (0.5 * gamma * gamma * frob - m * logdiag.sum(1)).sum() - k * c
-    return 0.5 * n * d * math.log(2 * math.pi) - logsumexp(main, axis=1).sum() + n * logsumexp(alphas) + penalty
+    return (
+        0.5 * n * d * math.log(2 * math.pi) - logsumexp(main, axis=1).sum() + n * logsumexp(alphas) + penalty
+    )
 
 
 def rodrigues(rot, X):
