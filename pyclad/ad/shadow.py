@@ -56,7 +56,8 @@ def adjoint_param_type(t: ir.Type) -> ir.Type:
     """The type of a gradient's or pullback's adjoint parameter for a parameter of type
     ``t``: a writable pointer to the named type (``double*`` for ``double``, ``const
     double&`` and ``const double*``; ``Params*`` for a record by value or reference)."""
-    value_initialised_zero(t)  # the runtime grows the adjoint of a container it resizes
+    if t.kind in ir.CONTAINERS:
+        value_initialised_zero(t)  # the runtime grows the adjoint of a container it resizes
     return t.named().derived(1)
 
 
@@ -105,7 +106,7 @@ def value_initialised_zero(t: ir.Type, where=None) -> None:
     runtime grows and zeroes the shadows of such containers element by element."""
     if t.kind in ir.CONTAINERS:
         return value_initialised_zero(t.args[0], where)
-    if t.kind == ir.RECORD and t.presets:
+    if t.kind == ir.RECORD and t.presets and not record_zeros.needs_fields(t):
         raise UnsupportedError(
             f"a zero tangent or adjoint of a container of '{t.named().spell()}', whose default "
             "construction sets fields",
