@@ -368,3 +368,34 @@ def test_a_container_computed_in_a_call_argument_passes_its_adjoint_on(checked):
     np.testing.assert_allclose(gy, [fd(m.stage, [p, y0], 1, i) for i in range(2)], rtol=1e-8)
     d = pyclad.differentiate(m.stage, "p[0]", checked=checked)(p, y0)
     np.testing.assert_allclose(d, gp[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "ctor, zero",
+    [
+        ("P() : a(0), b(0.0) {}", True),
+        ("P() : a{}, b() {}", True),
+        ("P() : a(0) {}", False),  # b is left uninitialised
+        ("P() : a(0), b(5) {}", False),
+        ("P() : a(0), b(0) { b = 1; }", False),
+    ],
+)
+def test_only_a_default_constructor_that_zeroes_every_field_makes_value_initialisation_a_zero(ctor, zero):
+    src = f"""
+#include <vector>
+struct P {{ double a, b; {ctor} P(double x, double y) : a(x), b(y) {{}} }};
+double f(const double* x, int n) {{
+    std::vector<P> ps;
+    for (int i = 0; i < n; ++i) ps.push_back(P(x[i], 2 * x[i]));
+    double s = 0;
+    for (const P& p : ps) s += p.a * p.b;
+    return s;
+}}
+"""
+    m = pyclad.cppdef(src)
+    x = np.array([1.0, -2.0])
+    if zero:
+        np.testing.assert_allclose(pyclad.gradient(m.f, "x")(x, 2), 4 * x, rtol=1e-12)  # d/dx 2 x^2
+    else:
+        with pytest.raises(pyclad.UnsupportedError, match="default construction sets fields"):
+            pyclad.gradient(m.f, "x")(x, 2)
