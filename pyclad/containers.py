@@ -184,7 +184,9 @@ def zeros_like(t: ir.Type, like) -> object:
     """A zero container of type ``t`` shaped like the C++ container ``like`` (an adjoint or
     tangent buffer)."""
     element = t.args[0]
-    if element.kind == ir.RECORD:  # each record zero and shaped like its primal
+    if element.kind == ir.RECORD and t.kind == ir.VECTOR:  # each record zero and shaped like its primal
+        return record_arrays.zero_records(type(like), element, like)
+    if element.kind == ir.RECORD:
         out = type(like)()
         for k in range(len(like)):
             zero = record_arrays.zero_like(element, like[k])
