@@ -124,8 +124,9 @@ def _records(t: ir.Type, a, where: str, loc):
             f"(m.{record.replace('::', '.')}(...)), got {_described(a)}",
             loc,
         )
+    cls = type(a[0]) if a and record_arrays.own_class_name(a[0]) == record else None
     for k, x in enumerate(a):
-        if record_arrays.own_class_name(x) != record:
+        if type(x) is not cls and record_arrays.own_class_name(x) != record:
             got = (
                 record_arrays.own_class_name(x) or getattr(type(x), "__cpp_name__", None) or type(x).__name__
             )

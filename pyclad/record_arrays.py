@@ -90,8 +90,9 @@ def elements(fn: ir.Function, p: ir.Param, a, record: str) -> list:
     items = list(a)
     if not items:
         raise ArgumentError(f"{where} is an empty list of {record}", fn.loc)
+    cls = type(items[0]) if own_class_name(items[0]) == record else None
     for k, x in enumerate(items):
-        if own_class_name(x) != record:
+        if type(x) is not cls and own_class_name(x) != record:  # the class compared once, not per object
             got = own_class_name(x) or getattr(type(x), "__cpp_name__", None) or type(x).__name__
             raise ArgumentError(
                 f"{where} is {p.type.spell()}: element {k} is a {got}, not the module's class {record} "
