@@ -13,6 +13,8 @@ Rules, checked before any C++ runs:
   private copies and take numpy arrays there too.
 - A gradient w.r.t. a container comes back as a numpy array of the container's length
   after the call (a list of arrays for a vector of vectors).
+- A ``std::vector<Particle>`` of records takes a list of the module's record objects (or a
+  cppyy vector of them); its gradient is a list of records (see pyclad.record_arrays).
 """
 
 from __future__ import annotations
