@@ -133,33 +133,24 @@ double primal_ns(const double* x, int n, int reps) {{
     asm volatile("" : : "r"(&sink) : "memory");
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
 }}
-double grad_ns(const double* x, int n, double* dx, int len, int reps) {{
-    auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
-        std::memset(dx, 0, sizeof(double) * len);
-        asm volatile("" : : "r"(x), "r"(dx) : "memory");
-        {ns}::{f}_grad(x, n, dx);
-        asm volatile("" : : "r"(dx) : "memory");
-    }}
-    auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
-{hand}
+{grad}{hand}
 }}
 """
 
-HAND = """double hand_ns(const double* x, int n, double* dx, int len, int reps) {{
+# One timed loop of a gradient kernel (``which``: "grad", the generated one; "hand", one written by hand).
+GRADIENT_LOOP = """double {which}_ns(const double* x, int n, double* dx, int len, int reps) {{{{
     auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
+    for (int r = 0; r < reps; ++r) {{{{
         std::memset(dx, 0, sizeof(double) * len);
         asm volatile("" : : "r"(x), "r"(dx) : "memory");
-        {ns}::{f}_hand(x, n, dx);
+        {{ns}}::{{f}}_{which}(x, n, dx);
         asm volatile("" : : "r"(dx) : "memory");
-    }}
+    }}}}
     auto t1 = std::chrono::steady_clock::now();
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
+}}}}
 """
+GRAD, HAND = GRADIENT_LOOP.format(which="grad"), GRADIENT_LOOP.format(which="hand")
 
 HANDS = ("branchy", "branchif", "product", "stencil")  # kernels with a hand-written gradient beside them
 
@@ -322,7 +313,7 @@ def main() -> None:
         bench = f"{m._jit.namespace}_rbench{k}"
         ns = m._jit.namespace
         hand = HAND.format(ns=ns, f=name) if name in HANDS else ""
-        cppyy.cppdef(TIMER.format(bench=bench, ns=ns, f=name, hand=hand))
+        cppyy.cppdef(TIMER.format(bench=bench, ns=ns, f=name, grad=GRAD.format(ns=ns, f=name), hand=hand))
         t = getattr(cppyy.gbl, bench)
         reps = max(3, int(budget / max(length, n) / 10))
         dx = np.zeros(length)
