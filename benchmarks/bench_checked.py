@@ -13,9 +13,9 @@ Run on demand: python benchmarks/bench_checked.py [--quick]
 from __future__ import annotations
 
 import argparse
-import timeit
 
 import numpy as np
+from timing import seconds_per_call
 
 import pyclad
 
@@ -32,23 +32,18 @@ double g(double x, double y) { return x * y; }
 """
 
 
-def best(fn, number: int, repeat: int) -> float:
-    """Seconds per call, best of ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
-
-
 def loop_costs(n: int, repeat: int) -> None:
     m = pyclad.cppdef(LOOP, filename="bench_checked.cpp")
     x = np.linspace(0.1, 1.0, n)
-    primal = best(lambda: m.f(x, n), 5, repeat)
+    primal = seconds_per_call(lambda: m.f(x, n), 5, repeat)
     print(f"(a) n = {n}: primal {primal * 1e3:.3f} ms")
     for label, make in (
         ("gradient", lambda c: pyclad.gradient(m.f, "x", checked=c)),
         ("forward d/dx[1]", lambda c: pyclad.differentiate(m.f, "x[1]", checked=c)),
     ):
         d_checked, d_plain = make(True), make(False)
-        tc = best(lambda d=d_checked: d(x, n), 5, repeat)
-        tu = best(lambda d=d_plain: d(x, n), 5, repeat)
+        tc = seconds_per_call(lambda d=d_checked: d(x, n), 5, repeat)
+        tu = seconds_per_call(lambda d=d_plain: d(x, n), 5, repeat)
         print(
             f"    {label:16s} checked {tc * 1e3:8.3f} ms ({tc / primal:5.2f}x primal)   "
             f"unchecked {tu * 1e3:8.3f} ms ({tu / primal:5.2f}x primal)   checked/unchecked {tc / tu:5.2f}"
@@ -58,7 +53,7 @@ def loop_costs(n: int, repeat: int) -> None:
 def call_overhead(repeat: int) -> None:
     m = pyclad.cppdef(LOOP, filename="bench_checked_calls.cpp")
     number = 20000
-    prim = best(lambda: m.g(1.5, 2.0), number, repeat)
+    prim = seconds_per_call(lambda: m.g(1.5, 2.0), number, repeat)
     dc = pyclad.differentiate(m.g, "x")
     du = pyclad.differentiate(m.g, "x", checked=False)
     gc = pyclad.gradient(m.g)
@@ -70,23 +65,23 @@ def call_overhead(repeat: int) -> None:
         ("gradient checked", gc),
         ("gradient unchecked", gu),
     ):
-        print(f"    {label:20s} {best(lambda d=d: d(1.5, 2.0), number, repeat) * 1e6:.2f} us")
+        print(f"    {label:20s} {seconds_per_call(lambda d=d: d(1.5, 2.0), number, repeat) * 1e6:.2f} us")
     import cppyy
     import cppyy.ll
 
     cppyy.cppdef("double bench_checked_bare(double x) { return 2 * x; }")
     bare = cppyy.gbl.bench_checked_bare
     cppyy.ll.set_signals_as_exception(False)
-    off = best(lambda: bare(1.0), number * 5, repeat)
+    off = seconds_per_call(lambda: bare(1.0), number * 5, repeat)
     cppyy.ll.set_signals_as_exception(True)
-    on = best(lambda: bare(1.0), number * 5, repeat)
+    on = seconds_per_call(lambda: bare(1.0), number * 5, repeat)
 
     def ctx():
         with cppyy.ll.signals_as_exception():
             return bare(1.0)
 
     cppyy.ll.set_signals_as_exception(False)
-    scoped = best(ctx, number * 5, repeat)
+    scoped = seconds_per_call(ctx, number * 5, repeat)
     cppyy.ll.set_signals_as_exception(True)  # what pyclad runs with
     print(
         f"    bare cppyy call: {off * 1e6:.2f} us; with signals as exceptions (pyclad's setting) "

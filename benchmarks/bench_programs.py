@@ -18,26 +18,9 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from timing import best, cxx_timer
 
 PROGRAMS = Path(__file__).resolve().parent.parent / "tests" / "programs"
-
-TIMER = """\
-#include <chrono>
-#include <cstring>
-namespace {bench} {{
-template <class F>
-double time_ns(F f, int reps) {{
-    auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
-        f();
-        asm volatile("" : : : "memory");
-    }}
-    auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
-{body}
-}}
-"""
 
 PARTICLES = """\
 double sink;
@@ -96,10 +79,6 @@ double grad_plain(const double* th, const double* X, const double* y, int ns, in
 """
 
 
-def best(f, *args, tries=5):
-    return min(f(*args) for _ in range(tries))
-
-
 def row(name, size, primal, grad, primal_plain, grad_plain):
     print(
         f"  {name:<10} {size:<22} {grad / primal:>11.2f} {grad_plain / primal_plain:>11.2f}"
@@ -129,11 +108,9 @@ def main() -> None:
     n, steps = (200, 20) if opts.quick else (1000, 100)
     reps = 3 if opts.quick else 10
     cppyy.cppdef(
-        TIMER.format(
-            bench=f"{m._jit.namespace}_bp",
-            body=PARTICLES.format(
-                ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name
-            ),
+        cxx_timer(
+            f"{m._jit.namespace}_bp",
+            PARTICLES.format(ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name),
         )
     )
     t = getattr(cppyy.gbl, f"{m._jit.namespace}_bp")
@@ -156,9 +133,9 @@ def main() -> None:
     ns, ni, nh = (200, 10, 16) if opts.quick else (1000, 10, 32)
     nt = ni * nh + 2 * nh + 1
     cppyy.cppdef(
-        TIMER.format(
-            bench=f"{m._jit.namespace}_bm",
-            body=MLP.format(ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name),
+        cxx_timer(
+            f"{m._jit.namespace}_bm",
+            MLP.format(ns=m._jit.namespace, nsp=mp._jit.namespace, grad=g.name, grad_plain=gp.name),
         )
     )
     t = getattr(cppyy.gbl, f"{m._jit.namespace}_bm")

@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+from timing import best, cxx_timer, per_call
 
 CASES = r"""
 #include <cmath>
@@ -132,33 +133,24 @@ double primal_ns(const double* x, int n, int reps) {{
     asm volatile("" : : "r"(&sink) : "memory");
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
 }}
-double grad_ns(const double* x, int n, double* dx, int len, int reps) {{
-    auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
-        std::memset(dx, 0, sizeof(double) * len);
-        asm volatile("" : : "r"(x), "r"(dx) : "memory");
-        {ns}::{f}_grad(x, n, dx);
-        asm volatile("" : : "r"(dx) : "memory");
-    }}
-    auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
-{hand}
+{grad}{hand}
 }}
 """
 
-HAND = """double hand_ns(const double* x, int n, double* dx, int len, int reps) {{
+# One timed loop of a gradient kernel (``which``: "grad", the generated one; "hand", one written by hand).
+GRADIENT_LOOP = """double {which}_ns(const double* x, int n, double* dx, int len, int reps) {{{{
     auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
+    for (int r = 0; r < reps; ++r) {{{{
         std::memset(dx, 0, sizeof(double) * len);
         asm volatile("" : : "r"(x), "r"(dx) : "memory");
-        {ns}::{f}_hand(x, n, dx);
+        {{ns}}::{{f}}_{which}(x, n, dx);
         asm volatile("" : : "r"(dx) : "memory");
-    }}
+    }}}}
     auto t1 = std::chrono::steady_clock::now();
     return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
+}}}}
 """
+GRAD, HAND = GRADIENT_LOOP.format(which="grad"), GRADIENT_LOOP.format(which="hand")
 
 HANDS = ("branchy", "branchif", "product", "stencil")  # kernels with a hand-written gradient beside them
 
@@ -177,20 +169,7 @@ RUNS = [
 PROGRAMS = Path(__file__).resolve().parent.parent / "tests" / "programs"
 
 PLAIN = """\
-#include <chrono>
-#include <cstring>
-namespace {bench} {{
 double sink;
-template <class F>
-double time_ns(F f, int reps) {{
-    auto t0 = std::chrono::steady_clock::now();
-    for (int r = 0; r < reps; ++r) {{
-        f();
-        asm volatile("" : : : "memory");
-    }}
-    auto t1 = std::chrono::steady_clock::now();
-    return std::chrono::duration<double, std::nano>(t1 - t0).count() / reps;
-}}
 double particles(const double* x0, const double* v0, const double* m, int n, int steps, double* s, int reps) {{
     return time_ns([&] {{ sink += {ns}::simulate_plain(x0, v0, m, n, 3.0, 0.01, steps, s, s + n, s + 2 * n); }},
                    reps);
@@ -222,7 +201,6 @@ double mlp_grad(const double* th, const double* X, const double* y, int ns, int 
         {nsm}::{gm}(th, X, y, ns, ni, nh, d);
     }}, reps);
 }}
-}}
 """
 
 
@@ -244,8 +222,9 @@ def plain_programs(quick: bool) -> None:
     gm(np.ones(4), np.ones(2), np.ones(2), 2, 1, 1)
     bench = f"{mp._jit.namespace}_plain"
     cppyy.cppdef(
-        PLAIN.format(
-            bench=bench, ns=mp._jit.namespace, nsm=mm._jit.namespace, gk=gk.name, gxv=gxv.name, gm=gm.name
+        cxx_timer(
+            bench,
+            PLAIN.format(ns=mp._jit.namespace, nsm=mm._jit.namespace, gk=gk.name, gxv=gxv.name, gm=gm.name),
         )
     )
     t = getattr(cppyy.gbl, bench)
@@ -257,15 +236,15 @@ def plain_programs(quick: bool) -> None:
         1 + rng.random(n),
     )
     s, d = np.zeros(3 * n), np.zeros(5 * n)
-    primal = min(t.particles(x0, v0, mass, n, steps, s, reps) for _ in range(5))
+    primal = best(t.particles, x0, v0, mass, n, steps, s, reps)
     for what, f in (("x0, v0, k", t.particles_grad), ("x0, v0", t.particles_grad_xv)):
-        grad = min(f(x0, v0, mass, n, steps, s, d, reps) for _ in range(5))
+        grad = best(f, x0, v0, mass, n, steps, s, d, reps)
         print(f"  {'particles_plain':<16} {f'n={n}, steps={steps}':<18} {what:<12} {grad / primal:>12.2f}")
     ns, ni, nh = (200, 10, 16) if quick else (1000, 10, 32)
     nt = ni * nh + 2 * nh + 1
     th, X, y = 0.3 * rng.standard_normal(nt), rng.standard_normal(ns * ni), rng.standard_normal(ns)
-    primal = min(t.mlp(th, X, y, ns, ni, nh, reps) for _ in range(5))
-    grad = min(t.mlp_grad(th, X, y, ns, ni, nh, np.zeros(nt), nt, reps) for _ in range(5))
+    primal = best(t.mlp, th, X, y, ns, ni, nh, reps)
+    grad = best(t.mlp_grad, th, X, y, ns, ni, nh, np.zeros(nt), nt, reps)
     print(f"  {'mlp_plain':<16} {f'{ni}-{nh}-1, {ns} samples':<18} {'theta':<12} {grad / primal:>12.2f}")
 
 
@@ -279,8 +258,6 @@ double power_rec(double x, int n) {
 
 def recursion() -> None:
     """A recursive gradient's time at growing depths (the primal is O(depth))."""
-    import time
-
     import pyclad
 
     m = pyclad.cppdef(RECURSIVE)
@@ -289,11 +266,7 @@ def recursion() -> None:
         want = depth * 0.9999 ** (depth - 1)
         got = g(0.9999, depth)
         assert abs(got - want) <= 1e-9 * abs(want), (depth, got, want)
-        reps, t0 = 0, time.perf_counter()
-        while reps < 3 or time.perf_counter() - t0 < 0.5:
-            g(0.9999, depth)
-            reps += 1
-        dt = (time.perf_counter() - t0) / reps
+        dt = per_call(lambda g=g, depth=depth: g(0.9999, depth))
         print(f"  {'power_rec':<12} depth {depth:>6} {dt * 1e3:>10.3f} ms per gradient")
 
 
@@ -340,13 +313,13 @@ def main() -> None:
         bench = f"{m._jit.namespace}_rbench{k}"
         ns = m._jit.namespace
         hand = HAND.format(ns=ns, f=name) if name in HANDS else ""
-        cppyy.cppdef(TIMER.format(bench=bench, ns=ns, f=name, hand=hand))
+        cppyy.cppdef(TIMER.format(bench=bench, ns=ns, f=name, grad=GRAD.format(ns=ns, f=name), hand=hand))
         t = getattr(cppyy.gbl, bench)
         reps = max(3, int(budget / max(length, n) / 10))
         dx = np.zeros(length)
-        primal = min(t.primal_ns(x, n, reps) for _ in range(5))
-        grad = min(t.grad_ns(x, n, dx, length, reps) for _ in range(5))
-        by_hand = f"{min(t.hand_ns(x, n, dx, length, reps) for _ in range(5)) / primal:>8.2f}" if hand else ""
+        primal = best(t.primal_ns, x, n, reps)
+        grad = best(t.grad_ns, x, n, dx, length, reps)
+        by_hand = f"{best(t.hand_ns, x, n, dx, length, reps) / primal:>8.2f}" if hand else ""
         fd = 2 * length * primal  # central differences: two primal calls per component
         print(
             f"  {name:<12} {n:>8} {primal / 1e3:>11.2f} {grad / 1e3:>11.2f} {grad / primal:>12.2f}"

@@ -329,6 +329,11 @@ def gradient(fn, wrt=None, checked: bool = True, output: str | None = None) -> G
     value (a float or an array, as ``jac=`` of scipy.optimize.minimize expects); a list or
     a comma-separated string (even ``["w"]`` or ``"w,"``) or None returns a tuple, as JAX's
     ``argnums=0`` and ``argnums=(0,)`` do.
+    Each entry is shaped like its argument: a float for a scalar, a numpy array for an array
+    or a ``std::vector<double>`` / ``std::array``, a record of the module's class for a record
+    (``m.Params(...)``), and a list of records of the same length for an array of records
+    (``const Particle* ps`` or ``std::vector<Particle>`` given a list of ``m.Particle``; one
+    record for one object passed); see pyclad.record_arrays.
     ``checked`` (default True): calls go through a bounds-checked variant of the kernel, so an
     array shorter than the derivative indexes raises BoundsError instead of writing past
     its end; False calls the plain kernel (faster, no checks).

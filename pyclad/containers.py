@@ -13,6 +13,8 @@ Rules, checked before any C++ runs:
   private copies and take numpy arrays there too.
 - A gradient w.r.t. a container comes back as a numpy array of the container's length
   after the call (a list of arrays for a vector of vectors).
+- A ``std::vector<Particle>`` of records takes a list of the module's record objects (or a
+  cppyy vector of them); its gradient is a list of records (see pyclad.record_arrays).
 """
 
 from __future__ import annotations
@@ -124,8 +126,9 @@ def _records(t: ir.Type, a, where: str, loc):
             f"(m.{record.replace('::', '.')}(...)), got {_described(a)}",
             loc,
         )
+    cls = type(a[0]) if a and record_arrays.own_class_name(a[0]) == record else None
     for k, x in enumerate(a):
-        if record_arrays.own_class_name(x) != record:
+        if type(x) is not cls and record_arrays.own_class_name(x) != record:
             got = (
                 record_arrays.own_class_name(x) or getattr(type(x), "__cpp_name__", None) or type(x).__name__
             )
@@ -184,7 +187,9 @@ def zeros_like(t: ir.Type, like) -> object:
     """A zero container of type ``t`` shaped like the C++ container ``like`` (an adjoint or
     tangent buffer)."""
     element = t.args[0]
-    if element.kind == ir.RECORD:  # each record zero and shaped like its primal
+    if element.kind == ir.RECORD and t.kind == ir.VECTOR:  # each record zero and shaped like its primal
+        return record_arrays.zero_records(type(like), element, like)
+    if element.kind == ir.RECORD:
         out = type(like)()
         for k in range(len(like)):
             zero = record_arrays.zero_like(element, like[k])

@@ -90,8 +90,9 @@ def elements(fn: ir.Function, p: ir.Param, a, record: str) -> list:
     items = list(a)
     if not items:
         raise ArgumentError(f"{where} is an empty list of {record}", fn.loc)
+    cls = type(items[0]) if own_class_name(items[0]) == record else None
     for k, x in enumerate(items):
-        if own_class_name(x) != record:
+        if type(x) is not cls and own_class_name(x) != record:  # the class compared once, not per object
             got = own_class_name(x) or getattr(type(x), "__cpp_name__", None) or type(x).__name__
             raise ArgumentError(
                 f"{where} is {p.type.spell()}: element {k} is a {got}, not the module's class {record} "
@@ -156,11 +157,34 @@ def zeros(cls, t: ir.Type, like):
     if not is_array_argument(like):
         return zero_like(t, like, cls)
     vec = like.__dict__[_KEEP]
-    out = _vector_of(cls)()
-    out.reserve(len(vec))
-    for k in range(len(vec)):
-        out.push_back(zero_like(t, vec[k], cls))
-    return _pointer(out, len(vec))
+    return _pointer(zero_records(type(vec), t.named(), vec), len(vec))
+
+
+def zero_records(vector_class, t: ir.Type, like):
+    """A ``std::vector`` (of class ``vector_class``) of zero records of type ``t``, one per
+    record of ``like``: value-initialised in C++ at once when that zeroes a record (the
+    common case, and ~10^4 times faster than record by record from Python)."""
+    if value_initialised_is_zero(t):
+        return vector_class(len(like))
+    out = vector_class()
+    out.reserve(len(like))
+    for k in range(len(like)):
+        out.push_back(zero_like(t, like[k]))
+    return out
+
+
+def value_initialised_is_zero(t: ir.Type) -> bool:
+    """``T{}`` zeroes every number of the record type ``t``: no default member initialiser or
+    user default constructor, no container (its size would be lost), nested records alike."""
+    if t.presets or not t.constructible:
+        return False
+    for f in t.fields:
+        ft = f.type
+        if ft.kind in ir.CONTAINERS and not ft.ptr:
+            return False
+        if ft.kind == ir.RECORD and not ft.ptr and not value_initialised_is_zero(ft.named()):
+            return False
+    return True
 
 
 def to_python(buf):

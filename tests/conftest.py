@@ -83,6 +83,59 @@ def fd2(f, args, index, element=None, h=1e-3):
     return (-at(2) + 16 * at(1) - 30 * at(0) + 16 * at(-1) - at(-2)) / (12 * h * h)
 
 
+def fd_each(f, args, index, h=FD_STEP) -> np.ndarray:
+    """d f / d args[index][k] for every element k of the array args[index] (5-point stencil)."""
+    return np.array([fd(f, args, index, k, h) for k in range(np.size(args[index]))])
+
+
+def cpp_vectors(args) -> list:
+    """``args`` with each numpy array as a C++ ``std::vector<double>`` (a copy): what a
+    non-const vector reference parameter takes, and what a function may resize."""
+    import cppyy
+
+    vec = cppyy.gbl.std.vector["double"]
+    return [vec(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def with_cpp_vectors(f):
+    """``f`` taking numpy arrays where it wants C++ vectors (for finite differences of it)."""
+    return lambda *args: f(*cpp_vectors(args))
+
+
+def directions(args, wrt):
+    """Each scalar direction of a table entry ``wrt`` = [(param index, elements or None)]:
+    ``(fresh args, index, element)``, element None for a scalar parameter."""
+    for index, elements in wrt:
+        for e in elements if elements is not None else (None,):
+            yield list(args), index, e
+
+
+def assert_gradients_agree(fn, twin, args, wrt, checked: bool, what: str = "") -> None:
+    """The gradient of ``fn`` w.r.t. the parameters of ``wrt`` (see ``directions``) agrees
+    with central finite differences of ``fn`` and with the gradient of its twin ``twin``
+    (the same function written otherwise, e.g. with plain arrays)."""
+    names = [fn.ir.params[i].name for i, _ in wrt]
+    got = pyclad.gradient(fn, names, checked=checked)(*args)
+    want = pyclad.gradient(twin, names, checked=checked)(*args)
+    for k, (index, elements) in enumerate(wrt):
+        for e in elements if elements is not None else (None,):
+            g = got[k] if e is None else got[k][e]
+            w = want[k] if e is None else want[k][e]
+            assert_close(g, fd(fn, list(args), index, e), what=f"{what} d/d{names[k]}[{e}] vs fd")
+            assert_close(g, w, what=f"{what} d/d{names[k]}[{e}] vs the twin")
+
+
+def assert_forward_agrees(fn, twin, args, wrt, checked: bool, what: str = "") -> None:
+    """Forward mode along each direction of ``wrt`` agrees with finite differences of ``fn``
+    and with forward mode through its twin."""
+    for at, index, e in directions(args, wrt):
+        name = fn.ir.params[index].name
+        spec = name if e is None else f"{name}[{e}]"
+        got = pyclad.differentiate(fn, spec, checked=checked)(*at)
+        assert_close(got, fd(fn, at, index, e), what=f"{what} {spec} vs fd")
+        assert_close(got, pyclad.differentiate(twin, spec, checked=checked)(*at), what=f"{what} {spec}")
+
+
 def arr(*xs) -> np.ndarray:
     """A float64 array of the given values."""
     return np.array(xs, dtype=np.float64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_close, fd
+from conftest import assert_close, fd, fd_each, with_cpp_vectors
 
 import pyclad
 
@@ -117,17 +117,6 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def _cpp(f):
-    """``f`` called with a C++ vector (which a non-const reference parameter needs)."""
-    import cppyy
-
-    return lambda x: f(cppyy.gbl.std.vector["double"](x))
-
-
-def _fd_grad(f, x):
-    return np.array([fd(f, [x], 0, k) for k in range(x.size)])
-
-
 @pytest.mark.parametrize("checked", [True, False])
 @pytest.mark.parametrize("name", TWINS)
 def test_the_gradient_wrt_a_vector_matches_the_array_twin_and_finite_differences(m, name, checked):
@@ -136,7 +125,7 @@ def test_the_gradient_wrt_a_vector_matches_the_array_twin_and_finite_differences
     assert isinstance(got, np.ndarray) and got.shape == X.shape
     want = pyclad.gradient(getattr(m, f"{name}_arr"), checked=checked)(X, X.size)[0]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(got, _fd_grad(_cpp(f), X), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(got, fd_each(with_cpp_vectors(f), [X], 0), rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("checked", [True, False])
@@ -148,7 +137,9 @@ def test_forward_mode_wrt_each_vector_element_matches_the_array_twin(m, name, ch
         got = pyclad.differentiate(f, f"v[{k}]", checked=checked)(X)
         want = pyclad.differentiate(twin, f"{twin.ir.params[0].name}[{k}]", checked=checked)(X, X.size)
         assert_close(got, want, rtol=1e-12, atol=1e-12, what=f"{name} d/dv[{k}]")
-        assert_close(got, fd(_cpp(f), [X], 0, k), rtol=1e-7, atol=1e-9, what=f"{name} fd d/dv[{k}]")
+        assert_close(
+            got, fd(with_cpp_vectors(f), [X], 0, k), rtol=1e-7, atol=1e-9, what=f"{name} fd d/dv[{k}]"
+        )
 
 
 def test_std_array_params_by_value_and_const_reference(m):
@@ -157,7 +148,7 @@ def test_std_array_params_by_value_and_const_reference(m):
     ta, tb = pyclad.gradient(m.fixed_arr)(a, np.array(b))
     np.testing.assert_allclose(ga, ta, rtol=1e-12)
     np.testing.assert_allclose(gb, tb, rtol=1e-12)
-    np.testing.assert_allclose(ga, _fd_grad(lambda x: m.fixed(x, b), a), rtol=1e-8)
+    np.testing.assert_allclose(ga, fd_each(lambda x: m.fixed(x, b), [a], 0), rtol=1e-8)
     for k in range(3):
         got = pyclad.differentiate(m.fixed, f"b[{k}]")(a, b)
         assert_close(got, fd(lambda y: m.fixed(a, y), [np.array(b)], 0, k), rtol=1e-8)
@@ -341,7 +332,7 @@ def test_a_vector_of_vectors_built_row_by_row_differentiates_in_both_modes(check
     tv, tc = pyclad.gradient(m.rows_built_arr, checked=checked)(x, c)
     np.testing.assert_allclose(gv, tv, rtol=1e-12)
     assert_close(gc, tc, rtol=1e-12)
-    np.testing.assert_allclose(gv, _fd_grad(lambda y: m.rows_built(y, c), x), rtol=1e-8)
+    np.testing.assert_allclose(gv, fd_each(lambda y: m.rows_built(y, c), [x], 0), rtol=1e-8)
     for k in range(3):
         assert_close(pyclad.differentiate(m.rows_built, f"v[{k}]", checked=checked)(x, c), tv[k], rtol=1e-12)
     assert_close(pyclad.differentiate(m.rows_built, "c", checked=checked)(x, c), tc, rtol=1e-12)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_close, fd
+from conftest import assert_close, fd, fd_each, with_cpp_vectors
 
 import pyclad
 
@@ -73,14 +73,7 @@ def m():
 
 
 def _fd(f, k, element=None):
-    import cppyy
-
-    vec = cppyy.gbl.std.vector["double"]
-
-    def g(v, w, c):
-        return f(vec(v), vec(w), c)
-
-    return fd(g, [V, W, C], k, element)
+    return fd(with_cpp_vectors(f), [V, W, C], k, element)
 
 
 @pytest.mark.parametrize("checked", [True, False])
@@ -92,8 +85,8 @@ def test_the_gradient_through_algorithms_matches_plain_loops_and_finite_differen
     np.testing.assert_allclose(gv, tv, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(gw, tw, rtol=1e-12, atol=1e-13)
     assert_close(gc, tc, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(gv, [_fd(f, 0, k) for k in range(4)], rtol=1e-7, atol=1e-8)
-    np.testing.assert_allclose(gw, [_fd(f, 1, k) for k in range(4)], rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(gv, fd_each(with_cpp_vectors(f), [V, W, C], 0), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(gw, fd_each(with_cpp_vectors(f), [V, W, C], 1), rtol=1e-7, atol=1e-8)
     assert_close(gc, _fd(f, 2), rtol=1e-7, atol=1e-8)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_close, fd
+from conftest import assert_close, fd, fd_each, with_cpp_vectors
 
 import pyclad
 
@@ -114,22 +114,11 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def _cpp_args(args):
-    import cppyy
-
-    return [cppyy.gbl.std.vector["double"](a) if isinstance(a, np.ndarray) else a for a in args]
-
-
 def _fd_all(f, args):
     """Finite differences w.r.t. every element of the first (vector) argument and every
     scalar after it, calling f with C++ vectors (it may resize them)."""
-
-    def g(*xs):
-        return f(*_cpp_args(xs))
-
-    out = [np.array([fd(g, list(args), 0, k) for k in range(args[0].size)])]
-    out += [fd(g, list(args), i) for i in range(1, len(args))]
-    return out
+    g = with_cpp_vectors(f)
+    return [fd_each(g, list(args), 0)] + [fd(g, list(args), i) for i in range(1, len(args))]
 
 
 CASES = [("grow", (X,)), ("resized", (X, 0.9)), ("cleared", (X, 0.9)), ("popped", (X,)), ("iterate", (X,))]

@@ -326,3 +326,75 @@ double f(const double* x, int n) {{
     with pytest.raises(pyclad.UnsupportedError, match=why) as info:
         pyclad.gradient(m.f, "x")(np.array([1.0, 2.0]), 2)
     assert info.value.loc is not None
+
+
+NESTED_CALLS = r"""
+#include <array>
+#include <vector>
+std::array<double, 2> axpy(const std::array<double, 2>& y, double h, const std::array<double, 2>& k) {
+    return {y[0] + h * k[0], y[1] + h * k[1]};
+}
+std::array<double, 2> rhs(double a, double b, const std::array<double, 2>& y) {
+    return {a * y[0] - b * y[0] * y[1], b * y[0] * y[1] - a * y[1]};
+}
+std::vector<double> scaled(const std::vector<double>& v, double s) {
+    std::vector<double> out(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = s * v[i];
+    return out;
+}
+double total(const std::vector<double>& v) {
+    double t = 0;
+    for (double x : v) t += x * x;
+    return t;
+}
+// Containers computed in the arguments of other calls, as a Runge-Kutta stage is written.
+double stage(const double* p, const double* y0) {
+    std::array<double, 2> y{y0[0], y0[1]};
+    std::array<double, 2> k1 = rhs(p[0], p[1], y);
+    std::array<double, 2> k2 = rhs(p[0], p[1], axpy(y, 0.5, k1));
+    std::vector<double> v{y0[0], p[1]};
+    return k2[0] * k2[1] + k1[0] + total(scaled(v, p[0]));
+}
+"""
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["checked", "unchecked"])
+def test_a_container_computed_in_a_call_argument_passes_its_adjoint_on(checked):
+    m = pyclad.cppdef(NESTED_CALLS)
+    p, y0 = np.array([1.1, 0.4]), np.array([1.5, 0.7])
+    gp, gy = pyclad.gradient(m.stage, "p, y0", checked=checked)(p, y0)
+    np.testing.assert_allclose(gp, [fd(m.stage, [p, y0], 0, i) for i in range(2)], rtol=1e-8)
+    np.testing.assert_allclose(gy, [fd(m.stage, [p, y0], 1, i) for i in range(2)], rtol=1e-8)
+    d = pyclad.differentiate(m.stage, "p[0]", checked=checked)(p, y0)
+    np.testing.assert_allclose(d, gp[0], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "ctor, zero",
+    [
+        ("P() : a(0), b(0.0) {}", True),
+        ("P() : a{}, b() {}", True),
+        ("P() : a(0) {}", False),  # b is left uninitialised
+        ("P() : a(0), b(5) {}", False),
+        ("P() : a(0), b(0) { b = 1; }", False),
+    ],
+)
+def test_only_a_default_constructor_that_zeroes_every_field_makes_value_initialisation_a_zero(ctor, zero):
+    src = f"""
+#include <vector>
+struct P {{ double a, b; {ctor} P(double x, double y) : a(x), b(y) {{}} }};
+double f(const double* x, int n) {{
+    std::vector<P> ps;
+    for (int i = 0; i < n; ++i) ps.push_back(P(x[i], 2 * x[i]));
+    double s = 0;
+    for (const P& p : ps) s += p.a * p.b;
+    return s;
+}}
+"""
+    m = pyclad.cppdef(src)
+    x = np.array([1.0, -2.0])
+    if zero:
+        np.testing.assert_allclose(pyclad.gradient(m.f, "x")(x, 2), 4 * x, rtol=1e-12)  # d/dx 2 x^2
+    else:
+        with pytest.raises(pyclad.UnsupportedError, match="default construction sets fields"):
+            pyclad.gradient(m.f, "x")(x, 2)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import assert_close, gxx_build_and_run
+from conftest import assert_close, gxx_build_and_run, pyclad_cli
 
 import pyclad
 
@@ -349,14 +349,30 @@ def test_a_vector_of_layers_built_in_the_body_in_forward_and_reverse_mode(m, che
 
 def test_generated_gradients_of_vectors_of_records_compile_cleanly_and_run_under_the_sanitizers(tmp_path):
     (tmp_path / "model.cpp").write_text(SOURCE)
-    for name in ("venergy", "net"):
+    for name in ("venergy", "net", "net_local"):
         r = pyclad_gen(tmp_path, name)
         assert r.returncode == 0, r.stderr
+    r = pyclad_cli(
+        "gen",
+        "model.cpp",
+        "-f",
+        "net_local",
+        "--mode",
+        "forward",
+        "--wrt",
+        "x",
+        "-o",
+        "fwd.hpp",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
     main = """\
 #include <cstdio>
 #include "model.cpp"
 #include "venergy.hpp"
 #include "net.hpp"
+#include "net_local.hpp"
+#include "fwd.hpp"
 int main() {
     std::vector<Particle> ps = {{0.4, 1.5, 2.0}, {-1.1, 0.2, 0.5}};
     std::vector<Particle> dps(2);
@@ -368,6 +384,9 @@ int main() {
     double dx = 0;
     net_grad(ls, 0.7, &dls, &dx);
     std::printf("%.12f %.12f %.12f %.12f\\n", dls[0].w[1], dls[1].w[0], dls[0].b, dx);
+    double lx = 0, la = 0;
+    net_local_grad(0.7, -0.4, &lx, &la);  // a std::vector<Layer> local: its adjoint shaped like it
+    std::printf("%.12f %.12f %.12f\\n", lx, la, net_local_darg0(0.7, -0.4));
 }
 """
     (tmp_path / "main.cpp").write_text(main)
@@ -376,12 +395,12 @@ int main() {
     m = pyclad.cppdef(SOURCE)
     gps, gk = pyclad.gradient(m.venergy)([m.Particle(0.4, 1.5, 2.0), m.Particle(-1.1, 0.2, 0.5)], 0.8)
     gls, gx = pyclad.gradient(m.net)([m.Layer([0.5, -0.3], 0.1), m.Layer([1.2], -0.2)], 0.7)
-    first, second = out.splitlines()
+    first, second, third = out.splitlines()
+    want = list(pyclad.gradient(m.net_local_plain)(0.7, -0.4))  # the plain twin, written by hand
+    assert_all_close([float(v) for v in third.split()], want + want[:1], rtol=1e-10)
     assert_all_close([float(v) for v in first.split()], [gps[0].x, gps[1].v, gps[1].m, gk], rtol=1e-10)
     assert_all_close([float(v) for v in second.split()], [gls[0].w[1], gls[1].w[0], gls[0].b, gx], rtol=1e-10)
 
 
 def pyclad_gen(tmp, name):
-    from conftest import pyclad_cli
-
     return pyclad_cli("gen", "model.cpp", "-f", name, "--mode", "reverse", "-o", f"{name}.hpp", cwd=tmp)

@@ -9,7 +9,7 @@ differences and with the same function written without references or 2-D arrays
 
 import numpy as np
 import pytest
-from conftest import arr, assert_close, fd
+from conftest import arr, assert_close, assert_forward_agrees, assert_gradients_agree, fd
 
 import pyclad
 
@@ -97,39 +97,18 @@ def m():
     return pyclad.cppdef(SOURCE)
 
 
-def _each(case):
-    args, wrt = CASES[case]
-    for index, elements in wrt:
-        for e in elements if elements is not None else (None,):
-            yield list(args), index, e
-
-
 @pytest.mark.parametrize("checked", [True, False])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_gradient_matches_finite_differences_and_the_plain_function(m, case, checked):
-    fn, plain = getattr(m, case), getattr(m, f"{case}_plain")
     args, wrt = CASES[case]
-    names = [fn.ir.params[i].name for i, _ in wrt]
-    got = pyclad.gradient(fn, names, checked=checked)(*args)
-    want = pyclad.gradient(plain, names, checked=checked)(*args)
-    for k, (index, elements) in enumerate(wrt):
-        for e in elements if elements is not None else (None,):
-            g = got[k] if e is None else got[k][e]
-            w = want[k] if e is None else want[k][e]
-            assert_close(g, fd(fn, list(args), index, e), what=f"{case} d/d{names[k]}[{e}] vs fd")
-            assert_close(g, w, what=f"{case} d/d{names[k]}[{e}] vs plain")
+    assert_gradients_agree(getattr(m, case), getattr(m, f"{case}_plain"), args, wrt, checked, case)
 
 
 @pytest.mark.parametrize("checked", [True, False])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_forward_mode_matches_finite_differences_and_the_plain_function(m, case, checked):
-    fn, plain = getattr(m, case), getattr(m, f"{case}_plain")
-    for args, index, e in _each(case):
-        name = fn.ir.params[index].name
-        wrt = name if e is None else f"{name}[{e}]"
-        got = pyclad.differentiate(fn, wrt, checked=checked)(*args)
-        assert_close(got, fd(fn, args, index, e), what=f"{case} {wrt} vs fd")
-        assert_close(got, pyclad.differentiate(plain, wrt, checked=checked)(*args), what=f"{case} {wrt}")
+    args, wrt = CASES[case]
+    assert_forward_agrees(getattr(m, case), getattr(m, f"{case}_plain"), args, wrt, checked, case)
 
 
 def test_a_reference_local_is_the_pointer_it_is_in_generated_code(m):

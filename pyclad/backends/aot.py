@@ -7,7 +7,9 @@ header ``pyclad gen`` would write, and one binding per function), a small pure-P
 generated sources for reading.  Arguments follow the JIT path's rules (see
 cpp/include/pyclad/python.hpp); results too: a float per scalar, the output array itself per
 array, a tuple per gradient (a bare value for a gradient w.r.t. one name), 2-D arrays for
-Jacobians and Hessians.
+Jacobians and Hessians.  Index arrays, standard containers, records and arrays or vectors of
+records cross as backends/aot_types.py says; the records are the module's own classes
+(``mod.Particle``, pybind11 module-local types: each module has its own).
 """
 
 from __future__ import annotations

@@ -198,8 +198,10 @@ def _zeroing(ctor: ci.Cursor, fields: list[ir.Field]) -> bool:
     for ref, value in zip(inits[::2], inits[1::2]):
         if ref.kind != K.MEMBER_REF or ref.spelling not in types:
             return False
-        tokens = [t.spelling for t in value.get_tokens()]
-        empty = tokens in ([], ["{", "}"], ["(", ")"])
+        tokens = _init_tokens(value)
+        if tokens is None:
+            return False
+        empty = not tokens
         t = types[ref.spelling]
         if t.ptr or t.is_container or (t.dims and not empty):
             return False
@@ -207,6 +209,19 @@ def _zeroing(ctor: ci.Cursor, fields: list[ir.Field]) -> bool:
             return False
         covered.add(ref.spelling)
     return covered == set(types)
+
+
+def _init_tokens(value: ci.Cursor) -> list[str] | None:
+    """The tokens of a member initialiser's value without its parentheses or braces (``x(0)``
+    in a template is ``( 0 )``); None when they cannot be told (an expression without tokens
+    of its own, over more than one child)."""
+    tokens = [t.spelling for t in value.get_tokens()]
+    kids = list(value.get_children())
+    if not tokens and kids:
+        return _init_tokens(kids[0]) if len(kids) == 1 else None
+    if len(tokens) >= 2 and (tokens[0], tokens[-1]) in (("(", ")"), ("{", "}")):
+        tokens = tokens[1:-1]
+    return tokens
 
 
 def _zero_literal(tokens: list[str]) -> bool:

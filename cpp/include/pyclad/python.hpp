@@ -300,6 +300,20 @@ R& record(py::handle h, const std::string& where, const std::string& type, const
     return h.cast<R&>();
 }
 
+// Each object of the list or tuple ``h``, checked to be of the module's class R, copied into ``out``.
+template <typename R>
+void append_each(std::vector<R>& out, py::handle h, const std::string& where, const std::string& type,
+                 const char* name) {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
+    for (std::size_t k = 0; k < seq.size(); ++k) {
+        py::object x = seq[k];
+        if (!py::isinstance<R>(x))
+            bad(where, "is " + type + ": element " + std::to_string(k) + " is a " + type_name(x) +
+                           ", not the module's class " + name);
+        out.push_back(x.cast<R&>());
+    }
+}
+
 template <typename R>
 std::vector<R> records(py::handle h, const std::string& where, const std::string& type, const char* name,
                        std::size_t extent, const char* declared) {
@@ -313,15 +327,8 @@ std::vector<R> records(py::handle h, const std::string& where, const std::string
         if (!PyList_Check(h.ptr()) && !PyTuple_Check(h.ptr()))
             bad(where, "is " + type + ": pass an object of the module's class " + name + " (e.g. mod." + name +
                            "(...)) or a list of them, got a " + type_name(h));
-        py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
-        if (seq.size() == 0) bad(where, std::string("is an empty list of ") + name);
-        for (std::size_t k = 0; k < seq.size(); ++k) {
-            py::object x = seq[k];
-            if (!py::isinstance<R>(x))
-                bad(where, "is " + type + ": element " + std::to_string(k) + " is a " + type_name(x) +
-                               ", not the module's class " + name);
-            out.push_back(x.cast<R&>());
-        }
+        if (py::len(h) == 0) bad(where, std::string("is an empty list of ") + name);
+        append_each(out, h, where, type, name);
     }
     if (out.size() < extent)
         bad(where, "is declared " + std::string(declared) + ", but the list passed has " + std::to_string(out.size()) +
@@ -336,14 +343,7 @@ void fill_records(std::vector<R>& out, py::handle h, const std::string& where, c
         bad(where, "is " + type + ": pass a list of the module's " + name + " objects (mod." + name +
                        "(...)), got a " + type_name(h));
     out.clear();
-    py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
-    for (std::size_t k = 0; k < seq.size(); ++k) {
-        py::object x = seq[k];
-        if (!py::isinstance<R>(x))
-            bad(where, "is " + type + ": element " + std::to_string(k) + " is a " + type_name(x) +
-                           ", not the module's class " + name);
-        out.push_back(x.cast<R&>());
-    }
+    append_each(out, h, where, type, name);
 }
 
 // What a primal wrote into an array of records, back into the objects given.

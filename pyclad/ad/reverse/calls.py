@@ -299,6 +299,8 @@ class Calls:
         for p, a in zip(fn.params, e.args):
             if not _shadowed(p.type):
                 mask.append(False)
+            elif p.type.is_container and not (p.type.ref and not p.type.const) and self.adj_of(a) is None:
+                mask.append(self.is_active(a))  # a container computed in the argument: a temporary adjoint
             elif p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const):
                 mask.append(self.adj_of(a) is not None)
             else:
@@ -316,10 +318,22 @@ class Calls:
         tail: list[ir.Expr] = []
         after: list[tuple[ir.Expr, Var]] = []
         params = fn.params if fn is not None else [None] * len(e.args)
-        for a, m, p in zip(e.args, mask, params):
+        for k, (a, m, p) in enumerate(zip(e.args, mask, params)):
             if not m:
                 if custom and a.type.holds_float:
                     tail.append(ir.Lit("nullptr", ir.Type(a.type.base, 1)))
+                continue
+            if not custom and a.type.is_container and self.adj_of(a) is None:
+                # f(axpy(y, h, k)): the argument's value once, a zeroed adjoint shaped like it,
+                # and what the pullback adds there flows on into the argument's own derivative
+                ty = a.type.named()
+                value = Var(self.names.temp("_c"), ty)
+                out.append(ir.Decl(value.name, ty, args[k]))
+                args[k] = value
+                r = Var(self.adj_temp("_r"), ty)
+                out.append(ir.Decl(r.name, ty, shadow.zero_like(value)))
+                tail.append(ir.Unary("&", r, ty.derived(1)))
+                after.append((a, r))
                 continue
             by_ref = p is not None and (
                 p.type.ptr or p.type.is_container or (p.type.ref and not p.type.const)
