@@ -15,10 +15,13 @@ struct Vec3 {
     Vec3 operator*(T s) const { return Vec3{x * s, y * s, z * s}; }
 };
 
+// Row-major storage in a[9], read and written through (row, column).
 template <typename T>
 class Mat3 {
 public:
-    Mat3() : a_{} {}
+    T a[9];
+
+    Mat3() : a{} {}
 
     static Mat3 identity() {
         Mat3 m;
@@ -43,8 +46,8 @@ public:
         return m;
     }
 
-    T& operator()(int r, int c) { return a_[3 * r + c]; }
-    const T& operator()(int r, int c) const { return a_[3 * r + c]; }
+    T& operator()(int r, int c) { return a[3 * r + c]; }
+    const T& operator()(int r, int c) const { return a[3 * r + c]; }
 
     Mat3 operator*(const Mat3& o) const {
         Mat3 out;
@@ -61,12 +64,9 @@ public:
     }
 
     Vec3<T> operator*(const Vec3<T>& v) const {
-        return Vec3<T>{a_[0] * v.x + a_[1] * v.y + a_[2] * v.z, a_[3] * v.x + a_[4] * v.y + a_[5] * v.z,
-                       a_[6] * v.x + a_[7] * v.y + a_[8] * v.z};
+        return Vec3<T>{a[0] * v.x + a[1] * v.y + a[2] * v.z, a[3] * v.x + a[4] * v.y + a[5] * v.z,
+                       a[6] * v.x + a[7] * v.y + a[8] * v.z};
     }
-
-private:
-    T a_[9];
 };
 
 // x -> R x + t.
