@@ -106,9 +106,11 @@ def parameter_value(c: ci.Cursor) -> str | None:
     """The value of a non-type template parameter used in an instance's body (``N`` of
     ``template <int N>``: clang substitutes its argument), or None for any other reference."""
     ref = c.referenced
-    kids = list(c.get_children())
-    substituted = ref is None and not c.spelling and len(kids) == 1 and kids[0].kind.is_expression()
-    if not substituted and (ref is None or ref.kind != K.TEMPLATE_NON_TYPE_PARAMETER):
+    if ref is not None and ref.kind != K.TEMPLATE_NON_TYPE_PARAMETER:
+        return None  # the common case, decided without reading the children
+    kids = list(c.get_children()) if ref is None and not c.spelling else []
+    substituted = len(kids) == 1 and kids[0].kind.is_expression()
+    if not substituted and ref is None:
         return None
     from .literals import evaluate
 
