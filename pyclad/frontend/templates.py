@@ -38,7 +38,7 @@ K = ci.CursorKind
 class Instance:
     key: str  # "ns::f<double, 3>"
     stem: str  # "ns::f_double_3": the name its derivatives are built on
-    cursor: ci.Cursor  # the copy's FUNCTION_DECL
+    cursor: ci.Cursor  # its definition, the body clang instantiated
 
 
 def split_args(text: str) -> list[str]:
