@@ -264,3 +264,16 @@ def test_the_branch_if_constexpr_discards_need_not_compile_for_the_instance():
     )
     assert pyclad.gradient(m.size_or_cube)(2.0) == (12.0,)
     assert pyclad.differentiate(m["size_or_cube<double>"], "x")(2.0) == 12.0
+
+
+def test_an_ahead_of_time_module_binds_an_instance_and_an_overload_by_their_stems(tmp_path, m):
+    pytest.importorskip("pybind11")
+    (tmp_path / "model.cpp").write_text(
+        SRC + "double sq2(double x) { return x * x; }\ndouble sq2(int n) { return n; }\n"
+    )
+    mod = pyclad.build(tmp_path / "model.cpp", ["f<double>", "sq2(double)"], "reverse", out_dir=tmp_path)
+    dx, da = mod.f_double_grad(0.8, A, 3)
+    assert_close(mod.f_double(0.8, A, 3), m.f(0.8, A, 3))
+    assert_close(dx, fd(m.f, (0.8, A, 3), 0), rtol=1e-7)
+    assert_close(da[1], fd(m.f, (0.8, A, 3), 1, 1), rtol=1e-7)
+    assert mod.sq2_double(3.0) == 9.0 and mod.sq2_double_grad(3.0) == (6.0,)
