@@ -134,6 +134,16 @@ class Deferred:
     def __call__(self, *args):
         return self.for_args(args)(*args)
 
+    @property
+    def code(self) -> str:
+        """The generated C++ of every overload built so far (``for_args(args).code``: one)."""
+        if not self._built:
+            raise ArgumentError(
+                f"the derivative of '{self._overloads.name}' is built for the overload each call selects; "
+                "call it first, or take for_args(args).code"
+            )
+        return "\n".join(d.code for d in self._built.values())
+
 
 # ---------------------------------------------------------------------------- template instances
 _DTYPE_NAMES = {"float64": "double", "float32": "float", "int32": "int", "int64": "long"}

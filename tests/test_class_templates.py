@@ -210,3 +210,15 @@ def test_generated_headers_for_class_templates_compile_with_warnings_as_errors(t
     assert_close(dwf, dw, rtol=1e-4)
     assert_close(g2, fd(m.energy_at, (1.3, 1.0, 2.0, -0.5, 0.3), 2), rtol=1e-7)
     assert not warnings
+
+
+def test_a_record_argument_deduces_the_template_argument_of_a_function_template():
+    m = pyclad.cppdef(
+        "template <typename T> struct P2 { T x, y; };\n"
+        "template <typename T> T len2(const P2<T>& p, T s) { return s * (p.x * p.x + p.y * p.y); }\n"
+    )
+    p = m["P2<double>"]()
+    p.x, p.y = 1.0, 2.0
+    assert m.len2(p, 2.0) == 10.0
+    dp, ds = pyclad.gradient(m.len2)(p, 2.0)  # d/dp = 2 s p, d/ds = |p|^2
+    assert (dp.x, dp.y, ds) == (4.0, 8.0, 5.0)

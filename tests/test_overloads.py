@@ -192,3 +192,12 @@ def test_a_declaration_spelled_with_a_typedef_is_the_same_function_not_an_overlo
     )
     assert pyclad.gradient(m.f)(3.0) == (6.0,)  # m.f is the one function
     assert pyclad.gradient(m.g)(3.0) == (12.0,)
+
+
+def test_a_derivative_of_an_overloaded_name_shows_its_code_once_an_overload_is_chosen(m):
+    g = pyclad.gradient(m.sq)
+    with pytest.raises(pyclad.ArgumentError, match="call it first"):
+        _ = g.code
+    assert g(2.0) == (4.0,)
+    assert "sq_double_grad" in g.code and "sq_Vec2_grad" not in g.code
+    assert "sq_Vec2_grad" in g.for_args((m.Vec2(1.0, 1.0),)).code

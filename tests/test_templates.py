@@ -82,6 +82,8 @@ def test_a_template_gradient_deduces_double_from_python_floats_and_matches_finit
         assert_close(da[k], fd(m.f, (x, A, 3), 1, k), rtol=1e-7)
     assert_close(pyclad.differentiate(m.f, "x")(x, A, 3), dx)
     assert_close(pyclad.differentiate(m.f, "a[2]")(x, A, 3), da[2])
+    for checked in (True, False):
+        assert_close(pyclad.gradient(m.f, "x", checked=checked)(x, A, 3), dx)
 
 
 def test_a_template_and_its_non_template_copy_give_the_same_derivatives(m):
@@ -249,3 +251,29 @@ def test_the_cli_asked_for_a_template_by_its_bare_name_says_it_is_a_template(tmp
     assert out.returncode == 1
     assert "'f' is a function template <T>: name an instance, e.g. 'f<double>'" in out.stderr
     assert "model.cpp:10:" in out.stderr
+
+
+def test_the_branch_if_constexpr_discards_need_not_compile_for_the_instance():
+    m = pyclad.cppdef(
+        "#include <string>\n"
+        "#include <type_traits>\n"
+        "template <typename T> double size_or_cube(T x) {\n"
+        "    if constexpr (std::is_floating_point_v<T>) { return x * x * x; }\n"
+        "    else { return static_cast<double>(x.size()); }\n"
+        "}\n"
+    )
+    assert pyclad.gradient(m.size_or_cube)(2.0) == (12.0,)
+    assert pyclad.differentiate(m["size_or_cube<double>"], "x")(2.0) == 12.0
+
+
+def test_an_ahead_of_time_module_binds_an_instance_and_an_overload_by_their_stems(tmp_path, m):
+    pytest.importorskip("pybind11")
+    (tmp_path / "model.cpp").write_text(
+        SRC + "double sq2(double x) { return x * x; }\ndouble sq2(int n) { return n; }\n"
+    )
+    mod = pyclad.build(tmp_path / "model.cpp", ["f<double>", "sq2(double)"], "reverse", out_dir=tmp_path)
+    dx, da = mod.f_double_grad(0.8, A, 3)
+    assert_close(mod.f_double(0.8, A, 3), m.f(0.8, A, 3))
+    assert_close(dx, fd(m.f, (0.8, A, 3), 0), rtol=1e-7)
+    assert_close(da[1], fd(m.f, (0.8, A, 3), 1, 1), rtol=1e-7)
+    assert mod.sq2_double(3.0) == 9.0 and mod.sq2_double_grad(3.0) == (6.0,)

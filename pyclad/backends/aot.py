@@ -53,7 +53,10 @@ def plan(source: Source, functions: list[str], mode: str, wrt=None) -> list[Entr
         fn = source.function(name)
         if mode in ("jacobian", "hessian"):
             _check_matrix(fn, mode)
-        entries.append(Entry(name.replace("::", "_"), name, fn, "primal"))
+        # An overload (sq(double)) or a template instance (f<double>) is bound by its stem
+        # (sq_double, f_double) and called as C++ spells it (sq, f<double>).
+        pyname = (fn.name if ("(" in name or "<" in name) else name).replace("::", "_")
+        entries.append(Entry(pyname, name.split("(")[0] if "(" in name else name, fn, "primal"))
         for result, bare, ranges in _derivatives(source, fn, name, mode, wrt):
             cxx = result.function.name  # qualified already: "ns::f_grad"
             entries.append(Entry(cxx.replace("::", "_"), cxx, fn, mode, result, bare, ranges))

@@ -390,6 +390,16 @@ class SourceIndex:
         self.definitions.setdefault(inst.key, inst.cursor)
         return inst.key
 
+    def called_instance(self, ref: ci.Cursor) -> str:
+        """The key of the template instance a call refers to, indexed on first use with the
+        body clang instantiated for it (see frontend/templates.py)."""
+        key = templates.key_of(ref, qualified_name)
+        self.templates.check(templates.split_key(key)[0])
+        definition = ref.get_definition()
+        if definition is not None:
+            self.definitions.setdefault(key, definition)
+        return key
+
     def overload_error(self, key: str) -> FunctionNotFoundError:
         """A plain name used where it stands for several overloads: name one."""
         sigs = self.overloads[key]
@@ -744,7 +754,7 @@ class Lowerer(methods.CalleeCalls):
                 if enum is not None and enum.is_scoped_enum():
                     return ir.Lit(f"{_enum_spelling(enum)}::{ref.spelling}", lower_type(enum.type, c), L)
                 return ir.Lit(ref.spelling, ir.INT, L)
-            if ref is not None and (value := templates.parameter_value(ref)) is not None:
+            if (value := templates.parameter_value(c)) is not None:
                 return ir.Lit(value, self.type_of(c).plain(), L)  # N of template <int N>
             if ref is not None and ref.kind == K.VAR_DECL and ref.hash in self.bound:
                 return self.bound[ref.hash]
@@ -952,7 +962,7 @@ class Lowerer(methods.CalleeCalls):
         in_main = self.index.in_user_file(ref)
         qualified = "::".join(ns + (ref.spelling,))
         if in_main and templates.is_specialization(ref):
-            key = spelling = templates.key_of(ref, qualified_name)  # the instance: f<double>
+            key = spelling = self.index.called_instance(ref)  # the instance: f<double>
         elif in_main and _custom_target(ns) is None:
             key = spelling = qualified
             if qualified in self.index.overloads:

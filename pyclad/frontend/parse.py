@@ -131,9 +131,8 @@ def compile_args(std: str, include_dirs, defines) -> list[str]:
 _index = None
 
 
-def parse(text: str, filename: str, args: list[str], presumed: bool = False) -> ci.TranslationUnit:
-    """Parse ``text`` (named ``filename``); raise CompileError listing every error.
-    ``presumed``: locations follow the text's ``#line`` directives (frontend/templates.py)."""
+def parse(text: str, filename: str, args: list[str]) -> ci.TranslationUnit:
+    """Parse ``text`` (named ``filename``); raise CompileError listing every error."""
     global _index
     if _index is None:
         _index = ci.Index.create()
@@ -149,7 +148,6 @@ def parse(text: str, filename: str, args: list[str], presumed: bool = False) -> 
     except ci.TranslationUnitLoadError:
         raise CompileError(f"libclang could not parse {filename} with flags {' '.join(args)}") from None
     tu.pyclad_texts = {filename: text.splitlines()}  # source lines, for the caret under errors
-    tu.pyclad_presumed = presumed
     errors = [d for d in tu.diagnostics if d.severity >= ci.Diagnostic.Error]
     if errors:
         first = errors[0]
@@ -161,21 +159,8 @@ def parse(text: str, filename: str, args: list[str], presumed: bool = False) -> 
 def loc_of(location: ci.SourceLocation, tu: ci.TranslationUnit | None = None) -> Loc:
     """A Loc; with ``tu``, carrying its source line (for the caret line of diagnostics)."""
     name = location.file.name if location.file else "<unknown>"
-    line, column = location.line, location.column
-    if tu is not None and location.file and getattr(tu, "pyclad_presumed", False):
-        name, line, column = presumed_location(location)
-    text = source_line(tu, name, line) if tu is not None and location.file else ""
-    return Loc(name, line, column, text)
-
-
-def presumed_location(location: ci.SourceLocation) -> tuple[str, int, int]:
-    """(file, line, column) as the source's ``#line`` directives tell them."""
-    fn = ci.conf.lib.clang_getPresumedLocation
-    uint = ctypes.POINTER(ctypes.c_uint)
-    fn.argtypes, fn.restype = [ci.SourceLocation, ctypes.POINTER(ci._CXString), uint, uint], None
-    name, line, col = ci._CXString(), ctypes.c_uint(), ctypes.c_uint()
-    fn(location, ctypes.byref(name), ctypes.byref(line), ctypes.byref(col))
-    return ci._CXString.from_result(name), line.value, col.value
+    text = source_line(tu, name, location.line) if tu is not None and location.file else ""
+    return Loc(name, location.line, location.column, text)
 
 
 def source_line(tu: ci.TranslationUnit, name: str, line: int) -> str:

@@ -1,31 +1,23 @@
 """Function templates, differentiated as instances (``f<double>``), as clad does.
 
-libclang hands out the *pattern* of a template (dependent types, unresolved calls) and never
-an instantiated body.  pyclad re-parses a concrete copy of each instance it needs: the
-template's own text, its ``template <...>`` header blanked, renamed ``__pyclad_f``, in a
-namespace of its own nested in the template's, after declarations of the template
-parameters as what they stand for::
+libclang hands out the *pattern* of a template (dependent types, unresolved calls), but the
+cursor a call refers to is the instance clang made for it, and that instance carries its
+instantiated body: every type concrete (``T`` is ``double``, ``auto`` deduced), every call
+resolved (a call to another template names that template's instance, with its own
+instantiated body), ``N`` of ``template <int N>`` a constant, and of an ``if constexpr`` only
+the branch the arguments select.  So an instance is lowered from clang's own instantiation:
 
-    namespace ns { namespace __pyclad_instance_0 {
-    using T = double;                 // template <typename T, int N>
-    constexpr int N = 3;
-    #line 12 "model.cpp"              // the template's own lines: locations point into it
-                              double __pyclad_f(T x, const std::array<T, N>& a) { ... }
-    } }
+- an instance some lowered code calls is indexed, on first use, by the cursor the call
+  refers to (no parsing at all);
+- an instance asked for by name (``m["f<double>"]``, ``pyclad gen -f 'f<double>'``, or
+  deduced from Python arguments) is made by parsing the source again with one use of it
+  appended, ``namespace __pyclad_instance_0 { auto* const use = &::ns::f<double>; }``
+  (clang instantiates what a use needs, and reports a template that does not compile for
+  these arguments where it fails, in the user's lines), and read from that use.
 
-appended to the user's source.  The copy is an ordinary function: clang types every
-expression of it (``T`` is ``double``, ``auto`` deduced, ``N`` a constant), resolves every
-call (a call to another template names that template's instance, which is instantiated the
-same way when the transforms ask for it), and the frontend lowers it like any other
-function.  Its IR function is named ``f_double_3`` (ad/names.py: instance_stem), so its
-derivatives never meet those of ``f<float>``; calls to the primal are spelled ``f<double,
-3>``, the user's own template, which the compiler instantiates as usual.
-
-Unlike a real instantiation, the copy is compiled as non-template code: a construct that
-only compiles in the template's other instances (the discarded branch of an ``if
-constexpr`` that is invalid for these arguments) is a compile error in the copy.  A
-template argument for which the copy does not compile (``f<std::string>``) is a located
-CompileError naming the instance.
+The instance's IR function is named ``f_double`` (ad/names.py: instance_stem), so its
+derivatives never meet those of ``f<float>``; calls to the primal are spelled
+``f<double>``, the user's own template.
 """
 
 from __future__ import annotations
@@ -46,7 +38,7 @@ K = ci.CursorKind
 class Instance:
     key: str  # "ns::f<double, 3>"
     stem: str  # "ns::f_double_3": the name its derivatives are built on
-    cursor: ci.Cursor  # the copy's FUNCTION_DECL
+    cursor: ci.Cursor  # its definition, the body clang instantiated
 
 
 def split_args(text: str) -> list[str]:
@@ -110,16 +102,19 @@ def key_of(c: ci.Cursor, qualified) -> str:
     return "::".join(qualified(template) + (template.spelling,)) + f"<{', '.join(args)}>"
 
 
-def parameter_value(ref: ci.Cursor) -> str | None:
-    """The value of a non-type template parameter named in an instance's copy (``N``), which
-    the generated code cannot name; None for any other declaration."""
-    parent = ref.semantic_parent
-    if ref.kind != K.VAR_DECL or parent is None or not parent.spelling.startswith("__pyclad_instance_"):
+def parameter_value(c: ci.Cursor) -> str | None:
+    """The value of a non-type template parameter used in an instance's body (``N`` of
+    ``template <int N>``: clang substitutes its argument), or None for any other reference."""
+    ref = c.referenced
+    if ref is not None and ref.kind != K.TEMPLATE_NON_TYPE_PARAMETER:
+        return None  # the common case, decided without reading the children
+    kids = list(c.get_children()) if ref is None and not c.spelling else []
+    substituted = len(kids) == 1 and kids[0].kind.is_expression()
+    if not substituted and ref is None:
         return None
     from .literals import evaluate
 
-    init = next((k for k in ref.get_children() if k.kind.is_expression()), None)
-    value = evaluate(init) if init is not None else None
+    value = evaluate(kids[0] if substituted else c)
     return None if value is None else str(value)
 
 
@@ -160,7 +155,7 @@ def template_signature(template: ci.Cursor) -> tuple[list[str], list[str]]:
 
 
 class Templates:
-    """The function templates of a source and the instances made of them so far."""
+    """The function templates of a source and the instances asked for by name so far."""
 
     def __init__(self, text: str, filename: str, args: list[str], qualified):
         self.text = text
@@ -171,26 +166,35 @@ class Templates:
         self.overloaded: dict = {}  # names of two function templates -> their locations
         self.instances: dict[str, Instance] = {}
         self.aliases: dict[str, str] = {}  # a key as asked for -> the instance's key
-        self.copies: list[str] = []  # the text of every copy made, in order
         self.units: list[ci.TranslationUnit] = []  # kept alive: the instances' cursors live in them
 
     def knows(self, key: str) -> bool:
         split = split_key(key)
         return split is not None and split[0] in self.templates
 
-    def instantiate(self, key: str) -> Instance:
-        """The instance ``key`` names (``f<double>``), copied and parsed on first use."""
-        if key in self.aliases:
-            return self.instances[self.aliases[key]]
-        name, args = split_key(key)
+    def check(self, name: str) -> None:
+        """Refuse a name two function templates share: an instance could be of either."""
         if name in self.overloaded:
             first, second = self.overloaded[name]
             raise UnsupportedError(
                 f"overloaded function templates ('{name}', also defined at {first}) are not supported", second
             )
+
+    def instantiate(self, key: str) -> Instance:
+        """The instance ``key`` names (``f<double>``), made by a use on first request."""
+        if key in self.aliases:
+            return self.instances[self.aliases[key]]
+        name, args = split_key(key)
+        self.check(name)
         template = self.templates[name]
         params = parameters(template)
         where = loc_of(template.location, template.translation_unit)
+        for p in params:
+            if any(t.spelling == "..." for t in p.get_tokens()):
+                raise UnsupportedError(
+                    f"the template parameter pack '{p.spelling}' is not supported",
+                    loc_of(p.location, p.translation_unit),
+                )
         if len(args) != len(params):
             spelled = ", ".join(p.spelling for p in params)
             raise FunctionNotFoundError(
@@ -198,94 +202,28 @@ class Templates:
                 f"{len(params)} ({spelled})",
                 where,
             )
-        ns = f"__pyclad_instance_{len(self.copies)}"
-        copy = self._copy(template, params, args, ns)
+        ns = f"__pyclad_instance_{len(self.units)}"
+        use = f"\nnamespace {ns} {{ auto* const use = &::{name}<{', '.join(args)}>; }}\n"
         try:
-            tu = parse(self.text + "".join(self.copies) + copy, self.filename, self.args, presumed=True)
+            tu = parse(self.text + use, self.filename, self.args)
         except CompileError as exc:
             what = f"'{key}' cannot be instantiated: the template does not compile for these arguments"
             raise CompileError(what, exc.loc, [f"{where}: error: {what}", *exc.diagnostics]) from None
-        cursor, canonical = self._find(tu, template, ns)
-        full = f"{name}<{', '.join(canonical)}>"
-        if full in self.instances:  # the same instance, spelled another way
-            self.aliases[key] = full
-            return self.instances[full]
-        self.copies.append(copy)
-        self.units.append(tu)
-        inst = Instance(full, instance_stem(name, canonical), cursor)
-        self.instances[full] = inst
-        self.aliases[key] = self.aliases[full] = full
-        return inst
-
-    def _copy(self, template: ci.Cursor, params: list[ci.Cursor], args: list[str], ns: str) -> str:
-        """The text of the copy of ``template`` for ``args`` (see the module docstring)."""
-        decls = []
-        for p, a in zip(params, args):
-            where = loc_of(p.location, p.translation_unit)
-            if any(t.spelling == "..." for t in p.get_tokens()):
-                raise UnsupportedError(f"the template parameter pack '{p.spelling}' is not supported", where)
-            if p.kind == K.TEMPLATE_TYPE_PARAMETER:
-                decls.append(f"using {p.spelling} = {a};")
-            elif p.kind == K.TEMPLATE_NON_TYPE_PARAMETER:
-                decls.append(f"constexpr {p.type.spelling} {p.spelling} = {a};")
-            else:
-                raise UnsupportedError(
-                    f"the template template parameter '{p.spelling}' is not supported", where
-                )
-        raw = self.text.encode()
-        start = template.extent.start
-        body = _without_header(template, raw)
-        spaces = self.qualified(template)
-        opening = "".join(f"namespace {n} {{ " for n in spaces) + f"namespace {ns} {{\n"
-        closing = "\n}" + " }" * len(spaces) + "\n"
-        line = f'#line {start.line} "{self.filename}"\n'
-        return "\n" + opening + "\n".join(decls) + "\n" + line + " " * (start.column - 1) + body + closing
-
-    def _find(self, tu: ci.TranslationUnit, template: ci.Cursor, ns: str) -> tuple[ci.Cursor, list[str]]:
-        """The copy's function in ``tu`` and the canonical spelling of its template arguments."""
-        scope = _namespace_named(tu.cursor, ns)
-        found, values = None, {}
-        for c in scope.get_children():
-            if c.kind == K.TYPE_ALIAS_DECL:
-                values[c.spelling] = c.underlying_typedef_type.get_canonical().spelling
-            elif c.kind == K.VAR_DECL:
-                values[c.spelling] = parameter_value(c) or c.spelling
-            elif c.kind == K.FUNCTION_DECL and c.spelling == f"__pyclad_{template.spelling}":
-                found = c
-        return found, [values[p.spelling] for p in parameters(template)]
+        cursor = _used(tu, ns)
+        if cursor is None:
+            raise UnsupportedError(f"'{key}' cannot be instantiated here", where)
+        full = key_of(cursor, self.qualified)
+        self.aliases[key] = full
+        if full not in self.instances:
+            self.units.append(tu)
+            self.instances[full] = Instance(full, instance_stem(name, split_key(full)[1]), cursor)
+        return self.instances[full]
 
 
-def _namespace_named(cursor: ci.Cursor, name: str) -> ci.Cursor | None:
-    """The namespace ``name`` (unique in the translation unit) at any depth of namespaces."""
-    for c in cursor.get_children():
-        if c.kind == K.NAMESPACE:
-            if c.spelling == name:
-                return c
-            inner = _namespace_named(c, name)
-            if inner is not None:
-                return inner
+def _used(tu: ci.TranslationUnit, ns: str) -> ci.Cursor | None:
+    """The definition of the instance the use in namespace ``ns`` takes the address of."""
+    scope = next((c for c in tu.cursor.get_children() if c.kind == K.NAMESPACE and c.spelling == ns), None)
+    for c in scope.walk_preorder() if scope is not None else ():
+        if c.kind == K.DECL_REF_EXPR and c.referenced is not None and is_specialization(c.referenced):
+            return c.referenced.get_definition()
     return None
-
-
-def _without_header(template: ci.Cursor, raw: bytes) -> str:
-    """The template's text with ``template <...>`` blanked (newlines kept, so that lines stay
-    where they were) and its name renamed ``__pyclad_NAME``."""
-    start = template.extent.start.offset
-    text = raw[start : template.extent.end.offset]
-    depth, close = 0, None
-    for t in list(template.get_tokens())[1:]:
-        s = t.spelling
-        if s in ("<", "<<"):
-            depth += len(s)
-        elif s in (">", ">>"):
-            depth -= len(s)
-            if depth <= 0:
-                close = t.extent.end.offset - start
-                break
-    if close is None:
-        raise UnsupportedError("this template header", loc_of(template.location, template.translation_unit))
-    head = bytes(b if b == 10 else 32 for b in text[:close])
-    name_at = template.location.offset - start
-    name = template.spelling.encode()
-    rest = text[close:name_at] + b"__pyclad_" + name + text[name_at + len(name) :]
-    return (head + rest).decode()
