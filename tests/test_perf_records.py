@@ -284,6 +284,22 @@ def test_a_vector_a_callee_sweeps_over_is_copied_once_per_call_when_its_old_valu
     assert "_reverse_forw" not in main
 
 
+def test_a_loop_local_no_partial_reads_is_not_recomputed_in_the_reverse_sweep(particles):
+    _, mp = particles
+    n = 4
+    args = [np.arange(n) + 0.05, 0.1 * np.ones(n), 1.0 + 0.2 * np.arange(n), n, 2.1, 0.05, 3]
+    g = pyclad.gradient(mp.simulate_plain, "x0, v0, k", checked=False)
+    plain = args + [np.zeros(n) for _ in range(3)]
+    got = g(*plain)
+    for k in (0, 1):
+        for e in range(n):
+            want = fd(mp.simulate_plain, plain, k, e)
+            assert abs(got[k][e] - want) <= 1e-7 * max(1.0, abs(want))
+    assert abs(got[2] - fd(mp.simulate_plain, plain, 4)) <= 1e-7 * max(1.0, abs(got[2]))
+    # t0 = k * (...) feeds f[i] += t0 and f[i + 1] -= t0, whose partials are constants
+    assert g.code.count("t0 = k * (x[i4 + 1] - x[i4] - rest);") == 1  # the forward sweep's only
+
+
 def test_the_header_of_a_gradient_that_logs_vector_elements_builds_warning_free_and_runs_clean(m, tmp_path):
     (tmp_path / "bumped.cpp").write_text(SRC)
     header = tmp_path / "bumped_grad.hpp"
