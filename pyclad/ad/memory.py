@@ -26,6 +26,7 @@ DEFERRED = ir.Type("::pyclad::deferred_release")
 # operations: save a value before a store, mark the start of a call, undo a call's stores.
 LOG = ir.Type("::pyclad::undo_log", ref=True)
 SAVE, MARK, UNDO = "::pyclad::save", "::pyclad::mark", "::pyclad::undo"
+SAVE_ELEMENT = "::pyclad::save_element"  # (log, container, index, element or field of it)
 
 
 def _peel(e: ir.Expr) -> ir.Expr:

@@ -510,7 +510,20 @@ public:
             default: other_.push(at, sizeof(T));
         }
     }
-    void mark() { marks_.push_back({s1_.size(), s2_.size(), s4_.size(), s8_.size(), s16_.size(), other_.size()}); }
+    // An element of a container (or a field of one), saved by its container and index rather
+    // than by its address: the container may move its elements (grow, shrink) before the
+    // undo, which then writes where the element is by then.
+    template <typename V, typename T>
+    void save_element(V& v, std::size_t i, T& x) {
+        static_assert(std::is_trivially_copyable<T>::value, "undo_log saves plain values");
+        const unsigned char* at = reinterpret_cast<const unsigned char*>(&x);
+        const unsigned char* start = reinterpret_cast<const unsigned char*>(&v[i]);
+        elements_.push(&v, i, static_cast<std::size_t>(at - start), at, sizeof(T), &put_element<V>);
+    }
+    void mark() {
+        marks_.push_back(
+            {s1_.size(), s2_.size(), s4_.size(), s8_.size(), s16_.size(), other_.size(), elements_.size()});
+    }
     void undo() {
         const position& m = marks_.back();
         s1_.undo_to(m.s1);
@@ -519,6 +532,7 @@ public:
         s8_.undo_to(m.s8);
         s16_.undo_to(m.s16);
         other_.undo_to(m.other);
+        elements_.undo_to(m.elements);
         marks_.pop_back();
     }
 
@@ -561,8 +575,34 @@ private:
         }
         std::size_t size() const { return v.size(); }
     };
+    template <typename V>
+    static void put_element(void* v, std::size_t i, std::size_t offset, const unsigned char* old, std::size_t n) {
+        std::memcpy(reinterpret_cast<unsigned char*>(&(*static_cast<V*>(v))[i]) + offset, old, n);
+    }
+    struct by_index {  // container elements: (container, index, offset in the element) and bytes
+        using put_fn = void (*)(void*, std::size_t, std::size_t, const unsigned char*, std::size_t);
+        struct entry {
+            void* v;
+            std::size_t i, offset, n;
+            put_fn put;
+        };
+        std::vector<entry> v;
+        std::vector<unsigned char> bytes;
+        void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
+            v.push_back({c, i, offset, n, put});
+            bytes.insert(bytes.end(), at, at + n);
+        }
+        void undo_to(std::size_t m) {
+            for (; v.size() > m; v.pop_back()) {
+                const entry& e = v.back();
+                e.put(e.v, e.i, e.offset, bytes.data() + bytes.size() - e.n, e.n);
+                bytes.resize(bytes.size() - e.n);
+            }
+        }
+        std::size_t size() const { return v.size(); }
+    };
     struct position {
-        std::size_t s1, s2, s4, s8, s16, other;
+        std::size_t s1, s2, s4, s8, s16, other, elements;
     };
     stack<1> s1_;
     stack<2> s2_;
@@ -570,12 +610,17 @@ private:
     stack<8> s8_;
     stack<16> s16_;
     any_size other_;
+    by_index elements_;
     std::vector<position> marks_;
 };
 
 template <typename T>
 inline void save(undo_log& log, T& x) {
     log.save(x);
+}
+template <typename V, typename I, typename T>
+inline void save_element(undo_log& log, V& v, I i, T& x) {
+    log.save_element(v, static_cast<std::size_t>(i), x);
 }
 inline void mark(undo_log& log) { log.mark(); }
 inline void undo(undo_log& log) { log.undo(); }

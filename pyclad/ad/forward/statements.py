@@ -9,7 +9,7 @@ from .. import containers, memory, shadow
 from ..activity import depends as depends_on
 from ..activity import writable
 from ..dispatch import exhaustive
-from ..memory import MARK, SAVE, UNDO
+from ..memory import MARK, SAVE, SAVE_ELEMENT, UNDO
 from ..shadow import zero
 from .util import _is_null, _plain, _record_value, _shadowed, is_tape
 
@@ -188,7 +188,7 @@ class Statements:
         if isinstance(e, ir.Call) and (stmts := containers.forward_runtime_stmt(self, e, s.loc)) is not None:
             return self.flush(*stmts)
         if isinstance(e, ir.Call):
-            if memory.released(s) is not None or e.callee in (SAVE, MARK, UNDO):
+            if memory.released(s) is not None or e.callee in (SAVE, SAVE_ELEMENT, MARK, UNDO):
                 return self.memory_stmt(s)
             v, _ = self.expr(e)
             if isinstance(v, ir.Call):
@@ -211,6 +211,14 @@ class Statements:
                 return [s]
             _, t = self.lvalue(target)
             return [ir.ExprStmt(ir.Call(SAVE, (e.args[0], t), ir.VOID, e.loc), s.loc), s]
+        if e.callee == SAVE_ELEMENT:  # (log, container, index, element): the tangent's too
+            target = e.args[3]
+            root = ir.root_var(target)
+            if root is None or root.name not in self.active or not target.type.holds_float:
+                return [s]
+            (_, tc), (_, t) = self.lvalue(e.args[1]), self.lvalue(target)
+            args = (e.args[0], tc, e.args[2], t)
+            return [ir.ExprStmt(ir.Call(SAVE_ELEMENT, args, ir.VOID, e.loc), s.loc), s]
         pointer = memory.released(s)
         _, t = self.expr(pointer)
         if t is None or is_zero(t) or _is_null(t) or not isinstance(pointer, Var):

@@ -14,7 +14,7 @@ from ..activity import writable
 from ..effects import calls_effects
 from ..memory import LOG, MARK, UNDO
 from ..rules import Custom, Partials, Reduction
-from .forw import log_call, reverse_forw
+from .forw import element_stores_only, log_call, reverse_forw, stores_outside_loops
 from .util import _block, _record_value, _shadowed, _subtree_any
 
 
@@ -143,6 +143,7 @@ class Calls:
         with those calls swapped."""
         outs: list[ir.Expr] = []
         logged: list[tuple[ir.Call, ir.Function]] = []
+        written: dict[int, list[ir.Expr]] = {}  # a logged call -> what it overwrites
         for c in ir.walk(e):
             if not isinstance(c, ir.Call):
                 continue
@@ -154,9 +155,11 @@ class Calls:
                 root = ir.root_var(lvalue)
                 if root is None or self.needed is None or root.name not in self.needed:
                     continue
-                if p.type.ptr or lvalue.type.dims:
+                if p.type.ptr or lvalue.type.dims or _logs_elements(self.program, fn, p, lvalue):
                     if all(c is not x for x, _ in logged):
                         logged.append((c, fn))
+                    pointee = ir.Unary("*", lvalue, lvalue.type.element()) if lvalue.type.ptr else lvalue
+                    written.setdefault(id(c), []).append(pointee)
                     continue
                 for part in _written_parts(fn, p, lvalue):
                     if part not in outs:
@@ -170,9 +173,16 @@ class Calls:
             fwd += f
             restore = r + restore
         for c, fn in logged:
+            # One overwritten argument: the to-be-recorded analysis judges its undo like any
+            # restore (when nothing reads it, the plain callee runs and logs nothing).
+            site = self.next_site() if len(written[id(c)]) == 1 else 0
+            if site is None:
+                continue
             log = self.undo_log()
             fwd.append(log_call(MARK, log))
             restore.append(log_call(UNDO, log))
+            if site:
+                self.restored_at(site, restore[-1], written[id(c)][0])
             logging = replace(c, callee=reverse_forw(self.program, fn), spelling="", args=c.args + (log,))
             e = _substitute(e, {id(c): logging})
         return fwd, restore, e
@@ -363,6 +373,24 @@ class Calls:
         out.append(ir.ExprStmt(ir.Call(name, tuple(args + seed + tail), ir.VOID, e.loc)))
         for a, r in after:
             self.acc(a, r, out)
+
+
+def _logs_elements(program, fn: ir.Function, p: ir.Param, lvalue: ir.Expr) -> bool:
+    """A container the caller holds in a variable of its own, which ``fn`` writes through a
+    reference only element by element, some elements outside any loop: its callee's
+    ``_reverse_forw`` logs each element just before overwriting it, instead of the caller
+    copying the whole container before the call.  A callee that writes the container only in
+    loops is taken to sweep over all of it: there one copy costs less than an entry per
+    store (and its restore is a new value of the whole container, which tells the
+    to-be-recorded analysis that what came before is dead)."""
+    return (
+        p.type.is_container
+        and p.type.ref
+        and isinstance(lvalue, Var)
+        and not lvalue.type.ptr
+        and stores_outside_loops(fn, p.name)
+        and element_stores_only(program, fn, p)
+    )
 
 
 def _address(e: ir.Expr) -> ir.Expr:

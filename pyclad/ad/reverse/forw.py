@@ -19,11 +19,12 @@ from dataclasses import replace
 from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var
-from .. import memory
+from .. import containers, memory
 from ..activity import writable
-from ..memory import LOG, SAVE
+from ..memory import LOG, SAVE, SAVE_ELEMENT
 from ..names import Namer
 from ..program import Program
+from ..rules import BUILTINS
 from ..sequence import sequence
 
 
@@ -149,7 +150,7 @@ class _Logger:
         if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)):
             e = s.expr
             value = self.expr(e.value) if isinstance(e, ir.Assign) else None
-            saves = [log_call(SAVE, self.log, e.target)] if self._logged(e.target) else []
+            saves = [_save(self.log, e.target)] if self._logged(e.target) else []
             if self._stores(e.target):
                 raise UnsupportedError("a store inside an index of a store", s.loc)
             e = replace(e, value=value) if value is not None else e
@@ -202,6 +203,83 @@ class _Logger:
             return replace(n, callee=name, spelling="", args=n.args + (self.log,))
 
         return ir.rebuild(e, swap)
+
+
+def _save(log: ir.Expr, target: ir.Expr) -> ir.Stmt:
+    """The save of ``target`` on the log: by its address, or, for an element of a container
+    (or a field of one: ``f[i]``, ``ps[i].x``), by the container and the index."""
+    inner = target
+    while isinstance(inner, ir.Member):
+        inner = inner.operand
+    if isinstance(inner, ir.Index) and isinstance(inner.base, Var) and inner.base.type.is_container:
+        return log_call(SAVE_ELEMENT, log, inner.base, inner.index, target)
+    return log_call(SAVE, log, target)
+
+
+def element_stores_only(program: Program, fn: ir.Function, p: ir.Param) -> bool:
+    """The container parameter ``p`` of ``fn`` is written only by stores into its elements
+    or their fields (``f[i] = ...``, ``ps[i].x += ...``) and read otherwise: no size change,
+    no whole assignment, no reference, pointer or iterator into it, not passed on where it
+    may be written.  Then what ``fn`` overwrites in it can be logged element by element
+    (``_save``), and nothing else about it changes."""
+    for n in ir.walk(fn.body):
+        if isinstance(n, (ir.Assign, ir.Step)):
+            root = ir.root_var(n.target)
+            if root is not None and root.name == p.name and not _element_of(n.target, p.name):
+                return False
+        elif isinstance(n, ir.Decl) and (n.type.ptr or n.type.ref) and n.init is not None:
+            if any(isinstance(v, Var) and v.name == p.name for v in ir.walk(n.init)):
+                return False
+        elif isinstance(n, ir.Unary) and n.op == "&":
+            root = ir.root_var(n.operand)
+            if root is not None and root.name == p.name:
+                return False
+        elif isinstance(n, ir.Call) and not _reads_only(program, n, p.name):
+            return False
+    return True
+
+
+def stores_outside_loops(fn: ir.Function, name: str) -> bool:
+    """Some store into the parameter ``name`` runs outside every loop of ``fn``: it writes a
+    few elements rather than sweeping over all of them."""
+
+    def walk(s: ir.Stmt, in_loop: bool) -> bool:
+        if isinstance(s, ir.ExprStmt) and isinstance(s.expr, (ir.Assign, ir.Step)) and not in_loop:
+            root = ir.root_var(s.expr.target)
+            return root is not None and root.name == name
+        loop = in_loop or isinstance(s, (ir.While, ir.DoWhile, ir.For))
+        return any(walk(c, loop) for c in ir.children(s) if isinstance(c, ir.Stmt))
+
+    return any(walk(s, False) for s in fn.body.stmts)
+
+
+def _element_of(target: ir.Expr, name: str) -> bool:
+    while isinstance(target, ir.Member):
+        target = target.operand
+    return isinstance(target, ir.Index) and isinstance(target.base, Var) and target.base.name == name
+
+
+def _reads_only(program: Program, c: ir.Call, name: str) -> bool:
+    """A call that at most reads the container ``name``: its size, or it (or an element of
+    it) passed by value or const reference to a function pyclad knows, or an element to a
+    math builtin.  Other members change it or hand out pointers into it."""
+    recv = ir.root_var(c.args[0]) if containers.is_member(c) else None
+    if recv is not None and recv.name == name:
+        return c.spelling in ("size", "empty") and isinstance(c.args[0], Var)
+    callee = program.function(c.callee) if c.kind in (ir.FUNCTION, ir.METHOD) else None
+    for k, a in enumerate(c.args):
+        root = ir.root_var(a.operand if isinstance(a, ir.Unary) and a.op == "&" else a)
+        if root is None or root.name != name or (containers.is_member(c) and k == 0):
+            continue
+        if isinstance(a, ir.Unary) and a.op == "&":
+            return False
+        if callee is not None and len(callee.params) == len(c.args):
+            t = callee.params[k].type
+            if t.ptr or (t.ref and not t.const):
+                return False
+        elif not (c.callee in BUILTINS and a is not root):
+            return False
+    return True
 
 
 def _reaches(a: ir.Expr, caller: set[str]) -> bool:

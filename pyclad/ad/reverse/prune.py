@@ -170,3 +170,64 @@ def pure_function(program, name: str, _seen: frozenset[str] = frozenset()) -> bo
             if n.kind not in CALLS or not pure_function(program, n.callee, _seen | {name}):
                 return False
     return True
+
+
+def drop_unread(stmts: list[ir.Stmt], recomputations: set[int]) -> list[ir.Stmt]:
+    """The reverse sweep without the recomputations (ids in ``recomputations``) of loop
+    locals that no other statement of it reads (``t = k * (x[i + 1] - x[i])`` when every
+    partial of ``t``'s uses is a constant)."""
+    if not recomputations:
+        return stmts
+    read: set[str] = set()
+
+    def reads(ss) -> None:
+        for s in ss:
+            if id(s) in recomputations:
+                ir.var_names(s.expr.value, read)
+                continue
+            ir.var_names(s, read)
+
+    def targets(ss, out: dict[int, str]) -> None:
+        for s in ss:
+            if id(s) in recomputations:
+                out[id(s)] = s.expr.target.name
+            else:
+                targets([c for c in ir.children(s) if isinstance(c, ir.Stmt)], out)
+
+    found: dict[int, str] = {}
+    targets(stmts, found)
+    reads(_flatten(stmts, recomputations))
+    dead = {k for k, name in found.items() if name not in read}
+    if not dead:
+        return stmts
+    return [_without(s, dead) for s in stmts if id(s) not in dead]
+
+
+def _flatten(stmts, keep: set[int]) -> list[ir.Stmt]:
+    """Every statement, nested ones included, the recomputations as themselves and the
+    others stripped of nothing (``ir.var_names`` of a compound statement reads all of it,
+    recomputations inside it included, so those are walked one by one)."""
+    out = []
+    for s in stmts:
+        kids = [c for c in ir.children(s) if isinstance(c, ir.Stmt)]
+        if id(s) in keep or not kids:
+            out.append(s)
+            continue
+        out += [ir.ExprStmt(c) for c in ir.children(s) if isinstance(c, ir.Expr)]
+        out += _flatten(kids, keep)
+    return out
+
+
+def _without(s: ir.Stmt, dead: set[int]) -> ir.Stmt:
+    if isinstance(s, ir.Block):
+        return ir.Block(tuple(_without(x, dead) for x in s.stmts if id(x) not in dead), s.loc)
+    if isinstance(s, (ir.If, ir.While, ir.DoWhile, ir.For)):
+        changes = {}
+        for f in ("then", "other", "body"):
+            b = getattr(s, f, None)
+            if isinstance(b, ir.Block):
+                changes[f] = _without(b, dead)
+            elif isinstance(b, ir.Stmt) and id(b) in dead:
+                changes[f] = ir.Block(())
+        return replace(s, **changes)
+    return s

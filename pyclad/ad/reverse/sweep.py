@@ -59,6 +59,7 @@ class Sweep:
             )
             plan.setdefault(uses[-1], []).append(value)
             self.recomputed.add(st.name)
+            self.recompute_stmts.add(id(value))
             # The recomputation reads its inputs in the reverse sweep: a later overwrite of
             # one of them (``p = q`` after ``double d = q - p``) must be restored before it.
             self.note_reads([value])

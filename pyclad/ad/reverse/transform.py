@@ -24,7 +24,7 @@ from ..shadow import adjoint_param_type, adjoint_type, zero
 from .adjoints import _ACC, Adjoints
 from .calls import Calls
 from .fields import field_active, inactive_fields, is_inactive_field
-from .prune import prune_forward, pure_function
+from .prune import drop_unread, prune_forward, pure_function
 from .storage import Storage
 from .sweep import _STMT, Sweep
 from .untouched import drop_stores
@@ -110,6 +110,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.vector = vector
         self.adjoint_temps: set[str] = set()
         self.recomputed: set[str] = set()  # loop locals recomputed in the reverse sweep
+        self.recompute_stmts: set[int] = set()  # ids of those recomputations
         self.mode = mode
         # Statements without derivatives run (ad/effects.py): not in a callee's pullback.
         self.effects = mode != "pullback" if effects is None else effects
@@ -324,7 +325,7 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = drop_stores(self.fwd, set(self.untouched)) if self.untouched else self.fwd
         fwd = prune_forward(fwd, self.rev + self.tail, locals_, self.recomputed, self.pure_call)
-        body = fwd + self.rev + self.tail
+        body = fwd + drop_unread(self.rev + self.tail, self.recompute_stmts)
         used: set[str] = set()
         for s in body:
             ir.var_names(s, used)
