@@ -101,7 +101,7 @@ def _expr(e: ir.Expr) -> str:
         sep = ", " if e.op == "," else f" {e.op} "
         lhs = f"({_expr(e.lhs)})" if _clarify(e.op, e.lhs) else expr(e.lhs, p)
         rhs = f"({_expr(e.rhs)})" if _clarify(e.op, e.rhs) else expr(e.rhs, p + 1)
-        return lhs + sep + rhs
+        return _typed_list(e.lhs, lhs) + sep + _typed_list(e.rhs, rhs)
     if isinstance(e, ir.Assign):
         return f"{expr(e.target, _UNARY)} {e.op} {expr(e.value, _ASSIGN)}"
     if isinstance(e, ir.Unary):
@@ -118,10 +118,10 @@ def _expr(e: ir.Expr) -> str:
             receiver, args = e.args[0], e.args[1:]
             op = _operator_form(e)
             if op in _COMPOUND:
-                return f"{expr(receiver, _UNARY)} {op} {expr(args[0], _ASSIGN)}"
+                return f"{expr(receiver, _UNARY)} {op} {_typed_list(args[0], expr(args[0], _ASSIGN))}"
             if op is not None:
                 p = _BINARY_PREC[op]
-                return f"{expr(receiver, p)} {op} {expr(args[0], p + 1)}"
+                return f"{expr(receiver, p)} {op} {_typed_list(args[0], expr(args[0], p + 1))}"
             if e.text in ("operator[]", "operator()"):
                 inside = ", ".join(expr(a, _ASSIGN) for a in args)
                 return f"{expr(receiver, _POSTFIX)}{e.text[-2]}{inside}{e.text[-1]}"
@@ -148,6 +148,14 @@ def _expr(e: ir.Expr) -> str:
     if isinstance(e, ir.InitList):
         return "{" + ", ".join(expr(x, _ASSIGN) for x in e.items) + "}"
     raise TypeError(f"cannot emit {type(e).__name__}")
+
+
+def _typed_list(e: ir.Expr, text: str) -> str:
+    """An operand that is a braced list of a record or container (``a + Vec3{x, y, z}``)
+    names its type: a bare ``{...}`` cannot be an operand."""
+    if isinstance(e, ir.InitList) and (e.type.is_record or e.type.is_container):
+        return e.type.value().spell() + text
+    return text
 
 
 def _effect(e: ir.Call) -> str:

@@ -119,10 +119,3 @@ def test_a_hessian_of_a_function_taking_a_record_is_taken_over_its_scalars(m):
     np.testing.assert_allclose(pyclad.hessian(m.of_record)(p, x), want, atol=1e-15)
     got = pyclad.differentiate(m.of_record, ["p.a", "x"])(p, x)
     np.testing.assert_allclose(got, (b * x, a * b), rtol=1e-15)
-
-
-def test_an_ahead_of_time_module_names_a_record_parameter_it_cannot_pass(tmp_path):
-    (tmp_path / "model.cpp").write_text(SOURCE)
-    with pytest.raises(pyclad.UnsupportedError, match=r"'p' of 'of_record' is P") as e:
-        pyclad.build(tmp_path / "model.cpp", ["of_record"], "reverse", out_dir=tmp_path / "out")
-    assert "model.cpp:" in str(e.value)

@@ -214,7 +214,7 @@ def _record_adjoint(rt, value: ir.Expr, adj: ir.Expr) -> list[ir.Stmt]:
             else:
                 raise rt.unsupported("this field of a stored record", item)
         return out
-    if isinstance(value, ir.Call) and value.kind == ir.CONSTRUCTOR:  # Point(x, y): its pullback
+    if isinstance(value, ir.Call):  # Point(x, y), a.compose(b): the call's pullback takes the adjoint
         rt.acc(value, adj, out)
         return out
     source = rt.adj_of(value)

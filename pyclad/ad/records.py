@@ -190,8 +190,10 @@ class _Expander:
             return out
         if not (t.is_record or t.dims):
             return [ir.ExprStmt(ir.Assign("=", target, value, target.type), loc)]
-        if ir.has_side_effects(value):
-            raise UnsupportedError("a record copied from an expression with side effects", value.loc or loc)
+        if ir.has_side_effects(value):  # Rigid{rotation(angles), offset}: the record a call makes, once
+            name = self.temp()
+            ty = value.type.plain()
+            return [ir.Decl(name, ty, value, loc), *self.stores(target, t, ir.Var(name, ty, loc), loc)]
         return [
             ir.ExprStmt(ir.Assign("=", d, s, d.type), loc)
             for d, s in zip(leaves(t, target), leaves(t, value))

@@ -172,15 +172,19 @@ def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:
     """(does default construction set fields, is the record an aggregate): what the zero of
     its tangents and adjoints is written as (ad/shadow.py)."""
     ctors = [c for c in decl.get_children() if c.kind == K.CONSTRUCTOR]
-    presets = any(
-        c.kind == K.FIELD_DECL and any(k.kind.is_expression() for k in c.get_children())
-        for c in decl.get_children()
-    )
+    presets = any(c.kind == K.FIELD_DECL and _initialised(c) for c in decl.get_children())
     presets = presets or any(
         not c.is_default_method() and not list(c.get_arguments()) and not _zeroing(c, fields) for c in ctors
     )
     presets = presets or any(f.type.presets for f in fields)
     return presets, not ctors
+
+
+def _initialised(field_decl: ci.Cursor) -> bool:
+    """A field with a default member initialiser (``double a = 5;``, ``double b{1};``); the
+    bound of an array field (``T a[9];``) is an expression too, but no initialiser."""
+    tokens = [t.spelling for t in field_decl.get_tokens()]
+    return "=" in tokens or "{" in tokens
 
 
 def _zeroing(ctor: ci.Cursor, fields: list[ir.Field]) -> bool:

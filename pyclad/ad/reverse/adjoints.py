@@ -60,10 +60,30 @@ class Adjoints:
         elif a is not None and _record_value(e.type) and not is_zero(adj):
             out += accumulate(a, adj, e.type.value())  # a record: field by field
         elif a is not None and shadow.is_container_value(e.type) and not is_zero(adj):
-            out.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (a, adj), ir.VOID)))
+            element = e.type.element()
+            if element.is_record:  # a vector of records: field by field, element by element
+                i = Var(self.names.temp("_i"), ir.Type("unsigned long"))
+                size = ir.Call("size", (adj,), i.type, spelling="size", kind=ir.METHOD)
+                body = accumulate(ir.Index(a, i, element), ir.Index(adj, i, element), element.value())
+                out.append(
+                    ir.For(
+                        (ir.Decl(i.name, i.type, lit(0, i.type)),),
+                        ir.Binary("<", i, size, ir.BOOL),
+                        ir.Step("++", True, i, i.type),
+                        ir.Block(tuple(body)),
+                    )
+                )
+            else:
+                out.append(ir.ExprStmt(ir.Call("::pyclad::add_to", (a, adj), ir.VOID)))
 
     def acc_init_list(self, e: ir.InitList, adj, out, discard) -> None:
-        """``return {a, b};`` of a std::array or std::vector: item k is element k."""
+        """``return {a, b};`` of a std::array or std::vector: item k is element k; of a record
+        (``return Vec3{x, y, z};``): item k is field k."""
+        if e.type.is_record and not e.type.ptr and not e.type.dims and len(e.items) <= len(e.type.fields):
+            for f, item in zip(e.type.fields, e.items):
+                if f.type.carries_float:
+                    self.acc(item, ir.Member(adj, f.name, f.type.value()), out, discard)
+            return
         if not e.type.is_container:
             return self.acc_refused(e, adj, out, discard)
         element = e.type.element()
