@@ -98,7 +98,7 @@ PROGRAMS = {
     double e = check([&] {{ gmm_objective(d, k, n, alphas.data(), means.data(), icf.data(), x.data(), w, &err); return err; }}, icf, di, 5);
     report("GMM", "d={d} K={k} n={n}", k + k * d + k * icf_size, primal, grad, e);
 """,
-        {"quick": dict(d=5, k=10, n=200), "full": dict(d=10, k=25, n=1000)},
+        {"quick": {"d": 5, "k": 10, "n": 200}, "full": {"d": 10, "k": 25, "n": 1000}},
     ),
     "lstm": (
         "lstm.cpp",
@@ -119,7 +119,7 @@ PROGRAMS = {
     double e = check([&] {{ lstm_objective(l, c, b, mp.data(), ep.data(), st.data(), seq.data(), &loss); return loss; }}, mp, dmp, 5);
     report("LSTM", "l={l} c={c} b={b}", mp.size() + ep.size(), primal, grad, e);
 """,
-        {"quick": dict(l=2, c=128, b=14), "full": dict(l=2, c=1024, b=14)},
+        {"quick": {"l": 2, "c": 128, "b": 14}, "full": {"l": 2, "c": 1024, "b": 14}},
     ),
     "ba": (
         "ba.cpp",
@@ -148,7 +148,7 @@ PROGRAMS = {
     double e = check([&] {{ double r[2]; reprojection_error(cam0.data(), &X[0], &w[0], &feat[0], r); return r[0]; }}, cam0, row, 11);
     report("BA Jacobian", "p={p} observations", 15, primal, deriv, e);
 """,
-        {"quick": dict(p=1000), "full": dict(p=100000)},
+        {"quick": {"p": 1000}, "full": {"p": 100000}},
     ),
     "logsumexp": (
         "logsumexp.cpp",
@@ -162,7 +162,7 @@ PROGRAMS = {
     double e = check([&] {{ return logsumexp(x); }}, x, dx, 5);
     report("log-sum-exp", "n={n}", x.size(), primal, grad, e);
 """,
-        {"quick": dict(n=10000), "full": dict(n=100000)},
+        {"quick": {"n": 10000}, "full": {"n": 100000}},
     ),
     "least_squares": (
         "least_squares.cpp",
@@ -177,7 +177,7 @@ PROGRAMS = {
     double e = check([&] {{ return least_squares(m, n, A.data(), b.data(), x.data()); }}, x, dx, 5);
     report("least squares", "m={m} n={n}", n, primal, grad, e);
 """,
-        {"quick": dict(m=200, n=50), "full": dict(m=1000, n=200)},
+        {"quick": {"m": 200, "n": 50}, "full": {"m": 1000, "n": 200}},
     ),
     "kmeans": (
         "kmeans.cpp",
@@ -192,7 +192,7 @@ PROGRAMS = {
     double e = check([&] {{ return kmeans_cost(n, k, d, pts.data(), cs.data()); }}, cs, dc, 5);
     report("k-means", "n={n} k={k} d={d}", cs.size(), primal, grad, e);
 """,
-        {"quick": dict(n=1000, k=10, d=4), "full": dict(n=10000, k=25, d=8)},
+        {"quick": {"n": 1000, "k": 10, "d": 4}, "full": {"n": 10000, "k": 25, "d": 8}},
     ),
     "determinant": (
         "determinant.cpp",
@@ -207,7 +207,7 @@ PROGRAMS = {
     double e = check([&] {{ return det(a, n); }}, a, da, 5);
     report("determinant", "{n}x{n} cofactors", a.size(), primal, grad, e);
 """,
-        {"quick": dict(n=6), "full": dict(n=8)},
+        {"quick": {"n": 6}, "full": {"n": 8}},
     ),
     "rk4": (
         "rk4.cpp",
@@ -226,7 +226,7 @@ PROGRAMS = {
     double e = check([&] {{ return rk4_loss(params.data(), y0.data(), h, steps, target.data()); }}, params, dp, 4);
     report("RK4 ODE", "{steps} steps", 6, primal, grad, e);
 """,
-        {"quick": dict(steps=100), "full": dict(steps=1000)},
+        {"quick": {"steps": 100}, "full": {"steps": 1000}},
     ),
     "particles": (
         "particles.cpp",
@@ -246,14 +246,14 @@ PROGRAMS = {
     double e = check([&] {{ return simulate(n, xy.data(), v.data(), mass.data(), 0.001, steps); }}, xy, dxy, 5);
     report("particles", "n={n} steps={steps}", 4 * n, primal, grad, e);
 """,
-        {"quick": dict(n=16, steps=20), "full": dict(n=64, steps=100)},
+        {"quick": {"n": 16, "steps": 20}, "full": {"n": 64, "steps": 100}},
     ),
 }
 
 
 def entry_name(header: str) -> str:
     """The generated function the header was asked for: its last definition."""
-    names = re.findall(r"^inline \S.*? (\w+)\(", header, re.M)
+    names = re.findall(r"^inline \S.*? (\w+)\(", header, re.MULTILINE)
     return names[-1]
 
 
@@ -265,9 +265,23 @@ def run(name: str, quick: bool, work: Path, seconds: float | None = None) -> str
     sizes = PROGRAMS[name][4]["quick" if quick else "full"]
     header = work / f"{name}_d.hpp"
     gen = subprocess.run(
-        [sys.executable, "-m", "pyclad", "gen", str(REALWORLD / source), "-I", str(REALWORLD),
-         "-f", function, *options, "-o", str(header)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pyclad",
+            "gen",
+            str(REALWORLD / source),
+            "-I",
+            str(REALWORLD),
+            "-f",
+            function,
+            *options,
+            "-o",
+            str(header),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if gen.returncode != 0:
         return f"{name}: pyclad gen failed: {gen.stderr.strip().splitlines()[0] if gen.stderr else ''}"
@@ -283,9 +297,20 @@ def run(name: str, quick: bool, work: Path, seconds: float | None = None) -> str
 
     exe = work / f"{name}_bench"
     build = subprocess.run(
-        ["g++", "-std=c++17", "-O2", "-march=native", f"-I{pyclad.get_include()}", f"-I{REALWORLD}",
-         str(driver), "-o", str(exe)],
-        capture_output=True, text=True, check=False,
+        [
+            "g++",
+            "-std=c++17",
+            "-O2",
+            "-march=native",
+            f"-I{pyclad.get_include()}",
+            f"-I{REALWORLD}",
+            str(driver),
+            "-o",
+            str(exe),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if build.returncode != 0:
         return f"{name}: the driver does not compile: {build.stderr.strip()[:400]}"
@@ -301,8 +326,10 @@ def main() -> None:
     if shutil.which("g++") is None:
         sys.exit("g++ is needed")
     print("pyclad on the real-world programs (pyclad gen + g++ -O2, timed in one C++ driver)")
-    print(f"  {'program':<14} {'size':<22} {'inputs':>7} {'objective µs':>13} {'deriv. µs':>10}"
-          f" {'deriv./obj.':>11} {'central diff./obj.':>18} {'check':>8}")
+    print(
+        f"  {'program':<14} {'size':<22} {'inputs':>7} {'objective µs':>13} {'deriv. µs':>10}"
+        f" {'deriv./obj.':>11} {'central diff./obj.':>18} {'check':>8}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name in opts.only or PROGRAMS:
             line = run(name, opts.quick, Path(tmp))
@@ -311,8 +338,10 @@ def main() -> None:
                 continue
             label, size, n, primal, deriv, err = line.split("|")
             primal_ns, deriv_ns = float(primal), float(deriv)
-            print(f"  {label:<14} {size:<22} {n:>7} {primal_ns / 1e3:>13.1f} {deriv_ns / 1e3:>10.1f}"
-                  f" {deriv_ns / primal_ns:>11.2f} {2 * int(n):>18} {float(err):>8.1e}")
+            print(
+                f"  {label:<14} {size:<22} {n:>7} {primal_ns / 1e3:>13.1f} {deriv_ns / 1e3:>10.1f}"
+                f" {deriv_ns / primal_ns:>11.2f} {2 * int(n):>18} {float(err):>8.1e}"
+            )
 
 
 if __name__ == "__main__":
