@@ -298,7 +298,7 @@ def test_a_vector_returned_by_a_call_carries_its_derivative_in_both_modes():
     )
     np.testing.assert_allclose(m.twice([1.0, 2.0]), [2.0, 4.0])
     v = np.array([1.5, 2.0])  # f = 2 v0^2: d/dv0 = 4 v0, d/dv1 = 0
-    np.testing.assert_allclose(pyclad.gradient(m.f)(v), [4 * v[0], 0.0], rtol=1e-12)
+    np.testing.assert_allclose(pyclad.gradient(m.f, "v")(v), [4 * v[0], 0.0], rtol=1e-12)
     np.testing.assert_allclose(pyclad.differentiate(m.f, "v[0]")(v), 4 * v[0], rtol=1e-12)
 
 
