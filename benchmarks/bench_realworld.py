@@ -150,6 +150,36 @@ PROGRAMS = {
 """,
         {"quick": {"p": 1000}, "full": {"p": 100000}},
     ),
+    "hand": (
+        "hand.cpp",
+        "hand_objective<double>",
+        ["--mode", "jacobian", "--wrt", "theta"],
+        r"""
+    const int nb = {nb}, nv = {nv};
+    std::vector<int> parents(nb);
+    for (int j = 0; j < nb; ++j) parents[j] = j == 0 ? -1 : (j - 1) / 2;
+    auto offsets = randn(3 * nb, 0.3), rest = randn(3 * nv), observed = randn(3 * nv), theta = randn(3 * nb + 3, 0.3);
+    std::vector<double> joints(3 * nb, 0.0), weights(nv * nb, 0.0);
+    for (int j = 0; j < nb; ++j)
+        for (int c = 0; c < 3; ++c) joints[3 * j + c] = offsets[3 * j + c] + (j ? joints[3 * parents[j] + c] : 0.0);
+    for (int i = 0; i < nv; ++i) {{  // each vertex follows two bones
+        weights[i * nb + i % nb] = 0.7;
+        weights[i * nb + (i + 1) % nb] = 0.3;
+    }}
+    std::vector<double> err(3 * nv), jac(3 * nv * theta.size());
+    auto run = [&] {{ hand_objective(nb, nv, parents.data(), offsets.data(), joints.data(), rest.data(), weights.data(),
+                                    observed.data(), theta.data(), err.data()); }};
+    double primal = time_ns([&] {{ run(); sink += err[0]; }}, {t});
+    double deriv = time_ns([&] {{
+        {fn}(nb, nv, parents.data(), offsets.data(), joints.data(), rest.data(), weights.data(), observed.data(),
+             theta.data(), err.data(), jac.data(), theta.size(), err.size());
+    }}, {t});
+    std::vector<double> row(jac.begin(), jac.begin() + theta.size());  // d err[0] / d theta
+    double e = check([&] {{ run(); return err[0]; }}, theta, row, 5);
+    report("skinning Jac.", "{nb} bones, {nv} vertices", theta.size(), primal, deriv, e);
+""",
+        {"quick": {"nb": 6, "nv": 50}, "full": {"nb": 22, "nv": 544}},
+    ),
     "logsumexp": (
         "logsumexp.cpp",
         "logsumexp<double>",

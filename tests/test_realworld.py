@@ -295,7 +295,8 @@ def _bench():
 
 
 @pytest.mark.parametrize(
-    "name", ["gmm", "lstm", "ba", "logsumexp", "least_squares", "kmeans", "determinant", "rk4", "particles"]
+    "name",
+    ["gmm", "lstm", "ba", "hand", "logsumexp", "least_squares", "kmeans", "determinant", "rk4", "particles"],
 )
 def test_each_program_through_pyclad_gen_and_gxx_matches_central_differences(name, tmp_path):
     """The generated header, compiled with the program by g++ -O2: its derivative entries
