@@ -39,7 +39,7 @@ def _loc(c: ci.Cursor):
 def define(lowerer, lam: ci.Cursor, var: str | None) -> tuple[Closure, list[ir.Stmt]]:
     """Lower the lambda expression ``lam`` (held by the variable ``var``, or called where it
     is written when None): its operator() function, and the copies of its by-value captures."""
-    from .lower import lower_type
+    from .types import lower_type
 
     call_op = next((k for k in lam.type.get_declaration().get_children() if k.spelling == "operator()"), None)
     if call_op is None or call_op.kind != K.CXX_METHOD:
