@@ -267,13 +267,9 @@ def reverse_assign(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[list
             raise rt.unsupported("a container built by a call", n)
     adj = rt.adj_of(target)
     primal = ir.ExprStmt(e, loc)
-    save_f, save_r = ([], [])
-    if not first and (adj is not None or rt.must_save(target)):
-        save_f, save_r = save_whole(rt, target, depth)
+    save_f, save_r = _replaced(rt, e, adj, depth, first)
     if adj is None:
         return save_f + [primal], save_r
-    if not _repeatable(adj):
-        raise rt.unsupported("this assignment target", e)
     fwd = save_f + [primal, ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type), loc)]
     rev: list[ir.Stmt] = []
     rt.memo = {}
@@ -306,28 +302,41 @@ def _assign_from_call(rt, e: ir.Assign, depth: int, first: bool, loc) -> tuple[l
     adj = rt.adj_of(target)
     call_f, call_r, logging = rt.call_outputs(value, depth)
     primal = ir.ExprStmt(ir.Assign("=", target, logging, e.type), loc)
-    save_f, save_r = ([], [])
-    if not first and (adj is not None or rt.must_save(target)):
-        save_f, save_r = save_whole(rt, target, depth)
+    save_f, save_r = _replaced(rt, e, adj, depth, first)
     if adj is None:
         return save_f + call_f + [primal], save_r + call_r + rt.discard_calls(value)
-    if not _repeatable(adj):
-        raise rt.unsupported("this assignment target", e)
-    reset = ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type), loc)
-    fwd = save_f + call_f + [primal, reset]
+
+    def reset() -> ir.Stmt:  # a statement of its own at each place: passes key statements by id
+        return ir.ExprStmt(ir.Assign("=", adj, zero_like(target), adj.type), loc)
+
+    fwd = save_f + call_f + [primal, reset()]
     rev: list[ir.Stmt] = []
     rt.memo = {}
     root = ir.root_var(target)
     if any(isinstance(n, ir.Var) and n.name == root.name for n in ir.walk(value)):
         seed = ir.Var(rt.adj_temp("_r_d"), target.type.named())
-        rev += [ir.Decl(seed.name, seed.type, adj), reset]
+        rev += [ir.Decl(seed.name, seed.type, adj), reset()]
         rt.acc(value, seed, rev)
     else:
         rt.acc(value, adj, rev)
         if not (first and depth == 0):
-            rev.append(reset)
+            rev.append(reset())
     rt.note_reads(rev)
     return fwd, save_r + call_r + rev
+
+
+def _replaced(
+    rt, e: ir.Assign, adj: ir.Expr | None, depth: int, first: bool
+) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+    """The save and restore of the container ``e`` overwrites whole, when the reverse sweep
+    needs its old value (or its adjoint is reset by a repeated assignment); refuses an
+    adjoint target the sweep cannot name twice."""
+    save = ([], [])
+    if not first and (adj is not None or rt.must_save(e.target)):
+        save = save_whole(rt, e.target, depth)
+    if adj is not None and not _repeatable(adj):
+        raise rt.unsupported("this assignment target", e)
+    return save
 
 
 def save_whole(rt, target: ir.Expr, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
