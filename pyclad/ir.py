@@ -43,10 +43,12 @@ CONTAINERS = (VECTOR, STD_ARRAY)
 
 @dataclass(frozen=True)
 class Field:
-    """A data member of a record."""
+    """A data member of a record.  ``private``: declared private or protected, so generated
+    code (free functions) reaches it through an accessor (pyclad/access.py)."""
 
     name: str
     type: Type
+    private: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -320,6 +322,10 @@ class Call(Expr):
     loc: Loc | None = field(default=None, compare=False)
     spelling: str = ""
     kind: str = FUNCTION
+    # A private or protected method: the type of a pointer to it (``double (S::*)(double)
+    # const``, ``double (*)(double)`` for a static one), for generated code to reach it
+    # through an accessor (pyclad/access.py).
+    private: str = field(default="", compare=False)
 
     @property
     def text(self) -> str:

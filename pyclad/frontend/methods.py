@@ -18,6 +18,7 @@ from .. import ir
 from ..errors import UnsupportedError
 from . import accessors, callees, lambdas, templates
 from .parse import loc_of
+from .types import lower_type
 
 K = ci.CursorKind
 
@@ -189,15 +190,10 @@ class CalleeCalls:
         at = callee_at(kids, ref)
         if not self.index.in_user_file(ref):
             raise _unsupported(f"a call to the library method '{key}'", c)
-        if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
-            raise UnsupportedError(
-                f"a call to the {ref.access_specifier.name.lower()} method '{key}' (derivatives are free "
-                "functions and cannot call it; make it public)",
-                _loc(c),
-            )
+        hidden = self.private_method(ref, c)
         if ref.is_static_method():
             args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
-            return ir.Call(key, args, self.type_of(c), _loc(c), spelling=key)
+            return ir.Call(key, args, self.type_of(c), _loc(c), spelling=key, private=hidden)
         if ref.is_virtual_method():
             raise _unsupported(f"a virtual call to '{key}' (dynamic dispatch)", c)
         head = peel(kids[at])
@@ -224,7 +220,26 @@ class CalleeCalls:
             element = accessors.inline(self.index, key, recv, args)
             if element is not None:
                 return element  # m[i] -> m.a[i] (see accessors)
-        return ir.Call(key, (recv, *args), self.type_of(c), _loc(c), spelling=ref.spelling, kind=ir.METHOD)
+        return ir.Call(
+            key,
+            (recv, *args),
+            self.type_of(c),
+            _loc(c),
+            spelling=ref.spelling,
+            kind=ir.METHOD,
+            private=hidden,
+        )
+
+    def private_method(self, ref: ci.Cursor, c: ci.Cursor) -> str:
+        """For a private or protected method, the type of a pointer to it (see ir.Call.private)."""
+        if ref.access_specifier == ci.AccessSpecifier.PUBLIC:
+            return ""
+        params = ", ".join(lower_type(a.type, c).spell() for a in ref.get_arguments())
+        result = lower_type(ref.result_type, c)
+        if ref.is_static_method():
+            return result.spell("(*)") + f"({params})"
+        record = lower_type(ref.semantic_parent.type, c).base
+        return result.spell(f"({record}::*)") + f"({params})" + (" const" if ref.is_const_method() else "")
 
     def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
         """``P(a)``, ``P{a}``, ``P q(a)``: an ``ir.CONSTRUCTOR`` call of a user-written

@@ -135,7 +135,8 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         if c.kind == K.FIELD_DECL:
             if c.is_bitfield():
                 raise unsupported("a bit-field member", c)
-            fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
+            hidden = c.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED)
+            fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner), private=hidden))
         elif c.kind == K.CXX_BASE_SPECIFIER:
             raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
     presets, aggregate = _construction(callees.pattern_of(decl), fields)
