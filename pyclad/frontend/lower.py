@@ -791,7 +791,8 @@ def _known(text: str | None, c: ci.Cursor) -> str:
 
 
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
-    """An implicit conversion worth keeping in the IR (between arithmetic types)."""
-    if src.ptr or dst.ptr or src.dims or dst.dims:
+    """An implicit conversion worth keeping in the IR (between arithmetic types; a derived
+    object converted to its base is the derived object, which C++ converts where it goes)."""
+    if src.ptr or dst.ptr or src.dims or dst.dims or ir.RECORD in (src.kind, dst.kind):
         return False
     return src.base != dst.base and dst.base != "void"

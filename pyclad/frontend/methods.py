@@ -82,7 +82,10 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
         kind=ir.CONSTRUCTOR,
     )
     stmts: list[ir.Stmt] = [ir.Decl(this.name, this.type, raw, L)]
-    inits = _member_inits(cursor)
+    bases: list[ci.Cursor] = []
+    inits = _member_inits(cursor, bases)
+    for k, init in enumerate(bases):
+        stmts += _base_initialised(lowerer, this, init, k)
     record = cursor.semantic_parent
     members = record.type.get_fields() if callees.is_class_instance(record) else record.get_children()
     for fd in members:
@@ -114,6 +117,30 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
     return out
 
 
+def _base_initialised(lowerer, this: ir.Var, init: ci.Cursor, k: int) -> list[ir.Stmt]:
+    """The stores of a base initialiser into the object's (flattened) fields: ``Body{a, b}``
+    sets the base's fields in order; ``Body(a, b)`` builds the base in a local, whose fields
+    are copied."""
+    value = lowerer.expr(init)
+    base = value.type.named()
+    if base.kind != ir.RECORD or not base.fields:
+        raise UnsupportedError("this base-class initialiser", _loc(init))
+    out: list[ir.Stmt] = []
+    if isinstance(value, ir.InitList):
+        flat = ir.flat_initialiser(base, value, _loc(init)) if base.bases else value
+        if any(isinstance(x, ir.InitList) for x in flat.items):
+            raise UnsupportedError("a braced initialiser of a record or array field of a base", _loc(init))
+        pairs = list(zip(base.fields, flat.items))
+    else:
+        local = ir.Var(f"_base{k}", base)
+        out.append(ir.Decl(local.name, base, value, _loc(init)))
+        pairs = [(f, ir.Member(local, f.name, f.type, _loc(init))) for f in base.fields]
+    for f, item in pairs:
+        target = ir.Member(this, f.name, this.type.field_named(f.name).type, _loc(init))
+        out += _initialise(target, item, _loc(init))
+    return out
+
+
 def _has_initialiser(fd: ci.Cursor) -> bool:
     """A field declared with ``= value`` or ``{value}`` (not only an array size)."""
     return any(t.spelling in ("=", "{") for t in fd.get_tokens())
@@ -132,8 +159,9 @@ def _initialise(target: ir.Expr, value: ir.Expr, loc) -> list[ir.Stmt]:
     return out
 
 
-def _member_inits(cursor: ci.Cursor) -> dict[str, ci.Cursor]:
-    """The member-initialiser list: field name -> initialiser expression."""
+def _member_inits(cursor: ci.Cursor, bases: list | None = None) -> dict[str, ci.Cursor]:
+    """The member-initialiser list: field name -> initialiser expression; the initialisers
+    of base classes (``Body{a, b}``, ``Body(a, b)``) appended to ``bases``."""
     out: dict[str, ci.Cursor] = {}
     kids = list(cursor.get_children())
     i = 0
@@ -141,6 +169,16 @@ def _member_inits(cursor: ci.Cursor) -> dict[str, ci.Cursor]:
         c = kids[i]
         if c.kind == K.MEMBER_REF and i + 1 < len(kids):
             out[c.spelling] = kids[i + 1]
+            i += 2
+            continue
+        if (
+            c.kind == K.TYPE_REF
+            and bases is not None
+            and i + 1 < len(kids)
+            and kids[i + 1].kind.is_expression()
+            and c.type.get_canonical() != cursor.semantic_parent.type.get_canonical()  # delegating
+        ):
+            bases.append(kids[i + 1])
             i += 2
             continue
         if c.kind.is_expression():
