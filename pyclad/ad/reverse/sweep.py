@@ -112,7 +112,9 @@ class Sweep:
                 fwd += f
                 rev = r + rev
             return fwd, rev
-        return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+        return self.assign(
+            ir.Assign("=", target, s.init, target.type, s.loc), depth, first=depth == 0, loc=s.loc
+        )
 
     def construct_in_place(self, s: ir.Decl):
         """``MLP net(n_in, n_hidden);`` at the top level of the body: declared where it is (it

@@ -390,6 +390,11 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
+        if isinstance(e, ir.Cond) and e.type.ptr:  # c ? &a : &b (a reference to either)
+            then, other = self.adj_of(e.then), self.adj_of(e.other)
+            if then is None or other is None:
+                return None
+            return ir.Cond(e.cond, then, other, then.type)
         if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
             if is_inactive_field(e, self.prep.inactive):
                 return None
