@@ -84,6 +84,9 @@ class Type:
     defined_at: Loc | None = field(default=None, compare=False, repr=False)
     # A derived class: its base classes, in order; ``fields`` starts with theirs (flattened).
     bases: tuple[Type, ...] = field(default=(), compare=False, repr=False)
+    # A record met again inside its own definition (``Node* next``), named without its
+    # fields: whether those hold floating numbers (what ``carries_float`` reads off fields).
+    recursive_floats: bool = field(default=False, compare=False, repr=False)
 
     # ---------------------------------------------------------------- what it is
     @property
@@ -106,7 +109,7 @@ class Type:
         field (nested records included), a container of such elements, or a pointer, array
         or reference to any of those."""
         if self.kind == RECORD:
-            return any(f.type.carries_float for f in self.fields)
+            return self.recursive_floats or any(f.type.carries_float for f in self.fields)
         if self.kind in CONTAINERS:
             return self.args[0].carries_float
         return self.base in FLOAT_BASES

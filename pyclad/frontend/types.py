@@ -124,7 +124,7 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
             cursor,
         )
     if qualified in open_records:
-        return ir.Type(qualified, kind=ir.RECORD)
+        return ir.Type(qualified, kind=ir.RECORD, recursive_floats=_holds_floats(t, set()))
     inner = open_records + (qualified,)
     fields = []
     members = list(decl.get_children())
@@ -159,6 +159,36 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         defined_at=loc(decl),
         bases=tuple(bases),
     )
+
+
+_FLOATING = (T.DOUBLE, T.FLOAT, T.LONGDOUBLE)
+
+
+def _holds_floats(t: ci.Type, seen: set) -> bool:
+    """The class type ``t`` has floating numbers among its fields (through pointers, arrays,
+    nested classes and their bases; a class met again is not looked into twice)."""
+    decl = t.get_canonical().get_declaration()
+    if decl.hash in seen:
+        return False
+    seen.add(decl.hash)
+    for c in decl.get_children():
+        if c.kind not in (K.FIELD_DECL, K.CXX_BASE_SPECIFIER):
+            continue
+        u = c.type.get_canonical()
+        while u.kind in (T.POINTER, T.LVALUEREFERENCE, T.RVALUEREFERENCE, T.CONSTANTARRAY, T.INCOMPLETEARRAY):
+            u = (
+                u.get_pointee()
+                if u.kind in (T.POINTER, T.LVALUEREFERENCE, T.RVALUEREFERENCE)
+                else u.element_type
+            )
+            u = u.get_canonical()
+        if u.kind in _FLOATING:
+            return True
+        if u.kind == T.RECORD:
+            args = [u.get_template_argument_type(i) for i in range(max(u.get_num_template_arguments(), 0))]
+            if any(a.get_canonical().kind in _FLOATING for a in args) or _holds_floats(u, seen):
+                return True
+    return False
 
 
 def _base(t: ci.Type, base: ci.Cursor, open_records: tuple[str, ...]) -> ir.Type:
