@@ -1,7 +1,7 @@
 """Forms real code uses that once went wrong or were refused: a reference bound to a
 conditional (`double& r = a > b ? a : b;`), a non-const reference bound to a value (refused:
 a copy would not write through), `[[fallthrough]]` and other attributed statements,
-`std::min` / `std::max` of an initializer list.  References: hand formulas and central
+`std::min` / `std::max` of an initializer list, range-for over fixed-size arrays.  References: hand formulas and central
 differences."""
 
 import numpy as np
@@ -30,6 +30,18 @@ double sw(double a, int k) {
     return r;
 }
 double extremes(double a, double b) { return std::max({a * a, b, 0.5}) + std::min({a, b, 1.0}); }
+// 2a^4 + 2a^2 b^2 + 5a^2: range-for loops over the rows of a local array and their elements
+double rows(double a, double b) {
+    double m[2][3] = {{a, b, 1}, {b, a, 2}};
+    double s = 0;
+    for (auto& row : m) {
+        for (double& v : row) {
+            v *= a;
+            s += v * v;
+        }
+    }
+    return s;
+}
 double& pick(double* v, int i) { return v[i]; }
 double through_call(double a, double b) {
     double v[2] = {a, b};
@@ -69,7 +81,7 @@ def test_a_non_const_reference_bound_to_a_value_is_a_located_error(m):
             pyclad.UnsupportedError, match="a non-const reference bound to this expression"
         ) as info:
             derive(m.through_call)
-        assert info.value.loc.line == 24
+        assert info.value.loc.line == 36
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
@@ -89,3 +101,14 @@ def test_min_and_max_of_an_initializer_list_differentiate_through_the_chosen_ite
     np.testing.assert_allclose(pyclad.gradient(m.extremes)(a, b), (da, db), rtol=1e-12)
     assert pyclad.differentiate(m.extremes, "a")(a, b) == pytest.approx(da, rel=1e-12)
     assert da == pytest.approx(fd(m.extremes, at, 0), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_range_for_loops_over_a_fixed_size_array_and_its_rows(m, checked):
+    a, b = 0.7, 1.3
+    want = (8 * a**3 + 4 * a * b * b + 10 * a, 4 * a * a * b)
+    np.testing.assert_allclose(pyclad.gradient(m.rows, checked=checked)(a, b), want, rtol=1e-12)
+    np.testing.assert_allclose(
+        pyclad.differentiate(m.rows, ["a", "b"], checked=checked)(a, b), want, rtol=1e-12
+    )
+    assert pyclad.differentiate(m.rows, "b", checked=checked)(a, b) == pytest.approx(want[1], rel=1e-12)

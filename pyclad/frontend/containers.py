@@ -95,9 +95,10 @@ def range_for(lowerer, c: ci.Cursor, kids: list[ci.Cursor], loc) -> ir.Stmt:
     if var.kind != K.VAR_DECL or len(kids) != 3:
         raise UnsupportedError("a range-based for loop with an init-statement", loc)
     seq = lowerer.expr(_peel(rng))
-    if not seq.type.is_container or ir.has_side_effects(seq):
+    array = bool(seq.type.dims) and not seq.type.ptr  # double m[2][3]: over its rows
+    if not (seq.type.is_container or array) or ir.has_side_effects(seq):
         raise UnsupportedError(
-            "a range-based for loop over anything but a std::vector or std::array variable", loc
+            "a range-based for loop over anything but a std::vector, a std::array or a fixed-size array", loc
         )
     index = ir.Var(lowerer.fresh("_i"), SIZE_T, loc)
     element = ir.Index(seq, index, seq.type.element(), loc)
@@ -109,7 +110,10 @@ def range_for(lowerer, c: ci.Cursor, kids: list[ci.Cursor], loc) -> ir.Stmt:
         stmts: tuple[ir.Stmt, ...] = (inner,)
     else:
         stmts = (ir.Decl(var.spelling, t, element, lowerer.loc_of(var)), lowerer.one(body))
-    size = ir.Call("size", (seq,), SIZE_T, loc, spelling="size", kind=ir.METHOD)
+    if array:
+        size: ir.Expr = ir.Lit(str(seq.type.dims[0]), SIZE_T, loc)
+    else:
+        size = ir.Call("size", (seq,), SIZE_T, loc, spelling="size", kind=ir.METHOD)
     return ir.For(
         (ir.Decl(index.name, SIZE_T, ir.Lit("0", SIZE_T), loc),),
         ir.Binary("<", index, size, ir.BOOL, loc),
