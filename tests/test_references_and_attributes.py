@@ -1,7 +1,8 @@
 """Forms real code uses that once went wrong or were refused: a reference bound to a
 conditional (`double& r = a > b ? a : b;`), a non-const reference bound to a value (refused:
 a copy would not write through), `[[fallthrough]]` and other attributed statements,
-`std::min` / `std::max` of an initializer list, range-for over fixed-size arrays.  References: hand formulas and central
+`std::min` / `std::max` of an initializer list, range-for over fixed-size arrays, a record
+with a vector field built from a braced list and a vector assigned from one.  References: hand formulas and central
 differences."""
 
 import numpy as np
@@ -13,6 +14,7 @@ import pyclad
 SRC = r"""
 #include <algorithm>
 #include <cmath>
+#include <vector>
 // the larger of a, b tripled, then a * b
 double larger_tripled(double a, double b) {
     double& r = a > b ? a : b;
@@ -42,6 +44,29 @@ double rows(double a, double b) {
     }
     return s;
 }
+struct Layer {
+    std::vector<double> w;
+    double b;
+    double out(const std::vector<double>& in) const {
+        double s = b;
+        for (std::size_t i = 0; i < w.size(); ++i) s += w[i] * in[i];
+        return s * s;
+    }
+};
+// (0.1 + a - 0.5 b + 2 a b)^2 * a, the layer built by a braced list
+double listed(double a, double b) {
+    Layer L{{a, b, a * b}, 0.1};
+    std::vector<double> in{1.0, -0.5, 2.0};
+    return L.out(in) * a;
+}
+// the same, its weights assigned from a braced list
+double assigned(double a, double b) {
+    Layer L;
+    L.w = {a, b, a * b};
+    L.b = 0.1;
+    std::vector<double> in{1.0, -0.5, 2.0};
+    return L.out(in) * a;
+}
 double& pick(double* v, int i) { return v[i]; }
 double through_call(double a, double b) {
     double v[2] = {a, b};
@@ -69,10 +94,10 @@ def test_a_reference_bound_to_a_conditional_writes_through_to_the_chosen_variabl
 def test_a_reference_that_may_bind_to_a_variable_without_derivative_is_a_located_error(m):
     with pytest.raises(pyclad.UnsupportedError) as info:
         pyclad.gradient(m.larger_tripled, "a")  # r may name b, which carries no adjoint here
-    assert info.value.loc.line == 6
+    assert info.value.loc.line == 7
     with pytest.raises(pyclad.UnsupportedError) as info:
         pyclad.differentiate(m.larger_tripled, "a")
-    assert info.value.loc.line == 6
+    assert info.value.loc.line == 7
 
 
 def test_a_non_const_reference_bound_to_a_value_is_a_located_error(m):
@@ -81,7 +106,7 @@ def test_a_non_const_reference_bound_to_a_value_is_a_located_error(m):
             pyclad.UnsupportedError, match="a non-const reference bound to this expression"
         ) as info:
             derive(m.through_call)
-        assert info.value.loc.line == 36
+        assert info.value.loc.line == 60
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
@@ -112,3 +137,14 @@ def test_range_for_loops_over_a_fixed_size_array_and_its_rows(m, checked):
         pyclad.differentiate(m.rows, ["a", "b"], checked=checked)(a, b), want, rtol=1e-12
     )
     assert pyclad.differentiate(m.rows, "b", checked=checked)(a, b) == pytest.approx(want[1], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["listed", "assigned"])
+@pytest.mark.parametrize("checked", [True, False])
+def test_a_vector_field_from_a_braced_list_carries_its_derivatives(m, name, checked):
+    a, b = 0.7, 1.3
+    u = 0.1 + a - 0.5 * b + 2 * a * b
+    want = (u * u + 2 * u * a * (1 + 2 * b), 2 * u * a * (-0.5 + 2 * a))
+    np.testing.assert_allclose(pyclad.gradient(m[name], checked=checked)(a, b), want, rtol=1e-12)
+    assert pyclad.differentiate(m[name], "a", checked=checked)(a, b) == pytest.approx(want[0], rel=1e-12)
+    assert want[1] == pytest.approx(fd(m[name], (a, b), 1), rel=1e-6)

@@ -42,6 +42,8 @@ def expand(fn: ir.Function) -> ir.Function:
 def _whole(s: ir.Stmt) -> bool:
     if isinstance(s, ir.Decl) and s.type.dims and s.type.kind == ir.RECORD:  # P ps[3] = {{...}, ...}
         return isinstance(s.init, ir.InitList) and _expandable(s.type.named())
+    if isinstance(s, ir.Decl) and isinstance(s.init, ir.InitList) and _listed(s.type):
+        return True  # Layer L{{a, b}, 0.1}: containers from their lists, the rest field by field
     if isinstance(s, ir.Decl):
         return _expandable(s.type) and s.init is not None and not isinstance(s.init, ir.Call)
     return isinstance(s, ir.ExprStmt) and isinstance(s.expr, ir.Assign) and _expandable(s.expr.target.type)
@@ -50,6 +52,18 @@ def _whole(s: ir.Stmt) -> bool:
 def _expandable(t: ir.Type) -> bool:
     """A record value (not a reference) whose fields can all be assigned."""
     return t.is_record and not t.ref and bool(t.fields) and all(_assignable(f.type) for f in t.fields)
+
+
+def _listed(t: ir.Type) -> bool:
+    """A record value with container fields, the others assignable: a braced list builds it
+    field by field (each container field assigned from its own list)."""
+    return (
+        t.is_record
+        and not t.ref
+        and not t.bases
+        and any(f.type.is_container for f in t.fields)
+        and all(f.type.is_container or _assignable(f.type) for f in t.fields)
+    )
 
 
 def _assignable(t: ir.Type) -> bool:
@@ -144,6 +158,8 @@ class _Expander:
     def decl(self, s: ir.Decl) -> list[ir.Stmt]:
         target = ir.Var(s.name, s.type, s.loc)
         stores = self.stores(target, s.type, s.init, s.loc)
+        if _listed(s.type):  # the record value-initialised, then its listed fields
+            return [ir.Decl(s.name, s.type, ir.InitList((), s.type, s.loc), s.loc), *stores]
         covered = not isinstance(s.init, ir.InitList) or len(stores) == len(leaves(s.type, target))
         first = ir.Decl(s.name, s.type, None if covered else ir.InitList((), s.type, s.loc), s.loc)
         return [first, *stores]
@@ -184,6 +200,11 @@ class _Expander:
                     or (lt.is_record or lt.dims)
                     and not isinstance(item, ir.InitList)
                 ):
+                    if lt.is_container and isinstance(item, ir.InitList):  # w{a, b}: the container's list
+                        out.append(
+                            ir.ExprStmt(ir.Assign("=", lv, replace(item, type=lt.value()), lv.type), loc)
+                        )
+                        continue
                     if not (lt.is_record or lt.dims):
                         raise UnsupportedError("a braced initialiser of a scalar field", item.loc or loc)
                     out += self.stores(lv, lt, item, loc)

@@ -808,13 +808,8 @@ def _listed_extremum(ref: ci.Cursor, args: list[ci.Cursor]) -> list[ci.Cursor] |
     two or more values), None for any other call."""
     if ref.spelling not in ("min", "max") or qualified_name(ref)[:1] != ("std",) or len(args) != 1:
         return None
-    node = args[0]
-    while node.kind == K.UNEXPOSED_EXPR and len(list(node.get_children())) == 1:
-        node = next(node.get_children())
-    if node.kind != K.INIT_LIST_EXPR or "initializer_list" not in args[0].type.spelling:
-        return None
-    items = list(node.get_children())
-    return items if len(items) >= 2 else None
+    items = containers.braced_items(args[0])
+    return items if items is not None and len(items) >= 2 else None
 
 
 def _attributed(c: ci.Cursor) -> bool:
