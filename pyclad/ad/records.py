@@ -222,6 +222,14 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
     for n in ir.walk(fn.body):
         if isinstance(n, ir.Decl) and n.name in names:
             kinds.setdefault(n.name, n.type)
+    for k, t in kinds.items():
+        if t.kind in ir.CONTAINERS and t.args and t.args[0].kind == ir.RECORD:
+            where = next((n.loc for n in ir.walk(fn.body) if isinstance(n, ir.Decl) and n.name == k), None)
+            raise UnsupportedError(
+                f"a container of records ({t.spell()}) in vector mode: its tangent would be a container "
+                "of records of vectors",
+                where or fn.loc,
+            )
     records = {k: t for k, t in kinds.items() if t.kind == ir.RECORD and not t.dims and t.ptr <= 1}
     if not records:
         return fn, names
@@ -251,7 +259,7 @@ class _Split:
         self.types: dict[str, dict[tuple[str, ...], ir.Type]] = {}
         for d, t in records.items():
             self.leaf[d], self.types[d] = {}, {}
-            for e in shadow_parts(t.named(), ir.Var(d, t.named())):  # containers are parts too
+            for e in split_parts(t.named(), ir.Var(d, t.named())):  # containers are parts too
                 parts = _path(e)[2]
                 name = "_".join((d, *parts))
                 while name in used:
@@ -262,18 +270,35 @@ class _Split:
 
     def leaf_decls(self, d: str) -> list[tuple[str, ir.Type]]:
         """The split parameters / locals of shadow ``d``: its declared shape on each field."""
-        t = self.records[d]
-        return [
-            (name, self.types[d][parts].derived(t.ptr, const=t.const, ref=t.ref))
+        return [(name, self.leaf_type(d, parts)) for parts, name in self.leaf[d].items()]
+
+    def is_array_leaf(self, e: ir.Expr) -> bool:
+        """A leaf standing for a whole array field (an array, or a pointer to its first
+        element): passed on as it is, never by address."""
+        return isinstance(e, ir.Var) and any(
+            e.name == name and self.types[d][parts].dims
+            for d in self.leaf
             for parts, name in self.leaf[d].items()
-        ]
+        )
+
+    def leaf_type(self, d: str, parts: tuple[str, ...]) -> ir.Type:
+        """A leaf's declared type: the field's on the shadow's declarator; an array field of a
+        shadow passed by pointer or reference is a pointer to its first element."""
+        t, ty = self.records[d], self.types[d][parts]
+        if ty.dims:
+            if t.ptr or t.ref:
+                return ty.element().derived(1, const=t.const)
+            return ty.derived(0, ty.dims)
+        return ty.derived(t.ptr, const=t.const, ref=t.ref)
 
     def parts_of(self, e: ir.Expr) -> list[ir.Expr] | None:
         """The leaves of a record-valued shadow expression (``_d_q``, ``_d_s.in``, ``*_d_p``,
         ``&_d_q``, a pointer ``_d_p``), in field order; None if ``e`` is not one."""
         if isinstance(e, ir.Unary) and e.op == "&":
             inner = self.parts_of(e.operand)
-            return None if inner is None else [ir.Unary("&", x, x.type.derived(1)) for x in inner]
+            if inner is None:
+                return None
+            return [x if self.is_array_leaf(x) else ir.Unary("&", x, x.type.derived(1)) for x in inner]
         hit = _path(e)
         if hit is None or hit[0].name not in self.records:
             return None
@@ -283,9 +308,15 @@ class _Split:
             return None
         out = []
         for leaf_parts, name in self.leaf[root.name].items():
+            ty = self.types[root.name][leaf_parts]
+            if ty.dims and tuple(parts[: len(leaf_parts)]) == leaf_parts:  # in an array field
+                item: ir.Expr = ir.Var(name, self.leaf_type(root.name, leaf_parts))
+                for k in parts[len(leaf_parts) :]:
+                    item = ir.Index(item, ir.lit(int(k), ir.INT), ty.element())
+                out.append(item)
+                continue
             if tuple(leaf_parts[: len(parts)]) != tuple(parts):
                 continue
-            ty = self.types[root.name][leaf_parts]
             if pointer and not deref:
                 out.append(ir.Var(name, ty.derived(1)))
             elif pointer:
@@ -296,7 +327,7 @@ class _Split:
 
     def expr(self, e: ir.Expr) -> ir.Expr:
         if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and (
-            e.type.is_float or e.type.is_container
+            e.type.is_float or e.type.is_container or _float_array(e.type)
         ):
             parts = self.parts_of(e)
             if parts is not None and len(parts) == 1:
@@ -332,7 +363,9 @@ class _Split:
             if targets is not None:
                 values = self.values(s.expr.value, len(targets))
                 return [
-                    ir.ExprStmt(ir.Assign(s.expr.op, t, v, t.type), s.loc) for t, v in zip(targets, values)
+                    ir.ExprStmt(ir.Assign(s.expr.op, a, b, a.type), s.loc)
+                    for t, v in zip(targets, values)
+                    for a, b in _elementwise(t, v)
                 ]
         if isinstance(s, ir.Block):
             return [self.block(s)]
@@ -355,7 +388,7 @@ class _Split:
     def values(self, value: ir.Expr | None, n: int) -> list[ir.Expr]:
         if value is None or is_zero_shadow(value):
             return [ir.lit(0)] * n
-        parts = self.parts_of(value)
+        parts = self.parts_of(value) if not isinstance(value, ir.InitList) else self.braced(value, value.type)
         if parts is None and _record_valued(value) and shadow_parts(value.type.value(), value):
             # a shadow declared as a copy of its primal, then zeroed (shadow.shadow_decl):
             # each part starts as zeros of the primal part's shape
@@ -367,6 +400,34 @@ class _Split:
             raise UnsupportedError("this record shadow in vector mode", getattr(value, "loc", None))
         return parts
 
+    def braced(self, value: ir.InitList, t: ir.Type) -> list[ir.Expr] | None:
+        """The parts of a braced shadow ``{_d_a, _d_v}`` of record type ``t``, field by field
+        (fields left out are zeros); None where an item is not a shadow this pass knows."""
+        if not (t.is_record and not t.dims) or len(value.items) > len(t.fields):
+            return None
+        out: list[ir.Expr] = []
+        for k, f in enumerate(t.fields):
+            ft = f.type.value()
+            count = len(split_parts(ft, ir.Var("_", ft)))
+            item = value.items[k] if k < len(value.items) else None
+            if item is None or is_zero_shadow(item):
+                out += [ir.lit(0)] * count
+            elif isinstance(item, ir.InitList) and ft.is_record:
+                sub = self.braced(item, ft)
+                if sub is None:
+                    return None
+                out += sub
+            elif _record_valued(item):
+                sub = self.parts_of(item)
+                if sub is None or len(sub) != count:
+                    return None
+                out += sub
+            elif count == 1 and not ft.dims:
+                out.append(self.expr(item))
+            else:
+                return None
+        return out
+
     def decl(self, s: ir.Decl) -> list[ir.Stmt]:
         decls = self.leaf_decls(s.name)
         if s.type.ptr and s.init is not None:
@@ -374,7 +435,46 @@ class _Split:
         values = self.values(s.init, len(decls)) if s.init is not None else [None] * len(decls)
         if s.init is None:
             values = [ir.lit(0)] * len(decls)
-        return [ir.Decl(name, ty, v, s.loc) for (name, ty), v in zip(decls, values)]
+        out: list[ir.Stmt] = []
+        for (name, ty), v in zip(decls, values):
+            if not ty.dims:
+                out.append(ir.Decl(name, ty, v, s.loc))
+                continue
+            out.append(ir.Decl(name, ty, ir.InitList((), ty), s.loc))  # an array field: zeros, then
+            if not is_zero_shadow(v) and not (isinstance(v, ir.Lit) and ir.is_zero(v)):  # its copy
+                target = ir.Var(name, ty)
+                out += [ir.ExprStmt(ir.Assign("=", a, b, a.type), s.loc) for a, b in _elementwise(target, v)]
+        return out
+
+
+def split_parts(t: ir.Type, of: ir.Expr) -> list[ir.Expr]:
+    """The parts a record shadow splits into in vector mode: ``shadow_parts``, but a field that
+    is a one-dimensional array of floating numbers (``T a[9]``) stays one part, an array of
+    vectors then, so that an element picked by a run-time index (``a[3 * r + c]``) is still
+    one element of it."""
+    if t.is_record and not t.dims:
+        return [x for f in t.fields for x in split_parts(f.type, ir.Member(of, f.name, f.type.value()))]
+    if _float_array(t):
+        return [of]
+    return shadow_parts(t, of)
+
+
+def _float_array(t: ir.Type) -> bool:
+    """A one-dimensional array of floating scalars (not of pointers, records or arrays)."""
+    return len(t.dims) == 1 and t.kind == ir.BUILTIN and t.base in ir.FLOAT_BASES and not t.ptr
+
+
+def _elementwise(target: ir.Expr, value: ir.Expr) -> list[tuple[ir.Expr, ir.Expr]]:
+    """``target = value`` as pairs of scalars: an array leaf element by element."""
+    n = target.type.dims[0] if target.type.dims else 0
+    if not n:
+        return [(target, value)]
+    e = target.type.element()
+    zero = is_zero_shadow(value) or (isinstance(value, ir.Lit) and ir.is_zero(value))
+    return [
+        (ir.Index(target, ir.lit(k, ir.INT), e), ir.lit(0) if zero else ir.Index(value, ir.lit(k, ir.INT), e))
+        for k in range(n)
+    ]
 
 
 def _record_valued(e: ir.Expr) -> bool:
