@@ -2,6 +2,7 @@
 #ifndef PYCLAD_RUNTIME_HPP
 #define PYCLAD_RUNTIME_HPP
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -666,6 +667,41 @@ inline void push(tape<T>& t, const U& v) {
 template <typename T>
 inline T pop(tape<T>& t) {
     return t.pop();
+}
+
+// ---------------------------------------------------------------- Jacobian drivers
+// A generated NAME_jac runs a vector-mode kernel in passes of L lanes: L columns of the
+// Jacobian per forward pass (tangents of the inputs seeded with unit vectors), or L rows per
+// reverse pass (adjoints of the outputs seeded so).  Its seed and result buffers live in
+// scratch memory that each thread keeps across calls: no allocation in steady state.
+inline double* jacobian_scratch(std::size_t n) {
+    static thread_local std::vector<double> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+// buf: n x L; zero but for rows first..first+L-1 (those below n), which get unit vectors.
+template <std::size_t L>
+inline void seed_lanes(double* buf, std::size_t n, std::size_t first) {
+    std::fill(buf, buf + n * L, 0.0);
+    for (std::size_t k = 0; k < L && first + k < n; ++k) buf[(first + k) * L + k] = 1.0;
+}
+
+// A forward pass's output tangents (rows x L) are columns first..first+L-1 of the
+// row-major rows x cols Jacobian.
+template <std::size_t L>
+inline void put_columns(const double* t, std::size_t rows, double* jac, std::size_t cols, std::size_t first) {
+    std::size_t width = cols - first < L ? cols - first : L;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t k = 0; k < width; ++k) jac[r * cols + first + k] = t[r * L + k];
+}
+
+// A reverse pass's input adjoints (cols x L) are rows first..first+L-1 of the Jacobian.
+template <std::size_t L>
+inline void put_rows(const double* a, std::size_t cols, double* jac, std::size_t rows, std::size_t first) {
+    std::size_t height = rows - first < L ? rows - first : L;
+    for (std::size_t k = 0; k < height; ++k)
+        for (std::size_t c = 0; c < cols; ++c) jac[(first + k) * cols + c] = a[c * L + k];
 }
 
 }  // namespace pyclad
