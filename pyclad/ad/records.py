@@ -238,7 +238,7 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
     params: list[ir.Param] = []
     for p in fn.params:
         if p.name in records:
-            params += [ir.Param(leaf, ty, p.loc) for leaf, ty in split.leaf_decls(p.name)]
+            params += [ir.Param(leaf, ty, p.loc) for leaf, ty in split.leaf_decls(p.name, param=True)]
         else:
             params.append(p)
     body = split.block(fn.body)
@@ -248,6 +248,21 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
             "an array of records in vector mode (Jacobians and Hessians take records one at a time)",
             where or fn.loc,
         )
+    by_value = {
+        q.name
+        for q in params
+        if q.type.const and q.type.ptr == 1 and split.is_array_leaf(ir.Var(q.name, q.type))
+    }
+    for n in ir.walk(body):
+        if (
+            isinstance(n, (ir.Assign, ir.Step))
+            and (r := ir.root_var(n.target)) is not None
+            and r.name in by_value
+        ):
+            raise UnsupportedError(
+                "in vector mode, a function that writes a field array of a record it takes by value",
+                n.loc or fn.loc,
+            )
     leaves_ = {leaf for d in records for leaf, _ in split.leaf_decls(d)}
     return replace(fn, params=tuple(params), body=body), (names - set(records)) | leaves_
 
@@ -268,9 +283,9 @@ class _Split:
                 self.leaf[d][tuple(parts)] = name
                 self.types[d][tuple(parts)] = e.type.value()
 
-    def leaf_decls(self, d: str) -> list[tuple[str, ir.Type]]:
+    def leaf_decls(self, d: str, param: bool = False) -> list[tuple[str, ir.Type]]:
         """The split parameters / locals of shadow ``d``: its declared shape on each field."""
-        return [(name, self.leaf_type(d, parts)) for parts, name in self.leaf[d].items()]
+        return [(name, self.leaf_type(d, parts, param)) for parts, name in self.leaf[d].items()]
 
     def is_array_leaf(self, e: ir.Expr) -> bool:
         """A leaf standing for a whole array field (an array, or a pointer to its first
@@ -281,13 +296,15 @@ class _Split:
             for parts, name in self.leaf[d].items()
         )
 
-    def leaf_type(self, d: str, parts: tuple[str, ...]) -> ir.Type:
-        """A leaf's declared type: the field's on the shadow's declarator; an array field of a
-        shadow passed by pointer or reference is a pointer to its first element."""
+    def leaf_type(self, d: str, parts: tuple[str, ...], param: bool = False) -> ir.Type:
+        """A leaf's declared type: the field's on the shadow's declarator.  An array field of a
+        shadow passed by pointer or reference is a pointer to its first element; of a shadow
+        passed by value, a pointer to its first const element (the caller's array, which the
+        callee only reads: ``split_shadows`` refuses a write)."""
         t, ty = self.records[d], self.types[d][parts]
         if ty.dims:
-            if t.ptr or t.ref:
-                return ty.element().derived(1, const=t.const)
+            if t.ptr or t.ref or param:
+                return ty.element().derived(1, const=t.const or not (t.ptr or t.ref))
             return ty.derived(0, ty.dims)
         return ty.derived(t.ptr, const=t.const, ref=t.ref)
 
