@@ -24,13 +24,42 @@ struct ValueAndPushforward {
     U pushforward;
 };
 
+// With PYCLAD_COUNT_TAPE defined before this header, tapes and undo logs count the bytes
+// they take in (benchmarks/bench_reverse.py reports a gradient's tape memory by it); without
+// it the counting compiles to nothing.
+#ifdef PYCLAD_COUNT_TAPE
+struct tape_count {
+    std::size_t pushed = 0, live = 0, peak = 0;  // bytes: ever pushed, held now, held at most
+};
+inline tape_count& tape_counter() {
+    static tape_count c;
+    return c;
+}
+inline void count_pushed(std::size_t n) {
+    tape_count& c = tape_counter();
+    c.pushed += n;
+    c.live += n;
+    if (c.live > c.peak) c.peak = c.live;
+}
+inline void count_popped(std::size_t n) { tape_counter().live -= n; }
+#define PYCLAD_TAPE_PUSHED(n) ::pyclad::count_pushed(n)
+#define PYCLAD_TAPE_POPPED(n) ::pyclad::count_popped(n)
+#else
+#define PYCLAD_TAPE_PUSHED(n) ((void)0)
+#define PYCLAD_TAPE_POPPED(n) ((void)0)
+#endif
+
 // A stack of values the forward sweep of a gradient saves inside loops and the
 // reverse sweep takes back in the opposite order.
 template <typename T>
 class tape {
 public:
-    void push(const T& v) { data_.push_back(v); }
+    void push(const T& v) {
+        PYCLAD_TAPE_PUSHED(sizeof(T));
+        data_.push_back(v);
+    }
     T pop() {
+        PYCLAD_TAPE_POPPED(sizeof(T));
         T v = data_.back();
         data_.pop_back();
         return v;
@@ -546,13 +575,17 @@ private:
         };
         std::vector<entry> v;
         void push(void* at) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry));
             entry e;
             e.at = at;
             std::memcpy(e.old, at, N);
             v.push_back(e);
         }
         void undo_to(std::size_t m) {
-            for (; v.size() > m; v.pop_back()) std::memcpy(v.back().at, v.back().old, N);
+            for (; v.size() > m; v.pop_back()) {
+                PYCLAD_TAPE_POPPED(sizeof(entry));
+                std::memcpy(v.back().at, v.back().old, N);
+            }
         }
         std::size_t size() const { return v.size(); }
     };
@@ -564,12 +597,14 @@ private:
         std::vector<entry> v;
         std::vector<unsigned char> bytes;
         void push(void* at, std::size_t n) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
             v.push_back({at, n});
             const unsigned char* p = static_cast<const unsigned char*>(at);
             bytes.insert(bytes.end(), p, p + n);
         }
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) {
+                PYCLAD_TAPE_POPPED(sizeof(entry) + v.back().n);
                 std::memcpy(v.back().at, bytes.data() + bytes.size() - v.back().n, v.back().n);
                 bytes.resize(bytes.size() - v.back().n);
             }
@@ -590,12 +625,14 @@ private:
         std::vector<entry> v;
         std::vector<unsigned char> bytes;
         void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
             v.push_back({c, i, offset, n, put});
             bytes.insert(bytes.end(), at, at + n);
         }
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) {
                 const entry& e = v.back();
+                PYCLAD_TAPE_POPPED(sizeof(entry) + e.n);
                 e.put(e.v, e.i, e.offset, bytes.data() + bytes.size() - e.n, e.n);
                 bytes.resize(bytes.size() - e.n);
             }
