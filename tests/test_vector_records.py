@@ -82,3 +82,87 @@ def test_the_array_field_shadow_is_one_array_of_vectors(m):
     code = J.code
     assert "::pyclad::vec<3> _d_m_a[4] = {};" in code  # Mat2's shadow in rotation: a[4] of vectors
     assert "_d_m_a[2 * " in code  # written at the run-time index of operator()
+
+
+CHAIN = """\
+#include <cmath>
+#include <vector>
+struct Joint {
+    double c[2];
+    double s;
+};
+// Joints built one after another, each from the one before (a std::vector of records),
+// then read back at run-time indices.
+void chain(const double* t, int n, double* out) {
+    std::vector<Joint> js;
+    for (int k = 0; k < n; ++k) {
+        Joint j{{std::cos(t[k]), std::sin(t[k])}, t[k] * t[k]};
+        if (k > 0) {
+            j.s = j.s + js[k - 1].s * j.c[0];
+        }
+        js.push_back(j);
+    }
+    for (int k = 0; k < n; ++k) {
+        out[k] = js[n - 1 - k].c[k % 2] + js[k].s;
+    }
+}
+"""
+
+
+def _chain(t: np.ndarray) -> np.ndarray:
+    n = len(t)
+    c = np.stack([np.cos(t), np.sin(t)], axis=1)
+    s = t * t
+    for k in range(1, n):
+        s[k] = s[k] + s[k - 1] * c[k, 0]
+    return np.array([c[n - 1 - k, k % 2] + s[k] for k in range(n)])
+
+
+def test_a_vector_of_records_has_a_vector_forward_tangent_of_rows():
+    m = pyclad.cppdef(CHAIN)
+    t = np.array([0.4, -1.1, 0.7, 2.0])
+    J = pyclad.jacobian(m.chain, "t", mode="forward")
+    got = J(t, 4, np.zeros(4))
+    h = 1e-6
+    fd = np.column_stack([(_chain(t + h * e) - _chain(t - h * e)) / (2 * h) for e in np.eye(4)])
+    np.testing.assert_allclose(got, fd, rtol=1e-8, atol=1e-9)
+    # one row of 3 vectors per Joint (c[0], c[1], s), filled by push_back
+    assert "::std::vector<::std::array<::pyclad::vec<4>, 3>> _d_js" in J.code
+    assert "_d_js.push_back({" in J.code
+
+
+def test_the_skinning_jacobian_in_vector_forward_mode_matches_central_differences_and_reverse_mode():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "examples" / "realworld"
+    m = pyclad.load(folder / "hand.cpp", include_dirs=[folder])
+    f = m["hand_objective<double>"]
+    nb, nv = 4, 6
+    parents = np.array([-1, 0, 1, 1], dtype=np.int32)
+    rng = np.random.default_rng(1)
+    offsets, joints = 0.3 * rng.standard_normal(3 * nb), np.zeros(3 * nb)
+    for j in range(nb):
+        joints[3 * j : 3 * j + 3] = offsets[3 * j : 3 * j + 3] + (
+            joints[3 * parents[j] : 3 * parents[j] + 3] if j else 0
+        )
+    rest, weights = rng.standard_normal(3 * nv), np.zeros(nv * nb)
+    for i in range(nv):
+        weights[i * nb + i % nb], weights[i * nb + (i + 1) % nb] = 0.7, 0.3
+    observed, theta = rng.standard_normal(3 * nv), 0.3 * rng.standard_normal(3 * nb + 3)
+    args = (nb, nv, parents, offsets, joints, rest, weights, observed)
+    J = pyclad.jacobian(f, "theta", mode="forward")
+    got = J(*args, theta, np.zeros(3 * nv))
+    assert J.last_mode == "forward"
+
+    def primal(t):
+        out = np.zeros(3 * nv)
+        f(*args, t, out)
+        return out
+
+    h = 1e-6
+    fd = np.column_stack(
+        [(primal(theta + h * e) - primal(theta - h * e)) / (2 * h) for e in np.eye(len(theta))]
+    )
+    np.testing.assert_allclose(got, fd, rtol=1e-7, atol=1e-8)
+    rev = pyclad.jacobian(f, "theta", mode="reverse")(*args, theta, np.zeros(3 * nv))
+    np.testing.assert_allclose(got, rev, rtol=1e-12, atol=1e-14)

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from .. import ir
 from ..errors import UnsupportedError
+from .shadow import has_containers as shadow_has_containers
 from .shadow import is_zero_shadow, shadow_parts, zero_like
 
 # Fields of a fixed-size array are unrolled up to this many elements per copy.
@@ -211,7 +212,13 @@ def _parts(target: ir.Expr, t: ir.Type) -> list[tuple[ir.Expr, ir.Type]]:
 # ----------------------------------------------------------------------------- vector mode
 
 
-def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[str]]:
+def box_width(t: ir.Type) -> int:
+    """The floating fields of record type ``t`` (array fields by element): the row of vectors
+    that the tangent of one element of a container of ``t`` is in vector mode."""
+    return len(floating_leaves(t.named(), ir.Var("_", t.named())))
+
+
+def split_shadows(fn: ir.Function, names: set[str], boxes: bool = False) -> tuple[ir.Function, set[str]]:
     """``fn`` with every record-typed shadow among ``names`` (tangents or adjoints) replaced
     by one scalar per floating field (``_d_q.a`` -> ``_d_q_a``), and the new set of shadow
     names.  Vector mode retypes shadows as ``pyclad::vec<N>``, which a record's fields
@@ -222,7 +229,10 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
     for n in ir.walk(fn.body):
         if isinstance(n, ir.Decl) and n.name in names:
             kinds.setdefault(n.name, n.type)
+    box = {k: t.args[0] for k, t in kinds.items() if t.kind == ir.VECTOR and t.args[0].kind == ir.RECORD}
     for k, t in kinds.items():
+        if boxes and k in box and not t.ptr and not shadow_has_containers(t.args[0]):
+            continue
         if t.kind in ir.CONTAINERS and t.args and t.args[0].kind == ir.RECORD:
             where = next((n.loc for n in ir.walk(fn.body) if isinstance(n, ir.Decl) and n.name == k), None)
             raise UnsupportedError(
@@ -231,14 +241,29 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
                 where or fn.loc,
             )
     records = {k: t for k, t in kinds.items() if t.kind == ir.RECORD and not t.dims and t.ptr <= 1}
-    if not records:
+    if not records and not box:
         return fn, names
     used = {p.name for p in fn.params} | ir.var_names(fn.body)
-    split = _Split(records, used)
+    split = _Split(records, used, box, names)
     params: list[ir.Param] = []
+    # In forward mode (``boxes``), the tangent of a const reference or a pointer to const
+    # (``const Vec3& o``: ``_d_o``) is only read: its fields are const references, which a
+    # braced tangent's items bind to.  (An adjoint is written whatever its primal's constness.)
+    primal = {p.name: p for p in fn.params}
+    read_only = {
+        p.name
+        for p in fn.params
+        if boxes
+        and p.name in records
+        and p.name.startswith("_d_")
+        and (q := primal.get(p.name[3:])) is not None
+        and q.type.const
+        and (q.type.ref or q.type.ptr)
+    }
     for p in fn.params:
         if p.name in records:
-            params += [ir.Param(leaf, ty, p.loc) for leaf, ty in split.leaf_decls(p.name, param=True)]
+            decls = split.leaf_decls(p.name, param=True, const=p.name in read_only)
+            params += [ir.Param(leaf, ty, p.loc) for leaf, ty in decls]
         else:
             params.append(p)
     body = split.block(fn.body)
@@ -268,8 +293,26 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
 
 
 class _Split:
-    def __init__(self, records: dict[str, ir.Type], used: set[str]):
+    def __init__(
+        self,
+        records: dict[str, ir.Type],
+        used: set[str],
+        boxes: dict[str, ir.Type] | None = None,
+        shadows: set[str] = frozenset(),
+    ):
         self.records = records
+        self.shadows = shadows  # every shadow name of the function (records or not)
+        # A container of records' tangent (a box): rows of vectors, one per floating field;
+        # per box, each split part of an element: (field path, first column, is an array).
+        self.boxes: dict[str, list[tuple[tuple[str, ...], int, bool]]] = {}
+        self.box_width = {c: box_width(elem) for c, elem in (boxes or {}).items()}
+        for c, elem in (boxes or {}).items():
+            leaves_at = [tuple(_path(x)[2]) for x in floating_leaves(elem.named(), ir.Var("_", elem.named()))]
+            self.boxes[c] = []
+            for part in split_parts(elem.named(), ir.Var("_", elem.named())):
+                path = tuple(_path(part)[2])
+                first = next(k for k, q in enumerate(leaves_at) if q[: len(path)] == path)
+                self.boxes[c].append((path, first, bool(part.type.dims)))
         self.leaf: dict[str, dict[tuple[str, ...], str]] = {}
         self.types: dict[str, dict[tuple[str, ...], ir.Type]] = {}
         for d, t in records.items():
@@ -283,13 +326,54 @@ class _Split:
                 self.leaf[d][tuple(parts)] = name
                 self.types[d][tuple(parts)] = e.type.value()
 
-    def leaf_decls(self, d: str, param: bool = False) -> list[tuple[str, ir.Type]]:
-        """The split parameters / locals of shadow ``d``: its declared shape on each field."""
-        return [(name, self.leaf_type(d, parts, param)) for parts, name in self.leaf[d].items()]
+    def leaf_decls(self, d: str, param: bool = False, const: bool = False) -> list[tuple[str, ir.Type]]:
+        """The split parameters / locals of shadow ``d``: its declared shape on each field
+        (``const``: a read-only shadow parameter, each field const)."""
+        out = []
+        for parts, name in self.leaf[d].items():
+            t = self.leaf_type(d, parts, param)
+            if const and (t.ref or t.ptr):
+                t = replace(t, const=True)
+            out.append((name, t))
+        return out
+
+    def shadow_of(self, e: ir.Expr) -> bool:
+        """An expression built of shadows (a braced tangent ``{_d_x, 0}``), not of primal values."""
+        return any(isinstance(n, ir.Var) and n.name in self.shadows for n in ir.walk(e))
+
+    def box_parts(self, e: ir.Expr) -> list[ir.Expr] | None:
+        """The parts of a record shadow that is an element of a box (``_d_ws[j]``,
+        ``_d_ws[j].t``, ``_d_ws[j].R.a[2]``): its columns, an array field as the address of
+        its first column; None if ``e`` is not one."""
+        want: list[str] = []
+        while True:
+            if isinstance(e, ir.Index) and isinstance(e.base, ir.Var) and e.base.name in self.boxes:
+                break
+            if isinstance(e, ir.Member):
+                want.append(e.name)
+                e = e.operand
+            elif isinstance(e, ir.Index) and isinstance(e.index, ir.Lit) and e.index.text.isdigit():
+                want.append(e.index.text)
+                e = e.base
+            else:
+                return None
+        want.reverse()
+        # the element's row: typed as the std::array it is (the checked variant checks it so)
+        row, out = ir.Index(e.base, e.index, ir.std_array_of(ir.DOUBLE, self.box_width[e.base.name])), []
+        for path, first, array in self.boxes[e.base.name]:
+            if array and tuple(want[: len(path)]) == path and len(want) > len(path):
+                out.append(ir.Index(row, ir.lit(first + int(want[len(path)]), ir.INT), ir.DOUBLE))
+            elif path[: len(want)] == tuple(want):
+                column = ir.Index(row, ir.lit(first, ir.INT), ir.DOUBLE)
+                out.append(ir.Unary("&", column, ir.DOUBLE.derived(1)) if array else column)
+        return out
 
     def is_array_leaf(self, e: ir.Expr) -> bool:
         """A leaf standing for a whole array field (an array, or a pointer to its first
         element): passed on as it is, never by address."""
+        if isinstance(e, ir.Unary) and e.op == "&" and isinstance(e.operand, ir.Index):
+            row = e.operand.base
+            return isinstance(row, ir.Index) and isinstance(row.base, ir.Var) and row.base.name in self.boxes
         return isinstance(e, ir.Var) and any(
             e.name == name and self.types[d][parts].dims
             for d in self.leaf
@@ -316,6 +400,10 @@ class _Split:
             if inner is None:
                 return None
             return [x if self.is_array_leaf(x) else ir.Unary("&", x, x.type.derived(1)) for x in inner]
+        if self.boxes:
+            inside = self.box_parts(e)
+            if inside is not None:
+                return inside
         hit = _path(e)
         if hit is None or hit[0].name not in self.records:
             return None
@@ -343,16 +431,27 @@ class _Split:
         return out
 
     def expr(self, e: ir.Expr) -> ir.Expr:
+        if isinstance(e, ir.Index) and self.boxes and _float_array(e.base.type):
+            inner = self.box_parts(e.base)  # ``_d_js[k].c[i]`` at a run-time i: column first + i
+            if inner is not None and len(inner) == 1 and self.is_array_leaf(inner[0]):
+                column = inner[0].operand
+                at = ir.Binary("+", column.index, self.expr(e.index), ir.INT)
+                return ir.Index(column.base, at, e.type)
         if isinstance(e, (ir.Member, ir.Index, ir.Unary, ir.Var)) and (
             e.type.is_float or e.type.is_container or _float_array(e.type)
         ):
             parts = self.parts_of(e)
             if parts is not None and len(parts) == 1:
                 return parts[0]
+        if isinstance(e, ir.Call) and self.boxes and self.pushes_row(e):
+            row = [x for a in e.args[1:] for x in self.row_items(a)]
+            return replace(e, args=(e.args[0], ir.InitList(tuple(row), ir.DOUBLE)))
         if isinstance(e, ir.Call):
             args: list[ir.Expr] = []
             for a in e.args:
                 parts = self.parts_of(a) if _record_valued(a) else None
+                if parts is None and isinstance(a, ir.InitList) and a.type.is_record and self.shadow_of(a):
+                    parts = self.braced(a, a.type.value())  # a braced shadow {_d_x, _d_y}: its fields
                 args += parts if parts is not None else [self.expr(a)]
             return replace(e, args=tuple(args))
         changes = {}
@@ -365,6 +464,40 @@ class _Split:
             elif isinstance(v, tuple) and v and all(isinstance(x, ir.Expr) for x in v):
                 changes[f] = tuple(self.expr(x) for x in v)
         return replace(e, **changes) if changes else e
+
+    def pushes_row(self, e: ir.Call) -> bool:
+        """``box.push_back(record shadow)`` (or emplace_back)."""
+        return (
+            e.spelling in ("push_back", "emplace_back")
+            and len(e.args) == 2
+            and isinstance(e.args[0], ir.Var)
+            and e.args[0].name in self.boxes
+        )
+
+    def row_items(self, a: ir.Expr) -> list[ir.Expr]:
+        """The columns of the row a record shadow pushed onto a box fills, array fields
+        element by element (a zero shadow: zeros)."""
+        parts = self.parts_of(a) if _record_valued(a) else None
+        if parts is None:
+            if is_zero_shadow(a):
+                return [ir.lit(0)] * box_width(a.type.value())
+            raise UnsupportedError("this record shadow pushed onto a container in vector mode", a.loc)
+        out: list[ir.Expr] = []
+        for x in parts:
+            if self.is_array_leaf(x):
+                n = self.array_length(x)
+                out += [ir.Index(x, ir.lit(k, ir.INT), ir.DOUBLE) for k in range(n)]
+            else:
+                out.append(x)
+        return out
+
+    def array_length(self, leaf: ir.Expr) -> int:
+        """The elements of the array field that the leaf ``leaf`` stands for."""
+        for d in self.leaf:
+            for parts, name in self.leaf[d].items():
+                if isinstance(leaf, ir.Var) and leaf.name == name:
+                    return self.types[d][parts].dims[0]
+        raise UnsupportedError("an array field of a container element pushed onto a container in vector mode")
 
     def block(self, b: ir.Block) -> ir.Block:
         out: list[ir.Stmt] = []

@@ -143,7 +143,7 @@ def vector_derivative(
 
     body = vector_params.with_exits(pre + body, exits)
     out = ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), fn.loc, comment)
-    out = vectorize(out, t.tangent_names() | extra, n)
+    out = vectorize(out, t.tangent_names() | extra, n, boxes=True)
     out = vector_params.collapse(out, split, n)
     out = ir.Function(out.name, out.ret, out.params, ir.rebuild(out.body, store), out.loc, out.comment)
     return out, buffers, n
