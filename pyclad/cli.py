@@ -28,7 +28,7 @@ MODES = ("forward", "reverse", "jacobian", "hessian", "vector")
 # mode -> the Source method that serves it; a mode whose method is missing is not supported yet.
 _METHODS = {
     "reverse": "gradient",
-    "jacobian": "jacobian",
+    "jacobian": "jacobian_function",
     "hessian": "hessian_function",
     "vector": "vector_function",
 }
