@@ -79,9 +79,10 @@ def _define(name: str, ret: str, params: list[tuple[str, str]], body: list[str],
     return "\n".join(lines) + "\n"
 
 
-def _simple(name: str, impl: ir.Function) -> Plan:
+def _simple(req: Request, name: str, impl: ir.Function) -> Plan:
     """pyclad's function already has clad's signature: it only takes clad's name."""
-    return Plan(name, [_renamed(impl, name)], "", impl.ret.spell(), _spelled(impl.params))
+    functions = req.source.helpers_of(impl) + [_renamed(impl, name)]
+    return Plan(name, functions, "", impl.ret.spell(), _spelled(impl.params))
 
 
 # ------------------------------------------------------------------------------ forward
@@ -115,7 +116,7 @@ def forward(req: Request, order: int) -> Plan:
     name = f"{_scope(req.fn.name)[1]}_{d}arg{item.index}" + ("" if item.start is None else f"_{item.start}")
     impl = result.function
     if len(impl.params) == len(req.fn.params):
-        return _simple(name, impl)
+        return _simple(req, name, impl)
     body = []
     for extra in result.extras:
         like = req.fn.param(extra.like)
@@ -135,7 +136,7 @@ def forward(req: Request, order: int) -> Plan:
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     ret = impl.ret.spell()
     text = _define(name, ret, own, body, f"clad's signature for {impl.name}: the tangent seeds are local")
-    return Plan(name, result.helpers + [impl], text, ret, [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, ret, [t for t, _ in own])
 
 
 # ------------------------------------------------------------------------------ gradient
@@ -168,13 +169,13 @@ def gradient(req: Request) -> Plan:
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     own += [(adjoint_type(p.type), f"_d_{n}") for n, p in adjoints]
     if [t.replace(" ", "") for t, _ in own] == [t.replace(" ", "") for t in _spelled(impl.params)]:
-        return _simple(name, impl)
+        return _simple(req, name, impl)
     outs = {o.param: f"_d_{o.param}" for o in result.extras}
     args = [p.name for p in req.fn.params] + [outs[o.param] for o in result.extras]
     call = f"{impl.name.split('::')[-1]}({', '.join(args)});"
     unused = [f"(void)_d_{n};" for n, _ in adjoints if n not in outs]
     text = _define(name, "void", own, unused + [call], f"clad's signature for {impl.name}")
-    return Plan(name, result.helpers + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
 
 
 # ------------------------------------------------------------------------------ hessian
@@ -196,7 +197,7 @@ def hessian(req: Request, diagonal: bool) -> Plan:
         and not sizes
         and [t.replace(" ", "") for t, _ in own] == [t.replace(" ", "") for t in _spelled(impl.params)]
     ):
-        return _simple(name, impl)
+        return _simple(req, name, impl)
     args = [p.name for p in req.fn.params]
     callee = impl.name.split("::")[-1]
     if diagonal:
@@ -209,7 +210,7 @@ def hessian(req: Request, diagonal: bool) -> Plan:
     else:
         body = [f"{callee}({', '.join(args + [out] + sizes)});"]
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}")
-    return Plan(name, result.helpers + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
 
 
 def _array_length(req: Request, param: str) -> str:
@@ -268,7 +269,7 @@ def jacobian(req: Request) -> Plan:
     body.append("(void)_row;")
     name = f"{_scope(req.fn.name)[1]}_jac{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}: rows = outputs")
-    return Plan(name, result.helpers + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
 
 
 # ------------------------------------------------------------------------------ vector mode
@@ -300,4 +301,4 @@ def vector(req: Request) -> Plan:
         body.append(f"*_d_{it.param.name} = {value};")
     name = f"{_scope(req.fn.name)[1]}_dvec{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}")
-    return Plan(name, result.helpers + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])

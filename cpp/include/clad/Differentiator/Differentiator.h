@@ -8,8 +8,10 @@
 #ifndef PYCLAD_CLAD_DIFFERENTIATOR_H
 #define PYCLAD_CLAD_DIFFERENTIATOR_H
 
+#include <cstddef>
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 #include <pyclad/runtime.hpp>
 
@@ -35,6 +37,25 @@ namespace clad {
 
 #if !__has_include("BuiltinDerivatives.h")
 using pyclad::ValueAndPushforward;
+#endif
+
+#if !__has_include("Matrix.h")
+// The smallest clad::matrix a translated Jacobian writes (rows x cols, m[i][j]); clad's
+// full matrix type lives in Matrix.h where present.
+template <typename T>
+class matrix {
+ public:
+  matrix(std::size_t rows = 0, std::size_t cols = 0) : m_rows(rows), m_cols(cols), m_data(rows * cols) {}
+  std::size_t rows() const { return m_rows; }
+  std::size_t cols() const { return m_cols; }
+  T* operator[](std::size_t i) { return m_data.data() + i * m_cols; }
+  const T* operator[](std::size_t i) const { return m_data.data() + i * m_cols; }
+  T& operator()(std::size_t i, std::size_t j) { return m_data[i * m_cols + j]; }
+
+ private:
+  std::size_t m_rows, m_cols;
+  std::vector<T> m_data;
+};
 #endif
 
 // Options given as template arguments: clad::differentiate<2>(f) asks for the second
