@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import clang.cindex as ci
 
 from ..errors import Loc
+from ..frontend.callees import is_lambda_class
 from ..frontend.parse import loc_of
 from .errors import TranslateError
 
@@ -47,7 +48,15 @@ def find(tu: ci.TranslationUnit, filename: str) -> list[CladCall]:
     """The clad calls in the main file, in source order."""
     out: list[CladCall] = []
     for c in tu.cursor.walk_preorder():
-        if c.kind != K.CALL_EXPR or not c.location.file or c.location.file.name != filename:
+        if c.kind == K.NAMESPACE and c.spelling == "class_functions" and _in_main(c, filename):
+            parent = c.semantic_parent
+            if parent is not None and parent.spelling == "custom_derivatives":
+                raise TranslateError(
+                    "custom derivatives of methods (clad::custom_derivatives::class_functions) are not "
+                    "honoured by pyclad yet",
+                    loc_of(c.location, tu),
+                )
+        if c.kind != K.CALL_EXPR or not _in_main(c, filename):
             continue
         kind = _entry_point(c)
         if kind is None:
@@ -70,6 +79,10 @@ def find(tu: ci.TranslationUnit, filename: str) -> list[CladCall]:
             CladCall(kind, _options(c), target, selection, c.extent.start.offset, c.extent.end.offset, loc)
         )
     return out
+
+
+def _in_main(c: ci.Cursor, filename: str) -> bool:
+    return c.location.file is not None and c.location.file.name == filename
 
 
 def _entry_point(call: ci.Cursor) -> str | None:
@@ -130,6 +143,12 @@ def _target(arg: ci.Cursor, tu: ci.TranslationUnit) -> Target:
         pointer = record.kind == ci.TypeKind.POINTER
         if pointer:
             record = record.get_pointee()
+        if is_lambda_class(record.get_declaration()):
+            raise TranslateError(
+                f"clad call on the lambda '{text}': differentiating a lambda object is not supported by "
+                "pyclad yet (write it as a function or a functor class)",
+                loc_of(arg.location, tu),
+            )
         call = _call_operator(record.get_declaration())
         if call is not None:
             obj = text if not pointer or address else f"*{text}"

@@ -3,8 +3,8 @@
 //
 // `pyclad translate FILE.cpp` replaces every call of an entry point by a CladFunction built
 // around the derivative it generates, so the entry points below are declared, never defined:
-// they let the untranslated file parse, and a call left untranslated fails to link rather
-// than run something else.
+// they let the untranslated file parse, and a call left untranslated fails to link (the
+// members of what they return are never defined) rather than run something else.
 #ifndef PYCLAD_CLAD_DIFFERENTIATOR_H
 #define PYCLAD_CLAD_DIFFERENTIATOR_H
 
@@ -140,15 +140,25 @@ struct Untranslated {
 }  // namespace detail
 
 template <unsigned... Options, typename F, typename Selection = const char*>
-detail::Untranslated differentiate(F&& f, Selection args = "");
+detail::Untranslated differentiate(F&&, Selection = "") {
+  return {};
+}
 template <unsigned... Options, typename F, typename Selection = const char*>
-detail::Untranslated gradient(F&& f, Selection args = "");
+detail::Untranslated gradient(F&&, Selection = "") {
+  return {};
+}
 template <unsigned... Options, typename F, typename Selection = const char*>
-detail::Untranslated hessian(F&& f, Selection args = "");
+detail::Untranslated hessian(F&&, Selection = "") {
+  return {};
+}
 template <unsigned... Options, typename F, typename Selection = const char*>
-detail::Untranslated jacobian(F&& f, Selection args = "");
+detail::Untranslated jacobian(F&&, Selection = "") {
+  return {};
+}
 template <typename F, typename Selection = const char*>
-detail::Untranslated estimate_error(F&& f, Selection args = "");
+detail::Untranslated estimate_error(F&&, Selection = "") {
+  return {};
+}
 
 }  // namespace clad
 
