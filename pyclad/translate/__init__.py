@@ -17,7 +17,7 @@ from ..errors import PycladError
 from ..frontend.callees import signature_key
 from ..frontend.types import qualified_name
 from ..source import Source, render
-from . import calls, options, selection, signatures
+from . import calls, members, options, selection, signatures
 from .errors import TranslateError
 from .rewrite import Edit, apply, string_literal
 
@@ -30,6 +30,11 @@ _RECORDS = (K.STRUCT_DECL, K.CLASS_DECL, K.CLASS_TEMPLATE, K.UNION_DECL)
 def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None) -> str:
     """The translated text of ``text`` (the contents of ``filename``)."""
     source = Source(text, filename, std, include_dirs, defines)
+    # A derivative the user declared (clad lets a file declare f_darg0 and call it) is
+    # defined by the translation: only the user's definitions keep their names.
+    for name in list(source.program.taken):
+        if name not in source.index.definitions:
+            del source.program.taken[name]
     found = calls.find(source.tu, filename)
     blocks: dict[int, list[str]] = {}
     edits: list[Edit] = []
@@ -39,6 +44,7 @@ def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), def
     for call in found:
         plan, req = _plan(source, call)
         planned.append((call, plan, req, _insertion(source, call, text)))
+    friends: dict[int, list[str]] = {}
     # Earlier insertion points first: a helper written there is visible further down.
     for call, plan, req, at in sorted(planned, key=lambda x: (x[3], x[0].start)):
         fkey = (plan.clad_name, plan.pointer_type)
@@ -46,12 +52,40 @@ def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), def
             factory = _unique(f"{plan.clad_name}_function", set(factories.values()))
             factories[fkey] = factory
             blocks.setdefault(at, []).append(_definitions(plan, req, call, factory, emitted))
+            _method_parts(call, plan, text, friends, blocks.setdefault(at, []))
         edits.append(Edit(call.start, call.end, _expression(plan, req, call, factories[fkey])))
     edits += [Edit(at, at, "".join(texts), block=True) for at, texts in blocks.items()]
+    edits += [Edit(at, at, "\n".join(decls) + "\n") for at, decls in friends.items()]
     return apply(text, edits, filename)
 
 
+def _method_parts(call: calls.CladCall, plan, text: str, friends: dict[int, list[str]], block: list[str]):
+    """For a method's derivative: friend declarations in its class, and the definitions of
+    member derivatives the class declares."""
+    cls = members.owner(call.target.decl)
+    if cls is None or not cls.location.file or cls.location.file.name != call.loc.file:
+        return
+    at = members.class_end(cls, text.encode())
+    if at is not None:
+        have = friends.setdefault(at, [])
+        have += [d for d in members.friends(plan) if d not in have]
+    prefix = cls.spelling + "_"
+    if plan.clad_name.startswith(prefix):
+        block.append(members.member_definitions(cls, plan.clad_name[len(prefix) :], plan))
+
+
 def _plan(source: Source, call: calls.CladCall):
+    try:
+        return _plan_of(source, call)
+    except PycladError:
+        raise
+    except Exception as exc:  # a gap in pyclad's frontend: located here, never a traceback
+        raise TranslateError(
+            f"internal error translating clad::{call.kind}: {type(exc).__name__}: {exc}", call.loc
+        ) from exc
+
+
+def _plan_of(source: Source, call: calls.CladCall):
     opts = options.parse(call.options, call.kind, call.loc)
     key = _key(source, call.target)
     try:
