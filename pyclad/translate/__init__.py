@@ -30,6 +30,7 @@ _RECORDS = (K.STRUCT_DECL, K.CLASS_DECL, K.CLASS_TEMPLATE, K.UNION_DECL)
 def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None) -> str:
     """The translated text of ``text`` (the contents of ``filename``)."""
     source = Source(text, filename, std, include_dirs, defines)
+    source.index.friends = True  # each derivative of a method is declared a friend of its class
     # A derivative the user declared (clad lets a file declare f_darg0 and call it) is
     # defined by the translation: only the user's definitions keep their names.
     for name in list(source.program.taken):
@@ -45,6 +46,7 @@ def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), def
         plan, req = _plan(source, call)
         planned.append((call, plan, req, _insertion(source, call, text)))
     friends: dict[int, list[str]] = {}
+    owners = members.classes(source.tu, filename)
     # Earlier insertion points first: a helper written there is visible further down.
     for call, plan, req, at in sorted(planned, key=lambda x: (x[3], x[0].start)):
         fkey = (plan.clad_name, plan.pointer_type)
@@ -52,26 +54,28 @@ def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), def
             factory = _unique(f"{plan.clad_name}_function", set(factories.values()))
             factories[fkey] = factory
             blocks.setdefault(at, []).append(_definitions(plan, req, call, factory, emitted))
-            _method_parts(call, plan, text, friends, blocks.setdefault(at, []))
+            _method_parts(call, plan, text, owners, friends, blocks.setdefault(at, []))
         edits.append(Edit(call.start, call.end, _expression(plan, req, call, factories[fkey])))
     edits += [Edit(at, at, "".join(texts), block=True) for at, texts in blocks.items()]
     edits += [Edit(at, at, "\n".join(decls) + "\n") for at, decls in friends.items()]
     return apply(text, edits, filename)
 
 
-def _method_parts(call: calls.CladCall, plan, text: str, friends: dict[int, list[str]], block: list[str]):
-    """For a method's derivative: friend declarations in its class, and the definitions of
-    member derivatives the class declares."""
+def _method_parts(
+    call: calls.CladCall, plan, text: str, owners, friends: dict[int, list[str]], block: list[str]
+):
+    """For derivatives of methods: friend declarations in their classes, and the definitions
+    of member derivatives the class declares."""
+    for name, decls in members.friends(plan).items():
+        cls = owners.get(name)
+        at = None if cls is None else members.class_end(cls, text.encode())
+        if at is not None:
+            have = friends.setdefault(at, [])
+            have += [d for d in decls if d not in have]
     cls = members.owner(call.target.decl)
-    if cls is None or not cls.location.file or cls.location.file.name != call.loc.file:
-        return
-    at = members.class_end(cls, text.encode())
-    if at is not None:
-        have = friends.setdefault(at, [])
-        have += [d for d in members.friends(plan) if d not in have]
-    prefix = cls.spelling + "_"
-    if plan.clad_name.startswith(prefix):
-        block.append(members.member_definitions(cls, plan.clad_name[len(prefix) :], plan))
+    if cls is not None and plan.clad_name.split("::")[-1].startswith(cls.spelling + "_"):
+        member = plan.clad_name.split("::")[-1][len(cls.spelling) + 1 :]
+        block.append(members.member_definitions(cls, member, plan))
 
 
 def _plan(source: Source, call: calls.CladCall):

@@ -28,15 +28,33 @@ def owner(decl: ci.Cursor) -> ci.Cursor | None:
     return None
 
 
-def friends(plan: Plan) -> list[str]:
-    """Friend declarations of the plan's functions that take the object (``_this``) first."""
-    out = []
+def friends(plan: Plan) -> dict[str, list[str]]:
+    """Friend declarations of the plan's functions that take an object (``_this``) first,
+    by the object's class (its qualified name)."""
+    out: dict[str, list[str]] = {}
     for fn in plan.functions:
         if fn.params and fn.params[0].name == "_this":
-            out.append("friend " + emit.declaration(_short(fn)).strip())
+            out.setdefault(_class_name(fn.params[0].type), []).append(
+                "friend " + emit.declaration(_short(fn)).strip()
+            )
     first = plan.functions[-1].params[:1] if plan.functions else ()
     if plan.wrapper and first and first[0].name == "_this":
-        out.append(f"friend {plan.ret} {plan.clad_name}({', '.join(plan.param_types)});")
+        decl = f"friend {plan.ret} {plan.clad_name.split('::')[-1]}({', '.join(plan.param_types)});"
+        out.setdefault(_class_name(first[0].type), []).append(decl)
+    return out
+
+
+def _class_name(t: ir.Type) -> str:
+    return t.base.lstrip(":")
+
+
+def classes(tu: ci.TranslationUnit, filename: str) -> dict[str, ci.Cursor]:
+    """The classes the main file defines, by qualified name."""
+    out = {}
+    for c in tu.cursor.walk_preorder():
+        in_main = c.location.file is not None and c.location.file.name == filename
+        if c.kind in (K.STRUCT_DECL, K.CLASS_DECL) and c.is_definition() and in_main:
+            out["::".join(qualified_name(c) + (c.spelling,))] = c
     return out
 
 
