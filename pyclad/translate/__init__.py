@@ -17,7 +17,7 @@ from ..errors import PycladError
 from ..frontend.callees import signature_key
 from ..frontend.types import qualified_name
 from ..source import Source, render
-from . import calls, members, options, selection, signatures
+from . import calls, macros, members, options, selection, signatures
 from .errors import TranslateError
 from .rewrite import Edit, apply, string_literal
 
@@ -37,28 +37,102 @@ def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), def
         if name not in source.index.definitions:
             del source.program.taken[name]
     found = calls.find(source.tu, filename)
-    blocks: dict[int, list[str]] = {}
-    edits: list[Edit] = []
-    emitted: set[str] = set()
-    factories: dict[tuple[str, str], str] = {}
-    planned = []
-    for call in found:
-        plan, req = _plan(source, call)
-        planned.append((call, plan, req, _insertion(source, call, text)))
-    friends: dict[int, list[str]] = {}
-    owners = members.classes(source.tu, filename)
+    planned = [(call, *_plan(source, call), _insertion(source, call, text)) for call in found]
+    state = _State(text, members.classes(source.tu, filename), _macro_sites(found, text.encode()))
     # Earlier insertion points first: a helper written there is visible further down.
     for call, plan, req, at in sorted(planned, key=lambda x: (x[3], x[0].start)):
+        state.add(call, plan, req, at)
+    return apply(text, state.edits(), filename)
+
+
+class _State:
+    """What the translation of one file collects: the blocks of definitions by insertion
+    point, the friend declarations by class, the replacements of the calls."""
+
+    def __init__(self, text: str, owners, sites):
+        self.text, self.owners, self.sites = text, owners, sites
+        self.blocks: dict[int, list[str]] = {}
+        self.calls: list[Edit] = []
+        self.emitted: set[str] = set()
+        self.factories: dict[tuple[str, str], str] = {}
+        self.friends: dict[int, list[str]] = {}
+        self.site_kinds: dict[int, bool] = {}  # macro site number -> its function is a functor
+
+    def add(self, call: calls.CladCall, plan, req, at: int) -> None:
         fkey = (plan.clad_name, plan.pointer_type)
-        if fkey not in factories:
-            factory = _unique(f"{plan.clad_name}_function", set(factories.values()))
-            factories[fkey] = factory
-            blocks.setdefault(at, []).append(_definitions(plan, req, call, factory, emitted))
-            _method_parts(call, plan, text, owners, friends, blocks.setdefault(at, []))
-        edits.append(Edit(call.start, call.end, _expression(plan, req, call, factories[fkey])))
-    edits += [Edit(at, at, "".join(texts), block=True) for at, texts in blocks.items()]
-    edits += [Edit(at, at, "\n".join(decls) + "\n") for at, decls in friends.items()]
-    return apply(text, edits, filename)
+        block = self.blocks.setdefault(at, [])
+        if fkey not in self.factories:
+            factory = _unique(f"{plan.clad_name}_function", set(self.factories.values()))
+            self.factories[fkey] = factory
+            block.append(_definitions(plan, req, call, factory, self.emitted))
+            _method_parts(call, plan, self.text, self.owners, self.friends, block)
+        factory = signatures.scope(req.fn.name)[0] + self.factories[fkey]
+        site = self.sites.get(id(call))
+        if site is None:
+            self.calls.append(Edit(call.start, call.end, _expression(call, factory)))
+            return
+        functor = bool(call.target.functor)
+        if self.site_kinds.setdefault(site.number, functor) != functor:
+            raise TranslateError(
+                "a clad call in a macro is given a function in one expansion and a functor object in "
+                "another: pyclad translates one kind per call site",
+                call.loc,
+            )
+        owner = members.owner(call.target.decl)
+        spec = macros.specialisation(
+            site, call.selection, _constant(req, call), factory, _qualified(owner) if functor else ""
+        )
+        if spec not in block:
+            block.append(spec)
+
+    def edits(self) -> list[Edit]:
+        out = list(self.calls)
+        out += [Edit(at, at, "".join(texts), block=True) for at, texts in self.blocks.items()]
+        out += [Edit(at, at, "\n".join(decls) + "\n") for at, decls in self.friends.items()]
+        raw = self.text.encode()
+        for site in {s.start: s for s in self.sites.values()}.values():
+            kept = "\\\n" * raw[site.start : site.end].count(b"\\\n")  # the macro keeps its lines
+            out.append(
+                Edit(site.start, site.end, macros.expression(site, self.site_kinds[site.number]) + kept)
+            )
+        return out
+
+
+def _macro_sites(found: list[calls.CladCall], raw: bytes) -> dict[int, macros.Site]:
+    """The macro body site of each call written by a macro (by the call's id)."""
+    numbering: dict[int, macros.Site] = {}
+    by_invocation: dict[int, list[calls.CladCall]] = {}
+    for call in found:
+        if macros.expanded(raw, call.start):
+            by_invocation.setdefault(call.start, []).append(call)
+    out = {}
+    for start, group in by_invocation.items():
+        sites = macros.sites(raw, start, group[0].loc, numbering)
+        if len(sites) != len(group):
+            raise TranslateError(
+                f"the macro invoked here expands to {len(group)} clad call(s) but its body spells "
+                f"{len(sites)}: pyclad translates clad calls written directly in the file's own macros",
+                group[0].loc,
+            )
+        out.update({id(call): site for call, site in zip(group, sites)})
+    return out
+
+
+def _constant(req, call: calls.CladCall) -> str:
+    """The function argument as a constant expression: ``&::f``, ``&::S::m``, a cast picking
+    one overload."""
+    decl = call.target.decl
+    name = "::" + "::".join(qualified_name(decl) + (decl.spelling,))
+    if "<" in req.key:
+        return "&::" + req.key
+    if "(" in req.key and not call.target.method:
+        args = ", ".join(a.type.spelling for a in decl.get_arguments())
+        return f"static_cast<{decl.result_type.spelling} (*)({args})>(&{name})"
+    return "&" + name
+
+
+def _qualified(cls) -> str:
+    return "::" + "::".join(qualified_name(cls) + (cls.spelling,))
 
 
 def _method_parts(
@@ -171,7 +245,7 @@ def _definitions(plan, req, call, factory: str, emitted: set[str]) -> str:
     code = render(fresh) if fresh else ""
     own = render([plan.functions[-1]])
     shown = (own + "\n" + plan.wrapper) if plan.wrapper else own
-    scope = signatures._scope(req.fn.name)[0]
+    scope = signatures.scope(req.fn.name)[0]
     cf = _cladfunction_type(plan, call)
     if call.target.functor:
         functor = req.fn.params[0].type.base
@@ -206,8 +280,5 @@ def _functor_type(plan) -> str:
     return first.rstrip("& ").strip()
 
 
-def _expression(plan, req, call, factory: str) -> str:
-    scope = signatures._scope(req.fn.name)[0]
-    if call.target.functor:
-        return f"{scope}{factory}{call.target.functor}"
-    return f"{scope}{factory}()"
+def _expression(call: calls.CladCall, factory: str) -> str:
+    return f"{factory}{call.target.functor}" if call.target.functor else f"{factory}()"

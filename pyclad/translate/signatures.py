@@ -59,14 +59,14 @@ class Request:
     loc: Loc
 
 
-def _scope(name: str) -> tuple[str, str]:
+def scope(name: str) -> tuple[str, str]:
     """``ns::f`` -> ("ns::", "f")."""
     head, sep, tail = name.rpartition("::")
     return (head + sep, tail)
 
 
 def _renamed(fn: ir.Function, name: str) -> ir.Function:
-    return replace(fn, name=_scope(fn.name)[0] + name)
+    return replace(fn, name=scope(fn.name)[0] + name)
 
 
 def _spelled(params) -> list[str]:
@@ -113,7 +113,7 @@ def forward(req: Request, order: int) -> Plan:
         )
     result = req.source.forward(req.key, item.spec, order)
     d = "d" if order == 1 else f"d{order}"
-    name = f"{_scope(req.fn.name)[1]}_{d}arg{item.index}" + ("" if item.start is None else f"_{item.start}")
+    name = f"{scope(req.fn.name)[1]}_{d}arg{item.index}" + ("" if item.start is None else f"_{item.start}")
     impl = result.function
     if len(impl.params) == len(req.fn.params):
         return _simple(req, name, impl)
@@ -164,7 +164,7 @@ def gradient(req: Request) -> Plan:
         )
     result = req.source.gradient(req.key, wrt)
     impl = result.function
-    name = f"{_scope(req.fn.name)[1]}_grad{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_grad{suffix(req.items, params)}"
     adjoints = ([("_this", this)] if this is not None else []) + [(it.param.name, it.param) for it in items]
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     own += [(adjoint_type(p.type), f"_d_{n}") for n, p in adjoints]
@@ -190,7 +190,7 @@ def hessian(req: Request, diagonal: bool) -> Plan:
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     out = "diagonalHessianVector" if diagonal else "hessianMatrix"
     own.append((f"{scalar} *", out))
-    name = f"{_scope(req.fn.name)[1]}_hessian" + ("_diag" if diagonal else "")
+    name = f"{scope(req.fn.name)[1]}_hessian" + ("_diag" if diagonal else "")
     sizes = [_array_length(req, p.name[len("_n_") :]) for p in impl.params[len(req.fn.params) + 1 :]]
     if (
         not diagonal
@@ -267,7 +267,7 @@ def jacobian(req: Request) -> Plan:
             f"        (*_d_vector_{o})[_i][_j] = _jac[_row * _cols + _j];",
         ]
     body.append("(void)_row;")
-    name = f"{_scope(req.fn.name)[1]}_jac{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_jac{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}: rows = outputs")
     return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
 
@@ -299,6 +299,6 @@ def vector(req: Request) -> Plan:
     for it in items:
         value = f"_d_result[{offsets[it.param.name]}]" if it.param.name in offsets else "0"
         body.append(f"*_d_{it.param.name} = {value};")
-    name = f"{_scope(req.fn.name)[1]}_dvec{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_dvec{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}")
     return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
