@@ -282,3 +282,47 @@ def test_the_translation_keeps_the_line_numbers_of_the_users_file(tmp_path):
     got = build(tmp_path, text, "lines.cpp")
     want = text.splitlines().index('  printf("line %d\\n", __LINE__);') + 1
     assert got["line"] == [float(want)]
+
+
+MACROS = r"""
+#include "clad/Differentiator/Differentiator.h"
+#include <cstdio>
+
+double f(double x, double y) { return x * x * y; }
+double g(double x, double y) { return x * y * y; }
+struct Scale {
+  double s;
+  double operator()(double x, double y) const { return s * x * y; }
+};
+
+#define GRAD_X(NAME, F, ...)                          \
+  {                                                   \
+    auto d = clad::gradient(F, __VA_ARGS__);          \
+    double dx = 0;                                    \
+    d.execute(2.0, 3.0, &dx);                         \
+    printf("%s %.10f\n", NAME, dx);                   \
+  }
+#define DERIV(NAME, F, SEL) printf("%s %.10f\n", NAME, clad::differentiate(F, SEL).execute(2.0, 3.0));
+#define DERIV_OBJ(NAME, OBJ) printf("%s %.10f\n", NAME, clad::differentiate(OBJ, "x").execute(2.0, 3.0));
+
+int main() {
+  GRAD_X("grad_f", f, "x");
+  GRAD_X("grad_g", g, "x");
+  DERIV("d_f_y", f, "y")
+  DERIV("d_g_index", &g, 1)
+  Scale sc{1.5};
+  DERIV_OBJ("d_functor", sc)
+  printf("line %d\n", __LINE__);
+  return 0;
+}
+"""
+
+
+def test_clad_calls_in_the_files_macros_pick_each_expansions_derivative(tmp_path):
+    got = build(tmp_path, MACROS, "macros.cpp")
+    assert close(got["grad_f"], [2 * 2.0 * 3.0])
+    assert close(got["grad_g"], [3.0**2])
+    assert close(got["d_f_y"], [2.0**2])
+    assert close(got["d_g_index"], [2 * 2.0 * 3.0])
+    assert close(got["d_functor"], [1.5 * 3.0])
+    assert got["line"] == [float(MACROS.splitlines().index('  printf("line %d\\n", __LINE__);') + 1)]
