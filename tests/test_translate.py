@@ -199,6 +199,12 @@ int main() {
   double px = 0, py = 0;
   clad::gradient(p).execute(1.5, 3.0, &dpoly, &px, &py);
   printf("functor_grad %.10f %.10f %.10f\n", dpoly.c, px, py);
+  double qx = 0, qy = 0;  // clad's execute also takes the gradient without the object's adjoint
+  clad::gradient(p).execute(1.5, 3.0, &qx, &qy);
+  printf("functor_grad_padded %.10f %.10f\n", qx, qy);
+  double sx = 0, sv = 0;
+  clad::gradient(&Spring::energy).execute(s, 0.4, 1.2, &sx, &sv);
+  printf("method_grad_padded %.10f %.10f\n", sx, sv);
   p.c = 4.0;  // the CladFunction holds the functor's address, as clad's does
   auto again = clad::differentiate(p, "x");
   printf("functor_state %.10f\n", again(1.5, 3.0));
@@ -220,6 +226,8 @@ def test_methods_functors_and_declared_member_derivatives_give_their_derivatives
     assert close(got["functor_darg0"], [2 * 2.0 * 1.5 * 3.0])
     assert close(got["functor_darg1"], [2.0 * 1.5**2])
     assert close(got["functor_grad"], [1.5**2 * 3.0, 2 * 2.0 * 1.5 * 3.0, 2.0 * 1.5**2])
+    assert close(got["functor_grad_padded"], [2 * 2.0 * 1.5 * 3.0, 2.0 * 1.5**2])
+    assert close(got["method_grad_padded"], [fd(energy, (k, x, v), i) for i in (1, 2)])
     assert close(got["functor_state"], [2 * 4.0 * 1.5 * 3.0])
 
 

@@ -17,7 +17,7 @@ from ..errors import PycladError
 from ..frontend.callees import signature_key
 from ..frontend.types import qualified_name
 from ..source import Source, render
-from . import calls, macros, members, options, selection, signatures
+from . import calls, macros, members, options, padding, selection, signatures
 from .errors import TranslateError
 from .rewrite import Edit, apply, string_literal
 
@@ -246,16 +246,21 @@ def _definitions(plan, req, call, factory: str, emitted: set[str]) -> str:
     own = render([plan.functions[-1]])
     shown = (own + "\n" + plan.wrapper) if plan.wrapper else own
     scope = signatures.scope(req.fn.name)[0]
-    cf = _cladfunction_type(plan, call)
+    target, struct = f"&{plan.clad_name}", ""
+    cf = _cladfunction_type(plan, call, plan.pointer_type)
+    if plan.this_adjoint is not None:
+        name, struct = padding.callable_struct(plan, plan.this_adjoint)
+        target, cf = f"{name}{{}}", _cladfunction_type(plan, call, name)
     if call.target.functor:
         functor = req.fn.params[0].type.base
         head = f"inline {cf} {factory}({functor} &_functor) {{"
-        ret = f"    return {cf}(&{plan.clad_name}, _code, &_functor);"
+        ret = f"    return {cf}({target}, _code, &_functor);"
     else:
         head = f"inline {cf} {factory}() {{"
-        ret = f"    return {cf}(&{plan.clad_name}, _code);"
+        ret = f"    return {cf}({target}, _code);"
     own_text = (
         plan.wrapper
+        + struct
         + "\n".join([head, f"    static const char _code[] = {string_literal(shown)};", ret, "}"])
         + "\n"
     )
@@ -269,10 +274,10 @@ def _definitions(plan, req, call, factory: str, emitted: set[str]) -> str:
     return code + ("\n" if code else "") + own_text
 
 
-def _cladfunction_type(plan, call) -> str:
+def _cladfunction_type(plan, call, function_type: str) -> str:
     if call.target.functor:
-        return f"::clad::CladFunction<{plan.pointer_type}, {_functor_type(plan)}>"
-    return f"::clad::CladFunction<{plan.pointer_type}>"
+        return f"::clad::CladFunction<{function_type}, {_functor_type(plan)}>"
+    return f"::clad::CladFunction<{function_type}>"
 
 
 def _functor_type(plan) -> str:

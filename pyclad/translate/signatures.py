@@ -40,6 +40,7 @@ class Plan:
     wrapper: str = ""  # C++ definition of clad_name, or "" when functions[-1] has clad's signature
     ret: str = "void"
     param_types: list[str] = field(default_factory=list)
+    this_adjoint: int | None = None  # a method's gradient: the position of ``_d_this``
 
     @property
     def pointer_type(self) -> str:
@@ -168,14 +169,15 @@ def gradient(req: Request) -> Plan:
     adjoints = ([("_this", this)] if this is not None else []) + [(it.param.name, it.param) for it in items]
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     own += [(adjoint_type(p.type), f"_d_{n}") for n, p in adjoints]
+    at = len(req.fn.params) if this is not None else None
     if [t.replace(" ", "") for t, _ in own] == [t.replace(" ", "") for t in _spelled(impl.params)]:
-        return _simple(req, name, impl)
+        return replace(_simple(req, name, impl), this_adjoint=at)
     outs = {o.param: f"_d_{o.param}" for o in result.extras}
     args = [p.name for p in req.fn.params] + [outs[o.param] for o in result.extras]
     call = f"{impl.name.split('::')[-1]}({', '.join(args)});"
     unused = [f"(void)_d_{n};" for n, _ in adjoints if n not in outs]
     text = _define(name, "void", own, unused + [call], f"clad's signature for {impl.name}")
-    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own], at)
 
 
 # ------------------------------------------------------------------------------ hessian
