@@ -178,6 +178,7 @@ class Spring {
 
 struct Poly {
   double c;
+  void both(double a, double b, double* out) const { out[0] = c * a * b; out[1] = a + c * b; }
   double operator()(double x, double y) const { return c * x * x * y; }
 };
 
@@ -205,6 +206,13 @@ int main() {
   double sx = 0, sv = 0;
   clad::gradient(&Spring::energy).execute(s, 0.4, 1.2, &sx, &sv);
   printf("method_grad_padded %.10f %.10f\n", sx, sv);
+  double hm[4];  // over the method's parameters only, as clad's, not the object's fields
+  clad::hessian(&Spring::energy).execute(s, 0.4, 1.2, hm);
+  printf("method_hessian %.10f %.10f %.10f %.10f\n", hm[0], hm[1], hm[2], hm[3]);
+  clad::matrix<double> jm(2, 2);
+  double out[2];
+  clad::jacobian(&Poly::both).execute(p, 1.0, 3.0, out, &jm);
+  printf("method_jacobian %.10f %.10f %.10f %.10f\n", jm[0][0], jm[0][1], jm[1][0], jm[1][1]);
   p.c = 4.0;  // the CladFunction holds the functor's address, as clad's does
   auto again = clad::differentiate(p, "x");
   printf("functor_state %.10f\n", again(1.5, 3.0));
@@ -228,6 +236,9 @@ def test_methods_functors_and_declared_member_derivatives_give_their_derivatives
     assert close(got["functor_grad"], [1.5**2 * 3.0, 2 * 2.0 * 1.5 * 3.0, 2.0 * 1.5**2])
     assert close(got["functor_grad_padded"], [2 * 2.0 * 1.5 * 3.0, 2.0 * 1.5**2])
     assert close(got["method_grad_padded"], [fd(energy, (k, x, v), i) for i in (1, 2)])
+    hess = [fd2(lambda x, v: energy(k, x, v), (x, v), i, j) for i in range(2) for j in range(2)]
+    assert close(got["method_hessian"], hess, 1e-5)
+    assert close(got["method_jacobian"], [2.0 * 3.0, 2.0 * 1.0, 1.0, 2.0])
     assert close(got["functor_state"], [2 * 4.0 * 1.5 * 3.0])
 
 

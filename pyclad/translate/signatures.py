@@ -185,6 +185,8 @@ def hessian(req: Request, diagonal: bool) -> Plan:
     if not req.fn.ret.is_float:
         raise TranslateError(f"clad::hessian of '{req.key}': the function returns no floating value", req.loc)
     spec = None if req.items is None else ", ".join(i.spec for i in req.items)
+    if spec is None and req.method:  # clad's Hessian of a method: its parameters, not the object's fields
+        spec = ", ".join(p.name for p in user_params(req.fn, True) if p.type.is_float and not p.type.ptr)
     result = req.source.hessian_function(req.key, spec)
     impl = result.function
     n = result.extras[0]
@@ -233,6 +235,8 @@ def _array_length(req: Request, param: str) -> str:
 def jacobian(req: Request) -> Plan:
     params = user_params(req.fn, req.method)
     wrt = None if req.items is None else [i.param.name for i in req.items]
+    if wrt is None and req.method:  # clad's Jacobian of a method: its parameters, not the object's fields
+        wrt = [n for n in req.source.jacobian_layout(req.key, None)[1].inputs if n != "_this"]
     for it in req.items or []:
         if it.start is not None:
             raise TranslateError(
