@@ -59,7 +59,7 @@ class _State:
         self.site_kinds: dict[int, bool] = {}  # macro site number -> its function is a functor
 
     def add(self, call: calls.CladCall, plan, req, at: int) -> None:
-        fkey = (plan.clad_name, plan.pointer_type)
+        fkey = (signatures.scope(req.fn.name)[0] + plan.clad_name, plan.pointer_type)
         block = self.blocks.setdefault(at, [])
         if fkey not in self.factories:
             factory = _unique(f"{plan.clad_name}_function", set(self.factories.values()))
