@@ -70,6 +70,7 @@ void outputs(double x, double y, double* out) {
   out[2] = std::sin(x);
 }
 namespace geo { double cubic(double x) { return x * x * x - 2 * x; } }
+namespace other { double cubic(double x) { return 2 * x * x * x; } }  // the same names, apart
 template <typename T> T quartic(T x) { return x * x * x * x; }
 
 int main() {
@@ -80,6 +81,7 @@ int main() {
   double p[3] = {0.5, -1.5, 0.25};
   printf("element %.10f\n", clad::differentiate(prod3, "p[2]").execute(p));
   printf("namespace %.10f\n", clad::differentiate(geo::cubic).execute(2.0));
+  printf("namespace2 %.10f\n", clad::differentiate(other::cubic).execute(2.0));
   printf("template %.10f\n", clad::differentiate(quartic<double>, "x").execute(1.5));
 
   double dx = 0, dy = 0;
@@ -136,6 +138,7 @@ def test_every_entry_point_and_option_prints_the_derivative_finite_differences_g
     assert close(got["d3arg1"], [-x * x * math.cos(y)])  # d3/dy3 of x^2 sin y + x y^2, by hand
     assert close(got["element"], [0.5 * -1.5 * math.exp(0.25)])
     assert close(got["namespace"], [3 * 2.0**2 - 2])
+    assert close(got["namespace2"], [6 * 2.0**2])
     assert close(got["template"], [4 * 1.5**3])
     assert close(got["grad"], [fd(_f, at, 0), fd(_f, at, 1)])
     assert close(got["grad_1"], [fd(_f, at, 1)])
