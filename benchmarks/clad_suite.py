@@ -102,6 +102,11 @@ def first_line(text: str, wanted: str = "error") -> str:
     return lines[0] if lines else "(no message)"
 
 
+def _short(message: str, workdir: Path) -> str:
+    """A message without the scratch folder and pyclad's include folder in its paths."""
+    return message.replace(f"{workdir}/", "").replace(f"{PYCLAD_INCLUDE}/", "")
+
+
 def _call(cmd: list[str], category: str, cwd: Path, timeout: int) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run(
@@ -204,7 +209,7 @@ class Suite:
                 else:
                     self.run(step, text, workdir)
         except StepFailed as failed:
-            outcome = Outcome(rel, "fail", failed.category, failed.message.replace(f"{workdir}/", ""))
+            outcome = Outcome(rel, "fail", failed.category, _short(failed.message, workdir))
         if any(f == "*" or f in self.features for f in plan.xfail):
             outcome.status = "xfail" if outcome.status == "fail" else "xpass"
         return outcome
