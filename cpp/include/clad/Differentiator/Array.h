@@ -101,15 +101,13 @@ public:
     array(const array_ref<U>& ref) : array(ref.ptr(), ref.size()) {}  // NOLINT: converts like clad's
     ~array() { delete[] m_arr; }
 
-    // Takes other's size and values (reallocating only to grow).
+    // Takes other's size and values.
     array& operator=(const array& other) {
-        if (this == &other) return *this;
-        if (m_size < other.m_size) {
-            delete[] m_arr;
-            m_arr = new T[other.m_size]();
+        if (this != &other) {
+            array copy(other);
+            std::swap(m_arr, copy.m_arr);
+            std::swap(m_size, copy.m_size);
         }
-        m_size = other.m_size;
-        for (std::size_t i = 0; i < m_size; ++i) m_arr[i] = other.m_arr[i];
         return *this;
     }
     array& operator=(array&& other) noexcept {

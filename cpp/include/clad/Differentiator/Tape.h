@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <iterator>
 #include <mutex>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -119,7 +120,8 @@ struct tape_guard<true> {
 }  // namespace detail
 
 // Appends a value (built from args) and returns the stored copy.
-template <typename T, std::size_t S, std::size_t L, bool M, bool D, bool G, typename... Args>
+template <typename T, std::size_t S, std::size_t L, bool M, bool D, bool G, typename... Args,
+          std::enable_if_t<!std::is_array<T>::value, int> = 0>
 T& push(tape_impl<T, S, L, M, D, G>& to, Args&&... args) {
     detail::tape_guard<M> guard(to);
     to.emplace_back(std::forward<Args>(args)...);
