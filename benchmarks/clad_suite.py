@@ -139,8 +139,9 @@ class Suite:
         """The line's -I folders but clad's own include/ (pyclad's headers stand in for it)."""
         return [d for d in comp.includes if Path(d).resolve() != self.clad_include.resolve()]
 
-    def translate(self, source: Path, comp: clad_runlines.Compile, workdir: Path) -> Path:
-        out = workdir / f"{source.stem}.translated{source.suffix}"
+    def translate(self, source: Path, comp: clad_runlines.Compile, workdir: Path, build: int) -> Path:
+        """The translated copy of ``source`` (in ``workdir``, numbered by the file's build)."""
+        out = workdir / f"{source.stem}.translated{build if build > 1 else ''}{source.suffix}"
         cmd = [*self.translator, str(source), "-o", str(out), "--std", comp.std]
         for d in self.includes(comp):
             cmd += ["-I", d]
@@ -151,13 +152,17 @@ class Suite:
             raise StepFailed("translate error", first_line(done.stderr + done.stdout))
         return out
 
-    def build(self, comp: clad_runlines.Compile, workdir: Path) -> None:
+    def build(self, comp: clad_runlines.Compile, test: Path, workdir: Path, build: int) -> None:
+        """Translate the test file (and any other source of the line that calls clad), then compile."""
         sources = []
         for src in map(Path, comp.sources):
-            uses_clad = src.is_file() and "clad::" in src.read_text(errors="replace")
-            sources.append(str(self.translate(src, comp, workdir) if uses_clad else src))
+            translated = src == test or (src.is_file() and "clad::" in src.read_text(errors="replace"))
+            sources.append(str(self.translate(src, comp, workdir, build) if translated else src))
         Path(comp.output).parent.mkdir(parents=True, exist_ok=True)
         cmd = [self.cxx, f"-std={comp.std}", f"-I{PYCLAD_INCLUDE}"]
+        # The translated file is not beside its source: the source's folder is searched for
+        # the includes it names relative to itself (#include "../TestUtils.h").
+        cmd += [f"-I{d}" for d in dict.fromkeys(str(Path(s).parent) for s in comp.sources)]
         cmd += [f"-I{d}" for d in self.includes(comp)] + [f"-D{d}" for d in comp.defines]
         cmd += [] if comp.num_diff else ["-DCLAD_NO_NUM_DIFF"]
         cmd += [*comp.flags, *sources, "-o", comp.output, "-lm"]
@@ -198,18 +203,21 @@ class Suite:
             return Outcome(rel, "fail", "RUN line not reproducible", "no run line checks CHECK-EXEC")
         workdir.mkdir(parents=True, exist_ok=True)
         outcome = Outcome(rel, "pass")
-        built: dict[str, tuple] = {}
+        built: dict[str, tuple] = {}  # program path -> the key of the build that made it
+        builds = 0
         try:
             for step in plan.steps:
                 if isinstance(step, clad_runlines.Compile):
                     if built.get(step.output) != step.key():
-                        built.pop(step.output, None)
-                        self.build(step, workdir)
+                        builds += 1
+                        self.build(step, path, workdir, builds)
                         built[step.output] = step.key()
                 else:
                     self.run(step, text, workdir)
         except StepFailed as failed:
-            outcome = Outcome(rel, "fail", failed.category, _short(failed.message, workdir))
+            outcome = Outcome(
+                rel, "fail", failed.category, _short(failed.message, workdir).replace(f"{self.root}/", "")
+            )
         if any(f == "*" or f in self.features for f in plan.xfail):
             outcome.status = "xfail" if outcome.status == "fail" else "xpass"
         return outcome
