@@ -4,6 +4,8 @@
 #ifndef PYCLAD_CLAD_BUILTIN_DERIVATIVES_BINARY_H
 #define PYCLAD_CLAD_BUILTIN_DERIVATIVES_BINARY_H
 
+#include "clad/Differentiator/BuiltinDerivatives.h"
+
 #include <cmath>
 #include <functional>
 
