@@ -38,16 +38,25 @@ class Compile:
     clad_options: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     num_diff: bool = False
+    syntax_only: bool = False  # -fsyntax-only: clad checks only that the file compiles
 
     def key(self) -> tuple:
         """What decides the built program: the plugin's options do not (they tune clad's
         analyses, not the values a correct derivative prints)."""
-        return (tuple(self.sources), self.std, tuple(self.defines), tuple(self.includes), tuple(self.flags))
+        return (
+            tuple(self.sources),
+            self.std,
+            tuple(self.defines),
+            tuple(self.includes),
+            tuple(self.flags),
+            self.syntax_only,
+        )
 
 
 @dataclass
 class Run:
-    """One line that starts a built program and checks what it prints."""
+    """One line that starts a built program and checks what it prints against ``prefix``; an
+    empty prefix is a program run on its own, whose exit status alone is checked (as lit does)."""
 
     line: int
     program: str
@@ -128,9 +137,10 @@ def _compile(line: int, words: list[str], workdir: Path) -> Compile | str:
             comp.defines.append(w[2:])
         elif w.startswith("-std="):
             comp.std = w[5:]
-        elif w.startswith("-Wno-") or w in ("-fsyntax-only",):
-            if w == "-fsyntax-only":
-                return f"compile line {line}: -fsyntax-only builds no program"
+        elif w == "-fsyntax-only":
+            comp.syntax_only = True
+        elif w.startswith("-Wno-"):
+            pass
         elif _PASSED_ON.match(w):
             comp.flags.append(w)
         elif w.startswith("-"):
@@ -144,16 +154,19 @@ def _compile(line: int, words: list[str], workdir: Path) -> Compile | str:
 
 
 def _run(line: int, stages: list[list[str]], workdir: Path) -> Run | str | None:
-    """A run command (``./X.out | %filecheck_exec %s``), None for a compile-output check only."""
-    program = stages[0][0]
-    if len(stages) != 2 or len(stages[0]) != 1:
-        return f"run line {line}: {' '.join(' '.join(s) for s in stages)}"
+    """A run command (``./X.out | %filecheck_exec %s``, or ``./X.out`` alone), None for a
+    compile-output check only."""
+    program = str(workdir / stages[0][0])
+    if len(stages[0]) != 1 or len(stages) > 2:
+        return f"run line {line}: {' | '.join(' '.join(s) for s in stages)}"
+    if len(stages) == 1:
+        return Run(line, program, "")
     check = stages[1]
     if check[0] == "%filecheck_exec":
-        return Run(line, str(workdir / program), "CHECK-EXEC")
+        return Run(line, program, "CHECK-EXEC")
     prefixes = [w.split("=", 1)[1] for w in check if re.match(r"--?check-prefix=", w)]
     if check[0] == "%filecheck" and prefixes == ["CHECK-EXEC"]:
-        return Run(line, str(workdir / program), "CHECK-EXEC", IMPLICIT_NOT)
+        return Run(line, program, "CHECK-EXEC", IMPLICIT_NOT)
     return None if "CHECK-EXEC" not in prefixes else f"run line {line}: {' '.join(check)}"
 
 

@@ -25,6 +25,8 @@ STUB = textwrap.dedent(
     import sys
     src, out = sys.argv[1], sys.argv[sys.argv.index("-o") + 1]
     text = open(src).read()
+    if "TRANSLATE_CRASH" in text:
+        raise ValueError("substring not found")
     if "TRANSLATE_FAIL" in text:
         sys.stderr.write(src + ":3:1: error: cannot translate this construct\\n")
         sys.exit(1)
@@ -47,6 +49,13 @@ FILES = {
     "Hessian/NoTranslation.C": COMPILE + "// TRANSLATE_FAIL\nint main() {}\n// CHECK-EXEC: never\n",
     "Hessian/ExitStatus.C": COMPILE + '#include <cstdio>\nint main() { std::printf("ok\\n"); return 3; }\n'
     "// CHECK-EXEC: ok\n",
+    "Hessian/TranslatorCrash.C": COMPILE + "// TRANSLATE_CRASH\nint main() {}\n// CHECK-EXEC: never\n",
+    # as in lit: a program run without FileCheck is judged by its exit status, a -fsyntax-only
+    # line by compiling
+    "Gradient/BareRun.C": "// RUN: %cladclang %s -oB.out\n// RUN: ./B.out\n"
+    + '#include <cstdio>\nint main() { std::printf("other\\n"); }\n// CHECK-EXEC: never printed\n',
+    "Gradient/SyntaxOnly.C": "// RUN: %cladclang %s -I%S/../../include -fsyntax-only 2>&1\n"
+    + "int main() { return 0; }\n// CHECK-EXEC: never printed\n",
     "Hessian/NeedsFeature.C": "// REQUIRES: some-missing-feature\n"
     + COMPILE
     + "int main() {}\n// CHECK-EXEC: x\n",
@@ -113,10 +122,10 @@ def failure_line(report: str, path: str) -> str:
 
 
 def test_the_table_counts_each_folder_and_the_total(report):
-    assert "| Gradient | 4 | 1 | 3 | 0 | 25.0% |" in report
-    assert "| Hessian | 3 | 0 | 2 | 1 | 0.0% |" in report
+    assert "| Gradient | 6 | 3 | 3 | 0 | 50.0% |" in report
+    assert "| Hessian | 4 | 0 | 3 | 1 | 0.0% |" in report
     assert "| Misc | 1 | 1 | 0 | 0 | 100.0% |" in report
-    assert "| **all** | 8 | 2 | 5 | 1 | 28.6% |" in report
+    assert "| **all** | 11 | 4 | 6 | 1 | 40.0% |" in report
 
 
 def test_cuda_enzyme_headers_and_files_without_exec_checks_are_not_run(report):
@@ -138,6 +147,12 @@ def test_a_crash_a_compile_error_a_translate_error_and_an_exit_status_are_told_a
         "translate error: Hessian/NoTranslation.C:3:1: error: cannot translate this construct"
     )
     assert "run exit status: run line 2: exit status 3" in failure_line(report, "Hessian/ExitStatus.C")
+    crash = failure_line(report, "Hessian/TranslatorCrash.C")
+    assert crash.endswith("translator crash: crashed: ValueError: substring not found")
+
+
+def test_a_bare_run_line_and_a_syntax_only_line_are_judged_as_lit_judges_them(report):
+    assert "Gradient/BareRun.C" not in report and "Gradient/SyntaxOnly.C" not in report
 
 
 def test_an_unmet_requirement_is_reported_as_unsupported(report):
