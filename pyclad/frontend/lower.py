@@ -54,6 +54,7 @@ class SourceIndex:
     checked: set[str] = field(default_factory=set)  # custom derivatives whose signature was checked
     macros: set[str] = field(default_factory=set)  # macros of the user's files (undefined after a module)
     records: set[str] = field(default_factory=set)  # structs and classes the user's file defines
+    friends: bool = False  # private fields readable: the derivatives are declared friends (pyclad translate)
     # The user's own headers (included with quotes or from include_dirs, not system headers):
     # their functions and records are the user's code, like the main file's.
     user_files: frozenset[str] = frozenset()
@@ -656,7 +657,8 @@ class Lowerer(methods.CalleeCalls):
         ref = c.referenced
         if ref is None or ref.kind != K.FIELD_DECL:
             raise unsupported(f"a use of the member '{c.spelling}' that is not a data member read", c)
-        if ref.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED):
+        hidden = (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED)
+        if ref.access_specifier in hidden and not self.index.friends:
             owner = "::".join(qualified_name(ref))
             raise UnsupportedError(
                 f"the {ref.access_specifier.name.lower()} member '{owner}::{ref.spelling}' is read here; "

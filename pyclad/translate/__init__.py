@@ -17,7 +17,7 @@ from ..errors import PycladError
 from ..frontend.callees import signature_key
 from ..frontend.types import qualified_name
 from ..source import Source, render
-from . import calls, options, selection, signatures
+from . import calls, macros, members, options, padding, selection, signatures
 from .errors import TranslateError
 from .rewrite import Edit, apply, string_literal
 
@@ -30,28 +30,140 @@ _RECORDS = (K.STRUCT_DECL, K.CLASS_DECL, K.CLASS_TEMPLATE, K.UNION_DECL)
 def translate(text: str, filename: str, std: str = "c++17", include_dirs=(), defines=None) -> str:
     """The translated text of ``text`` (the contents of ``filename``)."""
     source = Source(text, filename, std, include_dirs, defines)
+    source.index.friends = True  # each derivative of a method is declared a friend of its class
+    # A derivative the user declared (clad lets a file declare f_darg0 and call it) is
+    # defined by the translation: only the user's definitions keep their names.
+    for name in list(source.program.taken):
+        if name not in source.index.definitions:
+            del source.program.taken[name]
     found = calls.find(source.tu, filename)
-    blocks: dict[int, list[str]] = {}
-    edits: list[Edit] = []
-    emitted: set[str] = set()
-    factories: dict[tuple[str, str], str] = {}
-    planned = []
-    for call in found:
-        plan, req = _plan(source, call)
-        planned.append((call, plan, req, _insertion(source, call, text)))
+    planned = [(call, *_plan(source, call), _insertion(source, call, text)) for call in found]
+    state = _State(text, members.classes(source.tu, filename), _macro_sites(found, text.encode()))
     # Earlier insertion points first: a helper written there is visible further down.
     for call, plan, req, at in sorted(planned, key=lambda x: (x[3], x[0].start)):
+        state.add(call, plan, req, at)
+    return apply(text, state.edits(), filename)
+
+
+class _State:
+    """What the translation of one file collects: the blocks of definitions by insertion
+    point, the friend declarations by class, the replacements of the calls."""
+
+    def __init__(self, text: str, owners, sites):
+        self.text, self.owners, self.sites = text, owners, sites
+        self.blocks: dict[int, list[str]] = {}
+        self.calls: list[Edit] = []
+        self.emitted: set[str] = set()
+        self.factories: dict[tuple[str, str], str] = {}
+        self.friends: dict[int, list[str]] = {}
+        self.site_kinds: dict[int, bool] = {}  # macro site number -> its function is a functor
+
+    def add(self, call: calls.CladCall, plan, req, at: int) -> None:
         fkey = (plan.clad_name, plan.pointer_type)
-        if fkey not in factories:
-            factory = _unique(f"{plan.clad_name}_function", set(factories.values()))
-            factories[fkey] = factory
-            blocks.setdefault(at, []).append(_definitions(plan, req, call, factory, emitted))
-        edits.append(Edit(call.start, call.end, _expression(plan, req, call, factories[fkey])))
-    edits += [Edit(at, at, "".join(texts), block=True) for at, texts in blocks.items()]
-    return apply(text, edits, filename)
+        block = self.blocks.setdefault(at, [])
+        if fkey not in self.factories:
+            factory = _unique(f"{plan.clad_name}_function", set(self.factories.values()))
+            self.factories[fkey] = factory
+            block.append(_definitions(plan, req, call, factory, self.emitted))
+            _method_parts(call, plan, self.text, self.owners, self.friends, block)
+        factory = signatures.scope(req.fn.name)[0] + self.factories[fkey]
+        site = self.sites.get(id(call))
+        if site is None:
+            self.calls.append(Edit(call.start, call.end, _expression(call, factory)))
+            return
+        functor = bool(call.target.functor)
+        if self.site_kinds.setdefault(site.number, functor) != functor:
+            raise TranslateError(
+                "a clad call in a macro is given a function in one expansion and a functor object in "
+                "another: pyclad translates one kind per call site",
+                call.loc,
+            )
+        owner = members.owner(call.target.decl)
+        spec = macros.specialisation(
+            site, call.selection, _constant(req, call), factory, _qualified(owner) if functor else ""
+        )
+        if spec not in block:
+            block.append(spec)
+
+    def edits(self) -> list[Edit]:
+        out = list(self.calls)
+        out += [Edit(at, at, "".join(texts), block=True) for at, texts in self.blocks.items()]
+        out += [Edit(at, at, "\n".join(decls) + "\n") for at, decls in self.friends.items()]
+        raw = self.text.encode()
+        for site in {s.start: s for s in self.sites.values()}.values():
+            kept = "\\\n" * raw[site.start : site.end].count(b"\\\n")  # the macro keeps its lines
+            out.append(
+                Edit(site.start, site.end, macros.expression(site, self.site_kinds[site.number]) + kept)
+            )
+        return out
+
+
+def _macro_sites(found: list[calls.CladCall], raw: bytes) -> dict[int, macros.Site]:
+    """The macro body site of each call written by a macro (by the call's id)."""
+    numbering: dict[int, macros.Site] = {}
+    by_invocation: dict[int, list[calls.CladCall]] = {}
+    for call in found:
+        if macros.expanded(raw, call.start):
+            by_invocation.setdefault(call.start, []).append(call)
+    out = {}
+    for start, group in by_invocation.items():
+        sites = macros.sites(raw, start, group[0].loc, numbering)
+        if len(sites) != len(group):
+            raise TranslateError(
+                f"the macro invoked here expands to {len(group)} clad call(s) but its body spells "
+                f"{len(sites)}: pyclad translates clad calls written directly in the file's own macros",
+                group[0].loc,
+            )
+        out.update({id(call): site for call, site in zip(group, sites)})
+    return out
+
+
+def _constant(req, call: calls.CladCall) -> str:
+    """The function argument as a constant expression: ``&::f``, ``&::S::m``, a cast picking
+    one overload."""
+    decl = call.target.decl
+    name = "::" + "::".join(qualified_name(decl) + (decl.spelling,))
+    if "<" in req.key:
+        return "&::" + req.key
+    if "(" in req.key and not call.target.method:
+        args = ", ".join(a.type.spelling for a in decl.get_arguments())
+        return f"static_cast<{decl.result_type.spelling} (*)({args})>(&{name})"
+    return "&" + name
+
+
+def _qualified(cls) -> str:
+    return "::" + "::".join(qualified_name(cls) + (cls.spelling,))
+
+
+def _method_parts(
+    call: calls.CladCall, plan, text: str, owners, friends: dict[int, list[str]], block: list[str]
+):
+    """For derivatives of methods: friend declarations in their classes, and the definitions
+    of member derivatives the class declares."""
+    for name, decls in members.friends(plan).items():
+        cls = owners.get(name)
+        at = None if cls is None else members.class_end(cls, text.encode())
+        if at is not None:
+            have = friends.setdefault(at, [])
+            have += [d for d in decls if d not in have]
+    cls = members.owner(call.target.decl)
+    if cls is not None and plan.clad_name.split("::")[-1].startswith(cls.spelling + "_"):
+        member = plan.clad_name.split("::")[-1][len(cls.spelling) + 1 :]
+        block.append(members.member_definitions(cls, member, plan))
 
 
 def _plan(source: Source, call: calls.CladCall):
+    try:
+        return _plan_of(source, call)
+    except PycladError:
+        raise
+    except Exception as exc:  # a gap in pyclad's frontend: located here, never a traceback
+        raise TranslateError(
+            f"internal error translating clad::{call.kind}: {type(exc).__name__}: {exc}", call.loc
+        ) from exc
+
+
+def _plan_of(source: Source, call: calls.CladCall):
     opts = options.parse(call.options, call.kind, call.loc)
     key = _key(source, call.target)
     try:
@@ -133,17 +245,22 @@ def _definitions(plan, req, call, factory: str, emitted: set[str]) -> str:
     code = render(fresh) if fresh else ""
     own = render([plan.functions[-1]])
     shown = (own + "\n" + plan.wrapper) if plan.wrapper else own
-    scope = signatures._scope(req.fn.name)[0]
-    cf = _cladfunction_type(plan, call)
+    scope = signatures.scope(req.fn.name)[0]
+    target, struct = f"&{plan.clad_name}", ""
+    cf = _cladfunction_type(plan, call, plan.pointer_type)
+    if plan.this_adjoint is not None:
+        name, struct = padding.callable_struct(plan, plan.this_adjoint)
+        target, cf = f"{name}{{}}", _cladfunction_type(plan, call, name)
     if call.target.functor:
         functor = req.fn.params[0].type.base
         head = f"inline {cf} {factory}({functor} &_functor) {{"
-        ret = f"    return {cf}(&{plan.clad_name}, _code, &_functor);"
+        ret = f"    return {cf}({target}, _code, &_functor);"
     else:
         head = f"inline {cf} {factory}() {{"
-        ret = f"    return {cf}(&{plan.clad_name}, _code);"
+        ret = f"    return {cf}({target}, _code);"
     own_text = (
         plan.wrapper
+        + struct
         + "\n".join([head, f"    static const char _code[] = {string_literal(shown)};", ret, "}"])
         + "\n"
     )
@@ -157,10 +274,10 @@ def _definitions(plan, req, call, factory: str, emitted: set[str]) -> str:
     return code + ("\n" if code else "") + own_text
 
 
-def _cladfunction_type(plan, call) -> str:
+def _cladfunction_type(plan, call, function_type: str) -> str:
     if call.target.functor:
-        return f"::clad::CladFunction<{plan.pointer_type}, {_functor_type(plan)}>"
-    return f"::clad::CladFunction<{plan.pointer_type}>"
+        return f"::clad::CladFunction<{function_type}, {_functor_type(plan)}>"
+    return f"::clad::CladFunction<{function_type}>"
 
 
 def _functor_type(plan) -> str:
@@ -168,8 +285,5 @@ def _functor_type(plan) -> str:
     return first.rstrip("& ").strip()
 
 
-def _expression(plan, req, call, factory: str) -> str:
-    scope = signatures._scope(req.fn.name)[0]
-    if call.target.functor:
-        return f"{scope}{factory}{call.target.functor}"
-    return f"{scope}{factory}()"
+def _expression(call: calls.CladCall, factory: str) -> str:
+    return f"{factory}{call.target.functor}" if call.target.functor else f"{factory}()"

@@ -125,6 +125,10 @@ def _text(c: ci.Cursor) -> str:
 
 def _target(arg: ci.Cursor, tu: ci.TranslationUnit) -> Target:
     inner = _peel(arg)
+    while inner.kind in (K.CSTYLE_CAST_EXPR, K.CXX_STATIC_CAST_EXPR):  # a cast picking an overload
+        inner = _peel(list(inner.get_children())[-1])
+    while inner.kind == K.UNARY_OPERATOR and _text(inner).startswith("*"):  # *fnptr
+        inner = _peel(next(inner.get_children()))
     address = inner.kind == K.UNARY_OPERATOR and _text(inner).startswith("&")
     if address:
         inner = _peel(next(inner.get_children()))
@@ -138,6 +142,10 @@ def _target(arg: ci.Cursor, tu: ci.TranslationUnit) -> Target:
         return Target(ref, False, text=text)
     if ref is not None and ref.kind == K.CXX_METHOD:
         return Target(ref, True, text=text)
+    if ref is not None and ref.kind == K.VAR_DECL and _function_pointer(ref.type):
+        init = [k for k in ref.get_children() if k.kind not in (K.TYPE_REF, K.NAMESPACE_REF)]
+        if init:
+            return _target(init[-1], tu)
     if ref is not None and ref.kind in (K.VAR_DECL, K.PARM_DECL, K.FIELD_DECL):
         record = ref.type.get_canonical()
         pointer = record.kind == ci.TypeKind.POINTER
@@ -160,6 +168,18 @@ def _target(arg: ci.Cursor, tu: ci.TranslationUnit) -> Target:
     )
 
 
+def _function_pointer(t: ci.Type) -> bool:
+    t = t.get_canonical()
+    while t.kind == ci.TypeKind.POINTER and t.get_pointee().get_canonical().kind == ci.TypeKind.POINTER:
+        t = t.get_pointee().get_canonical()
+    if t.kind == ci.TypeKind.MEMBERPOINTER:
+        return True
+    return t.kind == ci.TypeKind.POINTER and t.get_pointee().kind in (
+        ci.TypeKind.FUNCTIONPROTO,
+        ci.TypeKind.FUNCTIONNOPROTO,
+    )
+
+
 def _call_operator(record: ci.Cursor | None) -> ci.Cursor | None:
     if record is None or record.kind not in (K.STRUCT_DECL, K.CLASS_DECL, K.CLASS_TEMPLATE):
         return None
@@ -170,10 +190,8 @@ def _call_operator(record: ci.Cursor | None) -> ci.Cursor | None:
 
 def _selection(arg: ci.Cursor, tu: ci.TranslationUnit) -> str | int:
     inner = _peel(arg)
-    if inner.kind == K.STRING_LITERAL:
-        parts = [t.spelling for t in inner.get_tokens()]
-        text = "".join(p[p.index('"') + 1 : -1] for p in parts)
-        return text
+    if inner.kind == K.STRING_LITERAL and inner.spelling.startswith('"') and inner.spelling.endswith('"'):
+        return inner.spelling[1:-1]
     if inner.kind == K.INTEGER_LITERAL:
         return int(next(inner.get_tokens()).spelling.rstrip("uUlL"), 0)
     raise TranslateError(

@@ -53,6 +53,9 @@ def parse(selection: str | int | None, params: list[ir.Param], kind: str, loc: L
         return [Item(selection, params[selection])]
     items = []
     for part in selection.split(","):
+        if part.strip().isdigit():  # clad reads "1" as the index 1
+            items.append(parse(int(part), params, kind, loc)[0])
+            continue
         m = _ITEM.match(part)
         if m is None:
             raise TranslateError(f"cannot read the parameter selection {selection!r} of clad::{kind}", loc)

@@ -40,6 +40,7 @@ class Plan:
     wrapper: str = ""  # C++ definition of clad_name, or "" when functions[-1] has clad's signature
     ret: str = "void"
     param_types: list[str] = field(default_factory=list)
+    this_adjoint: int | None = None  # a method's gradient: the position of ``_d_this``
 
     @property
     def pointer_type(self) -> str:
@@ -59,14 +60,14 @@ class Request:
     loc: Loc
 
 
-def _scope(name: str) -> tuple[str, str]:
+def scope(name: str) -> tuple[str, str]:
     """``ns::f`` -> ("ns::", "f")."""
     head, sep, tail = name.rpartition("::")
     return (head + sep, tail)
 
 
 def _renamed(fn: ir.Function, name: str) -> ir.Function:
-    return replace(fn, name=_scope(fn.name)[0] + name)
+    return replace(fn, name=scope(fn.name)[0] + name)
 
 
 def _spelled(params) -> list[str]:
@@ -113,7 +114,7 @@ def forward(req: Request, order: int) -> Plan:
         )
     result = req.source.forward(req.key, item.spec, order)
     d = "d" if order == 1 else f"d{order}"
-    name = f"{_scope(req.fn.name)[1]}_{d}arg{item.index}" + ("" if item.start is None else f"_{item.start}")
+    name = f"{scope(req.fn.name)[1]}_{d}arg{item.index}" + ("" if item.start is None else f"_{item.start}")
     impl = result.function
     if len(impl.params) == len(req.fn.params):
         return _simple(req, name, impl)
@@ -164,18 +165,19 @@ def gradient(req: Request) -> Plan:
         )
     result = req.source.gradient(req.key, wrt)
     impl = result.function
-    name = f"{_scope(req.fn.name)[1]}_grad{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_grad{suffix(req.items, params)}"
     adjoints = ([("_this", this)] if this is not None else []) + [(it.param.name, it.param) for it in items]
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     own += [(adjoint_type(p.type), f"_d_{n}") for n, p in adjoints]
+    at = len(req.fn.params) if this is not None else None
     if [t.replace(" ", "") for t, _ in own] == [t.replace(" ", "") for t in _spelled(impl.params)]:
-        return _simple(req, name, impl)
+        return replace(_simple(req, name, impl), this_adjoint=at)
     outs = {o.param: f"_d_{o.param}" for o in result.extras}
     args = [p.name for p in req.fn.params] + [outs[o.param] for o in result.extras]
     call = f"{impl.name.split('::')[-1]}({', '.join(args)});"
     unused = [f"(void)_d_{n};" for n, _ in adjoints if n not in outs]
     text = _define(name, "void", own, unused + [call], f"clad's signature for {impl.name}")
-    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
+    return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own], at)
 
 
 # ------------------------------------------------------------------------------ hessian
@@ -190,7 +192,7 @@ def hessian(req: Request, diagonal: bool) -> Plan:
     own = [(p.type.spell(), p.name) for p in req.fn.params]
     out = "diagonalHessianVector" if diagonal else "hessianMatrix"
     own.append((f"{scalar} *", out))
-    name = f"{_scope(req.fn.name)[1]}_hessian" + ("_diag" if diagonal else "")
+    name = f"{scope(req.fn.name)[1]}_hessian" + ("_diag" if diagonal else "")
     sizes = [_array_length(req, p.name[len("_n_") :]) for p in impl.params[len(req.fn.params) + 1 :]]
     if (
         not diagonal
@@ -267,7 +269,7 @@ def jacobian(req: Request) -> Plan:
             f"        (*_d_vector_{o})[_i][_j] = _jac[_row * _cols + _j];",
         ]
     body.append("(void)_row;")
-    name = f"{_scope(req.fn.name)[1]}_jac{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_jac{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}: rows = outputs")
     return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])
 
@@ -299,6 +301,6 @@ def vector(req: Request) -> Plan:
     for it in items:
         value = f"_d_result[{offsets[it.param.name]}]" if it.param.name in offsets else "0"
         body.append(f"*_d_{it.param.name} = {value};")
-    name = f"{_scope(req.fn.name)[1]}_dvec{suffix(req.items, params)}"
+    name = f"{scope(req.fn.name)[1]}_dvec{suffix(req.items, params)}"
     text = _define(name, "void", own, body, f"clad's signature for {impl.name}")
     return Plan(name, req.source.helpers_of(impl) + [impl], text, "void", [t for t, _ in own])

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdio>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -137,6 +138,41 @@ struct Untranslated {
   const char* getCode() const;
   void dump() const;
 };
+
+// A clad call written in a macro body is translated into pick<address(F), site, selection>:
+// the translation specialises it for each expansion it resolved; any other is undefined.
+template <auto Function, int Site, unsigned long long Selection>
+struct pick;
+template <typename Functor, int Site, unsigned long long Selection>
+struct pick_functor;
+
+template <typename P>
+constexpr P address(P p) {
+  return p;
+}
+template <typename T>
+using functor_t = std::remove_cv_t<std::remove_pointer_t<std::remove_reference_t<T>>>;
+
+// FNV-1a of a selection's text ("x, y"; an index as its decimal digits).
+constexpr unsigned long long selection_key(const char* s) {
+  unsigned long long h = 1469598103934665603ULL;
+  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ULL;
+  return h;
+}
+constexpr unsigned long long selection_key(long long index) {
+  char digits[24] = {};
+  int n = 0;
+  unsigned long long v = index < 0 ? 0ULL - static_cast<unsigned long long>(index) : index;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  unsigned long long h = 1469598103934665603ULL;
+  if (index < 0) h = (h ^ static_cast<unsigned char>('-')) * 1099511628211ULL;
+  while (n) h = (h ^ static_cast<unsigned char>(digits[--n])) * 1099511628211ULL;
+  return h;
+}
+constexpr unsigned long long selection_key(int index) { return selection_key(static_cast<long long>(index)); }
 }  // namespace detail
 
 template <unsigned... Options, typename F, typename Selection = const char*>
