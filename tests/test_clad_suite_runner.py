@@ -77,6 +77,7 @@ FILES = {
     # picked by nobody: CUDA/ and Enzyme/ are skipped, a file without CHECK-EXEC, a header
     "CUDA/Kernel.cpp": COMPILE + "int main() {}\n// CHECK-EXEC: x\n",
     "Enzyme/Fwd.C": COMPILE + "int main() {}\n// CHECK-EXEC: x\n",
+    "ExecOnly/Self.C": COMPILE + "int main() {}\n// CHECK-EXEC: x\n",  # excluded by clad's lit.cfg
     "Gradient/CompileOnly.C": "// RUN: %cladclang %s -I%S/../../include -oY.out 2>&1 | %filecheck %s\n// CHECK: x\n",
     "Gradient/Helper.h": "// CHECK-EXEC: x\n",
 }
@@ -129,7 +130,7 @@ def test_the_table_counts_each_folder_and_the_total(report):
 
 
 def test_cuda_enzyme_headers_and_files_without_exec_checks_are_not_run(report):
-    for name in ("Kernel.cpp", "Fwd.C", "CompileOnly.C", "Helper.h"):
+    for name in ("Kernel.cpp", "Fwd.C", "Self.C", "CompileOnly.C", "Helper.h"):
         assert name not in report
 
 
@@ -165,6 +166,20 @@ def test_failure_causes_are_counted(report):
     causes = report.split("## Failure causes", 1)[1]
     assert "| 1 | check mismatch: expected string not found in output |" in causes
     assert "| 1 | translate error:" in causes
+
+
+def test_a_saved_run_prints_the_same_report(clad_tree, tmp_path):
+    saved = tmp_path / "run.json"
+    out = run_suite(
+        clad_tree, clad_tree / "stub.py", "--only", "Misc", "--only", "Hessian", "--json", str(saved)
+    )
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "clad_suite.py"), "--from-json", str(saved)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert again.stdout == out
 
 
 def test_only_runs_the_named_folder(clad_tree):
