@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-_PRELUDE = "#include <algorithm>\n#include <cmath>\n#include <cstddef>\n#include <cstring>\n#include <type_traits>\n#include <vector>\n"
+_PRELUDE = "#include <algorithm>\n#include <cmath>\n#include <cstddef>\n#include <cstdio>\n#include <cstdlib>\n#include <cstring>\n#include <type_traits>\n#include <vector>\n"
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,15 @@ def jacobian(req: Request) -> Plan:
     body.append(f"{impl.name.split('::')[-1]}({', '.join(args)});")
     body.append("std::size_t _row = 0;")
     for o in layout.outputs:
+        body += [  # a matrix narrower than the Jacobian is never written past its end
+            f"if (_d_vector_{o}->cols() < _cols) {{",
+            (
+                f"    std::fprintf(stderr, \"clad::jacobian of {req.key}: the matrix of '{o}' has %zu "
+                f'columns, the Jacobian %zu\\n", _d_vector_{o}->cols(), _cols);'
+            ),
+            "    std::abort();",
+            "}",
+        ]
         body += [
             f"for (std::size_t _i = 0; _i < _n_{o}; ++_i, ++_row)",
             "    for (std::size_t _j = 0; _j < _cols; ++_j)",
