@@ -254,10 +254,11 @@ double soft(double x) { return std::log(1 + std::exp(x)); }
 namespace clad {
 namespace custom_derivatives {
 // A deliberately different rule (3x the true derivative), so the test sees it was used.
+// (::std: clad's builtin derivatives live in clad::custom_derivatives::std, as clad's do.)
 clad::ValueAndPushforward<double, double> soft_pushforward(double x, double _d_x) {
-  return {std::log(1 + std::exp(x)), 3 / (1 + std::exp(-x)) * _d_x};
+  return {::std::log(1 + ::std::exp(x)), 3 / (1 + ::std::exp(-x)) * _d_x};
 }
-void soft_pullback(double x, double _d_y, double* _d_x) { *_d_x += 3 / (1 + std::exp(-x)) * _d_y; }
+void soft_pullback(double x, double _d_y, double* _d_x) { *_d_x += 3 / (1 + ::std::exp(-x)) * _d_y; }
 }  // namespace custom_derivatives
 }  // namespace clad
 

@@ -151,3 +151,21 @@ def test_the_command_exits_1_with_the_located_error_and_writes_nothing(tmp_path)
     assert res.stderr.startswith(f"{src}:3:") and "clad::estimate_error" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "out.cpp").exists()
+
+
+@needs_gxx
+def test_a_jacobian_matrix_narrower_than_the_jacobian_stops_the_program_instead_of_overflowing(tmp_path):
+    src = tmp_path / "narrow.cpp"
+    src.write_text(
+        '#include "clad/Differentiator/Differentiator.h"\n'
+        "void h(double x, double y, double* out) { out[0] = x * y; out[1] = x + y; }\n"
+        "int main() {\n"
+        "  clad::matrix<double> J(2, 1);  // two inputs need two columns\n"
+        "  double out[2];\n"
+        "  clad::jacobian(h).execute(1.0, 2.0, out, &J);\n"
+        "  return 0;\n"
+        "}\n"
+    )
+    res = pyclad_cli("run", src)
+    assert res.returncode != 0
+    assert "the matrix of 'out' has 1 columns, the Jacobian 2" in res.stderr
