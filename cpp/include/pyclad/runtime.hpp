@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -22,6 +23,13 @@ template <typename T, typename U = T>
 struct ValueAndPushforward {
     T value;
     U pushforward;
+
+    // Converts to a pair of other types the members convert to (a float custom
+    // derivative's result where a double one is expected, as clad's type does).
+    template <typename V, typename W>
+    operator ValueAndPushforward<V, W>() const {  // NOLINT: converts like clad's
+        return {static_cast<V>(value), static_cast<W>(pushforward)};
+    }
 };
 
 // With PYCLAD_COUNT_TAPE defined before this header, tapes and undo logs count the bytes
@@ -252,8 +260,14 @@ public:
 
 [[noreturn]] inline void out_of_bounds(const char* where, const char* name, std::ptrdiff_t index,
                                        std::ptrdiff_t length) {
-    throw bounds_error(std::string(where ? where : "") + "|" + (name ? name : "") + "|" +
-                       std::to_string(index) + "|" + std::to_string(length));
+    std::string what = std::string(where ? where : "") + "|" + (name ? name : "") + "|" +
+                       std::to_string(index) + "|" + std::to_string(length);
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    throw bounds_error(what);
+#else  // built with -fno-exceptions: report and stop, never write past the end
+    std::fprintf(stderr, "pyclad: access outside a buffer: %s\n", what.c_str());
+    std::abort();
+#endif
 }
 
 template <typename T>
