@@ -30,6 +30,14 @@
 
 namespace clad {
 
+namespace detail {
+// The lock of a tape that is not thread-safe: nothing to take.
+struct no_lock {
+    void lock() {}
+    void unlock() {}
+};
+}  // namespace detail
+
 template <typename T, std::size_t SBO_SIZE = 64, std::size_t SLAB_SIZE = 1024, bool is_multithread = false,
           bool DiskOffload = false, bool GpuOffload = false>
 class tape_impl {
@@ -91,12 +99,14 @@ public:
     iterator begin() { return iterator(m_data.data()); }
     iterator end() { return iterator(m_data.data() + m_data.size()); }
 
-    // The lock a thread-safe tape (is_multithread) takes around push and pop.
-    std::mutex& lock() { return m_mutex; }
+    // The lock a thread-safe tape (is_multithread) takes around push and pop; other
+    // tapes hold none.
+    using lock_type = std::conditional_t<is_multithread, std::mutex, detail::no_lock>;
+    lock_type& lock() { return m_lock; }
 
 private:
     std::vector<boxed> m_data;
-    std::mutex m_mutex;
+    lock_type m_lock;
 };
 
 template <typename T, std::size_t SBO_SIZE = 64, std::size_t SLAB_SIZE = 1024, bool is_multithread = false,
