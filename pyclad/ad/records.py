@@ -263,6 +263,11 @@ def split_shadows(fn: ir.Function, names: set[str], boxes: bool = False) -> tupl
                 "of records of vectors",
                 where or fn.loc,
             )
+        if t.kind == ir.RECORD and t.dims and t.carries_float:  # V2 arr[2]: no field is a vector
+            where = next((n.loc for n in ir.walk(fn.body) if isinstance(n, ir.Decl) and n.name == k), None)
+            raise UnsupportedError(
+                f"an array of records ({t.spell(k)}) in vector mode (Jacobians and Hessians)", where or fn.loc
+            )
     records = {k: t for k, t in kinds.items() if t.kind == ir.RECORD and not t.dims and t.ptr <= 1}
     if not records and not box:
         return fn, names
@@ -621,6 +626,8 @@ class _Split:
             values = [ir.lit(0)] * len(decls)
         out: list[ir.Stmt] = []
         for (name, ty), v in zip(decls, values):
+            if ty.is_container and isinstance(v, ir.Lit) and ir.is_zero(v):
+                v = ir.InitList((), ty.plain())  # an empty container: assignments size it
             if not ty.dims:
                 out.append(ir.Decl(name, ty, v, s.loc))
                 continue

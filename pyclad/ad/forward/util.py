@@ -63,6 +63,15 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int, boxes: bool = False) 
         if isinstance(node, Var) and node.name in tangents:
             return Var(node.name, vec_type(node.type, n), node.loc)
         if (
+            isinstance(node, ir.Call)
+            and node.kind == ir.CONSTRUCTOR
+            and node.type.is_container
+            and "::pyclad::vec<" not in node.type.base
+            and any("::pyclad::vec<" in a.type.base for a in node.args)
+        ):  # std::vector<double>(k, dx) of a tangent: a container of tangent vectors
+            t = vec_type(node.type, n)
+            return replace(node, callee=t.base, spelling=t.base, type=t)
+        if (
             isinstance(node, ir.Cast)
             and not node.implicit
             and any(isinstance(x, Var) and x.name in tangents for x in ir.walk(node.operand))
