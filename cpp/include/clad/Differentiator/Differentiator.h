@@ -141,8 +141,11 @@ struct Untranslated {
 
 // A clad call written in a macro body is translated into pick<address(F), site, selection>:
 // the translation specialises it for each expansion it resolved; any other is undefined.
+// (C++17: a clad call in a macro body of a C++14 file is not translated.)
+#if __cplusplus >= 201703L
 template <auto Function, int Site, unsigned long long Selection>
 struct pick;
+#endif
 template <typename Functor, int Site, unsigned long long Selection>
 struct pick_functor;
 
