@@ -244,3 +244,136 @@ def test_a_pullback_does_not_evaluate_values_only_its_primal_result_needs(mp):
     code = _check(mp, "uses_penalty", [x, 3, 2, 0.7], "x")
     pullback = code.split("void penalty_pullback")[1].split("\n}\n")[0]
     assert not re.search(r"\bfrob\b", pullback) and "lgamma" not in pullback and "while" not in pullback
+
+
+# --- scratch arrays filled in every trip (ad/reverse/scratch.py) ------------------------------
+
+SCRATCH_SRC = """\
+#include <cmath>
+#include <vector>
+static double energy(const double* v, int d) {
+    double s = 0;
+    for (int i = 0; i < d; ++i) {
+        s += std::sin(v[i]) * v[i];
+    }
+    return s;
+}
+// GMM's xcentered: filled at the top of every trip, then read by a call.
+double centred(const double* x, const double* mu, int n, int k, int d) {
+    std::vector<double> xc(d);
+    double total = 0;
+    for (int a = 0; a < n; ++a) {
+        for (int b = 0; b < k; ++b) {
+            for (int i = 0; i < d; ++i) {
+                xc[i] = x[a * d + i] - mu[b * d + i];
+            }
+            total += energy(xc.data(), d);
+        }
+    }
+    return total;
+}
+// A trip reads what the previous trip left before it refills the array: taped.
+double carried(const double* x, int n, int d) {
+    double buf[4] = {0.5, 0.25, 0.125, 1.0};
+    double total = 0;
+    for (int a = 0; a < n; ++a) {
+        total += buf[0] * buf[d - 1];
+        for (int i = 0; i < d; ++i) {
+            buf[i] = std::cos(x[a * d + i] * buf[i]);
+        }
+        total += energy(buf, d);
+    }
+    return total;
+}
+// The filled range grows with the outer counter: elements of earlier trips are read.
+double growing(const double* x, int n) {
+    double buf[5] = {0.5, 0.25, 0.125, 1.0, 2.0};
+    double total = 0;
+    for (int a = 0; a < n; ++a) {
+        for (int i = 0; i < a; ++i) {
+            buf[i] = x[a] * x[i];
+        }
+        total += energy(buf, 5);
+    }
+    return total;
+}
+static void halve(double* v, int d) {
+    for (int i = 0; i < d; ++i) {
+        v[i] = 0.5 * v[i];
+    }
+}
+// A call writes the array after the filling loop: taped.
+double written_by_a_call(const double* x, int n, int d) {
+    std::vector<double> xc(d);
+    double total = 0;
+    for (int a = 0; a < n; ++a) {
+        for (int i = 0; i < d; ++i) {
+            xc[i] = x[a * d + i] * x[a * d + i];
+        }
+        halve(xc.data(), d);
+        total += energy(xc.data(), d);
+    }
+    return total;
+}
+// The filling reads a scalar the trip changes before the last read: taped.
+double shifting(const double* x, int n, int d) {
+    std::vector<double> xc(d);
+    double total = 0, shift = 0.1;
+    for (int a = 0; a < n; ++a) {
+        for (int i = 0; i < d; ++i) {
+            xc[i] = x[a * d + i] - shift;
+        }
+        shift = shift + x[a * d];
+        total += energy(xc.data(), d) * shift;
+    }
+    return total;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def ms():
+    return pyclad.cppdef(SCRATCH_SRC)
+
+
+def _taped(code: str, array: str) -> bool:
+    return re.search(rf"::pyclad::push\(_t\d+, {array}\[", code) is not None
+
+
+XS = np.linspace(-0.9, 1.1, 12)
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_a_scratch_array_filled_in_every_trip_is_refilled_in_the_reverse_sweep_not_taped(ms, checked):
+    mu = np.array([0.3, -0.2, 0.5, 0.1, -0.4, 0.2])
+    f = ms.centred
+    g = pyclad.gradient(f, "x, mu", checked=checked)
+    gx, gmu = g(XS, mu, 4, 2, 3)
+    for arg, got in ((0, gx), (1, gmu)):
+        for e in range(len(got)):
+            want = fd(f, [XS, mu, 4, 2, 3], arg, e)
+            assert abs(got[e] - want) <= 1e-7 * max(1.0, abs(want)), (arg, e, got[e], want)
+    assert not _taped(g.code, "xc") and "::pyclad::tape" not in g.code
+    reverse = g.code.split("void centred_grad")[1].split("energy_pullback")[0]
+    assert "for (i = 0; i < d; ++i) {" in reverse  # the filling loop, run again
+
+
+def test_an_array_a_trip_reads_before_refilling_it_stays_taped(ms):
+    code = _check(ms, "carried", [XS, 3, 4], "x")
+    assert _taped(code, "buf")
+
+
+def test_an_array_filled_over_a_range_that_changes_between_trips_stays_taped(ms):
+    code = _check(ms, "growing", [XS[:5], 5], "x")
+    assert _taped(code, "buf")
+
+
+def test_an_array_a_call_writes_after_the_fill_stays_taped(ms):
+    code = _check(ms, "written_by_a_call", [XS, 4, 3], "x")
+    assert "undo" in code or _taped(code, "xc")
+    assert "for (i = 0; i < d; ++i) {" not in code.split("void written_by_a_call_grad")[1]
+
+
+def test_a_fill_reading_a_value_the_trip_changes_later_stays_taped(ms):
+    code = _check(ms, "shifting", [XS, 4, 3], "x")
+    assert _taped(code, "xc")

@@ -12,6 +12,7 @@ from .. import containers, memory, shadow
 from ..dispatch import exhaustive
 from ..shadow import zero
 from .counted import Counted, counted_loop, escaped, reverse_loop
+from .scratch import refill, scratch_array
 from .util import _block, _body, _pure_calls, _record_value
 
 ULONG = ir.Type("unsigned long")
@@ -47,6 +48,7 @@ class Sweep:
         reverse of that last use (the reverse sweep has restored everything else by then).
         The stencil's ``double lap = ...`` is the typical case: no tape at all."""
         plan: dict[int, list[ir.Stmt]] = {}
+        self.plan_refills(body, plan)
         for idx, st in enumerate(body):
             if (
                 not (isinstance(st, ir.Decl) and st.init is not None)
@@ -74,6 +76,22 @@ class Sweep:
             # one of them (``p = q`` after ``double d = q - p``) must be restored before it.
             self.note_reads([value])
         return plan
+
+    def plan_refills(self, body: list[ir.Stmt], plan: dict[int, list[ir.Stmt]]) -> None:
+        """Scratch arrays a counted loop of the body fills in every trip: filled again just
+        before the reverse of the body's last read of them, never taped (scratch.py)."""
+        for idx in range(1, len(body)):
+            c = counted_loop(body[idx - 1], body[idx], self.unstable())
+            if c is None or not self._scoped(c.var, body[idx - 1 : idx + 1]):
+                continue
+            found = scratch_array(body, idx, c, self.body, self.prep.assigned, self._callee_params)
+            if found is None or found[0] in self.recomputed:
+                continue
+            name, last = found
+            again = refill(c, body[idx])
+            plan.setdefault(last, []).append(again)
+            self.recomputed.add(name)
+            self.note_reads([again])
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         return self.visit_stmt(s, depth)
