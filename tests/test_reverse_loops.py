@@ -377,3 +377,30 @@ def test_an_array_a_call_writes_after_the_fill_stays_taped(ms):
 def test_a_fill_reading_a_value_the_trip_changes_later_stays_taped(ms):
     code = _check(ms, "shifting", [XS, 4, 3], "x")
     assert _taped(code, "xc")
+
+
+# --- one update per adjoint where a value reads a leaf twice (ad/reverse/adjoints.py) ---------
+
+SQUARES_SRC = """\
+double squares(const double* x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; ++i) {
+        s += x[i] > 0 ? x[i] * x[i] : x[i] * x[(i + 1) % n];
+    }
+    return s;
+}
+"""
+
+
+def test_two_partials_into_the_same_adjoint_are_one_update_and_different_ones_stay_two():
+    m = pyclad.cppdef(SQUARES_SRC)
+    x = arr(0.5, -1.2, 0.8, -1.5, 0.3)
+    code = _check(m, "squares", [x, 5], "x")
+    assert "_d_x[i] += _d_s * x[i] + x[i] * _d_s;" in code
+    assert len(re.findall(r"_d_x\[i\] \+=", code)) == 2  # the merged one, and x[i] * x[i + 1]'s
+    assert "_d_x[(i + 1) % n] +=" in code
+    want = np.where(x > 0, 2 * x, np.roll(x, -1))
+    for i in range(5):  # the x[i - 1] * x[i] term of the element before
+        if x[i - 1] <= 0:
+            want[i] += x[i - 1]
+    np.testing.assert_allclose(pyclad.gradient(m.squares, "x")(x, 5), want, rtol=1e-12)
