@@ -10,7 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
-from . import emit, ir
+from . import access, emit, ir
 from .ad import compose, forward, outputs, reverse, vector, vector_params
 from .ad.names import forward_name
 from .ad.program import Program
@@ -64,8 +64,8 @@ def render(functions: list[ir.Function], inline: bool = False, root: str = "") -
     namespace in the JIT), so that ``f`` inside ``a`` can never pick up ``a::f`` for ``::f``."""
     prefix = "inline " if inline else ""
     names = {f.name for f in functions}
-    local = [_localised(f, root) for f in functions]
-    decls = ""
+    preamble, local = access.expose([_localised(f, root) for f in functions], root)
+    decls = preamble
     if _recursive(functions, names):
         decls = _in_namespaces([(f, prefix + emit.declaration(lf)) for f, lf in zip(functions, local)], "")
         decls += "\n"

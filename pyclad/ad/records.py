@@ -172,6 +172,8 @@ class _Expander:
         """Assignments of ``value`` (an initialiser list or a record lvalue) to the scalars of
         ``target``; an initialiser list may leave trailing fields out."""
         if isinstance(value, ir.InitList):
+            if t.is_record and t.bases:
+                value = ir.flat_initialiser(t, value, loc)
             parts = _parts(target, t)
             if len(value.items) > len(parts):
                 raise UnsupportedError("an initialiser list with more items than fields", value.loc or loc)
@@ -244,6 +246,13 @@ def split_shadows(fn: ir.Function, names: set[str]) -> tuple[ir.Function, set[st
     return replace(fn, params=tuple(params), body=body), (names - set(records)) | leaves_
 
 
+def _own_call(c: ir.Call, t: ir.Type) -> bool:
+    """``c`` is a constructor or method of ``t`` itself (or one's derivative, named after
+    it): it takes all of ``t``'s fields."""
+    own = "".join(ch if ch.isalnum() else "_" for ch in t.base.lstrip(":"))
+    return c.callee.lstrip(":").startswith(own) or c.kind == ir.CONSTRUCTOR
+
+
 class _Split:
     def __init__(self, records: dict[str, ir.Type], used: set[str]):
         self.records = records
@@ -305,6 +314,10 @@ class _Split:
             args: list[ir.Expr] = []
             for a in e.args:
                 parts = self.parts_of(a) if _record_valued(a) else None
+                if parts is not None and a.type.named().bases and not _own_call(e, a.type.named()):
+                    raise UnsupportedError(  # the callee may take it as its base: fewer fields
+                        "a derived object passed to a call in vector mode (Jacobians and Hessians)", e.loc
+                    )
                 args += parts if parts is not None else [self.expr(a)]
             return replace(e, args=tuple(args))
         changes = {}

@@ -656,13 +656,6 @@ class Lowerer(methods.CalleeCalls):
         ref = c.referenced
         if ref is None or ref.kind != K.FIELD_DECL:
             raise unsupported(f"a use of the member '{c.spelling}' that is not a data member read", c)
-        if ref.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED):
-            owner = "::".join(qualified_name(ref))
-            raise UnsupportedError(
-                f"the {ref.access_specifier.name.lower()} member '{owner}::{ref.spelling}' is read here; "
-                "derivatives are free functions and cannot access it (make it public)",
-                loc(c),
-            )
         if not kids:
             if self.this is None:
                 raise unsupported(f"the member '{c.spelling}' of 'this' outside a method", c)
@@ -798,7 +791,8 @@ def _known(text: str | None, c: ci.Cursor) -> str:
 
 
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
-    """An implicit conversion worth keeping in the IR (between arithmetic types)."""
-    if src.ptr or dst.ptr or src.dims or dst.dims:
+    """An implicit conversion worth keeping in the IR (between arithmetic types; a derived
+    object converted to its base is the derived object, which C++ converts where it goes)."""
+    if src.ptr or dst.ptr or src.dims or dst.dims or ir.RECORD in (src.kind, dst.kind):
         return False
     return src.base != dst.base and dst.base != "void"

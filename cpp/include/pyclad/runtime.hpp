@@ -158,6 +158,16 @@ inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_copy
 zero_like(const T&) {
     return T{};
 }
+// The zero of a record of numbers without a default constructor (every byte zero: every
+// number 0), the tangents' and adjoints' zero that value-initialisation cannot give.
+template <typename T>
+inline T zero_bits() {
+    static_assert(std::is_trivially_copyable<T>::value, "zero_bits builds records of numbers");
+    struct bytes {
+        unsigned char b[sizeof(T)];
+    } z{};
+    return __builtin_bit_cast(T, z);
+}
 template <typename T, std::size_t N>
 std::array<T, N> zero_like(const std::array<T, N>& a);
 template <typename T, typename A>

@@ -241,14 +241,16 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
             plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
-            if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+            if t.kind == ir.RECORD and not t.ptr and not t.constructible and shadow.has_containers(t):
                 raise UnsupportedError(
                     f"a local '{n.name}' of type '{t.named().spell()}', which has no default constructor "
                     f"(reverse mode declares its locals up front; add '{t.base.rsplit('::', 1)[-1]}() = default;')",
                     n.loc,
                 )
             init = (
-                ir.InitList((), plain)
+                zero(plain)  # every byte zero: a record of numbers without a default constructor
+                if t.kind == ir.RECORD and not t.ptr and not t.dims and not t.constructible
+                else ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
                 else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
             )
@@ -280,13 +282,15 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
     def _constructed_in_place(self) -> set[str]:
         """Record locals declared at the top level of the body by a constructor, or holding
         containers, from values that carry no derivative (``MLP net(n_in, n_hidden);``): they
-        are declared where they are, not hoisted (they may have no default constructor)."""
+        are declared where they are, not hoisted (they may have no default constructor).
+        So is a record without a default constructor built from differentiated values."""
         out = set()
         for s in self.body.stmts:
             if not isinstance(s, ir.Decl) or not s.type.is_record or s.type.ref or s.init is None:
                 continue
             built = isinstance(s.init, ir.Call) and s.init.kind == ir.CONSTRUCTOR
-            if (built or shadow.has_containers(s.type)) and not self.is_active(s.init):
+            passive = (built or shadow.has_containers(s.type)) and not self.is_active(s.init)
+            if passive or (built and not s.type.constructible):
                 out.add(s.name)
         return out
 
