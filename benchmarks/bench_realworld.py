@@ -34,9 +34,9 @@ COMMON = r"""
 #include <random>
 #include <vector>
 static std::mt19937 rng(7);
-static double normal() { static std::normal_distribution<double> d; return d(rng); }
-static double uniform() { static std::uniform_real_distribution<double> d(0.0, 1.0); return d(rng); }
-static std::vector<double> randn(std::size_t n, double s = 1.0) {
+[[maybe_unused]] static double normal() { static std::normal_distribution<double> d; return d(rng); }
+[[maybe_unused]] static double uniform() { static std::uniform_real_distribution<double> d(0.0, 1.0); return d(rng); }
+[[maybe_unused]] static std::vector<double> randn(std::size_t n, double s = 1.0) {
     std::vector<double> v(n);
     for (auto& x : v) x = s * normal();
     return v;
@@ -287,10 +287,13 @@ def entry_name(header: str) -> str:
     return names[-1]
 
 
-def run(name: str, quick: bool, work: Path, seconds: float | None = None) -> str | None:
+def run(
+    name: str, quick: bool, work: Path, seconds: float | None = None, flags: tuple[str, ...] = ()
+) -> str | None:
     """Generate, build and run the driver of program ``name``: its report line
     (``name|size|inputs|objective ns|derivative ns|largest relative error``), or why not.
-    ``seconds``: how long each timing loop runs at least (0: once, to check the numbers)."""
+    ``seconds``: how long each timing loop runs at least (0: once, to check the numbers);
+    ``flags``: more g++ options (the tests add ``-Wall -Wextra -Werror``)."""
     source, function, options, body = PROGRAMS[name][:4]
     sizes = PROGRAMS[name][4]["quick" if quick else "full"]
     header = work / f"{name}_d.hpp"
@@ -334,6 +337,7 @@ def run(name: str, quick: bool, work: Path, seconds: float | None = None) -> str
             "-march=native",
             f"-I{pyclad.get_include()}",
             f"-I{REALWORLD}",
+            *flags,
             str(driver),
             "-o",
             str(exe),

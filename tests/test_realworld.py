@@ -284,6 +284,9 @@ def test_particle_energy_gradient_matches_finite_differences_and_numpy():
 # --- the same programs through pyclad gen + g++ ----------------------------------------------
 
 
+WERROR = ("-Wall", "-Wextra", "-Werror")
+
+
 def _bench():
     import importlib.util
 
@@ -299,14 +302,15 @@ def _bench():
     ["gmm", "lstm", "ba", "hand", "logsumexp", "least_squares", "kmeans", "determinant", "rk4", "particles"],
 )
 def test_each_program_through_pyclad_gen_and_gxx_matches_central_differences(name, tmp_path):
-    """The generated header, compiled with the program by g++ -O2: its derivative entries
-    agree with central differences of the compiled objective (the driver of the benchmark,
-    at small sizes, each loop run once)."""
+    """The generated header, compiled with the program by g++ -O2 -Wall -Wextra -Werror (no
+    warning: no local set and never read, no unused parameter): its derivative entries agree
+    with central differences of the compiled objective (the driver of the benchmark, at small
+    sizes, each loop run once)."""
     import shutil
 
     if shutil.which("g++") is None:
         pytest.skip("g++ is not installed")
-    line = _bench().run(name, quick=True, work=tmp_path, seconds=0.0)
+    line = _bench().run(name, quick=True, work=tmp_path, seconds=0.0, flags=WERROR)
     assert line is not None and "|" in line, line
     err = float(line.split("|")[-1])
     assert err < 1e-4, line

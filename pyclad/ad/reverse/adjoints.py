@@ -56,7 +56,8 @@ class Adjoints:
     def acc_lvalue(self, e: ir.Expr, adj: ir.Expr, out: list[ir.Stmt], discard: bool) -> None:
         a = self.adj_of(e)
         if a is not None and e.type.is_float and not is_zero(adj):
-            out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
+            if not _merged(out, a, adj):
+                out.append(ir.ExprStmt(ir.Assign("+=", a, adj, a.type)))
         elif a is not None and _record_value(e.type) and not is_zero(adj):
             out += accumulate(a, adj, e.type.value())  # a record: field by field
         elif a is not None and shadow.is_container_value(e.type) and not is_zero(adj):
@@ -158,6 +159,23 @@ class Adjoints:
 
     def acc_refused(self, e: ir.Expr, adj, out, discard) -> None:
         raise self.unsupported(_DESCRIBE.get(type(e), type(e).__name__), e)
+
+
+def _merged(out: list[ir.Stmt], a: ir.Expr, adj: ir.Expr) -> bool:
+    """Add ``adj`` into the statement just before if it adds into the same adjoint ``a``
+    (``x * x``: ``_d_x[i] += _d_s * x[i] + x[i] * _d_s``, one load and store of ``_d_x[i]``
+    where the compiler cannot keep it in a register, ``_d_x`` possibly aliasing ``x``)."""
+    last = out[-1] if out else None
+    if not (isinstance(last, ir.ExprStmt) and isinstance(last.expr, ir.Assign) and last.expr.op == "+="):
+        return False
+    if last.expr.target != a or ir.has_side_effects(a):
+        return False
+    root = ir.root_var(a)
+    if root is None or any(isinstance(n, Var) and n.name == root.name for n in ir.walk(adj)):
+        return False
+    value = ir.add(last.expr.value, adj)
+    out[-1] = ir.ExprStmt(ir.Assign("+=", a, value, a.type), last.loc)
+    return True
 
 
 def _simple_lvalue(e: ir.Expr) -> bool:

@@ -17,13 +17,28 @@ def prune_forward(
     locals_: set[str],
     recomputed: set[str] = frozenset(),
     pure_call=None,
+    vanishing: dict[int, tuple[ir.While, ir.Stmt | None]] | None = None,
 ) -> list[ir.Stmt]:
     """Drop forward-sweep updates of local scalars that nothing reads any more.
 
     A gradient does not return the primal value, so an accumulator such as the
     ``s += ...`` of a sum is dead once the reverse sweep has what it needs.  ``pure_call``
     tells the calls of user functions that change nothing (``t = pull(a, b)`` goes whole
-    when ``t`` is dead)."""
+    when ``t`` is dead).  ``vanishing``: counted loops that go when their body is left with
+    their counter's step alone, each with the statement starting the counter (sweep.py)."""
+    vanishing = vanishing or {}
+    records = _declared_records(fwd)
+    locals_ = set(locals_) | records
+
+    def built_purely(d: ir.Decl) -> bool:
+        """Built by a constructor that changes nothing but the object (or by no call)."""
+        c = d.init
+        if isinstance(c, ir.Call) and c.kind == ir.CONSTRUCTOR and c.callee:
+            c = replace(c, kind=ir.FUNCTION)  # its IR function: stores into its own object
+            return (
+                pure_call is not None and pure_call(c) and _pure_with(ir.InitList(c.args, d.type), pure_call)
+            )
+        return c is None or _pure_calls(c)
 
     def _pure_calls(e: ir.Expr) -> bool:
         return _pure_builtins(e) or (pure_call is not None and _pure_with(e, pure_call))
@@ -85,6 +100,10 @@ def prune_forward(
     def drop(stmts, live: set[str]) -> list[ir.Stmt]:
         out = []
         for s in stmts:
+            orig = s
+            if isinstance(s, ir.Decl) and s.name in records and s.name not in live and built_purely(s):
+                dropped[0] += 1  # a record nothing reads: its construction goes too
+                continue
             name = candidate(s)
             if name is not None and name not in live:
                 dropped[0] += 1
@@ -104,6 +123,14 @@ def prune_forward(
                     continue
             elif isinstance(s, (ir.While, ir.DoWhile)):
                 s = replace(s, body=ir.Block(tuple(drop(_body(s.body), live))))
+                hit = vanishing.get(id(orig))
+                if hit is not None and hit[0] is orig:
+                    if len(s.body.stmts) == 1:  # only the counter steps
+                        dropped[0] += 1
+                        if out and out[-1] is hit[1]:
+                            out.pop()
+                        continue
+                    vanishing[id(s)] = (s, hit[1])
             out.append(s)
         return out
 
@@ -120,10 +147,23 @@ def prune_forward(
         fwd = new
 
 
+def _declared_records(fwd: list[ir.Stmt]) -> set[str]:
+    """Record locals the forward sweep declares where the source does (built in place by a
+    constructor, see sweep.construct_in_place): their field stores are as prunable as those
+    of the locals declared at the top."""
+    out: set[str] = set()
+    for s in fwd:
+        for n in ir.walk(s):
+            if isinstance(n, ir.Decl) and n.type.is_record and not n.type.ptr and not n.type.ref:
+                out.add(n.name)
+    return out
+
+
 def _field_root(e: ir.Expr) -> Var | None:
-    """The record variable ``e`` stores a field of (``q.a``, ``s.in.b``, ``s.v[i]``), if it
+    """The record variable ``e`` stores a field of (``q.a``, ``s.in.b``, ``s.v[i]``, an element
+    of an array field ``m.a[3 * r + c]``), if it
     stores into the variable itself (no pointer in between)."""
-    if not isinstance(e, ir.Member):
+    if not isinstance(e, ir.Member) and not (isinstance(e, ir.Index) and isinstance(e.base, ir.Member)):
         return None
     while isinstance(e, (ir.Member, ir.Index)):
         e = e.operand if isinstance(e, ir.Member) else e.base
@@ -137,6 +177,13 @@ def _unwrap(e: ir.Expr) -> ir.Expr:
 
 
 CALLS = (ir.FUNCTION, ir.METHOD)
+# <cmath> functions that change nothing but their result and have no derivative rule (the
+# derivatives' rules are in rules.BUILTINS): calling them keeps a function pure.
+LIBM_WITHOUT_RULES = frozenset({"lgamma", "tgamma", "erf", "erfc", "nearbyint", "rint", "lround"})
+
+
+def _libm(c: ir.Call) -> bool:
+    return c.callee in LIBM_WITHOUT_RULES and c.text.startswith(("::", "std::"))
 
 
 def _pure_with(e: ir.Expr, pure_call) -> bool:
@@ -144,20 +191,23 @@ def _pure_with(e: ir.Expr, pure_call) -> bool:
     for n in ir.walk(e):
         if isinstance(n, (ir.Assign, ir.Step)):
             return False
-        if isinstance(n, ir.Call) and not _pure_builtins(n) and not pure_call(n):
+        if isinstance(n, ir.Call) and not _pure_builtins(n) and not _libm(n) and not pure_call(n):
             return False
     return True
 
 
 def pure_function(program, name: str, _seen: frozenset[str] = frozenset()) -> bool:
     """``name`` is a function (or method) pyclad has the body of that changes nothing but
-    its result: no pointer or non-const reference parameter (nor a non-const receiver), no
+    its result: no pointer to non-const or non-const reference parameter (nor a non-const
+    receiver; a store through any pointer counts as a change), no
     store into a global, no memory allocated or freed, and calls of such functions, of
     container sizes and of math builtins only."""
     if name in _seen or name in program.pending:
         return False
     fn = program.function(name)
-    if fn is None or any(p.type.ptr or (p.type.ref and not p.type.const) for p in fn.params):
+    if fn is None or any(
+        (p.type.ptr and not p.type.const) or (p.type.ref and not p.type.const) for p in fn.params
+    ):
         return False
     for n in ir.walk(fn.body):
         if isinstance(n, (ir.Assign, ir.Step)):
@@ -166,6 +216,8 @@ def pure_function(program, name: str, _seen: frozenset[str] = frozenset()) -> bo
                 return False
         elif isinstance(n, ir.Call) and not _pure_builtins(n):
             if containers.is_member(n) and n.spelling in ("size", "empty"):
+                continue
+            if _libm(n):
                 continue
             if n.kind not in CALLS or not pure_function(program, n.callee, _seen | {name}):
                 return False

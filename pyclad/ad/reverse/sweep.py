@@ -3,12 +3,16 @@ flags and loop counters, and the loop locals the reverse sweep recomputes instea
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ... import ir
 from ...errors import UnsupportedError
 from ...ir import Var, lit, neg
 from .. import containers, memory, shadow
 from ..dispatch import exhaustive
 from ..shadow import zero
+from .counted import Counted, counted_loop, escaped, reverse_loop
+from .scratch import refill, scratch_array
 from .util import _block, _body, _pure_calls, _record_value
 
 ULONG = ir.Type("unsigned long")
@@ -23,7 +27,14 @@ class Sweep:
         fwd: list[ir.Stmt] = []
         parts: list[list[ir.Stmt]] = []  # each statement's reverse, joined backwards at the end
         for k, s in enumerate(stmts):
-            f, r = self.stmt(s, depth)
+            counted = counted_loop(stmts[k - 1] if k else None, s, self.unstable())
+            f, r = self.counted(s, depth, counted) if counted is not None else self.stmt(s, depth)
+            if counted is not None and r and self._scoped(counted.var, stmts[k - 1 : k + 1]):
+                # The source reads the counter nowhere else (a for loop's own variable) and
+                # the reverse sweep sets it from the bounds: if pruning leaves the forward
+                # loop only stepping it, the loop and the counter's start go (prune.py).
+                start = fwd[-1] if _is_store(fwd[-1:], counted.var, counted.lo) else None
+                self.vanishing[id(f[0])] = (f[0], start)
             fwd += f
             parts.append((recompute or {}).get(k, []) + r)
         return fwd, [x for part in reversed(parts) for x in part]
@@ -37,6 +48,7 @@ class Sweep:
         reverse of that last use (the reverse sweep has restored everything else by then).
         The stencil's ``double lap = ...`` is the typical case: no tape at all."""
         plan: dict[int, list[ir.Stmt]] = {}
+        self.plan_refills(body, plan)
         for idx, st in enumerate(body):
             if (
                 not (isinstance(st, ir.Decl) and st.init is not None)
@@ -64,6 +76,22 @@ class Sweep:
             # one of them (``p = q`` after ``double d = q - p``) must be restored before it.
             self.note_reads([value])
         return plan
+
+    def plan_refills(self, body: list[ir.Stmt], plan: dict[int, list[ir.Stmt]]) -> None:
+        """Scratch arrays a counted loop of the body fills in every trip: filled again just
+        before the reverse of the body's last read of them, never taped (scratch.py)."""
+        for idx in range(1, len(body)):
+            c = counted_loop(body[idx - 1], body[idx], self.unstable())
+            if c is None or not self._scoped(c.var, body[idx - 1 : idx + 1]):
+                continue
+            found = scratch_array(body, idx, c, self.body, self.prep.assigned, self._callee_params)
+            if found is None or found[0] in self.recomputed:
+                continue
+            name, last = found
+            again = refill(c, body[idx])
+            plan.setdefault(last, []).append(again)
+            self.recomputed.add(name)
+            self.note_reads([again])
 
     def stmt(self, s: ir.Stmt, depth: int) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
         return self.visit_stmt(s, depth)
@@ -399,6 +427,45 @@ class Sweep:
         rev.append(ir.For((), cv, ir.Step("--", False, cv, ULONG), _block(rb)))
         return fwd, rev
 
+    def unstable(self) -> set[str]:
+        """The variables a counted loop's bounds must not read (``counted.escaped``)."""
+        if getattr(self, "_unstable", None) is None:
+            self._unstable = escaped(self.fn, self.body, self._callee_params)
+        return self._unstable
+
+    @property
+    def vanishing(self) -> dict[int, tuple[ir.While, ir.Stmt | None]]:
+        """Forward counted loops (by id, with the loop) that go when pruning leaves only
+        their counter's step, each with the statement that starts the counter (or None)."""
+        if getattr(self, "_vanishing", None) is None:
+            self._vanishing = {}
+        return self._vanishing
+
+    def mentions(self) -> Counter:
+        """How often each name occurs in the normalised body."""
+        if getattr(self, "_mentions", None) is None:
+            self._mentions = Counter(n.name for n in ir.walk(self.body) if isinstance(n, Var))
+        return self._mentions
+
+    def _scoped(self, var: Var, stmts: list[ir.Stmt]) -> bool:
+        """The body names ``var`` only in ``stmts``."""
+        inside = sum(1 for s in stmts for n in ir.walk(s) if isinstance(n, Var) and n.name == var.name)
+        return self.mentions()[var.name] == inside
+
+    def counted(self, s: ir.While, depth: int, c: Counted):
+        """A counted loop (see counted.py): the reverse sweep runs its trips again from the
+        bounds, no count kept; the last statement of the body is the ``++v`` it undoes."""
+        self._check_cond(s.cond)
+        body_stmts = _body(s.body)
+        inner = body_stmts[:-1]
+        fb, rb = self.stmts(inner, depth + 1, self.recompute_plan(inner))
+        loop = ir.While(s.cond, _block(fb + body_stmts[-1:]), s.loc)
+        if not rb:
+            return [loop], []
+        rev = reverse_loop(c, rb)
+        self.note_reads([rev])
+        return [loop], [rev]
+
     def _check_pure(self, e: ir.Expr) -> None:
         for n in ir.walk(e):
             if isinstance(n, (ir.Assign, ir.Step)):
@@ -422,6 +489,21 @@ def _elements(array: ir.Expr, init: ir.InitList, s: ir.Decl) -> list[tuple[ir.Ex
         else:
             out.append((el, item if item is not None else lit(0)))
     return out
+
+
+def _is_store(stmts: list[ir.Stmt], var: Var, value: ir.Expr) -> bool:
+    """``stmts`` is the one statement ``var = value`` with a pure ``value``."""
+    if len(stmts) != 1 or not isinstance(stmts[0], ir.ExprStmt):
+        return False
+    e = stmts[0].expr
+    return (
+        isinstance(e, ir.Assign)
+        and e.op == "="
+        and isinstance(e.target, Var)
+        and e.target.name == var.name
+        and e.value == value
+        and _pure_calls(value)
+    )
 
 
 def _mentions(s: ir.Stmt, name: str) -> bool:

@@ -328,7 +328,9 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = drop_stores(self.fwd, set(self.untouched)) if self.untouched else self.fwd
-        fwd = prune_forward(fwd, self.rev + self.tail, locals_, self.recomputed, self.pure_call)
+        fwd = prune_forward(
+            fwd, self.rev + self.tail, locals_, self.recomputed, self.pure_call, self.vanishing
+        )
         body = fwd + drop_unread(self.rev + self.tail, self.recompute_stmts)
         used: set[str] = set()
         for s in body:
