@@ -23,22 +23,102 @@ struct ValueAndPushforward {
     U pushforward;
 };
 
+// ---------------------------------------------------------------- storage reused across calls
+// The buffers of tapes and undo logs come from a per-thread pool and go back to it, emptied
+// but keeping their capacity, when the tape or log is destroyed: a gradient or pullback
+// called again and again (25,000 pullbacks per mixture-model gradient, one per cofactor of a
+// determinant) allocates nothing once the pool holds what one call needs.  Per thread, so
+// gradients called from several threads share nothing.  A buffer larger than reuse_limit
+// bytes is freed instead of kept (one large gradient must not pin its tape's memory).
+namespace detail {
+constexpr std::size_t reuse_limit = std::size_t(1) << 20;
+
+template <typename T>
+std::vector<std::vector<T>>& buffer_pool() {
+    static thread_local std::vector<std::vector<T>> pool;
+    return pool;
+}
+
+template <typename T>
+std::vector<T> take_buffer() {
+    std::vector<std::vector<T>>& pool = buffer_pool<T>();
+    if (pool.empty()) return std::vector<T>();
+    std::vector<T> v = std::move(pool.back());
+    pool.pop_back();
+    return v;
+}
+
+template <typename T>
+void give_buffer(std::vector<T>& v) noexcept {
+    if (v.capacity() == 0 || v.capacity() * sizeof(T) > reuse_limit) return;
+    v.clear();
+    try {
+        buffer_pool<T>().push_back(std::move(v));
+    } catch (...) {  // no room to keep it: it is freed
+    }
+}
+}  // namespace detail
+
+// A std::vector whose buffer is taken from and given back to the per-thread pool.
+template <typename T>
+struct reused_vector {
+    std::vector<T> v;
+    reused_vector() : v(detail::take_buffer<T>()) {}
+    reused_vector(const reused_vector& o) : v(detail::take_buffer<T>()) { v = o.v; }
+    reused_vector(reused_vector&& o) noexcept : v(std::move(o.v)) {}
+    reused_vector& operator=(const reused_vector& o) {
+        v = o.v;
+        return *this;
+    }
+    reused_vector& operator=(reused_vector&& o) noexcept {
+        v.swap(o.v);
+        return *this;
+    }
+    ~reused_vector() { detail::give_buffer(v); }
+};
+
 // A stack of values the forward sweep of a gradient saves inside loops and the
 // reverse sweep takes back in the opposite order.
 template <typename T>
 class tape {
 public:
-    void push(const T& v) { data_.push_back(v); }
+    void push(const T& v) { data_.v.push_back(v); }
     T pop() {
-        T v = data_.back();
-        data_.pop_back();
+        T v = data_.v.back();
+        data_.v.pop_back();
         return v;
     }
-    std::size_t size() const { return data_.size(); }
+    std::size_t size() const { return data_.v.size(); }
 
 private:
-    std::vector<T> data_;
+    reused_vector<T> data_;
 };
+
+// What a callee's forward sweep (NAME_forw) leaves for its reverse sweep (NAME_rev): the
+// locals and tapes the reverse sweep reads, moved onto a per-thread stack of their type at
+// the end of the forward sweep and moved back, last first, at the start of the reverse sweep.
+// The caller's reverse sweep runs the NAME_rev of its calls in the opposite order of their
+// NAME_forw, so each takes back what its own forward sweep left (ad/reverse/forw.py).
+namespace detail {
+template <typename T>
+std::vector<T>& stash_of() {
+    static thread_local std::vector<T> stack;
+    return stack;
+}
+}  // namespace detail
+
+template <typename T>
+inline void stash(T& x) {
+    detail::stash_of<T>().push_back(std::move(x));
+}
+
+template <typename T>
+inline void unstash(T& x) {
+    std::vector<T>& stack = detail::stash_of<T>();
+    using std::swap;
+    swap(x, stack.back());
+    stack.pop_back();
+}
 
 // The tangent of one value in vector forward mode: its derivatives along N
 // directions at once (Jacobians, Hessians, derivatives w.r.t. several inputs).
@@ -497,6 +577,9 @@ inline void store_rows(const C& t, const checked<double>& buf) {
 // undoing each stack most recent first restores every location to its oldest saved value.
 class undo_log {
 public:
+    undo_log() = default;
+    undo_log(const undo_log&) = delete;  // its stacks refer to their own buffers
+    undo_log& operator=(const undo_log&) = delete;
     template <typename T>
     void save(T& x) {
         static_assert(std::is_trivially_copyable<T>::value, "undo_log saves plain values");
@@ -543,7 +626,8 @@ private:
             void* at;
             unsigned char old[N];
         };
-        std::vector<entry> v;
+        reused_vector<entry> r;
+        std::vector<entry>& v = r.v;
         void push(void* at) {
             entry e;
             e.at = at;
@@ -560,8 +644,10 @@ private:
             void* at;
             std::size_t n;
         };
-        std::vector<entry> v;
-        std::vector<unsigned char> bytes;
+        reused_vector<entry> r;
+        reused_vector<unsigned char> b;
+        std::vector<entry>& v = r.v;
+        std::vector<unsigned char>& bytes = b.v;
         void push(void* at, std::size_t n) {
             v.push_back({at, n});
             const unsigned char* p = static_cast<const unsigned char*>(at);
@@ -586,8 +672,10 @@ private:
             std::size_t i, offset, n;
             put_fn put;
         };
-        std::vector<entry> v;
-        std::vector<unsigned char> bytes;
+        reused_vector<entry> r;
+        reused_vector<unsigned char> b;
+        std::vector<entry>& v = r.v;
+        std::vector<unsigned char>& bytes = b.v;
         void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
             v.push_back({c, i, offset, n, put});
             bytes.insert(bytes.end(), at, at + n);
@@ -611,7 +699,8 @@ private:
     stack<16> s16_;
     any_size other_;
     by_index elements_;
-    std::vector<position> marks_;
+    reused_vector<position> marks_r_;
+    std::vector<position>& marks_ = marks_r_.v;
 };
 
 template <typename T>
