@@ -28,43 +28,71 @@ struct ValueAndPushforward {
 // but keeping their capacity, when the tape or log is destroyed: a gradient or pullback
 // called again and again (25,000 pullbacks per mixture-model gradient, one per cofactor of a
 // determinant) allocates nothing once the pool holds what one call needs.  Per thread, so
-// gradients called from several threads share nothing.  A buffer larger than reuse_limit
-// bytes is freed instead of kept (one large gradient must not pin its tape's memory).
+// gradients called from several threads share nothing.  Of the buffers larger than
+// reuse_limit bytes the pool keeps one per element type (a large gradient called again reuses
+// its tape; several large ones do not pin more than the largest needs at once).
 namespace detail {
 constexpr std::size_t reuse_limit = std::size_t(1) << 20;
 
+// The pool of one element type, and whether this thread's pool is gone already: tapes that
+// live in thread_local storage themselves (shared_tape) may be destroyed after it at thread
+// exit, and then free their buffers instead (the flag is trivial, so it outlives the pool).
 template <typename T>
-std::vector<std::vector<T>>& buffer_pool() {
-    static thread_local std::vector<std::vector<T>> pool;
-    return pool;
+bool& pool_gone() {
+    static thread_local bool gone = false;
+    return gone;
+}
+
+template <typename T>
+struct pool_of {
+    std::vector<std::vector<T>> free;
+    std::size_t large = 0;  // how many of them are larger than reuse_limit
+    ~pool_of() { pool_gone<T>() = true; }
+};
+
+template <typename T>
+pool_of<T>* buffer_pool() {
+    if (pool_gone<T>()) return nullptr;
+    static thread_local pool_of<T> pool;
+    return &pool;
+}
+
+template <typename T>
+bool is_large(const std::vector<T>& v) {
+    return v.capacity() * sizeof(T) > reuse_limit;
 }
 
 template <typename T>
 std::vector<T> take_buffer() {
-    std::vector<std::vector<T>>& pool = buffer_pool<T>();
-    if (pool.empty()) return std::vector<T>();
-    std::vector<T> v = std::move(pool.back());
-    pool.pop_back();
+    pool_of<T>* pool = buffer_pool<T>();
+    if (pool == nullptr || pool->free.empty()) return std::vector<T>();
+    std::vector<T> v = std::move(pool->free.back());
+    pool->free.pop_back();
+    pool->large -= is_large(v) ? 1 : 0;
     return v;
 }
 
 template <typename T>
 void give_buffer(std::vector<T>& v) noexcept {
-    if (v.capacity() == 0 || v.capacity() * sizeof(T) > reuse_limit) return;
+    if (v.capacity() == 0) return;
+    pool_of<T>* pool = buffer_pool<T>();
+    if (pool == nullptr || (is_large(v) && pool->large > 0)) return;  // freed
     v.clear();
     try {
-        buffer_pool<T>().push_back(std::move(v));
+        pool->free.push_back(std::move(v));
+        pool->large += is_large(pool->free.back()) ? 1 : 0;
     } catch (...) {  // no room to keep it: it is freed
     }
 }
 }  // namespace detail
 
-// A std::vector whose buffer is taken from and given back to the per-thread pool.
+// A std::vector whose buffer is taken from the per-thread pool when the first value goes in
+// (a tape nothing is pushed on costs nothing) and given back to it when it is destroyed.
 template <typename T>
 struct reused_vector {
     std::vector<T> v;
-    reused_vector() : v(detail::take_buffer<T>()) {}
-    reused_vector(const reused_vector& o) : v(detail::take_buffer<T>()) { v = o.v; }
+    reused_vector() = default;
+    reused_vector(const reused_vector& o) : v(o.v) {}
     reused_vector(reused_vector&& o) noexcept : v(std::move(o.v)) {}
     reused_vector& operator=(const reused_vector& o) {
         v = o.v;
@@ -75,6 +103,13 @@ struct reused_vector {
         return *this;
     }
     ~reused_vector() { detail::give_buffer(v); }
+    void ready() {  // before the first value goes in
+        if (v.capacity() == 0) v = detail::take_buffer<T>();
+    }
+    void push_back(const T& x) {
+        ready();
+        v.push_back(x);
+    }
 };
 
 // A stack of values the forward sweep of a gradient saves inside loops and the
@@ -82,7 +117,7 @@ struct reused_vector {
 template <typename T>
 class tape {
 public:
-    void push(const T& v) { data_.v.push_back(v); }
+    void push(const T& v) { data_.push_back(v); }
     T pop() {
         T v = data_.v.back();
         data_.v.pop_back();
@@ -94,30 +129,103 @@ private:
     reused_vector<T> data_;
 };
 
+// The tapes of a callee's split pullback (NAME_forw, NAME_rev): one per site and thread,
+// keyed by the pair's NAME_forw, shared by every call.  Each call pops its own entries after
+// the calls it made popped theirs, so the calls of a recursion fill one contiguous buffer.
+template <typename T, auto Owner, int Slot>
+inline tape<T>& shared_tape() {
+    static thread_local tape<T> t;
+    return t;
+}
+
 // What a callee's forward sweep (NAME_forw) leaves for its reverse sweep (NAME_rev): the
-// locals and tapes the reverse sweep reads, moved onto a per-thread stack of their type at
-// the end of the forward sweep and moved back, last first, at the start of the reverse sweep.
-// The caller's reverse sweep runs the NAME_rev of its calls in the opposite order of their
-// NAME_forw, so each takes back what its own forward sweep left (ad/reverse/forw.py).
+// locals and tapes the reverse sweep reads, put on per-thread stacks at the end of the
+// forward sweep (``stash(a, b, ...)``) and taken back, last first, at the start of the
+// reverse sweep (``unstash(a, b, ...)``, the same list).  Plain values (scalars, plain
+// records) are copied into one byte stack; the others (containers, tapes) are moved onto a
+// stack of their type, so no container is copied.  The caller's reverse sweep runs the
+// NAME_rev of its calls in the opposite order of their NAME_forw, so each takes back what its
+// own forward sweep left (ad/reverse/split.py).  Tag 1: the stacks of the tangents that
+// forward mode over such a pair (a Hessian) hands over beside them.
 namespace detail {
-template <typename T>
+template <typename T, int Tag>
 std::vector<T>& stash_of() {
     static thread_local std::vector<T> stack;
     return stack;
 }
-}  // namespace detail
 
 template <typename T>
-inline void stash(T& x) {
-    detail::stash_of<T>().push_back(std::move(x));
+using plain_value = std::is_trivially_copyable<T>;
+
+template <int Tag, typename T>
+std::size_t plain_size(const T&) {
+    return plain_value<T>::value ? sizeof(T) : 0;
 }
 
-template <typename T>
-inline void unstash(T& x) {
-    std::vector<T>& stack = detail::stash_of<T>();
+template <int Tag, typename T>
+typename std::enable_if<plain_value<T>::value>::type put(unsigned char*& at, T& x) {
+    std::memcpy(at, &x, sizeof(T));
+    at += sizeof(T);
+}
+template <int Tag, typename T>
+typename std::enable_if<!plain_value<T>::value>::type put(unsigned char*&, T& x) {
+    stash_of<T, Tag>().push_back(std::move(x));
+}
+
+template <int Tag, typename T>
+typename std::enable_if<plain_value<T>::value>::type get(const unsigned char*& at, T& x) {
+    at -= sizeof(T);
+    std::memcpy(&x, at, sizeof(T));
+}
+template <int Tag, typename T>
+typename std::enable_if<!plain_value<T>::value>::type get(const unsigned char*&, T& x) {
+    std::vector<T>& stack = stash_of<T, Tag>();
     using std::swap;
     swap(x, stack.back());
     stack.pop_back();
+}
+
+template <int Tag, typename... T>
+void stash(T&... x) {
+    std::vector<unsigned char>& bytes = stash_of<unsigned char, Tag>();
+    std::size_t n = bytes.size();
+    bytes.resize(n + (std::size_t(0) + ... + plain_size<Tag>(x)));
+    unsigned char* at = bytes.data() + n;
+    (put<Tag>(at, x), ...);
+}
+
+template <int Tag>
+void get_last(const unsigned char*&) {}
+template <int Tag, typename T, typename... Rest>
+void get_last(const unsigned char*& at, T& x, Rest&... rest) {
+    get_last<Tag>(at, rest...);  // the later ones first
+    get<Tag>(at, x);
+}
+
+template <int Tag, typename... T>
+void unstash(T&... x) {
+    std::vector<unsigned char>& bytes = stash_of<unsigned char, Tag>();
+    const unsigned char* at = bytes.data() + bytes.size();
+    get_last<Tag>(at, x...);
+    bytes.resize(static_cast<std::size_t>(at - bytes.data()));
+}
+}  // namespace detail
+
+template <typename... T>
+inline void stash(T&... x) {
+    detail::stash<0>(x...);
+}
+template <typename... T>
+inline void unstash(T&... x) {
+    detail::unstash<0>(x...);
+}
+template <typename... T>
+inline void stash_tangents(T&... x) {
+    detail::stash<1>(x...);
+}
+template <typename... T>
+inline void unstash_tangents(T&... x) {
+    detail::unstash<1>(x...);
 }
 
 // The tangent of one value in vector forward mode: its derivatives along N
@@ -604,7 +712,7 @@ public:
         elements_.push(&v, i, static_cast<std::size_t>(at - start), at, sizeof(T), &put_element<V>);
     }
     void mark() {
-        marks_.push_back(
+        marks_r_.push_back(
             {s1_.size(), s2_.size(), s4_.size(), s8_.size(), s16_.size(), other_.size(), elements_.size()});
     }
     void undo() {
@@ -632,7 +740,7 @@ private:
             entry e;
             e.at = at;
             std::memcpy(e.old, at, N);
-            v.push_back(e);
+            r.push_back(e);
         }
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) std::memcpy(v.back().at, v.back().old, N);
@@ -649,8 +757,9 @@ private:
         std::vector<entry>& v = r.v;
         std::vector<unsigned char>& bytes = b.v;
         void push(void* at, std::size_t n) {
-            v.push_back({at, n});
+            r.push_back({at, n});
             const unsigned char* p = static_cast<const unsigned char*>(at);
+            b.ready();
             bytes.insert(bytes.end(), p, p + n);
         }
         void undo_to(std::size_t m) {
@@ -677,7 +786,8 @@ private:
         std::vector<entry>& v = r.v;
         std::vector<unsigned char>& bytes = b.v;
         void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
-            v.push_back({c, i, offset, n, put});
+            r.push_back({c, i, offset, n, put});
+            b.ready();
             bytes.insert(bytes.end(), at, at + n);
         }
         void undo_to(std::size_t m) {
