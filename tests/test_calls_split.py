@@ -197,6 +197,13 @@ int main() {
     std::thread other([&] { outer_grad(x, 4, 6, dx2); });  // tapes and stashes are per thread
     other.join();
     for (int i = 0; i < 4; ++i) std::printf("%.17g %.17g\n", dx[i], dx2[i]);
+    std::vector<double> a = {0.3, -1.2, 0.8, 2.0, 0.1, -0.4, 1.5, 0.9, -0.7, 0.2, 1.1, -1.3, 0.6, 0.4, -0.9, 1.7};
+    std::vector<double> da(16, 0.0), da2(16, 0.0);
+    std::thread one([&] { det_grad(a, 4, &da); });  // two recursions at once, each on its own tapes
+    std::thread two([&] { det_grad(a, 4, &da2); });
+    one.join();
+    two.join();
+    for (int i = 0; i < 16; ++i) std::printf("%.17g %.17g\n", da[i], da2[i]);
     return 0;
 }
 """
@@ -213,10 +220,10 @@ def test_a_generated_header_allocates_nothing_on_a_second_call_and_runs_in_threa
         "outer",
         "-f",
         "power_rec",
+        "-f",
+        "det",
         "--mode",
         "reverse",
-        "--wrt",
-        "x",
         "-o",
         "grad.hpp",
         cwd=tmp_path,
@@ -232,4 +239,9 @@ def test_a_generated_header_allocates_nothing_on_a_second_call_and_runs_in_threa
     got = np.array([[float(v) for v in line.split()] for line in lines[2:6]])
     np.testing.assert_allclose(got[:, 0], want, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(got[:, 0], got[:, 1])
+    A = np.array([[float(v) for v in line.split()] for line in lines[6:22]])
+    a = np.array([0.3, -1.2, 0.8, 2.0, 0.1, -0.4, 1.5, 0.9, -0.7, 0.2, 1.1, -1.3, 0.6, 0.4, -0.9, 1.7])
+    cof = np.linalg.det(a.reshape(4, 4)) * np.linalg.inv(a.reshape(4, 4)).T
+    np.testing.assert_allclose(A[:, 0], cof.ravel(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(A[:, 0], A[:, 1])
     assert not warnings

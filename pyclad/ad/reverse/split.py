@@ -190,15 +190,15 @@ def hand_over(fwd: list[ir.Stmt], rev: list[ir.Stmt], items) -> tuple[list[ir.St
     taken = {d.name for group in inner for d in group}
     outer = [d for d in items if d.name not in taken]
     (tf, tr), (ef, er) = (hand_over(f, r, group) for (f, r), group in zip(arms, inner))
-    fwd = (
-        fwd[:-1] + [replace(f_if, then=ir.Block(tuple(tf)), other=ir.Block(tuple(ef)))] + _stash(outer, STASH)
-    )
-    rev = (
-        _stash(outer, UNSTASH)
-        + [replace(r_if, then=ir.Block(tuple(tr)), other=ir.Block(tuple(er)))]
-        + rev[1:]
-    )
+    fwd = fwd[:-1] + [_with_arms(f_if, tf, ef)] + _stash(outer, STASH)
+    rev = _stash(outer, UNSTASH) + [_with_arms(r_if, tr, er)] + rev[1:]
     return fwd, rev
+
+
+def _with_arms(s: ir.If, then: list[ir.Stmt], other: list[ir.Stmt]) -> ir.If:
+    """``s`` with these arms (an else arm only where it had one or now has statements)."""
+    keep = s.other is not None or other
+    return replace(s, then=ir.Block(tuple(then)), other=ir.Block(tuple(other)) if keep else None)
 
 
 def _stash(items, op: str) -> list[ir.Stmt]:
