@@ -107,8 +107,30 @@ struct reused_vector {
         if (v.capacity() == 0) v = detail::take_buffer<T>();
     }
     void push_back(const T& x) {
-        ready();
+        if (v.size() == v.capacity()) grow();
         v.push_back(x);
+    }
+    // Full: the largest buffer of the pool takes over when it is larger (the tapes of one
+    // gradient take their buffers in an order of their own, and the large tape of the last
+    // call must not start again from a small buffer), the smaller one goes back.
+    void grow() {
+        if (v.capacity() == 0) {
+            v = detail::take_buffer<T>();
+            if (v.capacity() > 0) return;
+        }
+        detail::pool_of<T>* pool = detail::buffer_pool<T>();
+        if (pool == nullptr || pool->free.empty()) return;
+        std::size_t best = 0;
+        for (std::size_t k = 1; k < pool->free.size(); ++k)
+            if (pool->free[k].capacity() > pool->free[best].capacity()) best = k;
+        if (pool->free[best].capacity() <= v.size()) return;
+        std::vector<T> larger = std::move(pool->free[best]);
+        pool->free[best].swap(pool->free.back());
+        pool->free.pop_back();
+        pool->large -= detail::is_large(larger) ? 1 : 0;
+        larger.insert(larger.end(), v.begin(), v.end());
+        v.swap(larger);
+        detail::give_buffer(larger);
     }
 };
 
