@@ -167,10 +167,9 @@ inline tape<T>& shared_tape() {
 // records) are copied into one byte stack; the others (containers, tapes) are moved onto a
 // stack of their type, so no container is copied.  The caller's reverse sweep runs the
 // NAME_rev of its calls in the opposite order of their NAME_forw, so each takes back what its
-// own forward sweep left (ad/reverse/split.py).  Tag 1: the stacks of the tangents that
-// forward mode over such a pair (a Hessian) hands over beside them.
+// own forward sweep left (ad/reverse/split.py).
 namespace detail {
-template <typename T, int Tag>
+template <typename T>
 std::vector<T>& stash_of() {
     static thread_local std::vector<T> stack;
     return stack;
@@ -179,75 +178,66 @@ std::vector<T>& stash_of() {
 template <typename T>
 using plain_value = std::is_trivially_copyable<T>;
 
-template <int Tag, typename T>
+template <typename T>
 std::size_t plain_size(const T&) {
     return plain_value<T>::value ? sizeof(T) : 0;
 }
 
-template <int Tag, typename T>
-typename std::enable_if<plain_value<T>::value>::type put(unsigned char*& at, T& x) {
+template <typename T>
+typename std::enable_if<plain_value<T>::value>::type stash_one(unsigned char*& at, T& x) {
     std::memcpy(at, &x, sizeof(T));
     at += sizeof(T);
 }
-template <int Tag, typename T>
-typename std::enable_if<!plain_value<T>::value>::type put(unsigned char*&, T& x) {
-    stash_of<T, Tag>().push_back(std::move(x));
+template <typename T>
+typename std::enable_if<!plain_value<T>::value>::type stash_one(unsigned char*&, T& x) {
+    stash_of<T>().push_back(std::move(x));
 }
 
-template <int Tag, typename T>
-typename std::enable_if<plain_value<T>::value>::type get(const unsigned char*& at, T& x) {
+template <typename T>
+typename std::enable_if<plain_value<T>::value>::type unstash_one(const unsigned char*& at, T& x) {
     at -= sizeof(T);
     std::memcpy(&x, at, sizeof(T));
 }
-template <int Tag, typename T>
-typename std::enable_if<!plain_value<T>::value>::type get(const unsigned char*&, T& x) {
-    std::vector<T>& stack = stash_of<T, Tag>();
+template <typename T>
+typename std::enable_if<!plain_value<T>::value>::type unstash_one(const unsigned char*&, T& x) {
+    std::vector<T>& stack = stash_of<T>();
     using std::swap;
     swap(x, stack.back());
     stack.pop_back();
 }
 
-template <int Tag, typename... T>
+template <typename... T>
 void stash(T&... x) {
-    std::vector<unsigned char>& bytes = stash_of<unsigned char, Tag>();
+    std::vector<unsigned char>& bytes = stash_of<unsigned char>();
     std::size_t n = bytes.size();
-    bytes.resize(n + (std::size_t(0) + ... + plain_size<Tag>(x)));
+    bytes.resize(n + (std::size_t(0) + ... + plain_size(x)));
     unsigned char* at = bytes.data() + n;
-    (put<Tag>(at, x), ...);
+    (stash_one(at, x), ...);
 }
 
-template <int Tag>
-void get_last(const unsigned char*&) {}
-template <int Tag, typename T, typename... Rest>
+inline void get_last(const unsigned char*&) {}
+template <typename T, typename... Rest>
 void get_last(const unsigned char*& at, T& x, Rest&... rest) {
-    get_last<Tag>(at, rest...);  // the later ones first
-    get<Tag>(at, x);
+    get_last(at, rest...);  // the later ones first
+    unstash_one(at, x);
 }
 
-template <int Tag, typename... T>
+template <typename... T>
 void unstash(T&... x) {
-    std::vector<unsigned char>& bytes = stash_of<unsigned char, Tag>();
+    std::vector<unsigned char>& bytes = stash_of<unsigned char>();
     const unsigned char* at = bytes.data() + bytes.size();
-    get_last<Tag>(at, x...);
+    get_last(at, x...);
     bytes.resize(static_cast<std::size_t>(at - bytes.data()));
 }
 }  // namespace detail
 
 template <typename... T>
 inline void stash(T&... x) {
-    detail::stash<0>(x...);
+    detail::stash(x...);
 }
 template <typename... T>
 inline void unstash(T&... x) {
-    detail::unstash<0>(x...);
-}
-template <typename... T>
-inline void stash_tangents(T&... x) {
-    detail::stash<1>(x...);
-}
-template <typename... T>
-inline void unstash_tangents(T&... x) {
-    detail::unstash<1>(x...);
+    detail::unstash(x...);
 }
 
 // The tangent of one value in vector forward mode: its derivatives along N
