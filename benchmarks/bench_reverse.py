@@ -7,11 +7,21 @@ next to them (so Python's call overhead does not enter the ratio); the
 gradient's time includes zeroing its adjoint array, as a caller must.
 Central finite differences cost 2n primal calls; for n = 1e5 that is timed
 on a slice of the components and scaled up (said so in the table).
+
+A reduction over 10^7 inputs runs beside the same reduction over 10^3: its gradient must cost
+the same per element.  The tape memory of each gradient (bytes its tapes and undo logs take
+in, and the most they hold at once) is counted in a separate build of the same kernels by
+``pyclad gen`` and g++ with ``PYCLAD_COUNT_TAPE`` defined, so that the counting stays out of
+the timings; it should grow with the loop trips, never faster.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -158,6 +168,7 @@ HANDS = ("branchy", "branchif", "product", "stencil")  # kernels with a hand-wri
 RUNS = [
     ("sumsin", 1_000, 1_000, 3.0),
     ("sumsin", 100_000, 100_000, 3.0),
+    ("sumsin", 10_000_000, 10_000_000, 3.0),  # a reduction over 10^7 inputs: the ratio of 10^3
     ("branchy", 100_000, 100_000, 3.0),
     ("branchif", 100_000, 100_000, 3.0),
     ("product", 100_000, 100_000, 3.0),
@@ -248,6 +259,64 @@ def plain_programs(quick: bool) -> None:
     print(f"  {'mlp_plain':<16} {f'{ni}-{nh}-1, {ns} samples':<18} {'theta':<12} {grad / primal:>12.2f}")
 
 
+TAPE_MAIN = r"""
+#include <cstdio>
+#include <vector>
+#include "cases.cpp"
+#include "cases_d.hpp"
+// Bytes the tapes and undo logs of one gradient call take in, and the most they hold at once.
+template <class G>
+static void tape_bytes(const char* name, int n, int length, G grad) {
+    std::vector<double> x(length), dx(length);
+    for (int i = 0; i < length; ++i) x[i] = 0.5 - (i % 7) * 0.1;
+    if (length == 2) x[1] = 1.0;
+    ::pyclad::tape_counter() = ::pyclad::tape_count{};
+    grad(x.data(), n, dx.data());
+    const ::pyclad::tape_count& c = ::pyclad::tape_counter();
+    std::printf("%s|%d|%zu|%zu\n", name, n, c.pushed, c.peak);
+}
+int main() {
+{calls}
+}
+"""
+
+
+def tape_memory(quick: bool) -> None:
+    """Per gradient of RUNS: the bytes its tapes take in (``PYCLAD_COUNT_TAPE`` build of the
+    ``pyclad gen`` header), and per unit of n (the loop trips, or a grid side for stencil)."""
+    if shutil.which("g++") is None:
+        print("  (g++ is needed)")
+        return
+    names = list(dict.fromkeys(name for name, *_ in RUNS))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "cases.cpp").write_text(CASES)
+        gen = [sys.executable, "-m", "pyclad", "gen", "cases.cpp", "--mode", "reverse", "--wrt", "x"]
+        gen += [a for name in names for a in ("-f", name)] + ["-o", "cases_d.hpp"]
+        r = subprocess.run(gen, cwd=work, capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            print(f"  pyclad gen failed: {r.stderr.strip()[:300]}")
+            return
+        calls = "\n".join(
+            f'    tape_bytes("{name}", {n}, {length}, {name}_grad);'
+            for name, n, length, _ in RUNS
+            if not (quick and length > 1_000_000)
+        )
+        (work / "main.cpp").write_text(TAPE_MAIN.replace("{calls}", calls))
+        import pyclad
+
+        build = ["g++", "-std=c++17", "-O1", "-DPYCLAD_COUNT_TAPE", f"-I{pyclad.get_include()}", "main.cpp"]
+        r = subprocess.run([*build, "-o", "tapes"], cwd=work, capture_output=True, text=True, check=False)
+        if r.returncode != 0:
+            print(f"  the counting build failed: {r.stderr.strip()[:300]}")
+            return
+        out = subprocess.run([str(work / "tapes")], capture_output=True, text=True, check=True).stdout
+    print(f"  {'function':<12} {'n':>9} {'bytes pushed':>14} {'peak bytes':>12} {'per n':>9}")
+    for line in out.split():
+        name, n, pushed, peak = line.split("|")
+        print(f"  {name:<12} {int(n):>9} {int(pushed):>14} {int(peak):>12} {int(pushed) / int(n):>9.1f}")
+
+
 RECURSIVE = r"""
 double power_rec(double x, int n) {
     if (n == 0) return 1.0;
@@ -330,6 +399,8 @@ def main() -> None:
             print(textwrap.indent(g.code, "      "))
     print("  FD / grad: central finite differences cost 2n primal calls (estimated from the primal time).")
     print("  hand: a hand-written gradient's time / primal time, timed the same way.")
+    print("\ntape memory of each gradient (bytes its tapes and undo logs take in; per loop trip)")
+    tape_memory(opts.quick)
     print("\nrecursion: gradient time by depth (called from Python, ~0.2 µs of call overhead)")
     recursion()
     if (PROGRAMS / "particles_plain.cpp").exists():

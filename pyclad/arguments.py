@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ir
-from .errors import ArgumentError
+from .errors import ArgumentError, UnsupportedError
 
 
 @dataclass(frozen=True)
@@ -164,10 +164,32 @@ def _what(a) -> str:
 
 def zeroed_record(cls, t: ir.Type):
     """A fresh object of the record class ``cls`` with every floating field zero: the start of
-    a record's adjoint or tangent (default construction keeps default member initialisers)."""
+    a record's adjoint or tangent (default construction keeps default member initialisers).
+    A record without a default constructor, or with private fields, is built by the runtime's
+    ``zero_bits`` (every number zero) when it holds numbers only."""
+    if not t.constructible or _hides_fields(t):
+        import cppyy
+
+        if _has_containers(t):
+            raise UnsupportedError(
+                f"a zero of the record '{t.base}' (it has no default constructor or private fields, "
+                "and holds containers) cannot be built from Python",
+                t.defined_at,
+            )
+        return cppyy.gbl.pyclad.zero_bits[cls]()
     obj = cls()
     _zero_fields(obj, t)
     return obj
+
+
+def _hides_fields(t: ir.Type) -> bool:
+    return any(f.private or (f.type.kind == ir.RECORD and _hides_fields(f.type)) for f in t.fields)
+
+
+def _has_containers(t: ir.Type) -> bool:
+    return t.kind in ir.CONTAINERS or any(
+        _has_containers(f.type) for f in t.fields if f.type.kind != ir.BUILTIN
+    )
 
 
 def _zero_fields(obj, t: ir.Type) -> None:

@@ -23,12 +23,13 @@ from .errors import PycladError
 from .frontend.includes import user_headers
 from .frontend.options import read_source
 from .source import Result, Source, render
+from .translate.command import add_commands as add_translate_commands
 
 MODES = ("forward", "reverse", "jacobian", "hessian", "vector")
 # mode -> the Source method that serves it; a mode whose method is missing is not supported yet.
 _METHODS = {
     "reverse": "gradient",
-    "jacobian": "jacobian",
+    "jacobian": "jacobian_function",
     "hessian": "hessian_function",
     "vector": "vector_function",
 }
@@ -154,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(run=_check)
 
     add_commands(sub)  # build, cache
+    add_translate_commands(sub, _defines, write_atomically, UsageError, FileError)  # translate, run
     return p
 
 

@@ -29,6 +29,7 @@ _BINARY_PREC = {
     "%": 13,
 }
 _ASSIGN, _COND, _UNARY, _POSTFIX, _PRIMARY = 2, 3, 15, 16, 100
+POSTFIX = _POSTFIX
 
 
 def prec(e: ir.Expr) -> int:

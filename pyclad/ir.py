@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .errors import Loc
+from .errors import Loc, UnsupportedError
 
 FLOAT_BASES = ("float", "double", "long double")
 # Built-in integral types (bool and the character types included): their values carry no
@@ -43,10 +43,12 @@ CONTAINERS = (VECTOR, STD_ARRAY)
 
 @dataclass(frozen=True)
 class Field:
-    """A data member of a record."""
+    """A data member of a record.  ``private``: declared private or protected, so generated
+    code (free functions) reaches it through an accessor (pyclad/access.py)."""
 
     name: str
     type: Type
+    private: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ class Type:
     # declared; ``defined_at`` locates the record for the error saying so.
     constructible: bool = field(default=True, compare=False, repr=False)
     defined_at: Loc | None = field(default=None, compare=False, repr=False)
+    # A derived class: its base classes, in order; ``fields`` starts with theirs (flattened).
+    bases: tuple[Type, ...] = field(default=(), compare=False, repr=False)
+    # A record met again inside its own definition (``Node* next``), named without its
+    # fields: whether those hold floating numbers (what ``carries_float`` reads off fields).
+    recursive_floats: bool = field(default=False, compare=False, repr=False)
 
     # ---------------------------------------------------------------- what it is
     @property
@@ -102,7 +109,7 @@ class Type:
         field (nested records included), a container of such elements, or a pointer, array
         or reference to any of those."""
         if self.kind == RECORD:
-            return any(f.type.carries_float for f in self.fields)
+            return self.recursive_floats or any(f.type.carries_float for f in self.fields)
         if self.kind in CONTAINERS:
             return self.args[0].carries_float
         return self.base in FLOAT_BASES
@@ -320,6 +327,10 @@ class Call(Expr):
     loc: Loc | None = field(default=None, compare=False)
     spelling: str = ""
     kind: str = FUNCTION
+    # A private or protected method: the type of a pointer to it (``double (S::*)(double)
+    # const``, ``double (*)(double)`` for a static one), for generated code to reach it
+    # through an accessor (pyclad/access.py).
+    private: str = field(default="", compare=False)
 
     @property
     def text(self) -> str:
@@ -766,3 +777,24 @@ def rename(node, mapping: dict[str, str]):
         return n
 
     return rebuild(node, f)
+
+
+def flat_initialiser(t: Type, value: InitList, loc) -> InitList:
+    """The initialiser list of a derived class (``{{x, v}, q}``: one item per base class,
+    then its own fields) as one item per field of its flattened record."""
+    items = list(value.items)
+    out: list[Expr] = []
+    for b in t.bases:
+        if not items:
+            break
+        item = items.pop(0)
+        if isinstance(item, InitList):
+            item = flat_initialiser(b, item, loc) if b.bases else item
+            if len(item.items) != len(b.fields):
+                raise UnsupportedError("a base-class initialiser that leaves fields out", item.loc or loc)
+            out += item.items
+        elif has_side_effects(item) or not item.type.is_record:
+            raise UnsupportedError("this base-class initialiser", item.loc or loc)
+        else:
+            out += [Member(item, f.name, f.type.value(), item.loc) for f in b.fields]
+    return InitList(tuple(out + items), value.type, value.loc)

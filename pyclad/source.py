@@ -10,13 +10,21 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
-from . import emit, ir
-from .ad import compose, forward, outputs, reverse, vector, vector_params
+from . import access, emit, ir
+from .ad import compose, forward, jacobian_passes, outputs, reverse, vector, vector_params
 from .ad.names import forward_name
 from .ad.program import Program
 from .ad.rules import Registry
 from .backends import runtime_include
-from .errors import ArgumentError, FunctionNotFoundError, LinkError, PycladError, UnsupportedError, WrtError
+from .errors import (
+    ArgumentError,
+    FunctionNotFoundError,
+    LinkError,
+    NoDerivativeError,
+    PycladError,
+    UnsupportedError,
+    WrtError,
+)
 from .frontend import options
 from .frontend.layout import layout
 from .frontend.lower import SourceIndex, is_extern_c, qualified_name
@@ -64,8 +72,8 @@ def render(functions: list[ir.Function], inline: bool = False, root: str = "") -
     namespace in the JIT), so that ``f`` inside ``a`` can never pick up ``a::f`` for ``::f``."""
     prefix = "inline " if inline else ""
     names = {f.name for f in functions}
-    local = [_localised(f, root) for f in functions]
-    decls = ""
+    preamble, local = access.expose([_localised(f, root) for f in functions], root)
+    decls = preamble
     if _recursive(functions, names):
         decls = _in_namespaces([(f, prefix + emit.declaration(lf)) for f, lf in zip(functions, local)], "")
         decls += "\n"
@@ -504,6 +512,86 @@ class Source:
             return Result(j, self.helpers_of(j), [layout, m], "jacobian")
 
         return self._run(("jacobian_vrev", name, layout, m), make)
+
+    def jacobian_function(self, name: str, wrt=None) -> Result:
+        """The Jacobian driver of a header: ``NAME_jac`` as ``jacobian`` writes it (same name and
+        parameters), running in passes of vector forward and / or vector reverse mode where
+        those can differentiate the function (ad/jacobian_passes.py), else row by row."""
+        fn = self.function(name)
+        names, layout = self.jacobian_layout(name, wrt)
+        if not jacobian_passes.passes_supported(fn, layout):
+            return self.jacobian(name, wrt)
+        fwd = self._jacobian_kernel(lambda: self.jacobian_forward_lanes(name, layout))
+        rev = self._jacobian_kernel(
+            lambda: self.jacobian_vector_reverse(name, layout, jacobian_passes.REVERSE_LANES)
+        )
+        if fwd is None and rev is None:
+            return self.jacobian(name, wrt)
+        mask = {p.name for p in fn.params if p.name in layout.inputs or p.name in layout.outputs}
+        forward_k = None
+        if fwd is not None:
+            buffers, _, lanes = fwd.extras
+            if {b.param for b in buffers} <= mask:
+                has_result = bool(fwd.function.params) and fwd.function.params[-1].name.startswith(
+                    "_d_result"
+                )
+                forward_k = jacobian_passes.Kernel(
+                    fwd.function, tuple(b.param for b in buffers), lanes, has_result
+                )
+        reverse_k = None
+        if rev is not None:
+            order = tuple(p.name for p in fn.params if p.name in mask)
+            reverse_k = jacobian_passes.Kernel(rev.function, order, jacobian_passes.REVERSE_LANES)
+        if forward_k is None and reverse_k is None:
+            return self.jacobian(name, wrt)
+
+        def make() -> Result:
+            suffix = (
+                ""
+                if names is None
+                else "_" + "_".join(str(i) for i, p in enumerate(fn.params) if p.name in layout.inputs)
+            )
+            keep = forward_k is not None and jacobian_passes.reads_outputs(fn, layout, self.program)
+            j = jacobian_passes.driver(fn, layout, forward_k, reverse_k, f"{fn.name}_jac{suffix}", keep)
+            self.program.add(j)
+            self.program.take_new()
+            return Result(j, self.helpers_of(j), [layout], "jacobian")
+
+        return self._run(("jacobian_function", name, None if names is None else tuple(names)), make)
+
+    def _jacobian_kernel(self, make) -> Result | None:
+        """A vector-mode kernel of a Jacobian driver, or None where that mode cannot
+        differentiate the function (the driver then does without it)."""
+        try:
+            return make()
+        except (UnsupportedError, NoDerivativeError):
+            return None
+
+    def jacobian_forward_lanes(self, name: str, layout) -> Result:
+        """Vector forward mode with ``jacobian_passes.FORWARD_LANES`` lanes over the inputs of
+        ``layout``, each input's tangents (a scalar's too) in a caller-seeded buffer."""
+        fn = self.function(name)
+        lanes = jacobian_passes.FORWARD_LANES
+
+        def make() -> Result:
+            specs = [(i, None, None) if not fn.param(i).type.ptr else (i, 0, 0) for i in layout.inputs]
+            dirs = vector.directions_for(fn, specs)
+            index = {p.name: k for k, p in enumerate(fn.params)}
+            every = compose.split_params(fn, None, self.program).inputs == layout.inputs
+            suffix = "" if every else "_" + "_".join(str(index[i]) for i in layout.inputs)
+            comment = (
+                f"Derivatives of {fn.name} along {lanes} directions of its inputs "
+                f"({', '.join(layout.inputs)}), vector forward mode: one pass of a Jacobian driver.\n"
+                f"Tangent buffers: rows x {lanes}, row-major, seeded by the caller."
+            )
+            out, buffers, n = vector.vector_derivative(
+                self.program, fn, dirs, f"{fn.name}_jac_fwd{lanes}{suffix}", comment, lanes=lanes
+            )
+            self.program.add(out)
+            self.program.take_new()
+            return Result(out, self.helpers_of(out), [buffers, dirs, n], "vector")
+
+        return self._run(("jacobian_forward_lanes", name, layout, lanes), make)
 
     # ------------------------------------------------------------------ vector mode
     def vector(

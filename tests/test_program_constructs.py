@@ -398,3 +398,45 @@ double f(const double* x, int n) {{
     else:
         with pytest.raises(pyclad.UnsupportedError, match="default construction sets fields"):
             pyclad.gradient(m.f, "x")(x, 2)
+
+
+SCALED = r"""
+#include <vector>
+struct Acc {
+    double v[2];
+    void scale(double s) { for (int i = 0; i < 2; ++i) v[i] *= s; }
+    double prod() const { return v[0] * v[1]; }
+};
+struct Stack {
+    std::vector<double> w;
+    double u;
+    void grow(double s) { w[1] *= s; }
+};
+// a^3 b, with the record's array field scaled in place by a method
+double arr(double a, double b) {
+    Acc m{{a, b}};
+    m.scale(a);
+    return m.prod();
+}
+// a b^2 c, with an element of the record's vector field scaled in place
+double vec(double a, double b, double c) {
+    Stack m;
+    m.w.push_back(a);
+    m.w.push_back(b);
+    m.u = b;
+    m.grow(c);
+    return m.w[0] * m.w[1] * m.u;
+}
+"""
+
+
+@pytest.mark.parametrize("checked", [True, False])
+def test_a_method_that_overwrites_elements_of_a_field_has_the_record_saved_for_its_pullback(checked):
+    m = pyclad.cppdef(SCALED)
+    a, b, c = 0.7, 1.3, 1.1
+    np.testing.assert_allclose(
+        pyclad.gradient(m.arr, checked=checked)(a, b), (3 * a * a * b, a**3), rtol=1e-12
+    )
+    want = (b * b * c, 2 * a * b * c, a * b * b)
+    np.testing.assert_allclose(pyclad.gradient(m.vec, checked=checked)(a, b, c), want, rtol=1e-12)
+    assert abs(want[0] - fd(m.vec, (a, b, c), 0)) < 1e-6

@@ -15,12 +15,10 @@ struct Vec3 {
     Vec3 operator*(T s) const { return Vec3{x * s, y * s, z * s}; }
 };
 
-// Row-major storage in a[9], read and written through (row, column).
+// Row-major storage, private, read and written through (row, column).
 template <typename T>
 class Mat3 {
 public:
-    T a[9];
-
     Mat3() : a{} {}
 
     static Mat3 identity() {
@@ -67,6 +65,9 @@ public:
         return Vec3<T>{a[0] * v.x + a[1] * v.y + a[2] * v.z, a[3] * v.x + a[4] * v.y + a[5] * v.z,
                        a[6] * v.x + a[7] * v.y + a[8] * v.z};
     }
+
+private:
+    T a[9];
 };
 
 // x -> R x + t.

@@ -442,12 +442,21 @@ def forward_runtime_stmt(t, e: ir.Call, loc) -> list[ir.Stmt] | None:
     return out
 
 
+def _of_records(e: ir.Expr) -> bool:
+    """A std::vector of records, named by a variable (its size gives its tangent's rows)."""
+    return isinstance(e, Var) and e.type.kind == ir.VECTOR and e.type.args[0].kind == ir.RECORD
+
+
 def vector_zero(node, tangents: set[str], n: int, vec_type):
     """In vector forward mode, a tangent container holds ``pyclad::vec<n>``: its zeros are
     ``pyclad::zero_like<n>(w)`` and a constructor builds the container of ``vec<n>`` (for
     a Decl or assignment of a tangent; ``vec_type`` gives the tangent type of a type)."""
 
     def retarget(value):
+        if isinstance(value, ir.Call) and value.callee == ZERO_LIKE and _of_records(value.args[0]):
+            t = vec_type(value.args[0].type.plain(), n)  # rows of zeros, one per record
+            size = ir.Call(f"{value.args[0].name}.size", (), ir.Type("std::size_t"))
+            return ir.Call(t.base, (size,), t, value.loc, t.base, ir.CONSTRUCTOR)
         if isinstance(value, ir.Call) and value.callee == ZERO_LIKE:
             name = f"{ZERO_LIKE}<{n}>"
             return ir.Call(name, value.args, value.type, value.loc, name)

@@ -73,6 +73,8 @@ def zero(t: ir.Type) -> ir.Expr:
         return ir.lit(0, t.plain())
     if t.kind == ir.BUILTIN and not t.ptr and not t.dims and t.base in ir.ARITHMETIC_BASES:
         return ir.Lit("false", t.plain()) if t.base == "bool" else ir.lit(0, t.plain())
+    if t.kind == ir.RECORD and not t.ptr and not t.dims and not t.constructible and not has_containers(t):
+        return ir.Call(ZERO_BITS, (), t.plain(), spelling=f"{ZERO_BITS}<{t.named().spell()}>")
     if t.kind == ir.RECORD and not t.ptr and not t.constructible:
         name = t.named().spell()
         raise UnsupportedError(
@@ -86,6 +88,7 @@ def zero(t: ir.Type) -> ir.Expr:
 
 
 ZERO_LIKE = "::pyclad::zero_like"
+ZERO_BITS = "::pyclad::zero_bits"  # a record of numbers without a default constructor
 
 
 def zero_like(e: ir.Expr) -> ir.Call:

@@ -62,11 +62,20 @@ def directions_for(fn: ir.Function, specs) -> list[Direction]:
 
 @collector_paused
 def vector_derivative(
-    program: Program, fn: ir.Function, directions: list[Direction], name: str, comment: str = ""
+    program: Program,
+    fn: ir.Function,
+    directions: list[Direction],
+    name: str,
+    comment: str = "",
+    lanes: int | None = None,
 ) -> tuple[ir.Function, list[Buffer], int]:
     """``void name(params..., <buffers>..., [double* _d_result])``: one ``double*`` buffer
-    per active array, container or record-pointer parameter, in parameter order."""
-    n = sum(d.size for d in directions)
+    per active array, container or record-pointer parameter, in parameter order.
+
+    ``lanes``: the kernel carries that many directions whatever ``directions`` span, and a
+    scalar direction's tangent comes from a one-row buffer too (a Jacobian driver seeds the
+    buffers per pass of ``lanes`` columns); a scalar buffer nothing reads is left out."""
+    n = lanes if lanes is not None else sum(d.size for d in directions)
     by_param = {d.param: d for d in directions}
     t = ForwardTransform(program, fn, set(by_param), vector=n)
     pre: list[ir.Stmt] = []
@@ -101,6 +110,12 @@ def vector_derivative(
             view = ir.Call(f"::pyclad::as_vec<{n}>", (Var(raw, DPTR),), p.type.value())
             pre.append(ir.Decl(d, ir.Type(p.type.base, 1), view))
             buffers.append(Buffer(raw, p.name, direction))
+        elif lanes is not None and direction is not None:
+            raw = t.names.claim(f"{d}_buf")
+            params.append(ir.Param(raw, DPTR))
+            view = ir.Call(f"::pyclad::as_vec<{n}>", (Var(raw, DPTR),), p.type.derived(1))
+            pre.append(ir.Decl(d, ir.Type(p.type.base), ir.Unary("*", view, p.type.value())))
+            buffers.append(Buffer(raw, p.name, direction))
         else:
             seed: ir.Expr = lit(0)
             if direction is not None:
@@ -109,7 +124,12 @@ def vector_derivative(
     body = t.block_stmts(t.fn.body.stmts)
     read = {n.name for n in ir.walk(ir.Block(tuple(body))) if isinstance(n, Var)}
     # a scalar seed nothing reads (the result does not depend on that input) is not declared
-    pre = [d for d in pre if not (_scalar_decl(d) and d.name not in read)]
+    unread = {d.name for d in pre if _scalar_decl(d) and d.name not in read}
+    pre = [d for d in pre if not (_scalar_decl(d) and d.name in unread)]
+    if lanes is not None:  # the one-row buffers of scalars nothing reads
+        gone = {b.name for b in buffers if b.param in by_param and t.names.derivative(b.param) in unread}
+        params = [q for q in params if q.name not in gone]
+        buffers = [b for b in buffers if b.name not in gone]
     result = None
     if fn.ret.is_float:
         result = t.names.claim("_d_result")
@@ -123,7 +143,7 @@ def vector_derivative(
 
     body = vector_params.with_exits(pre + body, exits)
     out = ir.Function(name, ir.VOID, tuple(params), ir.Block(tuple(body)), fn.loc, comment)
-    out = vectorize(out, t.tangent_names() | extra, n)
+    out = vectorize(out, t.tangent_names() | extra, n, boxes=True)
     out = vector_params.collapse(out, split, n)
     out = ir.Function(out.name, out.ret, out.params, ir.rebuild(out.body, store), out.loc, out.comment)
     return out, buffers, n

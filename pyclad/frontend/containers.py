@@ -32,6 +32,17 @@ def is_container_member(ref: ci.Cursor) -> bool:
     return names[:1] == ["std"] and parent.spelling in ("vector", "array")
 
 
+def braced_items(c: ci.Cursor) -> list[ci.Cursor] | None:
+    """The items of a braced list passed as a ``std::initializer_list`` (``v = {a, b}``,
+    ``std::max({a, b})``), None if ``c`` is not one."""
+    if "initializer_list" not in c.type.spelling:
+        return None
+    node = c
+    while node.kind == K.UNEXPOSED_EXPR and len(list(node.get_children())) == 1:
+        node = next(node.get_children())
+    return list(node.get_children()) if node.kind == K.INIT_LIST_EXPR else None
+
+
 def _scopes(c: ci.Cursor) -> list[str]:
     out = []
     c = c.semantic_parent
@@ -47,7 +58,12 @@ def member_call(lowerer, c: ci.Cursor, ref: ci.Cursor, kids: list[ci.Cursor], lo
     the other members of ``METHODS`` as method calls on ``v``."""
     name = ref.spelling
     if name == "operator=" and len(kids) == 3:  # std::array's implicit copy: the assignment it is
-        target, value = lowerer.expr(kids[0]), lowerer.expr(kids[2])
+        target = lowerer.expr(kids[0])
+        items = braced_items(kids[2])
+        if items is not None:  # v = {a, b, c}: the container the list builds
+            value: ir.Expr = ir.InitList(tuple(lowerer.expr(x) for x in items), target.type.value(), loc)
+        else:
+            value = lowerer.expr(kids[2])
         return ir.Assign("=", target, value, target.type.value(), loc)
     if name == "operator[]":  # an operator call: (object, the operator's name, index)
         base, args = lowerer.expr(kids[0]), [lowerer.expr(k) for k in kids[2:]]
@@ -95,9 +111,10 @@ def range_for(lowerer, c: ci.Cursor, kids: list[ci.Cursor], loc) -> ir.Stmt:
     if var.kind != K.VAR_DECL or len(kids) != 3:
         raise UnsupportedError("a range-based for loop with an init-statement", loc)
     seq = lowerer.expr(_peel(rng))
-    if not seq.type.is_container or ir.has_side_effects(seq):
+    array = bool(seq.type.dims) and not seq.type.ptr  # double m[2][3]: over its rows
+    if not (seq.type.is_container or array) or ir.has_side_effects(seq):
         raise UnsupportedError(
-            "a range-based for loop over anything but a std::vector or std::array variable", loc
+            "a range-based for loop over anything but a std::vector, a std::array or a fixed-size array", loc
         )
     index = ir.Var(lowerer.fresh("_i"), SIZE_T, loc)
     element = ir.Index(seq, index, seq.type.element(), loc)
@@ -109,7 +126,10 @@ def range_for(lowerer, c: ci.Cursor, kids: list[ci.Cursor], loc) -> ir.Stmt:
         stmts: tuple[ir.Stmt, ...] = (inner,)
     else:
         stmts = (ir.Decl(var.spelling, t, element, lowerer.loc_of(var)), lowerer.one(body))
-    size = ir.Call("size", (seq,), SIZE_T, loc, spelling="size", kind=ir.METHOD)
+    if array:
+        size: ir.Expr = ir.Lit(str(seq.type.dims[0]), SIZE_T, loc)
+    else:
+        size = ir.Call("size", (seq,), SIZE_T, loc, spelling="size", kind=ir.METHOD)
     return ir.For(
         (ir.Decl(index.name, SIZE_T, ir.Lit("0", SIZE_T), loc),),
         ir.Binary("<", index, size, ir.BOOL, loc),

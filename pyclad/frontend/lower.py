@@ -8,6 +8,7 @@ statement silently would give a wrong derivative.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import sys
 from dataclasses import dataclass, field
 
@@ -392,6 +393,8 @@ class Lowerer(methods.CalleeCalls):
             raise unsupported("a try block (exceptions)", c)
         if k in (K.ASM_STMT, K.MS_ASM_STMT):
             raise unsupported("inline assembly", c)
+        if k == K.UNEXPOSED_STMT and len(kids) == 1 and _attributed(c):
+            return self.stmt(kids[0])  # [[fallthrough]];  [[likely]] ...: the statement it marks
         if k.is_expression() and (kind := effects.effect_kind(c)) is not None:
             return effects.lower_effect(self, c, kind)
         if k.is_expression():
@@ -431,18 +434,20 @@ class Lowerer(methods.CalleeCalls):
         A const (or rvalue) reference bound to a temporary holds a copy of its value."""
         while isinstance(init, ir.Cast) and init.implicit and init.type.base == init.operand.type.base:
             init = init.operand
-        lvalue = isinstance(init, (ir.Var, ir.Index, ir.Member)) or (
-            isinstance(init, ir.Unary) and init.op == "*"
-        )
-        self.scalar_refs[v] = lvalue
-        if not lvalue:
-            return ir.Decl(v.spelling, t.value(), init, loc(v))
+        lvalue = _is_lvalue(init)
         ptr = t.derived(1, (), t.const)
-        if isinstance(init, ir.Unary) and init.op == "*":
-            address = init.operand
-        else:
-            address = ir.Unary("&", init, ptr, init.loc)
-        return ir.Decl(v.spelling, ptr, address, loc(v))
+        choice = isinstance(init, ir.Cond) and all(_is_lvalue(x) for x in (init.then, init.other))
+        self.scalar_refs[v] = lvalue or choice
+        if choice:  # double& r = a > b ? a : b;  ->  double* r = a > b ? &a : &b;
+            address = ir.Cond(
+                init.cond, _address_of(init.then, ptr), _address_of(init.other, ptr), ptr, init.loc
+            )
+            return ir.Decl(v.spelling, ptr, address, loc(v))
+        if not lvalue:
+            if not t.const:  # a copy would not write through to what the reference names
+                raise unsupported("a non-const reference bound to this expression", v)
+            return ir.Decl(v.spelling, t.value(), init, loc(v))
+        return ir.Decl(v.spelling, ptr, _address_of(init, ptr), loc(v))
 
     def for_stmt(self, c: ci.Cursor, kids: list[ci.Cursor]) -> ir.For:
         if (
@@ -656,13 +661,6 @@ class Lowerer(methods.CalleeCalls):
         ref = c.referenced
         if ref is None or ref.kind != K.FIELD_DECL:
             raise unsupported(f"a use of the member '{c.spelling}' that is not a data member read", c)
-        if ref.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED):
-            owner = "::".join(qualified_name(ref))
-            raise UnsupportedError(
-                f"the {ref.access_specifier.name.lower()} member '{owner}::{ref.spelling}' is read here; "
-                "derivatives are free functions and cannot access it (make it public)",
-                loc(c),
-            )
         if not kids:
             if self.this is None:
                 raise unsupported(f"the member '{c.spelling}' of 'this' outside a method", c)
@@ -718,6 +716,14 @@ class Lowerer(methods.CalleeCalls):
         if ref.spelling.startswith('operator""'):
             return self.user_literal(c, ref)
         at = _callee_at(kids, ref)
+        listed = _listed_extremum(ref, [a for i, a in enumerate(kids) if i != at])
+        if listed is not None:  # std::min({a, b, c}) as std::min(std::min(a, b), c)
+            items = [self.expr(x) for x in listed]
+            t = self.type_of(c)
+            out = items[0]
+            for x in items[1:]:
+                out = ir.Call(ref.spelling, (out, x), t, loc(c), spelling=f"std::{ref.spelling}")
+            return out
         args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
         nparams = len(list(ref.get_arguments()))
         if len(args) != nparams:
@@ -797,8 +803,35 @@ def _known(text: str | None, c: ci.Cursor) -> str:
     return text
 
 
+def _listed_extremum(ref: ci.Cursor, args: list[ci.Cursor]) -> list[ci.Cursor] | None:
+    """The items of ``std::min({a, b, c})`` / ``std::max({...})`` (an initializer_list of
+    two or more values), None for any other call."""
+    if ref.spelling not in ("min", "max") or qualified_name(ref)[:1] != ("std",) or len(args) != 1:
+        return None
+    items = containers.braced_items(args[0])
+    return items if items is not None and len(items) >= 2 else None
+
+
+def _attributed(c: ci.Cursor) -> bool:
+    """A statement with standard attributes in front (libclang does not expose the kind)."""
+    toks = [t.spelling for t in itertools.islice(c.get_tokens(), 2)]
+    return toks == ["[", "["]
+
+
+def _is_lvalue(e: ir.Expr) -> bool:
+    return isinstance(e, (ir.Var, ir.Index, ir.Member)) or (isinstance(e, ir.Unary) and e.op == "*")
+
+
+def _address_of(e: ir.Expr, ptr: ir.Type) -> ir.Expr:
+    """``&e`` (``*p`` gives ``p``)."""
+    if isinstance(e, ir.Unary) and e.op == "*":
+        return e.operand
+    return ir.Unary("&", e, ptr, e.loc)
+
+
 def _convertible(src: ir.Type, dst: ir.Type) -> bool:
-    """An implicit conversion worth keeping in the IR (between arithmetic types)."""
-    if src.ptr or dst.ptr or src.dims or dst.dims:
+    """An implicit conversion worth keeping in the IR (between arithmetic types; a derived
+    object converted to its base is the derived object, which C++ converts where it goes)."""
+    if src.ptr or dst.ptr or src.dims or dst.dims or ir.RECORD in (src.kind, dst.kind):
         return False
     return src.base != dst.base and dst.base != "void"

@@ -18,6 +18,7 @@ from .. import ir
 from ..errors import UnsupportedError
 from . import accessors, callees, lambdas, templates
 from .parse import loc_of
+from .types import lower_type
 
 K = ci.CursorKind
 
@@ -81,7 +82,10 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
         kind=ir.CONSTRUCTOR,
     )
     stmts: list[ir.Stmt] = [ir.Decl(this.name, this.type, raw, L)]
-    inits = _member_inits(cursor)
+    bases: list[ci.Cursor] = []
+    inits = _member_inits(cursor, bases)
+    for k, init in enumerate(bases):
+        stmts += _base_initialised(lowerer, this, init, k)
     record = cursor.semantic_parent
     members = record.type.get_fields() if callees.is_class_instance(record) else record.get_children()
     for fd in members:
@@ -113,6 +117,30 @@ def constructor_body(lowerer, cursor: ci.Cursor, params: tuple[ir.Param, ...], b
     return out
 
 
+def _base_initialised(lowerer, this: ir.Var, init: ci.Cursor, k: int) -> list[ir.Stmt]:
+    """The stores of a base initialiser into the object's (flattened) fields: ``Body{a, b}``
+    sets the base's fields in order; ``Body(a, b)`` builds the base in a local, whose fields
+    are copied."""
+    value = lowerer.expr(init)
+    base = value.type.named()
+    if base.kind != ir.RECORD or not base.fields:
+        raise UnsupportedError("this base-class initialiser", _loc(init))
+    out: list[ir.Stmt] = []
+    if isinstance(value, ir.InitList):
+        flat = ir.flat_initialiser(base, value, _loc(init)) if base.bases else value
+        if any(isinstance(x, ir.InitList) for x in flat.items):
+            raise UnsupportedError("a braced initialiser of a record or array field of a base", _loc(init))
+        pairs = list(zip(base.fields, flat.items))
+    else:
+        local = ir.Var(f"_base{k}", base)
+        out.append(ir.Decl(local.name, base, value, _loc(init)))
+        pairs = [(f, ir.Member(local, f.name, f.type, _loc(init))) for f in base.fields]
+    for f, item in pairs:
+        target = ir.Member(this, f.name, this.type.field_named(f.name).type, _loc(init))
+        out += _initialise(target, item, _loc(init))
+    return out
+
+
 def _has_initialiser(fd: ci.Cursor) -> bool:
     """A field declared with ``= value`` or ``{value}`` (not only an array size)."""
     return any(t.spelling in ("=", "{") for t in fd.get_tokens())
@@ -131,8 +159,9 @@ def _initialise(target: ir.Expr, value: ir.Expr, loc) -> list[ir.Stmt]:
     return out
 
 
-def _member_inits(cursor: ci.Cursor) -> dict[str, ci.Cursor]:
-    """The member-initialiser list: field name -> initialiser expression."""
+def _member_inits(cursor: ci.Cursor, bases: list | None = None) -> dict[str, ci.Cursor]:
+    """The member-initialiser list: field name -> initialiser expression; the initialisers
+    of base classes (``Body{a, b}``, ``Body(a, b)``) appended to ``bases``."""
     out: dict[str, ci.Cursor] = {}
     kids = list(cursor.get_children())
     i = 0
@@ -140,6 +169,16 @@ def _member_inits(cursor: ci.Cursor) -> dict[str, ci.Cursor]:
         c = kids[i]
         if c.kind == K.MEMBER_REF and i + 1 < len(kids):
             out[c.spelling] = kids[i + 1]
+            i += 2
+            continue
+        if (
+            c.kind == K.TYPE_REF
+            and bases is not None
+            and i + 1 < len(kids)
+            and kids[i + 1].kind.is_expression()
+            and c.type.get_canonical() != cursor.semantic_parent.type.get_canonical()  # delegating
+        ):
+            bases.append(kids[i + 1])
             i += 2
             continue
         if c.kind.is_expression():
@@ -189,15 +228,10 @@ class CalleeCalls:
         at = callee_at(kids, ref)
         if not self.index.in_user_file(ref):
             raise _unsupported(f"a call to the library method '{key}'", c)
-        if ref.access_specifier != ci.AccessSpecifier.PUBLIC:
-            raise UnsupportedError(
-                f"a call to the {ref.access_specifier.name.lower()} method '{key}' (derivatives are free "
-                "functions and cannot call it; make it public)",
-                _loc(c),
-            )
+        hidden = self.private_method(ref, c)
         if ref.is_static_method():
             args = tuple(self.expr(a) for i, a in enumerate(kids) if i != at)
-            return ir.Call(key, args, self.type_of(c), _loc(c), spelling=key)
+            return ir.Call(key, args, self.type_of(c), _loc(c), spelling=key, private=hidden)
         if ref.is_virtual_method():
             raise _unsupported(f"a virtual call to '{key}' (dynamic dispatch)", c)
         head = peel(kids[at])
@@ -224,7 +258,26 @@ class CalleeCalls:
             element = accessors.inline(self.index, key, recv, args)
             if element is not None:
                 return element  # m[i] -> m.a[i] (see accessors)
-        return ir.Call(key, (recv, *args), self.type_of(c), _loc(c), spelling=ref.spelling, kind=ir.METHOD)
+        return ir.Call(
+            key,
+            (recv, *args),
+            self.type_of(c),
+            _loc(c),
+            spelling=ref.spelling,
+            kind=ir.METHOD,
+            private=hidden,
+        )
+
+    def private_method(self, ref: ci.Cursor, c: ci.Cursor) -> str:
+        """For a private or protected method, the type of a pointer to it (see ir.Call.private)."""
+        if ref.access_specifier == ci.AccessSpecifier.PUBLIC:
+            return ""
+        params = ", ".join(lower_type(a.type, c).spell() for a in ref.get_arguments())
+        result = lower_type(ref.result_type, c)
+        if ref.is_static_method():
+            return result.spell("(*)") + f"({params})"
+        record = lower_type(ref.semantic_parent.type, c).base
+        return result.spell(f"({record}::*)") + f"({params})" + (" const" if ref.is_const_method() else "")
 
     def construct(self, c: ci.Cursor, kids: list[ci.Cursor], ref: ci.Cursor) -> ir.Expr:
         """``P(a)``, ``P{a}``, ``P q(a)``: an ``ir.CONSTRUCTOR`` call of a user-written

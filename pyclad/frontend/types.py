@@ -5,6 +5,7 @@ and locations of cursors, which every part of the frontend reads."""
 from __future__ import annotations
 
 import ctypes
+from dataclasses import replace
 
 import clang.cindex as ci
 
@@ -123,7 +124,7 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
             cursor,
         )
     if qualified in open_records:
-        return ir.Type(qualified, kind=ir.RECORD)
+        return ir.Type(qualified, kind=ir.RECORD, recursive_floats=_holds_floats(t, set()))
     inner = open_records + (qualified,)
     fields = []
     members = list(decl.get_children())
@@ -131,14 +132,21 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         members = list(t.get_fields()) + [
             c for c in callees.pattern_of(decl).get_children() if c.kind != K.FIELD_DECL
         ]
+    bases: list[ir.Type] = []
     for c in members:
         if c.kind == K.FIELD_DECL:
             if c.is_bitfield():
                 raise unsupported("a bit-field member", c)
-            fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner)))
+            hidden = c.access_specifier in (ci.AccessSpecifier.PRIVATE, ci.AccessSpecifier.PROTECTED)
+            fields.append(ir.Field(c.spelling, lower_type(c.type, c, inner), private=hidden))
         elif c.kind == K.CXX_BASE_SPECIFIER:
-            raise unsupported(f"a derived class ('{t.spelling}' has a base class)", c)
+            if callees.is_class_instance(decl):  # libclang shows the instance's bases only as written
+                raise unsupported(f"a base class of the class template instance '{t.spelling}'", c)
+            base = _base(t, c, inner)
+            fields += base.fields
+            bases.append(base)
     presets, aggregate = _construction(callees.pattern_of(decl), fields)
+    aggregate = aggregate and not bases  # ``D{{a}, b}``: the list's items are not the fields
     ctors = [c for c in callees.pattern_of(decl).get_children() if c.kind == K.CONSTRUCTOR]
     constructible = not ctors or any(not list(c.get_arguments()) for c in ctors)
     return ir.Type(
@@ -149,7 +157,53 @@ def _record_type(t: ci.Type, cursor: ci.Cursor, open_records: tuple[str, ...]) -
         aggregate=aggregate,
         constructible=constructible,
         defined_at=loc(decl),
+        bases=tuple(bases),
     )
+
+
+_FLOATING = (T.DOUBLE, T.FLOAT, T.LONGDOUBLE)
+
+
+def _holds_floats(t: ci.Type, seen: set) -> bool:
+    """The class type ``t`` has floating numbers among its fields (through pointers, arrays,
+    nested classes and their bases; a class met again is not looked into twice)."""
+    decl = t.get_canonical().get_declaration()
+    if decl.hash in seen:
+        return False
+    seen.add(decl.hash)
+    for c in decl.get_children():
+        if c.kind not in (K.FIELD_DECL, K.CXX_BASE_SPECIFIER):
+            continue
+        u = c.type.get_canonical()
+        while u.kind in (T.POINTER, T.LVALUEREFERENCE, T.RVALUEREFERENCE, T.CONSTANTARRAY, T.INCOMPLETEARRAY):
+            u = (
+                u.get_pointee()
+                if u.kind in (T.POINTER, T.LVALUEREFERENCE, T.RVALUEREFERENCE)
+                else u.element_type
+            )
+            u = u.get_canonical()
+        if u.kind in _FLOATING:
+            return True
+        if u.kind == T.RECORD:
+            args = [u.get_template_argument_type(i) for i in range(max(u.get_num_template_arguments(), 0))]
+            if any(a.get_canonical().kind in _FLOATING for a in args) or _holds_floats(u, seen):
+                return True
+    return False
+
+
+def _base(t: ci.Type, base: ci.Cursor, open_records: tuple[str, ...]) -> ir.Type:
+    """The record of ``base``, a non-virtual base class of ``t``, its fields private where
+    the inheritance is.  A derived class is lowered as one record whose fields are its
+    bases' fields, in order, then its own (``d.a`` of a field of the base is a field of
+    ``d``; derivatives of the base's methods take the derived object as C++ converts it)."""
+    if "virtual" in [x.spelling for x in base.get_tokens()]:
+        raise unsupported(f"a virtual base class ('{t.spelling}' derives virtually)", base)
+    inherited = lower_type(base.type, base, open_records)
+    if inherited.kind != ir.RECORD:
+        raise unsupported(f"the base class '{base.type.spelling}' of '{t.spelling}'", base)
+    if base.access_specifier == ci.AccessSpecifier.PUBLIC:
+        return inherited
+    return replace(inherited, fields=tuple(replace(f, private=True) for f in inherited.fields))
 
 
 def _construction(decl: ci.Cursor, fields: list[ir.Field]) -> tuple[bool, bool]:

@@ -2,9 +2,11 @@
 #ifndef PYCLAD_RUNTIME_HPP
 #define PYCLAD_RUNTIME_HPP
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -21,6 +23,13 @@ template <typename T, typename U = T>
 struct ValueAndPushforward {
     T value;
     U pushforward;
+
+    // Converts to a pair of other types the members convert to (a float custom
+    // derivative's result where a double one is expected, as clad's type does).
+    template <typename V, typename W>
+    operator ValueAndPushforward<V, W>() const {  // NOLINT: converts like clad's
+        return {static_cast<V>(value), static_cast<W>(pushforward)};
+    }
 };
 
 // ---------------------------------------------------------------- storage reused across calls
@@ -133,14 +142,42 @@ struct reused_vector {
         detail::give_buffer(larger);
     }
 };
+// With PYCLAD_COUNT_TAPE defined before this header, tapes and undo logs count the bytes
+// they take in (benchmarks/bench_reverse.py reports a gradient's tape memory by it); without
+// it the counting compiles to nothing.
+#ifdef PYCLAD_COUNT_TAPE
+struct tape_count {
+    std::size_t pushed = 0, live = 0, peak = 0;  // bytes: ever pushed, held now, held at most
+};
+inline tape_count& tape_counter() {
+    static tape_count c;
+    return c;
+}
+inline void count_pushed(std::size_t n) {
+    tape_count& c = tape_counter();
+    c.pushed += n;
+    c.live += n;
+    if (c.live > c.peak) c.peak = c.live;
+}
+inline void count_popped(std::size_t n) { tape_counter().live -= n; }
+#define PYCLAD_TAPE_PUSHED(n) ::pyclad::count_pushed(n)
+#define PYCLAD_TAPE_POPPED(n) ::pyclad::count_popped(n)
+#else
+#define PYCLAD_TAPE_PUSHED(n) ((void)0)
+#define PYCLAD_TAPE_POPPED(n) ((void)0)
+#endif
 
 // A stack of values the forward sweep of a gradient saves inside loops and the
 // reverse sweep takes back in the opposite order.
 template <typename T>
 class tape {
 public:
-    void push(const T& v) { data_.push_back(v); }
+    void push(const T& v) {
+        PYCLAD_TAPE_PUSHED(sizeof(T));
+        data_.push_back(v);
+    }
     T pop() {
+        PYCLAD_TAPE_POPPED(sizeof(T));
         T v = data_.v.back();
         data_.v.pop_back();
         return v;
@@ -358,6 +395,16 @@ inline typename std::enable_if<std::is_class<T>::value && std::is_trivially_copy
 zero_like(const T&) {
     return T{};
 }
+// The zero of a record of numbers without a default constructor (every byte zero: every
+// number 0), the tangents' and adjoints' zero that value-initialisation cannot give.
+template <typename T>
+inline T zero_bits() {
+    static_assert(std::is_trivially_copyable<T>::value, "zero_bits builds records of numbers");
+    struct bytes {
+        unsigned char b[sizeof(T)];
+    } z{};
+    return __builtin_bit_cast(T, z);
+}
 template <typename T, std::size_t N>
 std::array<T, N> zero_like(const std::array<T, N>& a);
 template <typename T, typename A>
@@ -412,8 +459,14 @@ public:
 
 [[noreturn]] inline void out_of_bounds(const char* where, const char* name, std::ptrdiff_t index,
                                        std::ptrdiff_t length) {
-    throw bounds_error(std::string(where ? where : "") + "|" + (name ? name : "") + "|" +
-                       std::to_string(index) + "|" + std::to_string(length));
+    std::string what = std::string(where ? where : "") + "|" + (name ? name : "") + "|" +
+                       std::to_string(index) + "|" + std::to_string(length);
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+    throw bounds_error(what);
+#else  // built with -fno-exceptions: report and stop, never write past the end
+    std::fprintf(stderr, "pyclad: access outside a buffer: %s\n", what.c_str());
+    std::abort();
+#endif
 }
 
 template <typename T>
@@ -749,13 +802,17 @@ private:
         reused_vector<entry> r;
         std::vector<entry>& v = r.v;
         void push(void* at) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry));
             entry e;
             e.at = at;
             std::memcpy(e.old, at, N);
             r.push_back(e);
         }
         void undo_to(std::size_t m) {
-            for (; v.size() > m; v.pop_back()) std::memcpy(v.back().at, v.back().old, N);
+            for (; v.size() > m; v.pop_back()) {
+                PYCLAD_TAPE_POPPED(sizeof(entry));
+                std::memcpy(v.back().at, v.back().old, N);
+            }
         }
         std::size_t size() const { return v.size(); }
     };
@@ -769,6 +826,7 @@ private:
         std::vector<entry>& v = r.v;
         std::vector<unsigned char>& bytes = b.v;
         void push(void* at, std::size_t n) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
             r.push_back({at, n});
             const unsigned char* p = static_cast<const unsigned char*>(at);
             b.ready();
@@ -776,6 +834,7 @@ private:
         }
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) {
+                PYCLAD_TAPE_POPPED(sizeof(entry) + v.back().n);
                 std::memcpy(v.back().at, bytes.data() + bytes.size() - v.back().n, v.back().n);
                 bytes.resize(bytes.size() - v.back().n);
             }
@@ -798,6 +857,7 @@ private:
         std::vector<entry>& v = r.v;
         std::vector<unsigned char>& bytes = b.v;
         void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
+            PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
             r.push_back({c, i, offset, n, put});
             b.ready();
             bytes.insert(bytes.end(), at, at + n);
@@ -805,6 +865,7 @@ private:
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) {
                 const entry& e = v.back();
+                PYCLAD_TAPE_POPPED(sizeof(entry) + e.n);
                 e.put(e.v, e.i, e.offset, bytes.data() + bytes.size() - e.n, e.n);
                 bytes.resize(bytes.size() - e.n);
             }
@@ -877,6 +938,41 @@ inline void push(tape<T>& t, const U& v) {
 template <typename T>
 inline T pop(tape<T>& t) {
     return t.pop();
+}
+
+// ---------------------------------------------------------------- Jacobian drivers
+// A generated NAME_jac runs a vector-mode kernel in passes of L lanes: L columns of the
+// Jacobian per forward pass (tangents of the inputs seeded with unit vectors), or L rows per
+// reverse pass (adjoints of the outputs seeded so).  Its seed and result buffers live in
+// scratch memory that each thread keeps across calls: no allocation in steady state.
+inline double* jacobian_scratch(std::size_t n) {
+    static thread_local std::vector<double> buf;
+    if (buf.size() < n) buf.resize(n);
+    return buf.data();
+}
+
+// buf: n x L; zero but for rows first..first+L-1 (those below n), which get unit vectors.
+template <std::size_t L>
+inline void seed_lanes(double* buf, std::size_t n, std::size_t first) {
+    std::fill(buf, buf + n * L, 0.0);
+    for (std::size_t k = 0; k < L && first + k < n; ++k) buf[(first + k) * L + k] = 1.0;
+}
+
+// A forward pass's output tangents (rows x L) are columns first..first+L-1 of the
+// row-major rows x cols Jacobian.
+template <std::size_t L>
+inline void put_columns(const double* t, std::size_t rows, double* jac, std::size_t cols, std::size_t first) {
+    std::size_t width = cols - first < L ? cols - first : L;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t k = 0; k < width; ++k) jac[r * cols + first + k] = t[r * L + k];
+}
+
+// A reverse pass's input adjoints (cols x L) are rows first..first+L-1 of the Jacobian.
+template <std::size_t L>
+inline void put_rows(const double* a, std::size_t cols, double* jac, std::size_t rows, std::size_t first) {
+    std::size_t height = rows - first < L ? rows - first : L;
+    for (std::size_t k = 0; k < height; ++k)
+        for (std::size_t c = 0; c < cols; ++c) jac[(first + k) * cols + c] = a[c * L + k];
 }
 
 }  // namespace pyclad

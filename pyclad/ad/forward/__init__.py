@@ -166,6 +166,6 @@ def pushforward(program: Program, fn: ir.Function, active_params: list[bool], ve
     body += t.block_stmts(t.fn.body.stmts)
     out = ir.Function(name, fn.ret, tuple(params), ir.Block(tuple(body)), fn.loc, fn.comment)
     if vector:
-        out = vectorize(out, t.tangent_names(), vector)
+        out = vectorize(out, t.tangent_names(), vector, boxes=True)
     program.add(t.tidy(out))
     return name

@@ -7,7 +7,7 @@ from dataclasses import replace
 from ... import ir
 from ...ir import Var
 from .. import containers, memory
-from ..records import split_shadows
+from ..records import box_width, split_shadows
 from ..shadow import has_shadow as _shadowed  # noqa: F401 (used by the transform modules)
 from ..shadow import is_record_value as _record_value  # noqa: F401
 from ..shadow import tangent_type
@@ -26,17 +26,26 @@ def vec_type(t: ir.Type, n: int) -> ir.Type:
     if is_tape(t):  # a tape of values or of (adjoint) pointers: a tape of their vector tangents
         stars = t.base[len("::pyclad::tape<") : -1].count("*")
         return ir.Type(f"::pyclad::tape<::pyclad::vec<{n}>{' ' + '*' * stars if stars else ''}>")
+    if t.kind in ir.CONTAINERS and t.args[0].kind == ir.RECORD:  # of records: rows of their fields
+        inner = ir.std_array_of(ir.Type(f"::pyclad::vec<{n}>"), box_width(t.args[0]))
+        named = ir.vector_of(inner) if t.kind == ir.VECTOR else ir.std_array_of(inner, t.size)
+        return named.derived(t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
     if t.kind in ir.CONTAINERS:  # a container of tangent vectors, the same size
         inner = vec_type(t.args[0], n)
         named = ir.vector_of(inner) if t.kind == ir.VECTOR else ir.std_array_of(inner, t.size)
         return named.derived(t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
-    return ir.Type(f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr else False, ref=t.ref)
+    # A pointer to const tangents stays one; so does a const reference (a read-only shadow's field).
+    return ir.Type(
+        f"::pyclad::vec<{n}>", t.ptr, t.dims, const=t.const if t.ptr or t.ref else False, ref=t.ref
+    )
 
 
-def vectorize(fn: ir.Function, tangents: set[str], n: int) -> ir.Function:
+def vectorize(fn: ir.Function, tangents: set[str], n: int, boxes: bool = False) -> ir.Function:
     """Retype the tangents of a forward-mode function as ``pyclad::vec<n>``: the same
-    statements then carry n directional derivatives at once."""
-    fn, tangents = split_shadows(fn, tangents)  # a record's shadow: one vector per field
+    statements then carry n directional derivatives at once.  ``boxes``: a container of
+    records may have a tangent (a container of rows of vectors, one per floating field;
+    forward mode only)."""
+    fn, tangents = split_shadows(fn, tangents, boxes)  # a record's shadow: one vector per field
 
     def retype(node):
         node = containers.vector_zero(node, tangents, n, vec_type)

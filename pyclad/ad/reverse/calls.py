@@ -460,9 +460,15 @@ def _written_parts(fn: ir.Function, p: ir.Param, lvalue: ir.Expr) -> list[ir.Exp
     for n in ir.walk(fn.body):
         if isinstance(n, (ir.Assign, ir.Step)):
             path, target = [], n.target
-            while isinstance(target, ir.Member):
-                path.insert(0, target.name)
-                target = target.operand
+            indexed = False  # an element of an array or container field is stored
+            while isinstance(target, (ir.Member, ir.Index)):
+                if isinstance(target, ir.Index):
+                    indexed, target = True, target.base
+                else:
+                    path.insert(0, target.name)
+                    target = target.operand
+            if indexed and isinstance(target, Var) and target.name == p.name:
+                return [lvalue]  # saved whole: an array field is not saved on its own
             if isinstance(target, Var) and target.name == p.name:
                 if not path:
                     return [lvalue]  # the whole record is assigned

@@ -107,24 +107,33 @@ class Sweep:
         target = Var(s.name, s.type.value())
         if s.type.is_record and isinstance(s.init, ir.InitList) and not s.init.items:
             return self.reset_record(target, depth, first=depth == 0, loc=s.loc)
-        if isinstance(s.init, ir.InitList) and not s.type.is_container:
+        if isinstance(s.init, ir.InitList) and s.type.dims:
             fwd, rev = [], []
             for el, item in _elements(target, s.init, s):
                 f, r = self.assign(ir.Assign("=", el, item, el.type), depth, first=depth == 0, loc=s.loc)
                 fwd += f
                 rev = r + rev
             return fwd, rev
-        return self.assign(ir.Assign("=", target, s.init, target.type), depth, first=depth == 0, loc=s.loc)
+        return self.assign(
+            ir.Assign("=", target, s.init, target.type, s.loc), depth, first=depth == 0, loc=s.loc
+        )
 
     def construct_in_place(self, s: ir.Decl):
         """``MLP net(n_in, n_hidden);`` at the top level of the body: declared where it is (it
         may have no default constructor to hoist it with), its adjoint right after it, a copy
-        with every number zeroed (the containers inside of the sizes the constructor gave)."""
+        with every number zeroed (the containers inside of the sizes the constructor gave).
+        A record without a default constructor is built so from differentiated values too:
+        the reverse sweep passes its adjoint back through the constructor's pullback."""
         ty = s.type.derived(0, (), const=False)
         fwd: list[ir.Stmt] = [ir.Decl(s.name, ty, s.init, s.loc)]
+        rev: list[ir.Stmt] = []
         if s.name in self.adj_local:
             fwd += shadow.shadow_decl(self.adj_local[s.name], ty, Var(s.name, ty))
-        return fwd, []
+            if self.is_active(s.init):
+                self.memo = {}
+                self.acc(s.init, Var(self.adj_local[s.name], ty), rev)
+                self.note_reads(rev)
+        return fwd, rev
 
     def _first_store(self, target: ir.Expr, root: Var) -> bool:
         """The first store into a field of a record local since its declaration, outside
@@ -228,6 +237,8 @@ class Sweep:
                 self.note_reads(back)
                 return [primal] + moves, back
             adj_value = self.adj_of(value)
+            if adj_value is None and isinstance(value, ir.Lit) and value.text in ("nullptr", "0", "NULL"):
+                adj_value = ir.Lit("nullptr", adj.type)  # p = nullptr: so is its adjoint pointer
             alloc = memory.allocation(value) if adj_value is None else None
             if alloc is not None:  # a new buffer: its adjoint buffer is allocated beside it, zeroed
                 adj_value = memory.shadow_allocation(value, shadow.adjoint_type(target.type).element())

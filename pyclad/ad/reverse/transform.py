@@ -254,14 +254,16 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             if t.ref:
                 raise UnsupportedError("a reference local variable is not supported in reverse mode", n.loc)
             plain = t.derived(t.ptr, t.dims, const=t.const if t.ptr else False)
-            if t.kind == ir.RECORD and not t.ptr and not t.constructible:
+            if t.kind == ir.RECORD and not t.ptr and not t.constructible and shadow.has_containers(t):
                 raise UnsupportedError(
                     f"a local '{n.name}' of type '{t.named().spell()}', which has no default constructor "
                     f"(reverse mode declares its locals up front; add '{t.base.rsplit('::', 1)[-1]}() = default;')",
                     n.loc,
                 )
             init = (
-                ir.InitList((), plain)
+                zero(plain)  # every byte zero: a record of numbers without a default constructor
+                if t.kind == ir.RECORD and not t.ptr and not t.dims and not t.constructible
+                else ir.InitList((), plain)
                 if t.dims or (not t.ptr and t.base not in ir.ARITHMETIC_BASES)
                 else (ir.Lit("nullptr", plain) if t.ptr else lit(0, plain))
             )
@@ -293,13 +295,15 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
     def _constructed_in_place(self) -> set[str]:
         """Record locals declared at the top level of the body by a constructor, or holding
         containers, from values that carry no derivative (``MLP net(n_in, n_hidden);``): they
-        are declared where they are, not hoisted (they may have no default constructor)."""
+        are declared where they are, not hoisted (they may have no default constructor).
+        So is a record without a default constructor built from differentiated values."""
         out = set()
         for s in self.body.stmts:
             if not isinstance(s, ir.Decl) or not s.type.is_record or s.type.ref or s.init is None:
                 continue
             built = isinstance(s.init, ir.Call) and s.init.kind == ir.CONSTRUCTOR
-            if (built or shadow.has_containers(s.type)) and not self.is_active(s.init):
+            passive = (built or shadow.has_containers(s.type)) and not self.is_active(s.init)
+            if passive or (built and not s.type.constructible):
                 out.add(s.name)
         return out
 
@@ -431,6 +435,11 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
             return None if p is None else ir.Binary(e.op, p, e.rhs, e.type)
         if isinstance(e, ir.Cast):
             return self.adj_of(e.operand)
+        if isinstance(e, ir.Cond) and e.type.ptr:  # c ? &a : &b (a reference to either)
+            then, other = self.adj_of(e.then), self.adj_of(e.other)
+            if then is None or other is None:
+                return None
+            return ir.Cond(e.cond, then, other, then.type)
         if isinstance(e, ir.Member):  # the adjoint of p.a is _d_p.a (_d_p->a through a pointer)
             if is_inactive_field(e, self.prep.inactive):
                 return None
