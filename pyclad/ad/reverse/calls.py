@@ -322,7 +322,7 @@ class Calls:
 
         if self._splits(e, fn):
             forw, name = split_pullback(self.program, fn, mask)
-            self.program.split_origin.setdefault(forw, ("forw", e.callee, e.spelling))
+            self.program.split_origin.setdefault(forw, ("forw", e.callee, e.spelling, e.private))
             entry = self.split_calls.setdefault(id(e), [0, forw, name])
             entry[0] += 1
         else:

@@ -79,7 +79,7 @@ def combined(program: Program, e: ir.Call) -> ir.Call:
     if origin is None:
         return e
     if origin[0] == "forw":
-        return replace(e, callee=origin[1], spelling=origin[2])
+        return replace(e, callee=origin[1], spelling=origin[2], private=origin[3])
     from . import pullback
 
     return replace(e, callee=pullback(program, origin[1], origin[2]), spelling="")
@@ -241,7 +241,8 @@ def swap_calls(
         if isinstance(node, ir.Call) and id(node) in names:
             counts[id(node)] = counts.get(id(node), 0) + 1
             args = tuple(expr(a) for a in node.args)
-            return replace(node, callee=names[id(node)], spelling="", args=args)
+            # a generated function: reached directly, not as the private member it stands for
+            return replace(node, callee=names[id(node)], spelling="", args=args, private="")
         return _rebuilt(node, expr, block)
 
     def block(items: tuple) -> tuple:
