@@ -22,6 +22,8 @@ class Program:
     new: list[str] = field(default_factory=list)
     taken: dict[str, Loc | None] = field(default_factory=dict)  # the user's own function names
     param_reads: dict = field(default_factory=dict)  # generated function -> what it reads (reverse/reads.py)
+    splittable: dict = field(default_factory=dict)  # function -> its pullback splits (reverse/split.py)
+    split_origin: dict = field(default_factory=dict)  # NAME_forw / NAME_rev -> what it stands for (same)
 
     def _claim(self, name: str) -> None:
         """A generated function may not take the name of one of the user's (``f_grad``)."""

@@ -32,6 +32,116 @@ struct ValueAndPushforward {
     }
 };
 
+// ---------------------------------------------------------------- storage reused across calls
+// The buffers of tapes and undo logs come from a per-thread pool and go back to it, emptied
+// but keeping their capacity, when the tape or log is destroyed: a gradient or pullback
+// called again and again (25,000 pullbacks per mixture-model gradient, one per cofactor of a
+// determinant) allocates nothing once the pool holds what one call needs.  Per thread, so
+// gradients called from several threads share nothing.  Of the buffers larger than
+// reuse_limit bytes the pool keeps one per element type (a large gradient called again reuses
+// its tape; several large ones do not pin more than the largest needs at once).
+namespace detail {
+constexpr std::size_t reuse_limit = std::size_t(1) << 20;
+
+// The pool of one element type, and whether this thread's pool is gone already: tapes that
+// live in thread_local storage themselves (shared_tape) may be destroyed after it at thread
+// exit, and then free their buffers instead (the flag is trivial, so it outlives the pool).
+template <typename T>
+bool& pool_gone() {
+    static thread_local bool gone = false;
+    return gone;
+}
+
+template <typename T>
+struct pool_of {
+    std::vector<std::vector<T>> free;
+    std::size_t large = 0;  // how many of them are larger than reuse_limit
+    ~pool_of() { pool_gone<T>() = true; }
+};
+
+template <typename T>
+pool_of<T>* buffer_pool() {
+    if (pool_gone<T>()) return nullptr;
+    static thread_local pool_of<T> pool;
+    return &pool;
+}
+
+template <typename T>
+bool is_large(const std::vector<T>& v) {
+    return v.capacity() * sizeof(T) > reuse_limit;
+}
+
+template <typename T>
+std::vector<T> take_buffer() {
+    pool_of<T>* pool = buffer_pool<T>();
+    if (pool == nullptr || pool->free.empty()) return std::vector<T>();
+    std::vector<T> v = std::move(pool->free.back());
+    pool->free.pop_back();
+    pool->large -= is_large(v) ? 1 : 0;
+    return v;
+}
+
+template <typename T>
+void give_buffer(std::vector<T>& v) noexcept {
+    if (v.capacity() == 0) return;
+    pool_of<T>* pool = buffer_pool<T>();
+    if (pool == nullptr || (is_large(v) && pool->large > 0)) return;  // freed
+    v.clear();
+    try {
+        pool->free.push_back(std::move(v));
+        pool->large += is_large(pool->free.back()) ? 1 : 0;
+    } catch (...) {  // no room to keep it: it is freed
+    }
+}
+}  // namespace detail
+
+// A std::vector whose buffer is taken from the per-thread pool when the first value goes in
+// (a tape nothing is pushed on costs nothing) and given back to it when it is destroyed.
+template <typename T>
+struct reused_vector {
+    std::vector<T> v;
+    reused_vector() = default;
+    reused_vector(const reused_vector& o) : v(o.v) {}
+    reused_vector(reused_vector&& o) noexcept : v(std::move(o.v)) {}
+    reused_vector& operator=(const reused_vector& o) {
+        v = o.v;
+        return *this;
+    }
+    reused_vector& operator=(reused_vector&& o) noexcept {
+        v.swap(o.v);
+        return *this;
+    }
+    ~reused_vector() { detail::give_buffer(v); }
+    void ready() {  // before the first value goes in
+        if (v.capacity() == 0) v = detail::take_buffer<T>();
+    }
+    void push_back(const T& x) {
+        if (v.size() == v.capacity()) grow();
+        v.push_back(x);
+    }
+    // Full: the largest buffer of the pool takes over when it is larger (the tapes of one
+    // gradient take their buffers in an order of their own, and the large tape of the last
+    // call must not start again from a small buffer), the smaller one goes back.
+    void grow() {
+        if (v.capacity() == 0) {
+            v = detail::take_buffer<T>();
+            if (v.capacity() > 0) return;
+        }
+        detail::pool_of<T>* pool = detail::buffer_pool<T>();
+        if (pool == nullptr || pool->free.empty()) return;
+        std::size_t best = 0;
+        for (std::size_t k = 1; k < pool->free.size(); ++k)
+            if (pool->free[k].capacity() > pool->free[best].capacity()) best = k;
+        if (pool->free[best].capacity() <= v.size()) return;
+        std::vector<T> larger = std::move(pool->free[best]);
+        pool->free[best].swap(pool->free.back());
+        pool->free.pop_back();
+        pool->large -= detail::is_large(larger) ? 1 : 0;
+        larger.insert(larger.end(), v.begin(), v.end());
+        v.swap(larger);
+        detail::give_buffer(larger);
+    }
+};
 // With PYCLAD_COUNT_TAPE defined before this header, tapes and undo logs count the bytes
 // they take in (benchmarks/bench_reverse.py reports a gradient's tape memory by it); without
 // it the counting compiles to nothing.
@@ -68,15 +178,104 @@ public:
     }
     T pop() {
         PYCLAD_TAPE_POPPED(sizeof(T));
-        T v = data_.back();
-        data_.pop_back();
+        T v = data_.v.back();
+        data_.v.pop_back();
         return v;
     }
-    std::size_t size() const { return data_.size(); }
+    std::size_t size() const { return data_.v.size(); }
 
 private:
-    std::vector<T> data_;
+    reused_vector<T> data_;
 };
+
+// The tapes of a callee's split pullback (NAME_forw, NAME_rev): one per site and thread,
+// keyed by the pair's NAME_forw, shared by every call.  Each call pops its own entries after
+// the calls it made popped theirs, so the calls of a recursion fill one contiguous buffer.
+template <typename T, auto Owner, int Slot>
+inline tape<T>& shared_tape() {
+    static thread_local tape<T> t;
+    return t;
+}
+
+// What a callee's forward sweep (NAME_forw) leaves for its reverse sweep (NAME_rev): the
+// locals and tapes the reverse sweep reads, put on per-thread stacks at the end of the
+// forward sweep (``stash(a, b, ...)``) and taken back, last first, at the start of the
+// reverse sweep (``unstash(a, b, ...)``, the same list).  Plain values (scalars, plain
+// records) are copied into one byte stack; the others (containers, tapes) are moved onto a
+// stack of their type, so no container is copied.  The caller's reverse sweep runs the
+// NAME_rev of its calls in the opposite order of their NAME_forw, so each takes back what its
+// own forward sweep left (ad/reverse/split.py).
+namespace detail {
+template <typename T>
+std::vector<T>& stash_of() {
+    static thread_local std::vector<T> stack;
+    return stack;
+}
+
+template <typename T>
+using plain_value = std::is_trivially_copyable<T>;
+
+template <typename T>
+std::size_t plain_size(const T&) {
+    return plain_value<T>::value ? sizeof(T) : 0;
+}
+
+template <typename T>
+typename std::enable_if<plain_value<T>::value>::type stash_one(unsigned char*& at, T& x) {
+    std::memcpy(at, &x, sizeof(T));
+    at += sizeof(T);
+}
+template <typename T>
+typename std::enable_if<!plain_value<T>::value>::type stash_one(unsigned char*&, T& x) {
+    stash_of<T>().push_back(std::move(x));
+}
+
+template <typename T>
+typename std::enable_if<plain_value<T>::value>::type unstash_one(const unsigned char*& at, T& x) {
+    at -= sizeof(T);
+    std::memcpy(&x, at, sizeof(T));
+}
+template <typename T>
+typename std::enable_if<!plain_value<T>::value>::type unstash_one(const unsigned char*&, T& x) {
+    std::vector<T>& stack = stash_of<T>();
+    using std::swap;
+    swap(x, stack.back());
+    stack.pop_back();
+}
+
+template <typename... T>
+void stash(T&... x) {
+    std::vector<unsigned char>& bytes = stash_of<unsigned char>();
+    std::size_t n = bytes.size();
+    bytes.resize(n + (std::size_t(0) + ... + plain_size(x)));
+    unsigned char* at = bytes.data() + n;
+    (stash_one(at, x), ...);
+}
+
+inline void get_last(const unsigned char*&) {}
+template <typename T, typename... Rest>
+void get_last(const unsigned char*& at, T& x, Rest&... rest) {
+    get_last(at, rest...);  // the later ones first
+    unstash_one(at, x);
+}
+
+template <typename... T>
+void unstash(T&... x) {
+    std::vector<unsigned char>& bytes = stash_of<unsigned char>();
+    const unsigned char* at = bytes.data() + bytes.size();
+    get_last(at, x...);
+    bytes.resize(static_cast<std::size_t>(at - bytes.data()));
+}
+}  // namespace detail
+
+template <typename... T>
+inline void stash(T&... x) {
+    detail::stash(x...);
+}
+template <typename... T>
+inline void unstash(T&... x) {
+    detail::unstash(x...);
+}
 
 // The tangent of one value in vector forward mode: its derivatives along N
 // directions at once (Jacobians, Hessians, derivatives w.r.t. several inputs).
@@ -551,6 +750,9 @@ inline void store_rows(const C& t, const checked<double>& buf) {
 // undoing each stack most recent first restores every location to its oldest saved value.
 class undo_log {
 public:
+    undo_log() = default;
+    undo_log(const undo_log&) = delete;  // its stacks refer to their own buffers
+    undo_log& operator=(const undo_log&) = delete;
     template <typename T>
     void save(T& x) {
         static_assert(std::is_trivially_copyable<T>::value, "undo_log saves plain values");
@@ -575,7 +777,7 @@ public:
         elements_.push(&v, i, static_cast<std::size_t>(at - start), at, sizeof(T), &put_element<V>);
     }
     void mark() {
-        marks_.push_back(
+        marks_r_.push_back(
             {s1_.size(), s2_.size(), s4_.size(), s8_.size(), s16_.size(), other_.size(), elements_.size()});
     }
     void undo() {
@@ -597,13 +799,14 @@ private:
             void* at;
             unsigned char old[N];
         };
-        std::vector<entry> v;
+        reused_vector<entry> r;
+        std::vector<entry>& v = r.v;
         void push(void* at) {
             PYCLAD_TAPE_PUSHED(sizeof(entry));
             entry e;
             e.at = at;
             std::memcpy(e.old, at, N);
-            v.push_back(e);
+            r.push_back(e);
         }
         void undo_to(std::size_t m) {
             for (; v.size() > m; v.pop_back()) {
@@ -618,12 +821,15 @@ private:
             void* at;
             std::size_t n;
         };
-        std::vector<entry> v;
-        std::vector<unsigned char> bytes;
+        reused_vector<entry> r;
+        reused_vector<unsigned char> b;
+        std::vector<entry>& v = r.v;
+        std::vector<unsigned char>& bytes = b.v;
         void push(void* at, std::size_t n) {
             PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
-            v.push_back({at, n});
+            r.push_back({at, n});
             const unsigned char* p = static_cast<const unsigned char*>(at);
+            b.ready();
             bytes.insert(bytes.end(), p, p + n);
         }
         void undo_to(std::size_t m) {
@@ -646,11 +852,14 @@ private:
             std::size_t i, offset, n;
             put_fn put;
         };
-        std::vector<entry> v;
-        std::vector<unsigned char> bytes;
+        reused_vector<entry> r;
+        reused_vector<unsigned char> b;
+        std::vector<entry>& v = r.v;
+        std::vector<unsigned char>& bytes = b.v;
         void push(void* c, std::size_t i, std::size_t offset, const unsigned char* at, std::size_t n, put_fn put) {
             PYCLAD_TAPE_PUSHED(sizeof(entry) + n);
-            v.push_back({c, i, offset, n, put});
+            r.push_back({c, i, offset, n, put});
+            b.ready();
             bytes.insert(bytes.end(), at, at + n);
         }
         void undo_to(std::size_t m) {
@@ -673,7 +882,8 @@ private:
     stack<16> s16_;
     any_size other_;
     by_index elements_;
-    std::vector<position> marks_;
+    reused_vector<position> marks_r_;
+    std::vector<position>& marks_ = marks_r_.v;
 };
 
 template <typename T>

@@ -37,6 +37,9 @@ class Calls:
             return containers.forward_constructor(self, e)
         if (pair := containers.forward_runtime(self, e)) is not None:
             return pair
+        from ..reverse.split import combined  # (the reverse package imports this one)
+
+        e = combined(self.program, e)  # a split pullback's pair, as the calls it stands for
         target = self.bind_result(e)
         if ir.is_raw_construction(e):  # the object a constructor starts from: no tangent of its own
             return replace(e, args=tuple(self.expr(a)[0] for a in e.args)), None

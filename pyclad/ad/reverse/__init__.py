@@ -35,6 +35,7 @@ from ..program import Program
 from ..shadow import adjoint_param_type, is_container_value
 from .adjoints import _ACC
 from .prune import prune_forward
+from .split import split_names
 from .sweep import _STMT
 from .tbr import dead_saves, sharing_storage
 from .transform import ReverseTransform, _Prepared
@@ -52,6 +53,7 @@ __all__ = [
     "gradient",
     "prune_forward",
     "pullback",
+    "split_pullback",
 ]
 
 
@@ -68,7 +70,7 @@ class Output:
 def gradient(
     program: Program, fn: ir.Function, wrt: list[str], name: str
 ) -> tuple[ir.Function, list[Output]]:
-    t = _build(program, fn, set(wrt), mode="grad")
+    t, body = _assembled(program, fn, set(wrt), mode="grad")
     outs: list[Output] = []
     params = list(fn.params)
     for p in fn.params:
@@ -82,7 +84,7 @@ def gradient(
         comment += "\n" + "\n".join(f"{o.name}: scratch adjoint of {o.param} (same length)." for o in extra)
     if fn.comment:  # notes on the source (a loop under #pragma omp runs sequentially)
         comment += "\n" + fn.comment
-    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, comment)
+    out = ir.Function(name, ir.VOID, tuple(params), body, fn.loc, comment)
     return out, outs
 
 
@@ -102,7 +104,7 @@ def pullback(
         return name
     program.reserve(name)
     seeds = {p.name for p, a in zip(fn.params, active_params) if a}
-    t = _build(program, fn, seeds, mode="pullback", vector=vector, effects=loud)
+    t, body = _assembled(program, fn, seeds, mode="pullback", vector=vector, effects=loud)
     params = list(fn.params)
     if fn.ret.is_float or _record_value(fn.ret):
         params.append(ir.Param(t.seed_name, fn.ret.plain()))
@@ -111,20 +113,61 @@ def pullback(
     for p, a in zip(fn.params, active_params):
         if a:
             params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
-    out = ir.Function(name, ir.VOID, tuple(params), t.assemble(), fn.loc, fn.comment)
+    out = ir.Function(name, ir.VOID, tuple(params), body, fn.loc, fn.comment)
     if vector:
         out = vectorize(out, t.adjoint_names(), vector)
     program.add(out)
     return name
 
 
-def _build(program, fn, seeds, mode, vector=0, effects=None):
+@collector_paused
+def split_pullback(program: Program, fn: ir.Function, active_params: list[bool]) -> tuple[str, str]:
+    """The names of fn's ``NAME_forw`` and ``NAME_rev`` for this activity pattern (split.py);
+    generated on first use.  Only for a function ``split.splittable`` accepts."""
+    forw, rev = split_names(fn, active_params)
+    if program.has(rev):
+        return forw, rev
+    program.reserve(forw)
+    program.reserve(rev)
+    seeds = {p.name for p, a in zip(fn.params, active_params) if a}
+    t, (fbody, rbody) = _assembled(program, fn, seeds, mode="pullback", capture=forw)
+    comment = (
+        f"The forward sweep of {fn.name}'s pullback: its value, and what {rev} reads left on the\n"
+        f"per-thread stash (call {rev} with the same arguments in the reverse sweep)."
+    )
+    program.add(ir.Function(forw, fn.ret, fn.params, fbody, fn.loc, comment))
+    params = list(fn.params) + [ir.Param(t.seed_name, fn.ret.plain())]
+    for p, a in zip(fn.params, active_params):
+        if a:
+            params.append(ir.Param(t.adj_param[p.name], adjoint_param_type(p.type)))
+    comment = f"The reverse sweep of {fn.name}'s pullback, after {forw} ran with these arguments."
+    program.add(ir.Function(rev, ir.VOID, tuple(params), rbody, fn.loc, comment))
+    program.split_origin[rev] = ("rev", fn, list(active_params))
+    return forw, rev
+
+
+def _assembled(program, fn, seeds, mode, vector=0, effects=None, capture=False):
+    """The transform and its assembled body (two bodies, ``NAME_forw``'s and ``NAME_rev``'s,
+    with ``capture``, the name of ``NAME_forw``).  A call whose split pullback cannot be paired (its forward sweep
+    statement pruned, or not run) keeps the combined pullback: built again without it."""
+    nosplit: frozenset[int] = frozenset()
+    prep = None
+    while True:
+        t = _build(program, fn, seeds, mode, vector, effects, nosplit=nosplit, capture=capture, prep=prep)
+        body = t.assemble_split(capture) if capture else t.assemble()
+        if not t.unpaired:
+            return t, body
+        nosplit, prep = nosplit | t.unpaired, t.prep
+
+
+def _build(program, fn, seeds, mode, vector=0, effects=None, nosplit=frozenset(), capture=False, prep=None):
     """Run the transform twice: first to learn what the reverse sweep reads, then for real.
     Saving a value can make the reverse sweep read more (the index of a restored element,
     the counter an inverse ``i--`` needs): then once more, until nothing new is read.  The
     saves of the variables read anywhere are then narrowed to the writes whose old value
     is read (``tbr``), in one last run."""
-    probe = ReverseTransform(program, fn, seeds, mode, needed=None, vector=vector, effects=effects)
+    opts = {"vector": vector, "effects": effects, "nosplit": nosplit, "capture": capture}
+    probe = ReverseTransform(program, fn, seeds, mode, needed=None, prep=prep, **opts)
     probe.run()
     aliases = _pointer_targets(probe.prep.body)
     needed = _through_pointers(set(probe.reads), aliases)
@@ -137,9 +180,7 @@ def _build(program, fn, seeds, mode, vector=0, effects=None):
         needed |= live_out
     needed = sharing_storage(probe.prep.body, needed)
     while True:
-        t = ReverseTransform(
-            program, fn, seeds, mode, needed=needed, vector=vector, prep=probe.prep, effects=effects
-        )
+        t = ReverseTransform(program, fn, seeds, mode, needed=needed, prep=probe.prep, **opts)
         t.run()
         # Only the function's own variables are ever saved: reads of the names a run made up
         # itself (saved values, adjoint temporaries) cannot change what the next run saves.
@@ -162,11 +203,10 @@ def _build(program, fn, seeds, mode, vector=0, effects=None):
         seeds,
         mode,
         needed=needed,
-        vector=vector,
         prep=probe.prep,
         dead=frozenset(dead),
-        effects=effects,
         untouched=frozenset(untouched),
+        **opts,
     )
     t.run()
     return t

@@ -15,6 +15,7 @@ from ..effects import calls_effects
 from ..memory import LOG, MARK, UNDO
 from ..rules import Custom, Partials, Reduction
 from .forw import element_stores_only, log_call, reverse_forw, stores_outside_loops
+from .split import splittable
 from .util import _block, _record_value, _shadowed, _subtree_any
 
 
@@ -74,7 +75,7 @@ class Calls:
         calls: list[ir.Call] = []
 
         def find(x):  # the writing calls (and calls with effects) that always run, outermost ones
-            if self._writing_call(x) or calls_effects(self.program, x):
+            if self._writing_call(x) or calls_effects(self.program, x) or self._split_candidate(x):
                 calls.append(x)
             elif isinstance(x, ir.Cond):
                 find(x.cond)
@@ -317,11 +318,36 @@ class Calls:
                 mask.append(self.is_active(a))
         if not any(mask):
             return
-        from . import pullback  # the package's entry point, which runs this transform on the callee
+        from . import pullback, split_pullback  # the package's entry points, which run this transform
 
-        name = pullback(self.program, fn, mask, self.vector)
+        if self._splits(e, fn):
+            forw, name = split_pullback(self.program, fn, mask)
+            self.program.split_origin.setdefault(forw, ("forw", e.callee, e.spelling, e.private))
+            entry = self.split_calls.setdefault(id(e), [0, forw, name])
+            entry[0] += 1
+        else:
+            name = pullback(self.program, fn, mask, self.vector)
         valued = fn.ret.is_float or _record_value(fn.ret) or shadow.is_container_value(fn.ret)
         self.emit_pullback(name, e, mask, adj if valued else None, out, False, fn)
+
+    def _splits(self, e: ir.Call, fn: ir.Function) -> bool:
+        """The call's forward sweep runs its callee's ``NAME_forw`` and its reverse sweep the
+        callee's ``NAME_rev`` (split.py)."""
+        return (
+            not self.vector
+            and e.kind == ir.FUNCTION
+            and id(e) not in self.nosplit
+            and len(fn.params) == len(e.args)
+            and splittable(self.program, fn)
+        )
+
+    def _split_candidate(self, c) -> bool:
+        """A call whose pullback may split: hoisted out of its expression, so that the value its
+        ``NAME_forw`` returns is kept for the reverse sweep instead of computed again there."""
+        if not isinstance(c, ir.Call) or c.kind != ir.FUNCTION or self.vector:
+            return False
+        fn, _ = self._target(c)
+        return fn is not None and len(fn.params) == len(c.args) and splittable(self.program, fn)
 
     def emit_pullback(self, name, e, mask, adj, out, custom: bool, fn=None) -> None:
         args = [self.value(a, out) if a.type.is_float else a for a in e.args]

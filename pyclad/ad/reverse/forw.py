@@ -10,6 +10,21 @@ non-const reference parameter, or a local pointer into one) preceded by
 calling that callee's own ``_reverse_forw``.  The caller marks the log before the call; its
 reverse sweep undoes the call's stores (``::pyclad::undo``) just before the pullback.  What
 the callee writes into its own locals and buffers is never logged.
+
+The conventions for a call in a gradient, side by side:
+
+- a callee that writes nothing of its caller's and returns a number (split.py): the forward
+  sweep calls ``NAME_forw`` (the callee's forward sweep: value returned, what its reverse
+  sweep reads kept on per-thread tapes and the stash), the reverse sweep ``NAME_rev`` (the
+  reverse sweep alone, same arguments plus ``_d_y`` and the adjoints).  The callee's forward
+  work runs once; a recursion costs O(depth), not O(depth^2).
+- a callee that writes through a pointer or reference: the forward sweep calls the primal,
+  or ``NAME_reverse_forw`` with the undo log (above); the reverse sweep undoes its stores and
+  calls ``NAME_pullback``, which runs the callee's forward sweep again and then its reverse
+  sweep, leaving the caller's memory as it found it.  Its tapes and undo logs take their
+  buffers from a per-thread pool (runtime.hpp), so a call allocates nothing once one ran.
+- a call whose split pullback the caller cannot pair with its forward sweep (a call that is
+  the returned value, which the forward sweep does not run) keeps ``NAME_pullback`` too.
 """
 
 from __future__ import annotations

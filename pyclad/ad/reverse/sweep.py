@@ -114,14 +114,16 @@ class Sweep:
         returns_container = s.value is not None and shadow.is_container_value(s.value.type)
         if returns_container and self.mode != "pullback":
             raise self.unsupported("returning a container from the differentiated function", s)
+        # NAME_forw (split.py) returns the value its forward sweep computes
+        fwd = [ir.ExprStmt(ir.Assign("=", self.capture, s.value, self.capture.type))] if self.capture else []
         if s.value is None or not (s.value.type.is_float or _record_value(s.value.type) or returns_container):
-            return [], []
+            return fwd, []
         seed = Var(self.seed_name, self.fn.ret.plain()) if self.mode == "pullback" else lit(1)
         rev: list[ir.Stmt] = []
         self.memo = {}
         self.acc(s.value, seed, rev)
         self.note_reads(rev)
-        return [], rev
+        return fwd, rev
 
     def decl(self, s: ir.Decl, depth: int):
         if s.name in self.in_place:  # a record built by its constructor, where the source builds it

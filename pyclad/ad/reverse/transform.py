@@ -25,6 +25,7 @@ from .adjoints import _ACC, Adjoints
 from .calls import Calls
 from .fields import field_active, inactive_fields, is_inactive_field
 from .prune import drop_unread, prune_forward, pure_function
+from .split import RETURN, count_calls, hand_over, handed_over, shared_tapes, swap_calls
 from .storage import Storage
 from .sweep import _STMT, Sweep
 from .untouched import drop_stores
@@ -105,6 +106,8 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         dead: frozenset[int] = frozenset(),
         effects: bool | None = None,
         untouched: frozenset[str] = frozenset(),
+        nosplit: frozenset[int] = frozenset(),
+        capture: bool = False,
     ):
         self.program = program
         self.vector = vector
@@ -138,10 +141,20 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.deferred: Var | None = None  # what releases the buffers the primal frees (memory.py)
         self.owned: set[str] | None = None  # the pointers holding only buffers allocated here
         self.log: Var | None = None  # the undo log of the calls that overwrite arrays (forw.py)
+        # Calls whose pullback is split (split.py): id -> [NAME_rev calls emitted, NAME_forw,
+        # NAME_rev]; the calls not to split (their pairing failed in an earlier run).
+        self.split_calls: dict[int, list] = {}
+        self.nosplit = nosplit
+        self.unpaired: set[int] = set()
         self._active_memo = prep.active_memo  # the runs share the body's nodes and activity
         self._call_memo = prep.call_memo
         self.in_place = self._constructed_in_place()
         self._declare_locals(prep.extra)
+        # NAME_forw (split.py) runs the forward sweep alone and returns the value: returns set it.
+        self.capture: Var | None = None
+        if capture:
+            self.capture = Var(self.names.claim(RETURN), self.fn.ret.plain())
+            self.top.append(ir.Decl(self.capture.name, self.fn.ret.plain(), lit(0, self.fn.ret.plain())))
 
     def _prepare(self, fn: ir.Function, seeds: set[str]) -> _Prepared:
         self.fn = fn = expand_records(sequence(fn))
@@ -325,19 +338,51 @@ class ReverseTransform(Sweep, Adjoints, Calls, Storage, Pass):
         self.fwd, self.rev = self.stmts(self.body.stmts, 0)
 
     def assemble(self) -> ir.Block:
+        fwd, rev = self._sweeps()
+        return ir.Block(tuple(self._declared(fwd + rev) + fwd + rev))
+
+    def assemble_split(self, owner: str) -> tuple[ir.Block, ir.Block]:
+        """The bodies of ``NAME_forw`` and ``NAME_rev`` (split.py): the forward sweep and the
+        value, then what the reverse sweep reads stashed; the reverse sweep after taking it back."""
+        ret = ir.Return(self.capture)
+        fwd, rev = self._sweeps([ret])
+        items = handed_over(fwd, rev, self.top, self.fn, self.prep.assigned)
+        fwd, rev = hand_over(fwd, rev, items)
+        fwd = fwd + [ret]
+        top = shared_tapes(self.top, owner)
+        return ir.Block(tuple(self._declared(fwd, top) + fwd)), ir.Block(
+            tuple(self._declared(rev, top) + rev)
+        )
+
+    def _sweeps(self, after: list[ir.Stmt] = ()) -> tuple[list[ir.Stmt], list[ir.Stmt]]:
+        """The forward sweep without its dead updates (``after``: what runs after it that reads
+        its values too), its split calls calling their ``NAME_forw``; the reverse sweep."""
         locals_ = {d.name for d in self.top if isinstance(d, ir.Decl)}
         locals_ |= {p.name for p in self.fn.params if not p.type.ptr and not p.type.ref}
         fwd = drop_stores(self.fwd, set(self.untouched)) if self.untouched else self.fwd
         fwd = prune_forward(
-            fwd, self.rev + self.tail, locals_, self.recomputed, self.pure_call, self.vanishing
+            fwd, self.rev + self.tail + list(after), locals_, self.recomputed, self.pure_call, self.vanishing
         )
-        body = fwd + drop_unread(self.rev + self.tail, self.recompute_stmts)
+        rev = drop_unread(self.rev + self.tail, self.recompute_stmts)
+        if self.split_calls:
+            names = {k: v[1] for k, v in self.split_calls.items()}
+            fwd, swapped, unordered = swap_calls(fwd, names, self.save_stmts, lambda: self.names.temp("_f"))
+            self.unpaired |= unordered
+            per_rev: dict[str, int] = {}
+            for v in self.split_calls.values():
+                per_rev[v[2]] = per_rev.get(v[2], 0) + v[0]
+            for k, (n, _, name) in self.split_calls.items():
+                if swapped.get(k, 0) != n or count_calls(rev, name) != per_rev[name]:
+                    self.unpaired.add(k)
+        return fwd, rev
+
+    def _declared(self, body: list[ir.Stmt], top: list[ir.Stmt] | None = None) -> list[ir.Stmt]:
+        """The declarations ``body`` uses: a local whose every update was pruned (or an
+        adjoint nothing reads) is not declared either."""
         used: set[str] = set()
         for s in body:
             ir.var_names(s, used)
-        # a local whose every update was pruned (or an adjoint nothing reads) is not declared either
-        top = [d for d in self.top if not isinstance(d, ir.Decl) or d.name in used]
-        return ir.Block(tuple(top + body))
+        return [d for d in (self.top if top is None else top) if not isinstance(d, ir.Decl) or d.name in used]
 
     def pure_call(self, c: ir.Call) -> bool:
         """A call of a function pyclad has the body of that changes nothing but its result."""
