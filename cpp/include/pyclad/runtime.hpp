@@ -188,6 +188,7 @@ private:
     reused_vector<T> data_;
 };
 
+#if __cplusplus >= 201703L  // generated code is C++17; the clad API headers include this from C++14
 // The tapes of a callee's split pullback (NAME_forw, NAME_rev): one per site and thread,
 // keyed by the pair's NAME_forw, shared by every call.  Each call pops its own entries after
 // the calls it made popped theirs, so the calls of a recursion fill one contiguous buffer.
@@ -276,6 +277,7 @@ template <typename... T>
 inline void unstash(T&... x) {
     detail::unstash(x...);
 }
+#endif
 
 // The tangent of one value in vector forward mode: its derivatives along N
 // directions at once (Jacobians, Hessians, derivatives w.r.t. several inputs).
