@@ -1077,9 +1077,10 @@ def test_clad_spelling_of_a_custom_derivative():
         #include <cmath>
         double softplus(double x) { return std::log(1 + std::exp(x)); }
         namespace clad { namespace custom_derivatives {
-        // Scaled by 3 on purpose: proves the transform calls this instead of the body.
+        // Scaled by 3 on purpose: proves the transform calls this instead of the body.  As in
+        // clad, std:: in here names clad::custom_derivatives::std (the builtin derivatives).
         clad::ValueAndPushforward<double, double> softplus_pushforward(double x, double d_x) {
-            return {std::log(1 + std::exp(x)), 3 * d_x / (1 + std::exp(-x))};
+            return {::std::log(1 + ::std::exp(x)), 3 * d_x / (1 + ::std::exp(-x))};
         }
         }}
         double uses_softplus(double x) { return softplus(2 * x); }"""
