@@ -80,21 +80,32 @@ def _member_pointer(record: str, t: ir.Type) -> str:
     return inner.spell(f"{record}::*")
 
 
-def _block(record: str, f: ir.Field, scope: str) -> str:
-    tag = _tag(record, f.name)
-    guard = "PYCLAD_PRIVATE_" + hashlib.sha1(f"{scope}::{record}::{f.name}".encode()).hexdigest()[:12].upper()
+def _guarded_tag(guard_key: str, tag: str, pointer: str, member: str, accessors: str = "") -> str:
+    """The guarded declaration of ``tag``, whose ``get`` hands out ``&member`` (of type
+    ``pointer``), and the ``accessors`` written through it."""
+    guard = "PYCLAD_PRIVATE_" + hashlib.sha1(guard_key.encode()).hexdigest()[:12].upper()
     return (
         f"#ifndef {guard}\n#define {guard}\n"
         f"namespace {NAMESPACE} {{\n"
         f"struct {tag} {{\n"
-        f"    using type = {_member_pointer(record, f.type)};\n"
+        f"    using type = {pointer};\n"
         f"    friend type get({tag});\n"
         "};\n"
-        f"template struct expose<{tag}, &{record}::{f.name}>;\n"
-        f"inline auto& {f.name}({record}& o) {{ return o.*get({tag}{{}}); }}\n"
-        f"inline const auto& {f.name}(const {record}& o) {{ return o.*get({tag}{{}}); }}\n"
+        f"template struct expose<{tag}, &{member}>;\n"
+        f"{accessors}"
         f"}}  // namespace {NAMESPACE}\n#endif\n"
     )
+
+
+def _block(record: str, f: ir.Field, scope: str) -> str:
+    """A private field: its tag and the accessor ``pyclad_private::NAME(object)``."""
+    tag = _tag(record, f.name)
+    accessors = (
+        f"inline auto& {f.name}({record}& o) {{ return o.*get({tag}{{}}); }}\n"
+        f"inline const auto& {f.name}(const {record}& o) {{ return o.*get({tag}{{}}); }}\n"
+    )
+    member = f"{record}::{f.name}"
+    return _guarded_tag(f"{scope}::{member}", tag, _member_pointer(record, f.type), member, accessors)
 
 
 def _method_block(key: str, pointer: str, scope: str) -> tuple[str, str]:
@@ -102,19 +113,9 @@ def _method_block(key: str, pointer: str, scope: str) -> tuple[str, str]:
     its guarded declaration."""
     digest = hashlib.sha1(f"{key} {pointer}".encode()).hexdigest()[:8]
     record, name = key.rsplit("::", 1) if "::" in key else ("", key)
-    tag = _tag(record, re.sub(r"\W", "_", name.split("(")[0])) + "_" + digest
-    guard = "PYCLAD_PRIVATE_" + hashlib.sha1(f"{scope}::{tag}".encode()).hexdigest()[:12].upper()
-    text = (
-        f"#ifndef {guard}\n#define {guard}\n"
-        f"namespace {NAMESPACE} {{\n"
-        f"struct {tag} {{\n"
-        f"    using type = {pointer};\n"
-        f"    friend type get({tag});\n"
-        "};\n"
-        f"template struct expose<{tag}, &{record}::{name.split('(')[0]}>;\n"
-        f"}}  // namespace {NAMESPACE}\n#endif\n"
-    )
-    return tag, text
+    name = name.split("(")[0]
+    tag = _tag(record, re.sub(r"\W", "_", name)) + "_" + digest
+    return tag, _guarded_tag(f"{scope}::{tag}", tag, pointer, f"{record}::{name}")
 
 
 def expose(functions: list[ir.Function], root: str = "") -> tuple[str, list[ir.Function]]:

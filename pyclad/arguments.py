@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import ir
+from .ad.shadow import has_containers
 from .errors import ArgumentError, UnsupportedError
 
 
@@ -170,7 +171,7 @@ def zeroed_record(cls, t: ir.Type):
     if not t.constructible or _hides_fields(t):
         import cppyy
 
-        if _has_containers(t):
+        if has_containers(t):
             raise UnsupportedError(
                 f"a zero of the record '{t.base}' (it has no default constructor or private fields, "
                 "and holds containers) cannot be built from Python",
@@ -184,12 +185,6 @@ def zeroed_record(cls, t: ir.Type):
 
 def _hides_fields(t: ir.Type) -> bool:
     return any(f.private or (f.type.kind == ir.RECORD and _hides_fields(f.type)) for f in t.fields)
-
-
-def _has_containers(t: ir.Type) -> bool:
-    return t.kind in ir.CONTAINERS or any(
-        _has_containers(f.type) for f in t.fields if f.type.kind != ir.BUILTIN
-    )
 
 
 def _zero_fields(obj, t: ir.Type) -> None:

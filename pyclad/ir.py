@@ -602,6 +602,11 @@ def is_module_call(c: Call) -> bool:
     )
 
 
+def is_null(e: Expr) -> bool:
+    """A null pointer constant (a pointer set to it has a null shadow pointer too)."""
+    return isinstance(e, Lit) and e.text in ("nullptr", "0", "NULL")
+
+
 def has_side_effects(e: Expr) -> bool:
     return any(isinstance(n, (Assign, Step, Call)) for n in walk(e))
 

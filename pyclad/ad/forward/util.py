@@ -85,9 +85,7 @@ def vectorize(fn: ir.Function, tangents: set[str], n: int, boxes: bool = False) 
     return ir.Function(fn.name, fn.ret, params, ir.rebuild(fn.body, retype), fn.loc, fn.comment)
 
 
-def _is_null(e: ir.Expr) -> bool:
-    """A null pointer constant (its tangent is null as well)."""
-    return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
+_is_null = ir.is_null  # a null pointer constant: its tangent is null as well
 
 
 def _plain(t: ir.Type) -> ir.Type:

@@ -103,7 +103,7 @@ def _caller_pointers(fn: ir.Function) -> tuple[set[str], set[str]]:
 
 def _kind(v: ir.Expr, reach: set[str]) -> str:
     """Where a pointer value points: "caller" (into the caller's memory), "own", "unknown"."""
-    if _is_null(v) or memory.allocation(v) is not None:
+    if ir.is_null(v) or memory.allocation(v) is not None:
         return "own"
     root = ir.root_var(_address_root(v))
     if root is None:
@@ -117,10 +117,6 @@ def _address_root(e: ir.Expr) -> ir.Expr:
     if isinstance(e, ir.Unary) and e.op == "&":
         return e.operand
     return e
-
-
-def _is_null(e: ir.Expr) -> bool:
-    return isinstance(e, ir.Lit) and e.text in ("nullptr", "0", "NULL")
 
 
 class _Logger:

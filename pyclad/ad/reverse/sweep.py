@@ -265,7 +265,7 @@ class Sweep:
                 self.note_reads(back)
                 return [primal] + moves, back
             adj_value = self.adj_of(value)
-            if adj_value is None and isinstance(value, ir.Lit) and value.text in ("nullptr", "0", "NULL"):
+            if adj_value is None and ir.is_null(value):
                 adj_value = ir.Lit("nullptr", adj.type)  # p = nullptr: so is its adjoint pointer
             alloc = memory.allocation(value) if adj_value is None else None
             if alloc is not None:  # a new buffer: its adjoint buffer is allocated beside it, zeroed
