@@ -35,9 +35,11 @@ _EXPOSE = (
 )
 
 
-def _records(functions: list[ir.Function]) -> dict[str, ir.Type]:
-    """Every record type with its fields that the functions mention, by spelling."""
+def _records(functions: list[ir.Function]) -> tuple[dict[str, ir.Type], bool]:
+    """Every record type with its fields that the functions mention, by spelling, and
+    whether they call a private method (one walk over them)."""
     found: dict[str, ir.Type] = {}
+    calls = False
 
     def add(t: ir.Type) -> None:
         if t.kind == ir.RECORD and t.fields and t.base not in found:
@@ -55,7 +57,8 @@ def _records(functions: list[ir.Function]) -> dict[str, ir.Type]:
             t = getattr(n, "type", None)
             if isinstance(t, ir.Type):
                 add(t)
-    return found
+            calls = calls or (isinstance(n, ir.Call) and bool(n.private))
+    return found, calls
 
 
 def _private_field(records: dict[str, ir.Type], e: ir.Member) -> ir.Field | None:
@@ -122,8 +125,7 @@ def expose(functions: list[ir.Function], root: str = "") -> tuple[str, list[ir.F
     """The accessor declarations for the private members ``functions`` read, and the
     functions with those reads written through them.  ``root``: the scope the text is
     compiled in ("" for a header, the module's namespace in the JIT)."""
-    records = _records(functions)
-    calls = any(isinstance(n, ir.Call) and n.private for fn in functions for n in ir.walk(fn.body))
+    records, calls = _records(functions)
     if not calls and not any(f.private for r in records.values() for f in r.fields):
         return "", functions
     used: dict[tuple[str, str], ir.Field] = {}
